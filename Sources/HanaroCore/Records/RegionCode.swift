@@ -1,0 +1,90 @@
+/// A region of eligibility: a 법정동코드 시도 prefix (2 digits) or a 시군구 code (5 digits).
+///
+/// Codes that changed are accepted on input and mapped: 강원 `42` became 강원특별자치도 `51` on
+/// 2023-06-11, 전북 `45` became 전북특별자치도 `52` on 2024-01-18 (for 시군구 codes the prefix is
+/// mapped and the rest kept).
+public struct RegionCode: Hashable, Sendable, Comparable, CustomStringConvertible, CanonicalEncodable {
+    /// The current code, 2 or 5 digits.
+    public let code: String
+
+    /// 시도 prefixes in force, with their names.
+    public static let provinces: [String: String] = [
+        "11": "서울특별시", "26": "부산광역시", "27": "대구광역시", "28": "인천광역시",
+        "29": "광주광역시", "30": "대전광역시", "31": "울산광역시", "36": "세종특별자치시",
+        "41": "경기도", "43": "충청북도", "44": "충청남도", "46": "전라남도", "47": "경상북도",
+        "48": "경상남도", "50": "제주특별자치도", "51": "강원특별자치도", "52": "전북특별자치도",
+    ]
+
+    /// Legacy 시도 prefixes and the code that replaced them.
+    public static let legacyProvinces: [String: String] = ["42": "51", "45": "52"]
+
+    /// Parses a 2- or 5-digit code, mapping legacy prefixes.
+    /// - Throws: `.invalidRegion` for another length, non-digits or an unknown 시도.
+    public init(_ text: String) throws(ValidationError) {
+        let trimmed = text.trimmingASCIIWhitespace
+        guard trimmed.count == 2 || trimmed.count == 5, trimmed.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw ValidationError(.invalidRegion, field: "region",
+                                  "region code \"\(trimmed)\" must be a 2-digit 시도 or 5-digit 시군구 법정동코드 prefix")
+        }
+        var prefix = String(trimmed.prefix(2))
+        if let current = Self.legacyProvinces[prefix] { prefix = current }
+        guard Self.provinces[prefix] != nil else {
+            throw ValidationError(.invalidRegion, field: "region", "region code \"\(trimmed)\" names no 시도 (unknown prefix \(prefix))")
+        }
+        code = prefix + trimmed.dropFirst(2)
+    }
+
+    /// The 시도 this region lies in.
+    public var province: String { String(code.prefix(2)) }
+
+    public var description: String { code }
+
+    public static func < (lhs: RegionCode, rhs: RegionCode) -> Bool { lhs.code < rhs.code }
+
+    public func encode(to writer: inout CanonicalWriter) { writer.write(code) }
+
+    public init(from reader: inout CanonicalReader) throws(ValidationError) {
+        try self.init(try reader.readString())
+    }
+}
+
+/// An industry in the 11th revision of 한국표준산업분류 (KSIC, in force since 2024-07-01): a section
+/// letter, optionally followed by 2 to 5 digits (`C`, `G47`, `I56111`).
+public struct KSICCode: Hashable, Sendable, Comparable, CustomStringConvertible, CanonicalEncodable {
+    /// The normalized code (upper-case section letter).
+    public let code: String
+
+    /// - Throws: `.invalidIndustry` when the shape is wrong.
+    public init(_ text: String) throws(ValidationError) {
+        let trimmed = text.trimmingASCIIWhitespace.uppercased()
+        let chars = Array(trimmed)
+        let digits = chars.dropFirst()
+        guard let section = chars.first, ("A"..."U").contains(section),
+              digits.isEmpty || (2...5).contains(digits.count),
+              digits.allSatisfy({ $0.isASCII && $0.isNumber })
+        else {
+            throw ValidationError(.invalidIndustry, field: "industry",
+                                  "industry code \"\(trimmed)\" must be a KSIC section letter A-U optionally followed by 2-5 digits")
+        }
+        code = trimmed
+    }
+
+    public var description: String { code }
+
+    public static func < (lhs: KSICCode, rhs: KSICCode) -> Bool { lhs.code < rhs.code }
+
+    public func encode(to writer: inout CanonicalWriter) { writer.write(code) }
+
+    public init(from reader: inout CanonicalReader) throws(ValidationError) {
+        try self.init(try reader.readString())
+    }
+}
+
+extension String {
+    /// The string without leading and trailing ASCII spaces, tabs and newlines.
+    public var trimmingASCIIWhitespace: String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(self[first...last])
+    }
+}

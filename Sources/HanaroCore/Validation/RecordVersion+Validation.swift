@@ -1,0 +1,130 @@
+extension RecordVersion {
+    /// Checks every rule a version must satisfy, wherever it came from (a local adapter or a
+    /// peer): well-formed key and body, dots covered by the vector, authorship (program fields by
+    /// the owner; referral fields by the role that may write them), legal status transitions,
+    /// consent before personal data, and no 주민등록번호 anywhere.
+    ///
+    /// - Throws: ``ValidationError`` naming the record, the field and the rule.
+    public func validate() throws(ValidationError) {
+        do throws(ValidationError) {
+            try key.validate()
+            guard body.kind == key.kind else {
+                throw ValidationError(.malformed, field: "kind", "a \(key.kind.name) key carries a \(body.kind.name) body")
+            }
+            switch body {
+            case .program(let register):
+                try validateDots(register.entries.map(\.dot))
+                for entry in register.entries {
+                    guard entry.dot.agency == key.owner else {
+                        throw ValidationError(.unauthorizedAuthor, field: "content",
+                                              "only \(key.owner.rawValue) authors its programs; this version carries a write by \(entry.dot.agency.rawValue)")
+                    }
+                    try entry.value.validate(as: key)
+                }
+            case .referral(let referral):
+                try validateDots(referral.allDots)
+                try referral.validate(as: key)
+            }
+        } catch {
+            throw error.on(record: key.description)
+        }
+    }
+
+    private func validateDots(_ dots: [Dot]) throws(ValidationError) {
+        for dot in dots where !vector.covers(dot) {
+            throw ValidationError(.inconsistentVersion, field: "vector",
+                                  "write \(dot) is not covered by the version vector \(vector)")
+        }
+    }
+}
+
+extension ProgramRecord {
+    /// Checks a program content against its key and the domain rules.
+    /// - Throws: ``ValidationError``.
+    public func validate(as key: RecordKey) throws(ValidationError) {
+        guard owner == key.owner, nativeID == key.localID else {
+            throw ValidationError(.inconsistentVersion, field: "nativeID", "content of \(owner.rawValue)/\(nativeID) filed under \(key)")
+        }
+        if isDeleted { return }
+        guard !title.trimmingASCIIWhitespace.isEmpty else {
+            throw ValidationError(.malformed, field: "title", "a program needs a title (공고명)")
+        }
+        try eligibility.validate()
+        try period.validate()
+        try supportAmountKRW.validate(field: "supportAmountKRW")
+        try rateBasisPoints.validate(field: "rateBasisPoints")
+        if let url, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
+            throw ValidationError(.malformed, field: "url", "the program URL must be http(s)")
+        }
+        for (field, text) in [("title", title), ("summary", summary), ("contact", contact ?? "")]
+        where ResidentNumberDetector.containsResidentNumber(text) {
+            throw ValidationError(.residentNumber, field: field, "text contains a 주민등록번호; it must never be stored — remove it at the source")
+        }
+    }
+}
+
+extension ReferralRecord {
+    /// Checks a referral state against its key and the domain rules.
+    /// - Throws: ``ValidationError``.
+    public func validate(as key: RecordKey) throws(ValidationError) {
+        guard origin == key.owner, referralID == key.localID else {
+            throw ValidationError(.inconsistentVersion, field: "referralID", "referral \(origin.rawValue)/\(referralID) filed under \(key)")
+        }
+        guard target != origin else {
+            throw ValidationError(.malformed, field: "target", "a referral goes to another agency; origin and target are both \(origin.rawValue)")
+        }
+        // Fields of the origin's record of the referral: written by the origin only.
+        let originDots = business.entries.map(\.dot) + consent.entries.map(\.dot) + needs.entries.map(\.dot)
+            + program.entries.map(\.dot) + personal.entries.map(\.dot)
+        for dot in originDots where dot.agency != origin {
+            throw ValidationError(.unauthorizedAuthor, field: "business",
+                                  "only the origin (\(origin.rawValue)) writes a referral's business, consent, needs and personal fields; found a write by \(dot.agency.rawValue)")
+        }
+        for entry in reviewedOutcome.entries where role(of: entry.dot.agency) == nil {
+            throw ValidationError(.unauthorizedAuthor, field: "reviewedOutcome", "\(entry.dot.agency.rawValue) is neither origin nor target")
+        }
+        // History: created by the origin, every change by a role allowed to make it, from a
+        // status it may follow.
+        guard history.elements.contains(where: { $0.to == .sent && $0.from == nil && $0.dot.agency == origin }) else {
+            throw ValidationError(.malformed, field: "history", "a referral's history starts with `sent` by its origin")
+        }
+        for (index, event) in history.elements.enumerated() {
+            guard let role = role(of: event.dot.agency), event.to.allowedRoles.contains(role) else {
+                throw ValidationError(.unauthorizedAuthor, field: "history[\(index)]",
+                                      "\(event.dot.agency.rawValue) may not set status \(event.to.name) on a referral from \(origin.rawValue) to \(target.rawValue)")
+            }
+            guard event.to.canFollow(event.from) else {
+                throw ValidationError(.invalidTransition, field: "history[\(index)]",
+                                      "status cannot move from \(event.from?.name ?? "nothing") to \(event.to.name)")
+            }
+        }
+        for note in notes.elements where role(of: note.dot.agency) == nil {
+            throw ValidationError(.unauthorizedAuthor, field: "notes", "only origin and target add notes; found one by \(note.dot.agency.rawValue)")
+        }
+        // Consent before personal data.
+        for entry in personal.entries where entry.value != nil {
+            guard let consent = consent.value else {
+                throw ValidationError(.consentMissing, field: "personal",
+                                      "personal fields need the owner's recorded consent (개인정보 제3자 제공 동의); record it or purge the fields")
+            }
+            guard consent.recipient == target else {
+                throw ValidationError(.consentMissing, field: "consent.recipient",
+                                      "consent names \(consent.recipient.rawValue) but the referral goes to \(target.rawValue)")
+            }
+        }
+        if let consent = consent.value {
+            guard !consent.purpose.trimmingASCIIWhitespace.isEmpty, !consent.scope.isEmpty else {
+                throw ValidationError(.consentMissing, field: "consent", "a consent states its scope and purpose")
+            }
+        }
+        // No 주민등록번호 in any text, personal fields included.
+        var texts: [(String, String)] = [("originCentre", originCentre)]
+        texts += business.entries.flatMap { [("business.tradeName", $0.value.tradeName), ("business.address", $0.value.address)] }
+        texts += needs.entries.map { ("needs.summary", $0.value.summary) }
+        texts += notes.elements.map { ("notes", $0.text) }
+        texts += personal.entries.compactMap(\.value).flatMap { [("personal.ownerName", $0.ownerName), ("personal.phone", $0.phone)] }
+        for (field, text) in texts where ResidentNumberDetector.containsResidentNumber(text) {
+            throw ValidationError(.residentNumber, field: field, "text contains a 주민등록번호; it must never be stored — remove it at the source")
+        }
+    }
+}

@@ -1,0 +1,220 @@
+public import Foundation
+public import HanaroCore
+import GRDB
+
+/// One entry of the change feed: a record's state and the local sequence at which this replica
+/// last changed it.
+public struct Change: Sendable, Hashable {
+    public var seq: Int64
+    public var version: RecordVersion
+}
+
+/// A page of the change feed.
+public struct ChangePage: Sendable {
+    /// The replica's epoch: a cursor from another epoch is void.
+    public var epoch: String
+    /// Changes in ascending `seq` order.
+    public var changes: [Change]
+    /// The cursor for the next page: the last `seq` returned, or the request's when empty.
+    public var nextCursor: Int64
+    /// Whether more changes follow.
+    public var hasMore: Bool
+}
+
+/// Replica totals, for the status port and the CLI.
+public struct ReplicaSummary: Sendable, Hashable, Codable {
+    public var epoch: String
+    public var programs: Int64
+    public var referrals: Int64
+    public var openConflicts: Int64
+    public var quarantined: Int64
+    public var headSeq: Int64
+    public var digest: String
+}
+
+/// A row of the conflict log.
+public struct ConflictEntry: Sendable, Hashable {
+    public var id: Int64
+    public var conflictID: String
+    public var recordKey: String
+    public var field: String
+    public var dots: [String]
+    public var differingFields: [String]
+    public var kept: String
+    public var source: String
+    public var detectedAt: Date
+    public var state: String
+    public var closedBy: String?
+}
+
+/// A row of the quarantine (the payload stays sealed; see ``Replica/quarantinedPayload(id:)``).
+public struct QuarantineEntry: Sendable, Hashable {
+    public var id: Int64
+    public var source: String
+    public var recordKey: String?
+    public var code: String
+    public var reason: String
+    public var attempts: Int64
+    public var firstSeen: Date
+    public var lastSeen: Date
+    public var state: String
+}
+
+extension Replica {
+    /// The current state of a record, or nil.
+    /// - Throws: ``StoreError``.
+    public func record(_ recordKey: RecordKey) async throws(StoreError) -> RecordVersion? {
+        let key = self.key, path = self.path
+        return try await read("read \(recordKey)") { db in
+            try WriteSession.decodeRow(db: db, key: key, path: path, recordKey: recordKey)
+        }
+    }
+
+    /// Changes after `cursor` (exclusive), at most `limit`, in stable ascending order. A record
+    /// changed several times appears once, at its latest sequence.
+    /// - Throws: ``StoreError``.
+    public func changes(after cursor: Int64, limit: Int) async throws(StoreError) -> ChangePage {
+        let key = self.key, epoch = self.epoch
+        return try await read("read the change feed") { db in
+            let rows = try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT seq, key, vector, body, sealed FROM record WHERE seq > ? ORDER BY seq LIMIT ?
+                """), arguments: [cursor, limit + 1])
+            var changes: [Change] = []
+            changes.reserveCapacity(min(rows.count, limit))
+            for row in rows.prefix(limit) {
+                let text: String = row[1]
+                let recordKey = try RecordKey(parsing: text)
+                let sealed: Data? = row[4]
+                let personal = try sealed.map { sealed throws(StoreError) in try key.open(sealed, context: text) } ?? []
+                var reader = CanonicalReader(Array(row[2] as Data))
+                let vector = try reader.readVector()
+                let version = try RecordVersion(key: recordKey, vector: vector, body: Array(row[3] as Data), personal: personal)
+                changes.append(Change(seq: row[0], version: version))
+            }
+            return ChangePage(epoch: epoch, changes: changes, nextCursor: changes.last?.seq ?? cursor, hasMore: rows.count > limit)
+        }
+    }
+
+    /// The greatest sequence issued so far.
+    public func headSeq() async throws(StoreError) -> Int64 {
+        try await read("read the head sequence") { db in
+            try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'last_seq'") ?? 0
+        }
+    }
+
+    /// A stream's checkpoint value, or nil if it never delivered anything.
+    public func checkpoint(_ stream: String) async throws(StoreError) -> String? {
+        try await read("read checkpoint \(stream)") { db in
+            try String.fetchOne(db, sql: "SELECT value FROM checkpoint WHERE stream = ?", arguments: [stream])
+        }
+    }
+
+    /// The running digest of the replica's merged state (O(1)).
+    public func digest() async throws(StoreError) -> ReplicaDigest {
+        try await read("read the digest") { db in
+            let data = try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'digest'") ?? Data(ReplicaDigest.empty.bytes)
+            return ReplicaDigest(bytes: Array(data))
+        }
+    }
+
+    /// The digest computed from scratch over every record (O(n)): checks the running digest.
+    public func recomputeDigest() async throws(StoreError) -> ReplicaDigest {
+        let key = self.key
+        return try await read("recompute the digest") { db in
+            var digest = ReplicaDigest.empty
+            let cursor = try Row.fetchCursor(db, sql: "SELECT key, vector, body, sealed FROM record")
+            while let row = try cursor.next() {
+                let text: String = row[0]
+                let sealed: Data? = row[3]
+                let personal = try sealed.map { sealed throws(StoreError) in try key.open(sealed, context: text) } ?? []
+                digest.toggle(ReplicaDigest.recordHash(key: text, vector: Array(row[1] as Data), body: Array(row[2] as Data), personal: personal))
+            }
+            return digest
+        }
+    }
+
+    /// Totals for the status port.
+    public func summary() async throws(StoreError) -> ReplicaSummary {
+        let epoch = self.epoch
+        return try await read("read the replica summary") { db in
+            var values: [String: DatabaseValue] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, value FROM meta") { values[row[0]] = row[1] as DatabaseValue }
+            let digest = (Data.fromDatabaseValue(values["digest"] ?? .null)).map { ReplicaDigest(bytes: Array($0)) } ?? .empty
+            return ReplicaSummary(
+                epoch: epoch,
+                programs: Int64.fromDatabaseValue(values["count.program"] ?? .null) ?? 0,
+                referrals: Int64.fromDatabaseValue(values["count.referral"] ?? .null) ?? 0,
+                openConflicts: try Int64.fetchOne(db, sql: "SELECT count(*) FROM conflict WHERE state = 'open'") ?? 0,
+                quarantined: try Int64.fetchOne(db, sql: "SELECT count(*) FROM quarantine WHERE state = 'held'") ?? 0,
+                headSeq: Int64.fromDatabaseValue(values["last_seq"] ?? .null) ?? 0,
+                digest: digest.description)
+        }
+    }
+
+    /// The conflict log, newest first; `state` filters (`open`, `superseded`, `resolved`).
+    public func conflicts(state: String? = nil, limit: Int = 100) async throws(StoreError) -> [ConflictEntry] {
+        try await read("read the conflict log") { db in
+            let filter = state == nil ? "" : "WHERE state = ?"
+            let arguments: StatementArguments = state.map { [$0, limit] } ?? [limit]
+            return try Row.fetchAll(db, sql: """
+                SELECT id, conflict_id, record_key, field, dots, differing, kept, source, detected_at, state, closed_by
+                FROM conflict \(filter) ORDER BY id DESC LIMIT ?
+                """, arguments: arguments).map { row in
+                ConflictEntry(
+                    id: row[0], conflictID: row[1], recordKey: row[2], field: row[3],
+                    dots: (row[4] as String).split(separator: ",").map(String.init),
+                    differingFields: (row[5] as String).split(separator: ",").map(String.init),
+                    kept: row[6], source: row[7], detectedAt: Date(timeIntervalSince1970: Double(row[8] as Int64) / 1000),
+                    state: row[9], closedBy: row[10])
+            }
+        }
+    }
+
+    /// The quarantine, newest first.
+    public func quarantine(state: String? = "held", limit: Int = 100) async throws(StoreError) -> [QuarantineEntry] {
+        try await read("read the quarantine") { db in
+            let filter = state == nil ? "" : "WHERE state = ?"
+            let arguments: StatementArguments = state.map { [$0, limit] } ?? [limit]
+            return try Row.fetchAll(db, sql: """
+                SELECT id, source, record_key, code, reason, attempts, first_seen, last_seen, state
+                FROM quarantine \(filter) ORDER BY id DESC LIMIT ?
+                """, arguments: arguments).map { row in
+                QuarantineEntry(
+                    id: row[0], source: row[1], recordKey: row[2], code: row[3], reason: row[4], attempts: row[5],
+                    firstSeen: Date(timeIntervalSince1970: Double(row[6] as Int64) / 1000),
+                    lastSeen: Date(timeIntervalSince1970: Double(row[7] as Int64) / 1000), state: row[8])
+            }
+        }
+    }
+
+    /// The raw payload of a quarantined item, decrypted (for an admin's inspection or retry).
+    public func quarantinedPayload(id: Int64) async throws(StoreError) -> [UInt8]? {
+        let key = self.key
+        return try await read("read quarantined item \(id)") { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT source, sealed_payload FROM quarantine WHERE id = ?", arguments: [id]) else { return nil }
+            return try key.open(row[1], context: "quarantine:\(row[0] as String)")
+        }
+    }
+
+    /// `PRAGMA integrity_check`: "ok" on a healthy file.
+    public func integrityCheck() async throws(StoreError) -> String {
+        try await read("check the file's integrity") { db in
+            try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ")
+        }
+    }
+}
+
+extension WriteSession {
+    /// Decodes one record outside a write session (reads share the row format).
+    static func decodeRow(db: Database, key: ReplicaKey, path: String, recordKey: RecordKey) throws -> RecordVersion? {
+        let text = recordKey.description
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT vector, body, sealed FROM record WHERE key = ?"), arguments: [text]) else {
+            return nil
+        }
+        let sealed: Data? = row[2]
+        let personal = try sealed.map { sealed throws(StoreError) in try key.open(sealed, context: text) } ?? []
+        var reader = CanonicalReader(Array(row[0] as Data))
+        let vector = try reader.readVector()
+        return try RecordVersion(key: recordKey, vector: vector, body: Array(row[1] as Data), personal: personal)
+    }
+}

@@ -1,0 +1,190 @@
+public import HanaroCore
+import GRDB
+
+/// Where an inbound stream has been read up to: written in the same transaction as the records
+/// that stream delivered, so a crash never separates them.
+public struct Checkpoint: Sendable, Hashable {
+    /// The stream: `peer:kodit`, `adapter:semas`, ...
+    public var stream: String
+    /// The stream's own cursor, opaque to the store.
+    public var value: String
+
+    public init(stream: String, value: String) {
+        self.stream = stream
+        self.value = value
+    }
+}
+
+/// What happened to one version or edit of a batch.
+public enum WriteOutcome: Sendable, Hashable {
+    /// A record the replica did not have.
+    case inserted
+    /// A newer version replaced the stored one (or a local edit was recorded).
+    case replaced
+    /// A concurrent version was merged in; the listed conflict ids appeared with it.
+    case merged(newConflicts: [String])
+    /// Nothing new: an older, equal or already-included version, or an edit that changes nothing.
+    case unchanged
+    /// Refused by the domain rules and held in quarantine with this reason.
+    case quarantined(ValidationError)
+
+    /// Whether the replica's state changed.
+    public var changedState: Bool {
+        switch self {
+        case .inserted, .replaced, .merged: true
+        case .unchanged, .quarantined: false
+        }
+    }
+}
+
+/// A local edit for ``Replica/author(_:by:source:checkpoint:)``.
+public struct AuthoredEdit: Sendable {
+    public var key: RecordKey
+    public var edit: RecordEdit
+    /// The native payload the edit was mapped from, kept in quarantine if the edit is refused.
+    public var raw: [UInt8]
+
+    public init(key: RecordKey, edit: RecordEdit, raw: [UInt8] = []) {
+        self.key = key
+        self.edit = edit
+        self.raw = raw
+    }
+}
+
+extension Replica {
+    /// Applies a batch of versions received from `source` and advances its checkpoint, in one
+    /// transaction.
+    ///
+    /// For each version: validate (refused ones go to quarantine with the reason; the rest still
+    /// apply), compare its vector with the stored one, and store the merge — new records insert,
+    /// newer versions replace, older or equal ones change nothing, concurrent ones merge and log
+    /// the collisions that appear. Applying the same batch twice changes nothing.
+    ///
+    /// - Returns: one outcome per version, in order.
+    /// - Throws: ``StoreError`` when the transaction cannot commit (nothing of the batch, nor the
+    ///   checkpoint, is then written).
+    @discardableResult
+    public func apply(_ batch: [RecordVersion], from source: String, checkpoint: Checkpoint? = nil) async throws(StoreError) -> [WriteOutcome] {
+        let key = self.key, path = self.path, now = clock.nowMilliseconds()
+        return try await write("apply a batch from \(source)") { db in
+            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now)
+            var outcomes: [WriteOutcome] = []
+            outcomes.reserveCapacity(batch.count)
+            for incoming in batch {
+                outcomes.append(try session.apply(incoming))
+            }
+            if let checkpoint { try session.saveCheckpoint(checkpoint) }
+            try session.finish()
+            return outcomes
+        }
+    }
+
+    /// Records local edits made by `agency` (an adapter's ingest for the agency this node is
+    /// authoritative for, a counsellor's change, an admin's resolution) and advances the
+    /// checkpoint, in one transaction. Each edit becomes a new version whose vector advances
+    /// `agency`'s entry; an edit that changes nothing is skipped; a refused edit goes to
+    /// quarantine with its raw payload and the reason.
+    ///
+    /// - Returns: one outcome per edit, in order, and the new versions (for those that changed).
+    /// - Throws: ``StoreError`` when the transaction cannot commit.
+    @discardableResult
+    public func author(_ edits: [AuthoredEdit], by agency: AgencyID, source: String = "local", checkpoint: Checkpoint? = nil) async throws(StoreError) -> [WriteOutcome] {
+        let key = self.key, path = self.path, now = clock.nowMilliseconds()
+        return try await write("record local edits by \(agency.rawValue)") { db in
+            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now)
+            var outcomes: [WriteOutcome] = []
+            for item in edits {
+                outcomes.append(try session.author(item, by: agency))
+            }
+            if let checkpoint { try session.saveCheckpoint(checkpoint) }
+            try session.finish()
+            return outcomes
+        }
+    }
+
+    /// Records one local edit; a refused edit throws instead of going to quarantine (an
+    /// interactive caller wants the reason now).
+    /// - Throws: ``ValidationError`` (wrapped in ``StoreError`` `.invalidRequest`) or ``StoreError``.
+    @discardableResult
+    public func author(_ edit: RecordEdit, key recordKey: RecordKey, by agency: AgencyID, admin: String? = nil) async throws(StoreError) -> RecordVersion? {
+        let key = self.key, path = self.path, now = clock.nowMilliseconds()
+        return try await write("record an edit of \(recordKey)") { db in
+            var session = try WriteSession(db: db, key: key, path: path, source: admin.map { "admin:\($0)" } ?? "local", now: now)
+            let version = try session.authorOne(AuthoredEdit(key: recordKey, edit: edit), by: agency, admin: admin)
+            try session.finish()
+            return version
+        }
+    }
+}
+
+extension WriteSession {
+    mutating func apply(_ incoming: RecordVersion) throws -> WriteOutcome {
+        do {
+            try incoming.validate()
+        } catch {
+            try quarantine(recordKey: incoming.key.description, payload: incoming.canonicalBytes, error: error)
+            return .quarantined(error)
+        }
+        guard let previous = try current(incoming.key) else {
+            try store(incoming, previous: nil)
+            return .inserted
+        }
+        let relation = incoming.relation(to: previous.version)
+        if relation == .before || (relation == .equal && incoming.body == previous.version.body) {
+            clock.observe(HLCTimestamp(rawValue: incoming.vector.maxCounter))
+            return .unchanged
+        }
+        let merged: RecordVersion
+        do {
+            merged = try previous.version.merged(with: incoming)
+        } catch {
+            try quarantine(recordKey: incoming.key.description, payload: incoming.canonicalBytes, error: error)
+            return .quarantined(error)
+        }
+        if merged == previous.version { return .unchanged }
+        let before = Set(previous.version.conflicts.map(\.id))
+        try store(merged, previous: previous)
+        if relation == .after { return .replaced }
+        return .merged(newConflicts: merged.conflicts.map(\.id).filter { !before.contains($0) })
+    }
+
+    mutating func author(_ item: AuthoredEdit, by agency: AgencyID) throws -> WriteOutcome {
+        do {
+            let existed = try storedRow(item.key.description) != nil
+            guard try authorOne(item, by: agency, admin: nil) != nil else { return .unchanged }
+            return existed ? .replaced : .inserted
+        } catch let error as StoreError where error.code == .invalidRequest {
+            let validation = error.cause as? ValidationError ?? ValidationError(.malformed, error.message)
+            try quarantine(recordKey: item.key.description, payload: item.raw.isEmpty ? Array(item.key.description.utf8) : item.raw, error: validation)
+            return .quarantined(validation)
+        }
+    }
+
+    /// - Returns: the new version, or nil when the edit changes nothing.
+    mutating func authorOne(_ item: AuthoredEdit, by agency: AgencyID, admin: String?) throws -> RecordVersion? {
+        let previous = try current(item.key)
+        if let existing = previous?.version, Self.isNoOp(item.edit, on: existing) { return nil }
+        let stamp = clock.tick(physicalMilliseconds: now)
+        let version: RecordVersion
+        do {
+            version = try RecordVersion.authoring(item.edit, on: previous?.version, key: item.key, by: agency, clock: stamp)
+        } catch {
+            throw StoreError(.invalidRequest, error.description, cause: error)
+        }
+        try store(version, previous: previous, resolvedBy: admin)
+        return version
+    }
+
+    /// Whether an edit would only restate what the record already holds (an adapter reading the
+    /// same page twice must not mint new versions).
+    static func isNoOp(_ edit: RecordEdit, on version: RecordVersion) -> Bool {
+        switch (edit, version.body) {
+        case (.publishProgram(let content), .program(let register)):
+            return !register.isConflicted && register.value == content
+        case (.deleteProgram, .program(let register)):
+            return !register.isConflicted && register.value.isDeleted
+        default:
+            return false
+        }
+    }
+}

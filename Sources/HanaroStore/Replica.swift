@@ -1,0 +1,123 @@
+public import Foundation
+public import HanaroCore
+import GRDB
+
+/// The node's SQLite replica: the only type that speaks SQL, and the one facade that owns every
+/// transaction.
+///
+/// Every write method is one transaction that keeps the invariants together: the records, the
+/// change feed, the running digest and counts, the conflict log, the quarantine, and the
+/// checkpoint of the stream that delivered the data. A crash (even `kill -9`) leaves either all of
+/// a batch or none of it.
+///
+/// Durability: WAL with `synchronous=NORMAL`. A process crash loses nothing committed; a power
+/// loss may roll back the last transactions, each atomically with its checkpoint, so their
+/// sources deliver them again. See docs/STORE.md.
+public final class Replica: Sendable {
+    /// Tuning and limits. Defaults suit a node; tests narrow them.
+    public struct Options: Sendable {
+        /// SQLite page cache per connection, in KiB (default 64 MiB: see STACK.md trap 6).
+        public var cacheKiB: Int = 65_536
+        /// Caps the database file at this many pages, so that "disk full" can be tested for
+        /// real (SQLITE_FULL) without filling a disk. nil: no cap.
+        public var maxPageCount: Int? = nil
+        /// Where wall-clock time comes from.
+        public var clock: any WallClock = SystemWallClock()
+
+        public init() {}
+    }
+
+    /// The database file.
+    public let path: String
+    /// This replica's incarnation: created with the database, so a peer whose cursor carries
+    /// another epoch knows the replica was recreated and reconciles in full.
+    public let epoch: String
+    let pool: DatabasePool
+    let key: ReplicaKey
+    let clock: any WallClock
+
+    /// Opens (creating and migrating if needed) the replica at `path`.
+    /// - Throws: ``StoreError`` `.database` naming the file and the fix.
+    public init(path: String, key: ReplicaKey, options: Options = Options()) throws(StoreError) {
+        self.path = path
+        self.key = key
+        self.clock = options.clock
+        var configuration = GRDB.Configuration()
+        let cacheKiB = options.cacheKiB
+        let maxPageCount = options.maxPageCount
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // NORMAL in WAL mode: durable across process crashes; see the type's documentation.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+            if let maxPageCount { try db.execute(sql: "PRAGMA max_page_count = \(maxPageCount)") }
+        }
+        do {
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
+                throw StoreError(.database, "the data directory \(directory) does not exist; create it (owned by the service user, mode 0700) or fix data_dir")
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try ReplicaSchema.migrator().migrate(pool)
+            let now = options.clock.nowMilliseconds()
+            epoch = try pool.write { db in
+                if let existing = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'epoch'") {
+                    return existing
+                }
+                let fresh = UUID().uuidString.lowercased()
+                try db.execute(sql: """
+                    INSERT INTO meta(name, value) VALUES ('epoch', ?), ('created_at', ?), ('last_seq', 0), ('clock', 0),
+                      ('digest', ?), ('count.program', 0), ('count.referral', 0)
+                    """, arguments: [fresh, Int64(now), Data(ReplicaDigest.empty.bytes)])
+                return fresh
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw Self.databaseError(error, path: path, doing: "open the replica")
+        }
+    }
+
+    /// Maps a GRDB/SQLite error to a ``StoreError`` that says what to do.
+    static func databaseError(_ error: any Error, path: String, doing action: String) -> StoreError {
+        if let error = error as? StoreError { return error }
+        if let db = error as? DatabaseError {
+            switch db.resultCode {
+            case .SQLITE_FULL:
+                return StoreError(.database, "cannot \(action): the disk holding \(path) is full (or its size cap was reached); nothing of this operation was written — free space and retry", cause: error)
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+                return StoreError(.corrupt, "cannot \(action): \(path) is damaged or not a Hanaro replica; restore it from backup or move it away to resync from peers", cause: error)
+            case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY:
+                return StoreError(.database, "cannot \(action): \(path) cannot be opened for writing; check that the file and its directory belong to the service user", cause: error)
+            default:
+                break
+            }
+        }
+        return StoreError(.database, "cannot \(action) on \(path)", cause: error)
+    }
+
+    /// Runs a read transaction, mapping errors.
+    func read<T: Sendable>(_ action: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch {
+            throw Self.databaseError(error, path: path, doing: action)
+        }
+    }
+
+    /// Runs a write transaction, mapping errors.
+    func write<T: Sendable>(_ action: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await pool.write(body)
+        } catch {
+            throw Self.databaseError(error, path: path, doing: action)
+        }
+    }
+}
+
+/// The system's wall clock.
+public struct SystemWallClock: WallClock {
+    public init() {}
+    public func nowMilliseconds() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+}

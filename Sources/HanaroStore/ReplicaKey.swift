@@ -1,0 +1,107 @@
+public import Foundation
+import Crypto
+
+/// The symmetric key that encrypts referral personal fields at rest (AES-256-GCM).
+///
+/// It lives in its own file, outside the database, readable by the service user only: a copied
+/// database file without the key file reveals no name or phone. The file holds 32 random bytes,
+/// hex-encoded (64 characters, optional trailing newline).
+// `SymmetricKey` is an immutable value that swift-crypto 3.12 does not yet mark Sendable.
+public struct ReplicaKey: @unchecked Sendable {
+    let key: SymmetricKey
+
+    /// A key from raw bytes (32 bytes). For tests and tools; nodes use ``load(from:)``.
+    public init(bytes: some ContiguousBytes) throws(StoreError) {
+        let key = SymmetricKey(data: bytes)
+        guard key.bitCount == 256 else {
+            throw StoreError(.keyFile, "a replica key is 32 bytes; got \(key.bitCount / 8)")
+        }
+        self.key = key
+    }
+
+    /// A fresh random key (not written anywhere).
+    public static func random() -> ReplicaKey {
+        ReplicaKey(key: SymmetricKey(size: .bits256))
+    }
+
+    private init(key: SymmetricKey) { self.key = key }
+
+    /// Loads the key file, refusing one that group or others can read.
+    /// - Throws: ``StoreError`` `.keyFile` naming the file and the fix.
+    public static func load(from path: String) throws(StoreError) -> ReplicaKey {
+        let attributes: [FileAttributeKey: Any]
+        do {
+            attributes = try FileManager.default.attributesOfItem(atPath: path)
+        } catch {
+            throw StoreError(.keyFile, "cannot read the replica key file \(path): it does not exist or is not accessible; create it with `hanaro keygen --out \(path)`")
+        }
+        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
+        guard mode & 0o077 == 0 else {
+            throw StoreError(.keyFile, "the replica key file \(path) is readable by group or others (mode \(String(mode, radix: 8))); run `chmod 600 \(path)`")
+        }
+        guard let data = FileManager.default.contents(atPath: path),
+              let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+              text.count == 64, let bytes = Self.hexBytes(text)
+        else {
+            throw StoreError(.keyFile, "the replica key file \(path) must hold 64 hex characters (32 bytes); recreate it with `hanaro keygen`")
+        }
+        return try ReplicaKey(bytes: bytes)
+    }
+
+    /// Writes a new random key file with mode 0600, refusing to overwrite an existing one (which
+    /// would make every stored personal field unreadable).
+    /// - Throws: ``StoreError`` `.keyFile`.
+    @discardableResult
+    public static func create(at path: String) throws(StoreError) -> ReplicaKey {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.keyFile, "the key file \(path) already exists; a new key would make stored personal fields unreadable, so it is not overwritten")
+        }
+        let key = ReplicaKey.random()
+        let hex = key.key.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() } + "\n"
+        let created = FileManager.default.createFile(atPath: path, contents: Data(hex.utf8), attributes: [.posixPermissions: 0o600])
+        guard created else {
+            throw StoreError(.keyFile, "cannot create the key file \(path); check that its directory exists and is writable")
+        }
+        return key
+    }
+
+    private static func hexBytes(_ text: String) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var iterator = text.utf8.makeIterator()
+        while let high = iterator.next(), let low = iterator.next() {
+            guard let h = Self.nibble(high), let l = Self.nibble(low) else { return nil }
+            bytes.append(h << 4 | l)
+        }
+        return bytes
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: c - 48
+        case 97...102: c - 87
+        case 65...70: c - 55
+        default: nil
+        }
+    }
+
+    /// Encrypts `plaintext`, binding it to `context` (the record key) so that a sealed blob
+    /// cannot be moved to another record unnoticed. Output: nonce ‖ ciphertext ‖ tag.
+    func seal(_ plaintext: [UInt8], context: String) throws(StoreError) -> Data {
+        do {
+            return try AES.GCM.seal(plaintext, using: key, authenticating: Data(context.utf8)).combined!
+        } catch {
+            throw StoreError(.decryption, "cannot encrypt personal fields", cause: error)
+        }
+    }
+
+    /// Decrypts what ``seal(_:context:)`` produced for the same context.
+    /// - Throws: `.decryption` when the key or the context does not match.
+    func open(_ sealed: Data, context: String) throws(StoreError) -> [UInt8] {
+        do {
+            let box = try AES.GCM.SealedBox(combined: sealed)
+            return Array(try AES.GCM.open(box, using: key, authenticating: Data(context.utf8)))
+        } catch {
+            throw StoreError(.decryption, "personal fields of \(context) do not decrypt: this replica was opened with another key file than the one that wrote it")
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import GRDB
+
+/// The replica's migrations: append-only raw SQL, never edited once shipped. A change to the
+/// schema is a new migration at the end of ``migrations``.
+enum ReplicaSchema {
+    /// Named migrations in order.
+    static let migrations: [(name: String, sql: String)] = [
+        ("v1-replica", v1),
+    ]
+
+    static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for (name, sql) in migrations {
+            migrator.registerMigration(name) { db in try db.execute(sql: sql) }
+        }
+        return migrator
+    }
+
+    static let v1 = """
+    -- Replica identity and running totals, maintained in the same transaction as the writes.
+    -- Names: epoch, created_at, last_seq, clock, digest, count.program, count.referral.
+    CREATE TABLE meta (
+        name  TEXT PRIMARY KEY NOT NULL,
+        value ANY
+    ) STRICT;
+
+    -- One row per record: the merged state of every version this replica has seen.
+    -- body is the canonical encoding without personal fields; sealed is AES-GCM(personal
+    -- register) for referrals, bound to the key. seq orders the change feed.
+    CREATE TABLE record (
+        key        TEXT PRIMARY KEY NOT NULL,
+        kind       INTEGER NOT NULL CHECK (kind IN (1, 2)),
+        owner      TEXT NOT NULL,
+        seq        INTEGER NOT NULL,
+        vector     BLOB NOT NULL,
+        body       BLOB NOT NULL,
+        sealed     BLOB,
+        deleted    INTEGER NOT NULL DEFAULT 0,
+        conflicted INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE UNIQUE INDEX record_by_seq ON record(seq);
+
+    -- Where each inbound stream (a peer's feed, an adapter's native API) has been read up to,
+    -- advanced in the same transaction as the records it delivered.
+    CREATE TABLE checkpoint (
+        stream     TEXT PRIMARY KEY NOT NULL,
+        value      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+
+    -- Every collision once: the colliding writes, the fields that differ, the kept write, and the
+    -- merged version holding every colliding value (sealed: it may hold personal fields).
+    CREATE TABLE conflict (
+        id            INTEGER PRIMARY KEY,
+        conflict_id   TEXT NOT NULL UNIQUE,
+        record_key    TEXT NOT NULL,
+        field         TEXT NOT NULL,
+        dots          TEXT NOT NULL,
+        differing     TEXT NOT NULL,
+        kept          TEXT NOT NULL,
+        sealed_state  BLOB NOT NULL,
+        source        TEXT NOT NULL,
+        detected_at   INTEGER NOT NULL,
+        state         TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'superseded', 'resolved')),
+        closed_at     INTEGER,
+        closed_by     TEXT
+    ) STRICT;
+    CREATE INDEX conflict_by_state ON conflict(state, record_key);
+    CREATE INDEX conflict_by_record ON conflict(record_key);
+
+    -- Records refused by the domain rules, with the raw payload (sealed: it may hold personal
+    -- fields) and the reason. The same payload from the same source counts attempts.
+    CREATE TABLE quarantine (
+        id             INTEGER PRIMARY KEY,
+        source         TEXT NOT NULL,
+        record_key     TEXT,
+        fingerprint    BLOB NOT NULL,
+        sealed_payload BLOB NOT NULL,
+        code           TEXT NOT NULL,
+        reason         TEXT NOT NULL,
+        first_seen     INTEGER NOT NULL,
+        last_seen      INTEGER NOT NULL,
+        attempts       INTEGER NOT NULL DEFAULT 1,
+        state          TEXT NOT NULL DEFAULT 'held' CHECK (state IN ('held', 'released', 'discarded')),
+        UNIQUE (source, fingerprint)
+    ) STRICT;
+    CREATE INDEX quarantine_by_state ON quarantine(state);
+
+    -- Who did what, hash-chained: hash = SHA-256(prev_hash || the row's fields).
+    CREATE TABLE audit (
+        seq       INTEGER PRIMARY KEY,
+        at        INTEGER NOT NULL,
+        actor     TEXT NOT NULL,
+        action    TEXT NOT NULL,
+        target    TEXT NOT NULL,
+        outcome   TEXT NOT NULL,
+        detail    TEXT NOT NULL,
+        prev_hash BLOB NOT NULL,
+        hash      BLOB NOT NULL
+    ) STRICT;
+    """
+}

@@ -1,0 +1,191 @@
+import Foundation
+import HanaroCore
+import GRDB
+import Crypto
+
+/// The state of one write transaction: the running totals read from `meta` at its start and
+/// written back at its end, and the statements every write needs. Lives only inside
+/// `pool.write`, so nothing here is shared between threads.
+struct WriteSession {
+    let db: Database
+    let key: ReplicaKey
+    let path: String
+    /// Who delivered what this transaction writes (`peer:kodit`, `adapter:semas`, `local`).
+    let source: String
+    let now: UInt64
+    var lastSeq: Int64
+    var clock: HybridLogicalClock
+    var digest: ReplicaDigest
+    var programCount: Int64
+    var referralCount: Int64
+
+    init(db: Database, key: ReplicaKey, path: String, source: String, now: UInt64) throws {
+        self.db = db
+        self.key = key
+        self.path = path
+        self.source = source
+        self.now = now
+        var lastSeq: Int64 = 0, clockValue: Int64 = 0, programs: Int64 = 0, referrals: Int64 = 0
+        var digest = ReplicaDigest.empty
+        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT name, value FROM meta WHERE name IN ('last_seq', 'clock', 'digest', 'count.program', 'count.referral')"))
+        for row in rows {
+            switch row[0] as String {
+            case "last_seq": lastSeq = row[1]
+            case "clock": clockValue = row[1]
+            case "digest": digest = ReplicaDigest(bytes: Array(row[1] as Data))
+            case "count.program": programs = row[1]
+            case "count.referral": referrals = row[1]
+            default: break
+            }
+        }
+        self.lastSeq = lastSeq
+        self.clock = HybridLogicalClock(last: HLCTimestamp(rawValue: UInt64(clockValue)))
+        self.digest = digest
+        self.programCount = programs
+        self.referralCount = referrals
+    }
+
+    /// Writes the running totals back. Call once, last.
+    func finish() throws {
+        let statement = try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE name = ?")
+        try statement.execute(arguments: [lastSeq, "last_seq"])
+        try statement.execute(arguments: [Int64(clock.last.rawValue), "clock"])
+        try statement.execute(arguments: [Data(digest.bytes), "digest"])
+        try statement.execute(arguments: [programCount, "count.program"])
+        try statement.execute(arguments: [referralCount, "count.referral"])
+    }
+
+    /// The next change-feed sequence: strictly increasing, and at least the wall time in
+    /// hybrid-logical-clock units, so that a replica restored from an old backup issues numbers
+    /// above every one it issued before the restore (peers' cursors stay valid).
+    mutating func nextSeq() -> Int64 {
+        lastSeq = max(lastSeq + 1, Int64(now << 16))
+        return lastSeq
+    }
+
+    // MARK: Records
+
+    /// A stored row, as read for a merge.
+    struct StoredRow {
+        var vector: [UInt8]
+        var body: [UInt8]
+        var sealed: Data?
+    }
+
+    func storedRow(_ key: String) throws -> StoredRow? {
+        let statement = try db.cachedStatement(sql: "SELECT vector, body, sealed FROM record WHERE key = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [key]) else { return nil }
+        return StoredRow(vector: Array(row[0] as Data), body: Array(row[1] as Data), sealed: row[2])
+    }
+
+    /// The plaintext personal bytes of a stored row (empty for programs).
+    func personalBytes(_ row: StoredRow, key recordKey: String) throws(StoreError) -> [UInt8] {
+        guard let sealed = row.sealed else { return [] }
+        return try key.open(sealed, context: recordKey)
+    }
+
+    /// Decodes a stored row.
+    func decode(_ row: StoredRow, key recordKey: RecordKey, personal: [UInt8]) throws(StoreError) -> RecordVersion {
+        do {
+            var reader = CanonicalReader(row.vector)
+            let vector = try reader.readVector()
+            return try RecordVersion(key: recordKey, vector: vector, body: row.body, personal: personal)
+        } catch {
+            throw StoreError(.corrupt, "stored record \(recordKey) does not decode (\(error)); the replica file is damaged or from an incompatible version", cause: error)
+        }
+    }
+
+    /// The current version of a record, if any.
+    func current(_ recordKey: RecordKey) throws -> (row: StoredRow, personal: [UInt8], version: RecordVersion)? {
+        let text = recordKey.description
+        guard let row = try storedRow(text) else { return nil }
+        let personal = try personalBytes(row, key: text)
+        return (row, personal, try decode(row, key: recordKey, personal: personal))
+    }
+
+    /// Writes `version` as the record's new state, keeping the digest, counts and conflict log
+    /// in step. `previous` is what was stored (nil: a new record).
+    mutating func store(_ version: RecordVersion, previous: (row: StoredRow, personal: [UInt8], version: RecordVersion)?, resolvedBy admin: String? = nil) throws {
+        let text = version.key.description
+        var writer = CanonicalWriter(reservingCapacity: 64)
+        writer.write(version.vector)
+        let vectorBytes = writer.bytes
+        writer = CanonicalWriter()
+        version.encodeBody(to: &writer)
+        let body = writer.bytes
+        writer = CanonicalWriter(reservingCapacity: 64)
+        version.encodePersonal(to: &writer)
+        let personal = writer.bytes
+        let sealed: Data? = version.key.kind == .referral ? try key.seal(personal, context: text) : nil
+        let newConflicts = version.conflicts
+        let seq = nextSeq()
+
+        digest.toggle(ReplicaDigest.recordHash(key: text, vector: vectorBytes, body: body, personal: personal))
+        if let previous {
+            digest.toggle(ReplicaDigest.recordHash(key: text, vector: previous.row.vector, body: previous.row.body, personal: previous.personal))
+            let statement = try db.cachedStatement(sql: """
+                UPDATE record SET seq = ?, vector = ?, body = ?, sealed = ?, deleted = ?, conflicted = ? WHERE key = ?
+                """)
+            try statement.execute(arguments: [seq, Data(vectorBytes), Data(body), sealed, version.isDeleted, !newConflicts.isEmpty, text])
+        } else {
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO record(key, kind, owner, seq, vector, body, sealed, deleted, conflicted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            try statement.execute(arguments: [text, Int64(version.key.kind.rawValue), version.key.owner.rawValue, seq,
+                                              Data(vectorBytes), Data(body), sealed, version.isDeleted, !newConflicts.isEmpty])
+            switch version.key.kind {
+            case .program: programCount += 1
+            case .referral: referralCount += 1
+            }
+        }
+        clock.observe(HLCTimestamp(rawValue: version.vector.maxCounter))
+        try logConflicts(old: previous?.version.conflicts ?? [], new: newConflicts, state: version, resolvedBy: admin)
+    }
+
+    /// Records collisions that appeared, and closes those that a later write superseded.
+    private func logConflicts(old: [ConflictReport], new: [ConflictReport], state: RecordVersion, resolvedBy admin: String?) throws {
+        if old.isEmpty && new.isEmpty { return }
+        let oldIDs = Set(old.map(\.id))
+        let newIDs = Set(new.map(\.id))
+        let appeared = new.filter { !oldIDs.contains($0.id) }
+        if !appeared.isEmpty {
+            let sealedState = try key.seal(state.canonicalBytes, context: "conflict:\(state.key)")
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO conflict(conflict_id, record_key, field, dots, differing, kept, sealed_state, source, detected_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(conflict_id) DO NOTHING
+                """)
+            for report in appeared {
+                try insert.execute(arguments: [
+                    report.id, report.key.description, report.field, report.dots.map(\.description).joined(separator: ","),
+                    report.differingFields.joined(separator: ","), report.kept.description, sealedState, source, Int64(now),
+                ])
+            }
+        }
+        let close = try db.cachedStatement(sql: """
+            UPDATE conflict SET state = ?, closed_at = ?, closed_by = ? WHERE conflict_id = ? AND state = 'open'
+            """)
+        for report in old where !newIDs.contains(report.id) {
+            try close.execute(arguments: [admin == nil ? "superseded" : "resolved", Int64(now), admin ?? source, report.id])
+        }
+    }
+
+    /// Advances a stream's checkpoint.
+    func saveCheckpoint(_ checkpoint: Checkpoint) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO checkpoint(stream, value, updated_at) VALUES (?, ?, ?)
+            ON CONFLICT(stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+            """).execute(arguments: [checkpoint.stream, checkpoint.value, Int64(now)])
+    }
+
+    /// Holds a refused payload with its reason; a repeat of the same payload counts an attempt.
+    func quarantine(recordKey: String?, payload: [UInt8], error: ValidationError) throws {
+        let fingerprint = Data(SHA256.hash(data: payload))
+        let sealed = try key.seal(payload, context: "quarantine:\(source)")
+        try db.cachedStatement(sql: """
+            INSERT INTO quarantine(source, record_key, fingerprint, sealed_payload, code, reason, first_seen, last_seen)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(source, fingerprint) DO UPDATE SET attempts = attempts + 1, last_seen = excluded.last_seen,
+              code = excluded.code, reason = excluded.reason, state = 'held'
+            """).execute(arguments: [source, recordKey, fingerprint, sealed, error.code.rawValue, error.description, Int64(now), Int64(now)])
+    }
+}
