@@ -42,6 +42,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Seeded synthetic data for tests, benchmarks and the demo.
+        .target(
+            name: "HanaroFixtures",
+            dependencies: ["HanaroCore"],
+            swiftSettings: strictSettings
+        ),
+        // A child process for the crash tests: applies batches in a loop until killed.
+        .executableTarget(
+            name: "hanaro-torture",
+            dependencies: ["HanaroCore", "HanaroStore", "HanaroFixtures"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "hanaro",
             dependencies: [
@@ -56,6 +68,7 @@ let package = Package(
             dependencies: [
                 "HanaroCore",
                 "HanaroStore",
+                "HanaroFixtures",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -63,12 +76,12 @@ let package = Package(
         ),
         .testTarget(
             name: "HanaroCoreTests",
-            dependencies: ["HanaroCore"],
+            dependencies: ["HanaroCore", "HanaroFixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "HanaroStoreTests",
-            dependencies: ["HanaroCore", "HanaroStore", "hanaro"],
+            dependencies: ["HanaroCore", "HanaroStore", "HanaroFixtures", "hanaro-torture"],
             swiftSettings: strictSettings
         ),
     ],

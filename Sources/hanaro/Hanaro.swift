@@ -1,2 +1,26 @@
 import ArgumentParser
-@main struct Hanaro: ParsableCommand { func run() {} }
+
+/// The `hanaro` command: one executable for the daemon, the admin CLI and the development tools.
+/// Subcommands arrive with their issues; see README.md and ../shared/CONTRACT.md.
+@main
+struct Hanaro: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hanaro",
+        abstract: "Hanaro (하나로): the inter-agency data-exchange daemon of the small-business one-stop platform.",
+        version: HanaroVersion.current,
+        subcommands: [Version.self, KeyGen.self]
+    )
+}
+
+/// The release version, printed by `hanaro version` and reported on the status port.
+enum HanaroVersion {
+    static let current = "0.1.0"
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the version.")
+
+    func run() {
+        print("hanaro \(HanaroVersion.current)")
+    }
+}

@@ -1,0 +1,92 @@
+import Testing
+import HanaroCore
+
+@Suite("Domain values")
+struct DomainValueTests {
+    @Test("business numbers: the check digit from AGENCIES.md", arguments: [
+        ("1168200276", true), ("1348672683", true), ("1208147521", true), ("1018116406", true), ("1234567891", true),
+        ("116-82-00276", true), ("1234567890", false), ("1168200278", false), ("1208147522", false),
+        ("123456789", false), ("12345678901", false), ("12a4567891", false), ("", false),
+    ])
+    func businessNumber(text: String, valid: Bool) {
+        // Given a printed number, When it is parsed, Then only checksum-valid 10-digit numbers pass.
+        let parsed = try? BusinessNumber(text)
+        #expect((parsed != nil) == valid, "\(text)")
+        if let parsed { #expect(parsed.description.count == 12) }
+    }
+
+    @Test("an invalid business number names the rule")
+    func businessNumberError() {
+        #expect(throws: ValidationError.self) { try BusinessNumber("1234567890") }
+        do {
+            _ = try BusinessNumber("1234567890")
+        } catch {
+            #expect(error.code == .invalidBusinessNumber)
+            #expect(error.message.contains("check digit"))
+        }
+    }
+
+    @Test("region codes: legacy 강원 42 and 전북 45 map to 51 and 52", arguments: [
+        ("11", "11"), ("42", "51"), ("45", "52"), ("42110", "51110"), ("45111", "52111"), ("51", "51"), ("26440", "26440"),
+    ])
+    func regionMapping(input: String, expected: String) throws {
+        #expect(try RegionCode(input).code == expected)
+    }
+
+    @Test("bad region codes are refused", arguments: ["1", "123", "99", "4211", "ab", "00000"])
+    func badRegion(input: String) {
+        #expect(throws: ValidationError.self) { try RegionCode(input) }
+    }
+
+    @Test("KSIC codes", arguments: [("G47", true), ("c10", true), ("I56111", true), ("G", true), ("G4", false), ("Z12", false), ("G4711111", false)])
+    func ksic(input: String, valid: Bool) {
+        #expect(((try? KSICCode(input)) != nil) == valid)
+    }
+
+    @Test("dates in every published shape", arguments: [
+        ("20260909", "2026-09-09"), ("2026-09-09", "2026-09-09"), ("2026.09.09", "2026-09-09"),
+        ("2026-09-23 14:16:15", "2026-09-23"), ("2026-01-01 00:00", "2026-01-01"), ("20251204133104", "2025-12-04"),
+    ])
+    func dates(input: String, expected: String) {
+        #expect(LocalDate(parsing: input)?.description == expected)
+    }
+
+    @Test("impossible and free-text dates are not dates", arguments: ["20260230", "2026-13-01", "상시신청", "예산 소진시까지", ""])
+    func notDates(input: String) {
+        #expect(LocalDate(parsing: input) == nil)
+    }
+
+    @Test("application periods keep free text")
+    func periods() {
+        let range = ApplicationPeriod(parsing: "2026-09-09 ~ 2026-09-30")
+        #expect(range.start?.description == "2026-09-09")
+        #expect(range.end?.description == "2026-09-30")
+        #expect(range.text == nil)
+        let openEnded = ApplicationPeriod(parsing: "2026-09-09 ~ 예산 소진시까지")
+        #expect(openEnded.start?.description == "2026-09-09")
+        #expect(openEnded.end == nil)
+        #expect(openEnded.text == "2026-09-09 ~ 예산 소진시까지")
+        let free = ApplicationPeriod(parsing: "상시신청")
+        #expect(free.start == nil && free.end == nil && free.text == "상시신청")
+        #expect(throws: ValidationError.self) { try ApplicationPeriod(parsing: "2026-09-30 ~ 2026-09-01").validate() }
+    }
+
+    @Test("주민등록번호 shapes are detected; phones and business numbers are not", arguments: [
+        ("주민번호 900101-1234567 입니다", true), ("9001011234567", true), ("900101 2234567", true),
+        ("010-1234-5678", false), ("116-82-00276", false), ("991399-1234567", false), ("900101-9234567", false),
+        ("12900101-1234567", false), ("전화 02-123-4567", false),
+    ])
+    func residentNumbers(text: String, expected: Bool) {
+        #expect(ResidentNumberDetector.containsResidentNumber(text) == expected, "\(text)")
+    }
+
+    @Test("record keys round-trip through text and refuse unknown agencies")
+    func recordKeys() throws {
+        let key = try RecordKey(parsing: "program/kamco/2026/07/A-1")
+        #expect(key.owner == .kamco && key.kind == .program && key.localID == "2026/07/A-1")
+        #expect(key.description == "program/kamco/2026/07/A-1")
+        #expect(throws: ValidationError.self) { try RecordKey(parsing: "program/nps/1") }
+        #expect(throws: ValidationError.self) { try RecordKey(parsing: "invoice/semas/1") }
+        #expect(throws: ValidationError.self) { try RecordKey(parsing: "program/semas/") }
+    }
+}
