@@ -6,16 +6,24 @@ public import HanaroCore
 /// (that is part of what the tests exercise); callers skip those.
 public struct RandomEditor: Sendable {
     public var data: SyntheticData
+    /// The agencies taking part (at least two): owners, origins and targets are drawn from them.
+    public let agencies: [AgencyID]
+    /// A small pool of keys so that edits collide often: programs and referrals owned by each
+    /// agency in turn; the referral from `agencies[i]` goes to `agencies[i+1]`.
+    public let keys: [RecordKey]
 
-    public init(seed: UInt64) { data = SyntheticData(seed: seed) }
+    public init(seed: UInt64, agencies: [AgencyID] = AgencyID.allCases, programs: Int = 4, referrals: Int = 6) {
+        precondition(agencies.count >= 2, "referrals need two agencies")
+        data = SyntheticData(seed: seed)
+        self.agencies = agencies
+        keys = (0..<programs).map { RecordKey(kind: .program, owner: agencies[$0 % agencies.count], localID: "p\($0)") }
+            + (0..<referrals).map { RecordKey(kind: .referral, owner: agencies[$0 % agencies.count], localID: "r\($0)") }
+    }
 
-    /// A small pool of keys so that edits collide often: programs of three owners and referrals
-    /// between several pairs.
-    public static func keyPool(programs: Int = 4, referrals: Int = 4) -> [RecordKey] {
-        let owners: [AgencyID] = [.semas, .koreg, .kodit]
-        let programKeys = (0..<programs).map { RecordKey(kind: .program, owner: owners[$0 % owners.count], localID: "p\($0)") }
-        let referralKeys = (0..<referrals).map { RecordKey(kind: .referral, owner: owners[$0 % owners.count], localID: "r\($0)") }
-        return programKeys + referralKeys
+    /// The target of a referral of the pool: the next agency after its origin.
+    public func target(of key: RecordKey) -> AgencyID {
+        let index = agencies.firstIndex(of: key.owner) ?? 0
+        return agencies[(index + 1) % agencies.count]
     }
 
     /// An edit of `key` that `agency` might make on `current` (nil: the record does not exist
@@ -30,8 +38,7 @@ public struct RandomEditor: Sendable {
             guard let referral = current?.referral else {
                 guard agency == key.owner else { return nil }
                 var draft = data.referralDraft(origin: key.owner, referralID: key.localID)
-                // Keep every referral between the same pair, so that targets recur across replicas.
-                draft.target = AgencyID(index: (key.owner.index + 3) % AgencyID.allCases.count)!
+                draft.target = target(of: key)
                 draft.consent?.recipient = draft.target
                 return .createReferral(draft)
             }

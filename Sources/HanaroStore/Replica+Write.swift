@@ -65,9 +65,9 @@ extension Replica {
     ///   checkpoint, is then written).
     @discardableResult
     public func apply(_ batch: [RecordVersion], from source: String, checkpoint: Checkpoint? = nil) async throws(StoreError) -> [WriteOutcome] {
-        let key = self.key, path = self.path, now = clock.nowMilliseconds()
+        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         return try await write("apply a batch from \(source)") { db in
-            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now)
+            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(batch.count)
             for incoming in batch {
@@ -89,9 +89,9 @@ extension Replica {
     /// - Throws: ``StoreError`` when the transaction cannot commit.
     @discardableResult
     public func author(_ edits: [AuthoredEdit], by agency: AgencyID, source: String = "local", checkpoint: Checkpoint? = nil) async throws(StoreError) -> [WriteOutcome] {
-        let key = self.key, path = self.path, now = clock.nowMilliseconds()
+        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         return try await write("record local edits by \(agency.rawValue)") { db in
-            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now)
+            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
             var outcomes: [WriteOutcome] = []
             for item in edits {
                 outcomes.append(try session.author(item, by: agency))
@@ -107,13 +107,17 @@ extension Replica {
     /// - Throws: ``ValidationError`` (wrapped in ``StoreError`` `.invalidRequest`) or ``StoreError``.
     @discardableResult
     public func author(_ edit: RecordEdit, key recordKey: RecordKey, by agency: AgencyID, admin: String? = nil) async throws(StoreError) -> RecordVersion? {
-        let key = self.key, path = self.path, now = clock.nowMilliseconds()
-        return try await write("record an edit of \(recordKey)") { db in
-            var session = try WriteSession(db: db, key: key, path: path, source: admin.map { "admin:\($0)" } ?? "local", now: now)
+        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
+        let result = try await write("record an edit of \(recordKey)") { db in
+            var session = try WriteSession(db: db, key: key, path: path, source: admin.map { "admin:\($0)" } ?? "local", now: now, maxClockSkew: skew)
             let version = try session.authorOne(AuthoredEdit(key: recordKey, edit: edit), by: agency, admin: admin)
             try session.finish()
             return version
         }
+        // An interactive edit has no source that would deliver it again after a power loss, so
+        // make it durable now: a checkpoint syncs the write-ahead log to disk.
+        _ = try? await pool.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        return result
     }
 }
 
@@ -121,6 +125,7 @@ extension WriteSession {
     mutating func apply(_ incoming: RecordVersion) throws -> WriteOutcome {
         do {
             try incoming.validate()
+            try checkClock(incoming)
         } catch {
             try quarantine(recordKey: incoming.key.description, payload: incoming.canonicalBytes, error: error)
             return .quarantined(error)
@@ -160,10 +165,21 @@ extension WriteSession {
         }
     }
 
+    /// Refuses a version stamped further in the future than the allowed clock skew: a peer with a
+    /// runaway clock (or a forged counter near the top of the range) would otherwise drag every
+    /// later counter with it, or wrap it round to zero.
+    func checkClock(_ version: RecordVersion) throws(ValidationError) {
+        let limit = (now + maxClockSkewMilliseconds) << 16
+        guard version.vector.maxCounter <= limit else {
+            throw ValidationError(.inconsistentVersion, record: version.key.description, field: "vector",
+                                  "version stamped \(HLCTimestamp(rawValue: version.vector.maxCounter).millisecondsSince1970 / 1000 - now / 1000) s in the future (more than the allowed \(maxClockSkewMilliseconds / 1000) s clock skew); check the author's clock (NTP)")
+        }
+    }
+
     /// - Returns: the new version, or nil when the edit changes nothing.
     mutating func authorOne(_ item: AuthoredEdit, by agency: AgencyID, admin: String?) throws -> RecordVersion? {
         let previous = try current(item.key)
-        if let existing = previous?.version, Self.isNoOp(item.edit, on: existing) { return nil }
+        if let existing = previous?.version, agency == item.key.owner, Self.isNoOp(item.edit, on: existing) { return nil }
         let stamp = clock.tick(physicalMilliseconds: now)
         let version: RecordVersion
         do {
@@ -175,8 +191,9 @@ extension WriteSession {
         return version
     }
 
-    /// Whether an edit would only restate what the record already holds (an adapter reading the
-    /// same page twice must not mint new versions).
+    /// Whether an edit by the record's owner would only restate what the record already holds (an
+    /// adapter reading the same page twice must not mint new versions). Edits by anyone else are
+    /// never no-ops, so that they reach authorization and are refused there.
     static func isNoOp(_ edit: RecordEdit, on version: RecordVersion) -> Bool {
         switch (edit, version.body) {
         case (.publishProgram(let content), .program(let register)):
@@ -185,6 +202,43 @@ extension WriteSession {
             return !register.isConflicted && register.value.isDeleted
         default:
             return false
+        }
+    }
+}
+
+extension Replica {
+    /// Applies a batch of canonically encoded versions (the federation wire form): payloads that
+    /// do not decode are quarantined with the reason, the rest apply as in
+    /// ``apply(_:from:checkpoint:)`` — all in one transaction with the checkpoint.
+    @discardableResult
+    public func apply(encoded payloads: [[UInt8]], from source: String, checkpoint: Checkpoint? = nil) async throws(StoreError) -> [WriteOutcome] {
+        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
+        return try await write("apply a batch from \(source)") { db in
+            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
+            var outcomes: [WriteOutcome] = []
+            outcomes.reserveCapacity(payloads.count)
+            for payload in payloads {
+                do {
+                    let version = try RecordVersion(canonicalBytes: payload)
+                    outcomes.append(try session.apply(version))
+                } catch let error as ValidationError {
+                    try session.quarantine(recordKey: nil, payload: payload, error: error)
+                    outcomes.append(.quarantined(error))
+                }
+            }
+            if let checkpoint { try session.saveCheckpoint(checkpoint) }
+            try session.finish()
+            return outcomes
+        }
+    }
+
+    /// Holds a payload that could not even be mapped (an adapter's unparseable native record),
+    /// with the reason.
+    public func quarantine(source: String, recordKey: String?, payload: [UInt8], error: ValidationError) async throws(StoreError) {
+        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
+        try await write("quarantine a record from \(source)") { db in
+            let session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
+            try session.quarantine(recordKey: recordKey, payload: payload, error: error)
         }
     }
 }

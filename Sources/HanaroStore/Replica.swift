@@ -23,6 +23,8 @@ public final class Replica: Sendable {
         public var maxPageCount: Int? = nil
         /// Where wall-clock time comes from.
         public var clock: any WallClock = SystemWallClock()
+        /// How far ahead of this node's clock a received version may be stamped (default 1 h).
+        public var maxClockSkewMilliseconds: UInt64 = 3_600_000
 
         public init() {}
     }
@@ -35,6 +37,7 @@ public final class Replica: Sendable {
     let pool: DatabasePool
     let key: ReplicaKey
     let clock: any WallClock
+    let maxClockSkewMilliseconds: UInt64
 
     /// Opens (creating and migrating if needed) the replica at `path`.
     /// - Throws: ``StoreError`` `.database` naming the file and the fix.
@@ -42,6 +45,7 @@ public final class Replica: Sendable {
         self.path = path
         self.key = key
         self.clock = options.clock
+        self.maxClockSkewMilliseconds = options.maxClockSkewMilliseconds
         var configuration = GRDB.Configuration()
         let cacheKiB = options.cacheKiB
         let maxPageCount = options.maxPageCount
@@ -82,6 +86,9 @@ public final class Replica: Sendable {
     /// Maps a GRDB/SQLite error to a ``StoreError`` that says what to do.
     static func databaseError(_ error: any Error, path: String, doing action: String) -> StoreError {
         if let error = error as? StoreError { return error }
+        if let error = error as? ValidationError {
+            return StoreError(.corrupt, "cannot \(action): a stored record does not decode (\(error)); \(path) is damaged or from an incompatible version", cause: error)
+        }
         if let db = error as? DatabaseError {
             switch db.resultCode {
             case .SQLITE_FULL:

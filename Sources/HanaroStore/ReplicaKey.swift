@@ -1,5 +1,8 @@
 public import Foundation
 import Crypto
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The symmetric key that encrypts referral personal fields at rest (AES-256-GCM).
 ///
@@ -58,9 +61,18 @@ public struct ReplicaKey: @unchecked Sendable {
         }
         let key = ReplicaKey.random()
         let hex = key.key.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() } + "\n"
-        let created = FileManager.default.createFile(atPath: path, contents: Data(hex.utf8), attributes: [.posixPermissions: 0o600])
-        guard created else {
-            throw StoreError(.keyFile, "cannot create the key file \(path); check that its directory exists and is writable")
+        // O_EXCL with mode 0600 from the first byte: never readable by others, never a race with
+        // another writer, never an overwrite.
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else {
+            let reason = errno == EEXIST ? "it already exists" : String(cString: strerror(errno))
+            throw StoreError(.keyFile, "cannot create the key file \(path): \(reason); check that its directory exists and is writable")
+        }
+        defer { close(fd) }
+        let bytes = Array(hex.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count, fsync(fd) == 0 else {
+            throw StoreError(.keyFile, "cannot write the key file \(path): \(String(cString: strerror(errno)))")
         }
         return key
     }
@@ -92,6 +104,12 @@ public struct ReplicaKey: @unchecked Sendable {
         } catch {
             throw StoreError(.decryption, "cannot encrypt personal fields", cause: error)
         }
+    }
+
+    /// A keyed fingerprint (HMAC-SHA-256) of a payload, for de-duplication without storing a
+    /// plain hash of data that may be personal.
+    func fingerprint(_ payload: [UInt8]) -> Data {
+        Data(HMAC<SHA256>.authenticationCode(for: payload, using: key))
     }
 
     /// Decrypts what ``seal(_:context:)`` produced for the same context.

@@ -13,14 +13,17 @@ struct WriteSession {
     /// Who delivered what this transaction writes (`peer:kodit`, `adapter:semas`, `local`).
     let source: String
     let now: UInt64
+    /// How far in the future a peer's counters may be (see `checkClock`).
+    let maxClockSkewMilliseconds: UInt64
     var lastSeq: Int64
     var clock: HybridLogicalClock
     var digest: ReplicaDigest
     var programCount: Int64
     var referralCount: Int64
 
-    init(db: Database, key: ReplicaKey, path: String, source: String, now: UInt64) throws {
+    init(db: Database, key: ReplicaKey, path: String, source: String, now: UInt64, maxClockSkew: UInt64) throws {
         self.db = db
+        self.maxClockSkewMilliseconds = maxClockSkew
         self.key = key
         self.path = path
         self.source = source
@@ -179,7 +182,8 @@ struct WriteSession {
 
     /// Holds a refused payload with its reason; a repeat of the same payload counts an attempt.
     func quarantine(recordKey: String?, payload: [UInt8], error: ValidationError) throws {
-        let fingerprint = Data(SHA256.hash(data: payload))
+        // Keyed, so that the file holds no plain hash of a payload that may carry personal data.
+        let fingerprint = key.fingerprint(payload)
         let sealed = try key.seal(payload, context: "quarantine:\(source)")
         try db.cachedStatement(sql: """
             INSERT INTO quarantine(source, record_key, fingerprint, sealed_payload, code, reason, first_seen, last_seen)

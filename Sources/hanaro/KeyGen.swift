@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HanaroStore
 
 /// `hanaro keygen --out FILE`: creates the replica key file that encrypts referral personal
@@ -17,7 +18,8 @@ struct KeyGen: ParsableCommand {
             try ReplicaKey.create(at: out)
             print("wrote \(out) (mode 0600); back it up separately from the database: without it, personal fields cannot be read")
         } catch {
-            throw ValidationError("\(error)")
+            FileHandle.standardError.write(Data("hanaro keygen: \(error)\n".utf8))
+            throw ExitCode.failure
         }
     }
 }

@@ -71,12 +71,14 @@ public enum TargetType: Hashable, Sendable, CanonicalEncodable {
     }
 }
 
-/// Who may apply for a program. Empty lists and unbounded ranges mean "no restriction".
+/// Who may apply for a program. Empty lists and unbounded ranges mean "no restriction". Lists are
+/// kept sorted and de-duplicated, also when assigned, so that equal eligibility has equal canonical
+/// bytes on every replica.
 public struct Eligibility: Hashable, Sendable, CanonicalEncodable {
     /// 시도/시군구 where the business must be located; empty = nationwide.
-    public var regions: [RegionCode]
+    public var regions: [RegionCode] { didSet { regions = Array(Set(regions)).sorted() } }
     /// KSIC industries admitted; empty = all industries.
-    public var industries: [KSICCode]
+    public var industries: [KSICCode] { didSet { industries = Array(Set(industries)).sorted() } }
     /// Business age, in months since opening.
     public var businessAgeMonths: BoundedRange
     /// Annual revenue, KRW.

@@ -107,13 +107,17 @@ public struct Consent: Hashable, Sendable, CanonicalEncodable {
 
 /// What the owner needs help with.
 public struct ReferralNeeds: Hashable, Sendable, CanonicalEncodable {
-    public var categories: [SupportCategory]
+    public var categories: [SupportCategory] { didSet { categories = Self.normalized(categories) } }
     /// The counsellor's summary of the need (no personal data; checked for 주민등록번호).
     public var summary: String
 
     public init(categories: [SupportCategory] = [], summary: String = "") {
-        self.categories = Array(Set(categories)).sorted { $0.rawValue < $1.rawValue }
+        self.categories = Self.normalized(categories)
         self.summary = summary
+    }
+
+    static func normalized(_ categories: [SupportCategory]) -> [SupportCategory] {
+        Array(Set(categories)).sorted { $0.rawValue < $1.rawValue }
     }
 
     public func encode(to writer: inout CanonicalWriter) {

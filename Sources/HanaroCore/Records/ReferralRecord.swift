@@ -60,7 +60,7 @@ public struct ReferralRecord: Hashable, Sendable {
     /// terminal-state collision and kept another outcome (and nothing later closed it).
     public var status: ReferralStatus {
         let greatest = history.elements.map(\.to).max() ?? .sent
-        if greatest != .closed, let kept = reviewedOutcome.value, collidingOutcomes.contains(kept) {
+        if greatest != .closed, !outcomeNeedsReview, let kept = reviewedOutcome.value, collidingOutcomes.contains(kept) {
             return kept
         }
         return greatest

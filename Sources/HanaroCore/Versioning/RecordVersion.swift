@@ -107,11 +107,12 @@ public struct RecordVersion: Hashable, Sendable {
             if referral.outcomeNeedsReview {
                 let colliding = referral.collidingOutcomes
                 let events = referral.history.elements.filter { colliding.contains($0.to) }
-                let keptStatus = referral.status
+                // The kept outcome is the lattice's greatest among the colliding events: a function
+                // of the collision alone, so every replica reports the same whatever else it holds.
+                let kept = events.max { ($0.to, $0.dot) < ($1.to, $1.dot) }!
                 reports.append(ConflictReport(
                     key: key, field: "status", dots: events.map(\.dot),
-                    differingFields: colliding.map(\.name),
-                    kept: events.last(where: { $0.to == keptStatus })?.dot ?? events.last!.dot))
+                    differingFields: colliding.map(\.name), kept: kept.dot))
             }
             return reports
         }
