@@ -58,6 +58,7 @@ let package = Package(
             dependencies: [
                 "HanaroCore",
                 "HanaroStore",
+                "HanaroFixtures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -76,9 +76,11 @@ struct WriteSession {
     }
 
     func storedRow(_ key: String) throws -> StoredRow? {
-        let statement = try db.cachedStatement(sql: "SELECT vector, body, sealed FROM record WHERE key = ?")
-        guard let row = try Row.fetchOne(statement, arguments: [key]) else { return nil }
-        return StoredRow(vector: Array(row[0] as Data), body: Array(row[1] as Data), sealed: row[2])
+        let statement = try HotStatement(db, sql: "SELECT vector, body, sealed FROM record WHERE key = ?")
+        defer { statement.reset() }
+        statement.bind(1, key)
+        guard try statement.step(db) else { return nil }
+        return StoredRow(vector: statement.blob(0), body: statement.blob(1), sealed: statement.isNull(2) ? nil : Data(statement.blob(2)))
     }
 
     /// The plaintext personal bytes of a stored row (empty for programs).
@@ -124,23 +126,32 @@ struct WriteSession {
         let seq = nextSeq()
 
         digest.toggle(ReplicaDigest.recordHash(key: text, vector: vectorBytes, body: body, personal: personal))
+        let statement: HotStatement
         if let previous {
             digest.toggle(ReplicaDigest.recordHash(key: text, vector: previous.row.vector, body: previous.row.body, personal: previous.personal))
-            let statement = try db.cachedStatement(sql: """
-                UPDATE record SET seq = ?, vector = ?, body = ?, sealed = ?, deleted = ?, conflicted = ? WHERE key = ?
+            statement = try HotStatement(db, sql: """
+                UPDATE record SET seq = ?1, vector = ?4, body = ?5, sealed = ?6, deleted = ?7, conflicted = ?8 WHERE key = ?9
                 """)
-            try statement.execute(arguments: [seq, Data(vectorBytes), Data(body), sealed, version.isDeleted, !newConflicts.isEmpty, text])
         } else {
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO record(key, kind, owner, seq, vector, body, sealed, deleted, conflicted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            statement = try HotStatement(db, sql: """
+                INSERT INTO record(seq, kind, owner, vector, body, sealed, deleted, conflicted, key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                 """)
-            try statement.execute(arguments: [text, Int64(version.key.kind.rawValue), version.key.owner.rawValue, seq,
-                                              Data(vectorBytes), Data(body), sealed, version.isDeleted, !newConflicts.isEmpty])
+            statement.bind(2, Int64(version.key.kind.rawValue))
+            statement.bind(3, version.key.owner.rawValue)
             switch version.key.kind {
             case .program: programCount += 1
             case .referral: referralCount += 1
             }
         }
+        defer { statement.reset() }
+        statement.bind(1, seq)
+        statement.bind(4, vectorBytes)
+        statement.bind(5, body)
+        statement.bind(6, sealed.map { Array($0) })
+        statement.bind(7, version.isDeleted)
+        statement.bind(8, !newConflicts.isEmpty)
+        statement.bind(9, text)
+        _ = try statement.step(db)
         clock.observe(HLCTimestamp(rawValue: version.vector.maxCounter))
         try logConflicts(old: previous?.version.conflicts ?? [], new: newConflicts, state: version, resolvedBy: admin)
     }

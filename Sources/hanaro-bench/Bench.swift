@@ -1,3 +1,30 @@
 import ArgumentParser
-import GRDB
-@main struct Bench: ParsableCommand { func run() {} }
+import Foundation
+
+/// `hanaro-bench`: performance figures, measured by hand in a release build and recorded in
+/// docs/BENCHMARKS.md (never a timed test). Each figure is printed beside a baseline measured in
+/// the same run, with the command that produced it.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hanaro-bench",
+        abstract: "Hanaro benchmarks (run in release: swift run -c release hanaro-bench ...).",
+        subcommands: [ApplyBench.self, ApplyPhase.self]
+    )
+}
+
+/// Peak resident set size of this process, in bytes (VmHWM).
+func peakRSSBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+    else { return 0 }
+    let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+    return kb * 1024
+}
+
+/// Seconds on a monotonic clock.
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

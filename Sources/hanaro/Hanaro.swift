@@ -8,7 +8,7 @@ struct Hanaro: AsyncParsableCommand {
         commandName: "hanaro",
         abstract: "Hanaro (하나로): the inter-agency data-exchange daemon of the small-business one-stop platform.",
         version: HanaroVersion.current,
-        subcommands: [Version.self, KeyGen.self]
+        subcommands: [Demo.self, Version.self, KeyGen.self]
     )
 }
 

@@ -44,9 +44,14 @@ public struct RecordKey: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// - Throws: `.malformed` for an empty or control-character local id.
     public func validate() throws(ValidationError) {
-        guard !localID.isEmpty, localID.utf8.count <= 200,
-              !localID.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else {
+        // Control characters are C0 (0x00-0x1F), DEL (0x7F) and C1 (U+0080-U+009F, which UTF-8
+        // writes as 0xC2 0x80-0x9F): a byte scan finds them without Unicode property tables.
+        var previous: UInt8 = 0
+        let hasControl = localID.utf8.contains { byte in
+            defer { previous = byte }
+            return byte < 0x20 || byte == 0x7F || (previous == 0xC2 && (0x80...0x9F).contains(byte))
+        }
+        guard !localID.isEmpty, localID.utf8.count <= 200, !hasControl else {
             throw ValidationError(.malformed, record: description, field: "key", "the local id must be 1-200 characters with no control characters")
         }
     }

@@ -13,8 +13,8 @@ extension RecordVersion {
             }
             switch body {
             case .program(let register):
-                try validateDots(register.entries.map(\.dot))
                 for entry in register.entries {
+                    try validateDot(entry.dot)
                     guard entry.dot.agency == key.owner else {
                         throw ValidationError(.unauthorizedAuthor, field: "content",
                                               "only \(key.owner.rawValue) authors its programs; this version carries a write by \(entry.dot.agency.rawValue)")
@@ -22,7 +22,7 @@ extension RecordVersion {
                     try entry.value.validate(as: key)
                 }
             case .referral(let referral):
-                try validateDots(referral.allDots)
+                for dot in referral.allDots { try validateDot(dot) }
                 try referral.validate(as: key)
             }
         } catch {
@@ -30,8 +30,8 @@ extension RecordVersion {
         }
     }
 
-    private func validateDots(_ dots: [Dot]) throws(ValidationError) {
-        for dot in dots where !vector.covers(dot) {
+    private func validateDot(_ dot: Dot) throws(ValidationError) {
+        guard vector.covers(dot) else {
             throw ValidationError(.inconsistentVersion, field: "vector",
                                   "write \(dot) is not covered by the version vector \(vector)")
         }
@@ -46,7 +46,7 @@ extension ProgramRecord {
             throw ValidationError(.inconsistentVersion, field: "nativeID", "content of \(owner.rawValue)/\(nativeID) filed under \(key)")
         }
         if isDeleted { return }
-        guard !title.trimmingASCIIWhitespace.isEmpty else {
+        guard title.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }) else {
             throw ValidationError(.malformed, field: "title", "a program needs a title (공고명)")
         }
         try eligibility.validate()
@@ -56,8 +56,13 @@ extension ProgramRecord {
         if let url, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
             throw ValidationError(.malformed, field: "url", "the program URL must be http(s)")
         }
-        for (field, text) in [("title", title), ("summary", summary), ("contact", contact ?? "")]
-        where ResidentNumberDetector.containsResidentNumber(text) {
+        try Self.refuseResidentNumber(in: title, field: "title")
+        try Self.refuseResidentNumber(in: summary, field: "summary")
+        if let contact { try Self.refuseResidentNumber(in: contact, field: "contact") }
+    }
+
+    static func refuseResidentNumber(in text: String, field: String) throws(ValidationError) {
+        if ResidentNumberDetector.containsResidentNumber(text) {
             throw ValidationError(.residentNumber, field: field, "text contains a 주민등록번호; it must never be stored — remove it at the source")
         }
     }

@@ -4,24 +4,40 @@
 ///
 /// A match is 6 digits that read as a date (YYMMDD), an optional hyphen or space, then a 7-digit
 /// block whose first digit is 1-8, not surrounded by further digits. Phone numbers (010-1234-5678)
-/// and business numbers (XXX-XX-XXXXX) do not have this shape.
+/// and business numbers (XXX-XX-XXXXX) do not have this shape. It runs on every text field of
+/// every version applied, so it scans the UTF-8 bytes in place without allocating.
 public enum ResidentNumberDetector {
     /// Whether `text` contains something shaped like a 주민등록번호.
     public static func containsResidentNumber(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 13 else { return false }
-        func isDigit(_ i: Int) -> Bool { i >= 0 && i < bytes.count && bytes[i] >= 48 && bytes[i] <= 57 }
-        func digit(_ i: Int) -> Int { Int(bytes[i]) - 48 }
+        var text = text
+        return text.withUTF8 { scan($0) }
+    }
+
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = bytes.count
+        guard count >= 13 else { return false }
+        @inline(__always) func isDigit(_ i: Int) -> Bool { i >= 0 && i < count && bytes[i] &- 48 < 10 }
+        @inline(__always) func digit(_ i: Int) -> Int { Int(bytes[i] &- 48) }
         var i = 0
-        while i + 13 <= bytes.count {
-            defer { i += 1 }
-            guard !isDigit(i - 1), (0..<6).allSatisfy({ isDigit(i + $0) }) else { continue }
+        while i + 13 <= count {
+            // Find the start of a run of digits.
+            guard isDigit(i), !isDigit(i - 1) else {
+                i += 1
+                continue
+            }
+            var run = i
+            while isDigit(run) { run += 1 }
+            defer { i = run }
+            guard run - i == 6 || run - i == 13 else { continue }
             let month = digit(i + 2) * 10 + digit(i + 3)
             let day = digit(i + 4) * 10 + digit(i + 5)
             guard (1...12).contains(month), (1...31).contains(day) else { continue }
             var j = i + 6
-            if j < bytes.count, bytes[j] == UInt8(ascii: "-") || bytes[j] == UInt8(ascii: " ") { j += 1 }
-            guard j + 7 <= bytes.count, (0..<7).allSatisfy({ isDigit(j + $0) }), !isDigit(j + 7) else { continue }
+            if run - i == 6 {
+                guard j < count, bytes[j] == UInt8(ascii: "-") || bytes[j] == UInt8(ascii: " ") else { continue }
+                j += 1
+                guard j + 7 <= count, (0..<7).allSatisfy({ isDigit(j + $0) }), !isDigit(j + 7) else { continue }
+            }
             if (1...8).contains(digit(j)) { return true }
         }
         return false
