@@ -84,6 +84,12 @@ let package = Package(
             dependencies: ["HanaroCore", "HanaroStore", "HanaroFixtures", "hanaro-torture"],
             swiftSettings: strictSettings
         ),
+        // The `hanaro` executable, run as a real process.
+        .testTarget(
+            name: "HanaroCLITests",
+            dependencies: ["hanaro"],
+            swiftSettings: strictSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

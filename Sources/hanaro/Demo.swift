@@ -56,6 +56,12 @@ struct Demo: AsyncParsableCommand {
         let partition = (from: start.addingTimeInterval(duration * 0.2), to: start.addingTimeInterval(duration * 0.5))
         var published = 0, referrals = 0, round = 0
         var conflictStaged = false
+        // semas refers one owner to kamco up front: the partition will put them at odds over it.
+        let contested = RecordKey(kind: .referral, owner: .semas, localID: "R-contested")
+        var contestedDraft = data.referralDraft(origin: .semas, referralID: contested.localID)
+        contestedDraft.target = .kamco
+        contestedDraft.consent?.recipient = .kamco
+        try await nodes[AgencyID.semas.index].replica.author(.createReferral(contestedDraft), key: contested, by: .semas)
         var lastTable = Date.distantPast
 
         while Date() < deadline {
@@ -77,7 +83,7 @@ struct Demo: AsyncParsableCommand {
             }
             // Targets move the referrals they hold along.
             for node in nodes {
-                for change in try await node.replica.changes(after: 0, limit: 10_000).changes {
+                for change in try await node.replica.changes(after: 0, limit: 10_000).changes where change.version.key != contested {
                     guard let referral = change.version.referral, referral.target == node.agency else { continue }
                     let next: ReferralStatus? = switch referral.status {
                     case .sent: .received
@@ -94,7 +100,7 @@ struct Demo: AsyncParsableCommand {
             let now = Date()
             let partitioned = now >= partition.from && now < partition.to
             if partitioned && !conflictStaged {
-                conflictStaged = try await stageConflict(nodes: nodes, data: &data)
+                conflictStaged = try await stageConflict(on: contested, nodes: nodes)
             }
             // Exchange: every node pulls every other node's feed, except across the partition.
             for target in nodes {
@@ -139,22 +145,17 @@ struct Demo: AsyncParsableCommand {
         }
     }
 
-    /// semas refers an owner to kamco; with the two cut off, kamco marks it supported while semas
-    /// withdraws it. Returns whether it could stage it (kamco must already hold the referral).
-    func stageConflict(nodes: [Node], data: inout SyntheticData) async throws -> Bool {
+    /// With semas and kamco cut off from each other, kamco marks the contested referral supported
+    /// while semas withdraws it: concurrent outcomes, resolved the same way on every node and
+    /// flagged for review. Returns whether kamco already held the referral.
+    func stageConflict(on key: RecordKey, nodes: [Node]) async throws -> Bool {
         let semas = nodes[AgencyID.semas.index], kamco = nodes[AgencyID.kamco.index]
-        for change in try await kamco.replica.changes(after: 0, limit: 10_000).changes {
-            guard let referral = change.version.referral, referral.origin == .semas, referral.target == .kamco,
-                  referral.status.phase < 3, try await semas.replica.record(change.version.key)?.referral?.status.phase ?? 3 < 3
-            else { continue }
-            let key = change.version.key
-            if referral.status == .sent { try await kamco.replica.author(.setStatus(.received), key: key, by: .kamco) }
-            try await kamco.replica.author(.setStatus(.supported), key: key, by: .kamco)
-            try await semas.replica.author(.setStatus(.withdrawn), key: key, by: .semas)
-            print("  ⚡ partition: kamco marked \(key) supported while semas withdrew it")
-            return true
-        }
-        return false
+        guard let referral = try await kamco.replica.record(key)?.referral else { return false }
+        if referral.status == .sent { try await kamco.replica.author(.setStatus(.received), key: key, by: .kamco) }
+        try await kamco.replica.author(.setStatus(.supported), key: key, by: .kamco)
+        try await semas.replica.author(.setStatus(.withdrawn), key: key, by: .semas)
+        print("  ⚡ during the partition kamco marked \(key) supported while semas withdrew it")
+        return true
     }
 
     func printTable(nodes: [Node], elapsed: Double, partitioned: Bool) async throws {

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+/// Runs the built `hanaro` executable as a real process.
+struct Hanaro {
+    static var executable: URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL,
+            Bundle.main.bundleURL.deletingLastPathComponent(),
+        ].map { $0.appendingPathComponent("hanaro") }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+@Suite("hanaro CLI")
+struct CLITests {
+    @Test("hanaro demo converges six nodes and exits 0")
+    func demo() throws {
+        let result = try Hanaro.run(["demo", "--duration", "4s", "--programs", "60"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.contains("converged: all six nodes hold digest"))
+        #expect(result.stdout.contains("conflict staged: yes"))
+        // Personal fields never reach the output.
+        #expect(!result.stdout.contains("010-"))
+    }
+
+    @Test("hanaro demo refuses a malformed duration with one line and a non-zero exit")
+    func demoBadDuration() throws {
+        let result = try Hanaro.run(["demo", "--duration", "soon"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--duration takes a positive duration"))
+    }
+
+    @Test("hanaro keygen writes an owner-only key and refuses to overwrite it")
+    func keygen() throws {
+        let path = NSTemporaryDirectory() + "hanaro-cli-\(UUID().uuidString).key"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let first = try Hanaro.run(["keygen", "--out", path])
+        #expect(first.status == 0)
+        let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+        let contents = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(contents.trimmingCharacters(in: .whitespacesAndNewlines).count == 64)
+        let second = try Hanaro.run(["keygen", "--out", path])
+        #expect(second.status == 1)
+        #expect(second.stderr.split(separator: "\n").count == 1)
+        #expect(second.stderr.contains("already exists"))
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == contents)
+    }
+
+    @Test("hanaro version")
+    func version() throws {
+        let result = try Hanaro.run(["version"])
+        #expect(result.status == 0 && result.stdout.hasPrefix("hanaro "))
+    }
+}
