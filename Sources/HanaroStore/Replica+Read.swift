@@ -127,7 +127,8 @@ extension Replica {
                 let text: String = row[0]
                 let sealed: Data? = row[3]
                 let personal = try sealed.map { sealed throws(StoreError) in try key.open(sealed, context: text) } ?? []
-                digest.toggle(ReplicaDigest.recordHash(key: text, vector: Array(row[1] as Data), body: Array(row[2] as Data), personal: personal))
+                digest.toggle(ReplicaDigest.recordHash(key: text, vector: Array(row[1] as Data), body: Array(row[2] as Data),
+                                                       personal: try WriteSession.shareablePersonal(personal)))
             }
             return digest
         }

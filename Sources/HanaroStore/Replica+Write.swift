@@ -108,15 +108,25 @@ extension Replica {
     @discardableResult
     public func author(_ edit: RecordEdit, key recordKey: RecordKey, by agency: AgencyID, admin: String? = nil) async throws(StoreError) -> RecordVersion? {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
-        let result = try await write("record an edit of \(recordKey)") { db in
-            var session = try WriteSession(db: db, key: key, path: path, source: admin.map { "admin:\($0)" } ?? "local", now: now, maxClockSkew: skew)
-            let version = try session.authorOne(AuthoredEdit(key: recordKey, edit: edit), by: agency, admin: admin)
-            try session.finish()
-            return version
-        }
         // An interactive edit has no source that would deliver it again after a power loss, so
-        // make it durable now: a checkpoint syncs the write-ahead log to disk.
-        _ = try? await pool.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        // its commit syncs the write-ahead log (synchronous=FULL for this one transaction).
+        let result: RecordVersion?
+        do {
+            result = try await pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+                var version: RecordVersion?
+                try db.inTransaction {
+                    var session = try WriteSession(db: db, key: key, path: path, source: admin.map { "admin:\($0)" } ?? "local", now: now, maxClockSkew: skew)
+                    version = try session.authorOne(AuthoredEdit(key: recordKey, edit: edit), by: agency, admin: admin)
+                    try session.finish()
+                    return .commit
+                }
+                return version
+            }
+        } catch {
+            throw Self.databaseError(error, path: path, doing: "record an edit of \(recordKey)")
+        }
         return result
     }
 }

@@ -5,9 +5,13 @@ import HanaroCore
 /// A digest of a replica's whole merged state: equal on two replicas exactly when they hold the
 /// same records with the same version vectors (up to SHA-256 collisions).
 ///
-/// It is the XOR of one SHA-256 per record over the record's key, vector, body and *plaintext*
-/// personal fields — so replicas with different encryption keys still compare, while the database
-/// holds no per-record hash of personal data that could be brute-forced. XOR makes it
+/// It is the XOR of one SHA-256 per record over the record's key, vector, body and the *shareable*
+/// form of its personal register (each personal write's dot, never its value): every node holds
+/// that form — the parties of a referral hold the fields, the others hold them withheld — so all
+/// nodes compare, replicas with different encryption keys compare, and nothing derived from a
+/// person's data is hashed. (Whether the two parties hold the same values is covered by the
+/// register merge, which keeps one value per write; the convergence tests compare records in
+/// full.) XOR makes it
 /// order-independent and incrementally maintainable: each write XORs out the old record's hash and
 /// XORs in the new one, in the same transaction, so reading it is O(1) on any size of replica.
 /// XOR is a fine set hash here because keys are unique (no record is counted twice) and the

@@ -83,6 +83,14 @@ struct WriteSession {
         return StoredRow(vector: statement.blob(0), body: statement.blob(1), sealed: statement.isNull(2) ? nil : Data(statement.blob(2)))
     }
 
+    /// The shareable form of stored personal bytes (each personal write withheld): what the
+    /// digest covers. Empty for programs.
+    static func shareablePersonal(_ plain: [UInt8]) throws(ValidationError) -> [UInt8] {
+        guard !plain.isEmpty else { return [] }
+        let register = try MVRegister<PersonalSlot>(canonicalBytes: plain)
+        return register.mapValues(\.withholdingFields).canonicalBytes
+    }
+
     /// The plaintext personal bytes of a stored row (empty for programs).
     func personalBytes(_ row: StoredRow, key recordKey: String) throws(StoreError) -> [UInt8] {
         guard let sealed = row.sealed else { return [] }
@@ -122,13 +130,18 @@ struct WriteSession {
         version.encodePersonal(to: &writer)
         let personal = writer.bytes
         let sealed: Data? = version.key.kind == .referral ? try key.seal(personal, context: text) : nil
+        writer = CanonicalWriter(reservingCapacity: 64)
+        version.encodeShareablePersonal(to: &writer)
+        let shareable = writer.bytes
         let newConflicts = version.conflicts
         let seq = nextSeq()
 
-        digest.toggle(ReplicaDigest.recordHash(key: text, vector: vectorBytes, body: body, personal: personal))
+        digest.toggle(ReplicaDigest.recordHash(key: text, vector: vectorBytes, body: body, personal: shareable))
         let statement: HotStatement
         if let previous {
-            digest.toggle(ReplicaDigest.recordHash(key: text, vector: previous.row.vector, body: previous.row.body, personal: previous.personal))
+            var previousShareable = CanonicalWriter(reservingCapacity: 64)
+            previous.version.encodeShareablePersonal(to: &previousShareable)
+            digest.toggle(ReplicaDigest.recordHash(key: text, vector: previous.row.vector, body: previous.row.body, personal: previousShareable.bytes))
             statement = try HotStatement(db, sql: """
                 UPDATE record SET seq = ?1, vector = ?4, body = ?5, sealed = ?6, deleted = ?7, conflicted = ?8 WHERE key = ?9
                 """)

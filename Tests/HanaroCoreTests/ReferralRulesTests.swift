@@ -110,7 +110,7 @@ struct ReferralRulesTests {
         // Purging the personal fields first, then withdrawing consent, is allowed.
         let purged = try RecordVersion.authoring(.setPersonal(nil), on: v, key: Self.key, by: .semas, clock: Self.t(2000))
         let withdrawn = try RecordVersion.authoring(.recordConsent(nil), on: purged, key: Self.key, by: .semas, clock: Self.t(2001))
-        #expect(withdrawn.referral?.personal.value == nil)
+        #expect(withdrawn.referral?.personal.value == .purged)
     }
 
     @Test("a 주민등록번호 in a note is refused and the message does not echo it")
@@ -125,11 +125,37 @@ struct ReferralRulesTests {
         }
     }
 
+    @Test("personal fields travel only to the origin and the consented target; others get the write withheld")
+    func withholding() throws {
+        let v = try Self.created() // semas → kamco, consent names kamco
+        #expect(v.shared(with: .kamco) == v)
+        #expect(v.shared(with: .semas) == v)
+        let forKodit = v.shared(with: .kodit)
+        #expect(forKodit.referral?.personal.value == .withheld)
+        #expect(forKodit.referral?.personal.dot == v.referral?.personal.dot)
+        #expect(!forKodit.canonicalBytes.containsSequence(Array((v.referral?.personal.value.fields?.phone ?? "x").utf8)))
+        // The same write held both ways merges to the value, in either order, with no conflict.
+        let m1 = try v.merged(with: forKodit), m2 = try forKodit.merged(with: v)
+        #expect(m1 == v && m2 == v)
+        #expect(m1.conflicts.isEmpty)
+        // Without consent naming it, even the target gets nothing.
+        let purged = try RecordVersion.authoring(.setPersonal(nil), on: v, key: Self.key, by: .semas, clock: Self.t(2000))
+        let noConsent = try RecordVersion.authoring(.recordConsent(nil), on: purged, key: Self.key, by: .semas, clock: Self.t(2001))
+        #expect(noConsent.referral?.mayHoldPersonalFields(.kamco) == false)
+    }
+
     @Test("personal fields never print")
     func redaction() {
         let fields = PersonalFields(ownerName: "홍길동", phone: "010-1234-5678")
         #expect(!"\(fields)".contains("홍길동"))
         #expect(!String(reflecting: fields).contains("010"))
+    }
+}
+
+extension Array where Element == UInt8 {
+    func containsSequence(_ needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return false }
+        return (0...(count - needle.count)).contains { Array(self[$0..<($0 + needle.count)]) == needle }
     }
 }
 

@@ -28,7 +28,8 @@ struct ConvergenceTests {
         let cursor = Int64(try await target.replica.checkpoint(stream) ?? "0")!
         let page = try await source.replica.changes(after: cursor, limit: limit)
         guard !page.changes.isEmpty else { return (false, 0) }
-        var batch = page.changes.map(\.version)
+        // As the federation serves it: personal fields only to the parties entitled to them.
+        var batch = page.changes.map { $0.version.shared(with: target.agency) }
         var advance = true
         if perturb {
             batch.shuffle(using: &rng)
@@ -113,8 +114,29 @@ struct ConvergenceTests {
             // The open conflict log is exactly the collisions the converged state holds.
             #expect(Set(open.map(\.conflictID)) == Set(all.flatMap(\.conflicts).map(\.id)), "seed \(seed): conflict log out of step with state")
         }
+        // Every replica holds the same shareable state; the parties of each referral hold the same
+        // personal fields, and no one else holds any.
+        func shareable(_ version: RecordVersion) -> RecordVersion {
+            guard case .referral(let referral) = version.body else { return version }
+            var copy = version
+            copy.body = .referral(referral.withholdingPersonalFields)
+            return copy
+        }
+        for i in 0..<count {
+            for version in snapshots[i] {
+                guard let referral = version.referral else { continue }
+                let holdsFields = referral.personal.entries.contains { $0.value.fields != nil }
+                if holdsFields {
+                    #expect(referral.mayHoldPersonalFields(nodes[i].agency), "seed \(seed): \(nodes[i].agency) holds personal fields of \(version.key)")
+                }
+                for j in 0..<count where j != i && nodes[j].agency == (nodes[i].agency == referral.origin ? referral.target : referral.origin)
+                    && referral.mayHoldPersonalFields(nodes[i].agency) && referral.mayHoldPersonalFields(nodes[j].agency) {
+                    #expect(snapshots[j].first { $0.key == version.key } == version, "seed \(seed): parties disagree on \(version.key)")
+                }
+            }
+        }
         for i in 1..<count {
-            #expect(snapshots[i] == snapshots[0], "seed \(seed): replica \(i) holds different records")
+            #expect(snapshots[i].map(shareable) == snapshots[0].map(shareable), "seed \(seed): replica \(i) holds different records")
             #expect(conflictIDs[i] == conflictIDs[0], "seed \(seed): conflict reports differ")
         }
         // Reports of the same conflict agree field for field on every replica that logged it.

@@ -7,9 +7,9 @@ import Testing
 @Suite("Personal data at rest")
 struct PrivacyTests {
     /// Every byte SQLite wrote for the replica: the main file and the write-ahead log.
-    static func rawBytes(_ dir: TemporaryDirectory) -> Data {
+    static func rawBytes(_ dir: TemporaryDirectory, name: String = "replica.sqlite") -> Data {
         var all = Data()
-        for name in ["replica.sqlite", "replica.sqlite-wal"] {
+        for name in [name, name + "-wal"] {
             all.append(FileManager.default.contents(atPath: dir.file(name)) ?? Data())
         }
         return all
@@ -44,7 +44,30 @@ struct PrivacyTests {
             #expect(raw.firstRange(of: Data(secret.utf8)) == nil, "\(secret) found in the raw database file")
         }
         // Through the facade, with the key, the fields read back.
-        #expect(try await replica.record(key)?.referral?.personal.value?.ownerName == "홍길동순")
+        #expect(try await replica.record(key)?.referral?.personal.value.fields?.ownerName == "홍길동순")
+    }
+
+    @Test("a party and a non-party replica hold different personal data but the same digest")
+    func digestsAcrossParties() async throws {
+        let dir = TemporaryDirectory()
+        let target = try Replica.temporary(in: dir, name: "kamco.sqlite")
+        let bystander = try Replica.temporary(in: dir, name: "kodit.sqlite")
+        var data = SyntheticData(seed: 23)
+        var draft = data.referralDraft(origin: .semas, referralID: "D-1")
+        draft.target = .kamco
+        draft.consent?.recipient = .kamco
+        let key = RecordKey(kind: .referral, owner: .semas, localID: "D-1")
+        let version = try RecordVersion.authoring(.createReferral(draft), on: nil, key: key, by: .semas, clock: hlc(1000))
+        try await target.apply([version.shared(with: .kamco)], from: "peer:semas")
+        try await bystander.apply([version.shared(with: .kodit)], from: "peer:semas")
+        #expect(try await target.record(key)?.referral?.personal.value.fields != nil)
+        #expect(try await bystander.record(key)?.referral?.personal.value == .withheld)
+        #expect(try await target.digest() == (try await bystander.digest()))
+        // The bystander relays the withheld form; the target keeps the fields it has.
+        let relayed = try #require(try await bystander.record(key))
+        #expect(try await target.apply([relayed], from: "peer:kodit") == [.unchanged])
+        #expect(try await target.record(key)?.referral?.personal.value.fields?.ownerName == draft.personal?.ownerName)
+        #expect(PrivacyTests.rawBytes(dir, name: "kodit.sqlite").firstRange(of: Data(draft.personal!.ownerName.utf8)) == nil)
     }
 
     @Test("the wrong key file cannot read personal fields, and says so")

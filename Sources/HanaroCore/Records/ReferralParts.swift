@@ -142,3 +142,69 @@ extension AgencyID: CanonicalEncodable {
     public func encode(to writer: inout CanonicalWriter) { writer.write(UInt8(index)) }
     public init(from reader: inout CanonicalReader) throws(ValidationError) { self = try reader.readAgency() }
 }
+
+/// What a node holds of a referral's personal fields.
+///
+/// Personal fields travel only to the parties of a referral that the owner consented to: the
+/// origin (which recorded them) and the target named in the consent. Every other node receives the
+/// referral with each personal write *withheld* — it learns that a write happened (its dot), never
+/// its value — so referrals still relay through any node and every replica still agrees on the
+/// shareable state.
+public enum PersonalSlot: Hashable, Sendable, CanonicalEncodable, CustomStringConvertible {
+    /// The fields themselves (on the origin, and on the target with consent).
+    case fields(PersonalFields)
+    /// Deleted by the origin (end of retention, or consent withdrawn).
+    case purged
+    /// Written, but not shared with this node.
+    case withheld
+
+    /// The fields, when this node holds them.
+    public var fields: PersonalFields? {
+        if case .fields(let fields) = self { return fields }
+        return nil
+    }
+
+    /// What a node that is not entitled to the fields may hold.
+    public var withholdingFields: PersonalSlot {
+        if case .fields = self { return .withheld }
+        return self
+    }
+
+    public var description: String {
+        switch self {
+        case .fields: "fields(<redacted>)"
+        case .purged: "purged"
+        case .withheld: "withheld"
+        }
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        switch self {
+        case .purged: writer.write(UInt8(0))
+        case .fields(let fields):
+            writer.write(UInt8(1))
+            fields.encode(to: &writer)
+        case .withheld: writer.write(UInt8(2))
+        }
+    }
+
+    public init(from reader: inout CanonicalReader) throws(ValidationError) {
+        switch try reader.readByte() {
+        case 0: self = .purged
+        case 1: self = .fields(try reader.read())
+        case 2: self = .withheld
+        case let tag: throw ValidationError(.malformed, field: "personal", "unknown personal slot \(tag)")
+        }
+    }
+}
+
+extension PersonalSlot: SameWriteJoinable {
+    /// One write seen as its value on one node and as withheld on another is the same write:
+    /// the value wins.
+    public static func join(sameWrite a: PersonalSlot, _ b: PersonalSlot) -> PersonalSlot {
+        switch (a, b) {
+        case (.withheld, let other), (let other, .withheld): other
+        default: a.canonicalBytes.lexicographicallyPrecedes(b.canonicalBytes) ? b : a
+        }
+    }
+}

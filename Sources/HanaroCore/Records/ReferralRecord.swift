@@ -21,8 +21,9 @@ public struct ReferralRecord: Hashable, Sendable {
     public var consent: MVRegister<Consent?>
     public var needs: MVRegister<ReferralNeeds>
     public var program: MVRegister<RecordKey?>
-    /// Personal data: encrypted at rest by the store; nil once purged.
-    public var personal: MVRegister<PersonalFields?>
+    /// Personal data: encrypted at rest by the store, withheld from nodes not entitled to it,
+    /// purged at the end of retention.
+    public var personal: MVRegister<PersonalSlot>
     public var history: DottedSet<StatusEvent>
     public var notes: DottedSet<ReferralNote>
     public var reviewedOutcome: MVRegister<ReferralStatus?>
@@ -30,7 +31,7 @@ public struct ReferralRecord: Hashable, Sendable {
     public init(
         origin: AgencyID, referralID: String, target: AgencyID, originCentre: String,
         business: MVRegister<BusinessInfo>, consent: MVRegister<Consent?>, needs: MVRegister<ReferralNeeds>,
-        program: MVRegister<RecordKey?>, personal: MVRegister<PersonalFields?>,
+        program: MVRegister<RecordKey?>, personal: MVRegister<PersonalSlot>,
         history: DottedSet<StatusEvent>, notes: DottedSet<ReferralNote>, reviewedOutcome: MVRegister<ReferralStatus?>
     ) {
         self.origin = origin
@@ -102,6 +103,19 @@ public struct ReferralRecord: Hashable, Sendable {
         return result
     }
 
+    /// Whether `agency` may hold the personal fields: the origin, and the target once the owner's
+    /// consent names it.
+    public func mayHoldPersonalFields(_ agency: AgencyID) -> Bool {
+        agency == origin || (agency == target && consent.value?.recipient == target)
+    }
+
+    /// This state as a node that may not hold the personal fields sees it.
+    public var withholdingPersonalFields: ReferralRecord {
+        var copy = self
+        copy.personal = personal.mapValues(\.withholdingFields)
+        return copy
+    }
+
     /// Every dot this state holds, for the consistency check against its vector.
     var allDots: [Dot] {
         business.entries.map(\.dot) + consent.entries.map(\.dot) + needs.entries.map(\.dot)
@@ -149,7 +163,7 @@ extension ReferralRecord {
         notes = try body.read()
         reviewedOutcome = try body.read()
         // Placeholder until readPersonal(from:) runs: a purged register at the zero dot.
-        personal = MVRegister(nil, dot: Dot(origin, 0))
+        personal = MVRegister(.purged, dot: Dot(origin, 0))
     }
 
     /// Reads the personal register written by ``encodePersonal(to:)``.

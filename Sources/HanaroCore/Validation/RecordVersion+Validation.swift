@@ -107,7 +107,7 @@ extension ReferralRecord {
             throw ValidationError(.unauthorizedAuthor, field: "notes", "only origin and target add notes; found one by \(note.dot.agency.rawValue)")
         }
         // Consent before personal data.
-        for entry in personal.entries where entry.value != nil {
+        for entry in personal.entries where entry.value.fields != nil {
             guard let consent = consent.value else {
                 throw ValidationError(.consentMissing, field: "personal",
                                       "personal fields need the owner's recorded consent (개인정보 제3자 제공 동의); record it or purge the fields")
@@ -127,7 +127,7 @@ extension ReferralRecord {
         texts += business.entries.flatMap { [("business.tradeName", $0.value.tradeName), ("business.address", $0.value.address)] }
         texts += needs.entries.map { ("needs.summary", $0.value.summary) }
         texts += notes.elements.map { ("notes", $0.text) }
-        texts += personal.entries.compactMap(\.value).flatMap { [("personal.ownerName", $0.ownerName), ("personal.phone", $0.phone)] }
+        texts += personal.entries.compactMap(\.value.fields).flatMap { [("personal.ownerName", $0.ownerName), ("personal.phone", $0.phone)] }
         for (field, text) in texts where ResidentNumberDetector.containsResidentNumber(text) {
             throw ValidationError(.residentNumber, field: field, "text contains a 주민등록번호; it must never be stored — remove it at the source")
         }

@@ -32,10 +32,20 @@ public struct MVRegister<Value: Hashable & Sendable & CanonicalEncodable>: Hasha
     }
 
     /// A register from decoded entries; they are sorted into canonical order.
-    /// - Throws: `.malformed` when `entries` is empty.
+    /// - Throws: `.malformed` when `entries` is empty or two entries share a dot.
     public init(entries: [Entry]) throws(ValidationError) {
         guard !entries.isEmpty else { throw ValidationError(.malformed, "a register holds at least one value") }
         self.entries = entries.sorted(by: Self.canonicalOrder)
+        for (a, b) in zip(self.entries, self.entries.dropFirst()) where a.dot == b.dot {
+            throw ValidationError(.malformed, "a register holds two values for write \(a.dot)")
+        }
+    }
+
+    /// The same register with every value transformed (the dots are kept).
+    public func mapValues(_ transform: (Value) -> Value) -> MVRegister {
+        var copy = self
+        copy.entries = entries.map { Entry(dot: $0.dot, value: transform($0.value)) }
+        return copy
     }
 
     /// The visible value: the one with the greatest dot.
@@ -57,11 +67,28 @@ public struct MVRegister<Value: Hashable & Sendable & CanonicalEncodable>: Hasha
     public func merged(context: VersionVector, with other: MVRegister, otherContext: VersionVector) -> MVRegister {
         var kept: [Entry] = []
         kept.reserveCapacity(entries.count + other.entries.count)
-        for entry in entries where other.entries.contains(entry) || !otherContext.covers(entry.dot) {
+        for entry in entries where other.entries.contains(where: { $0.dot == entry.dot }) || !otherContext.covers(entry.dot) {
             kept.append(entry)
         }
-        for entry in other.entries where !entries.contains(entry) && !context.covers(entry.dot) {
-            kept.append(entry)
+        for entry in other.entries where !entries.contains(entry) {
+            // A write both sides hold (possibly in two forms) is joined below; a write only the
+            // other side holds survives unless this side saw it and superseded it.
+            if entries.contains(where: { $0.dot == entry.dot }) || !context.covers(entry.dot) {
+                kept.append(entry)
+            }
+        }
+        // One write (one dot) must hold one value. Two values for one dot happen legitimately
+        // when one side holds a value the other was only told about (a withheld personal write);
+        // otherwise only with inconsistent input. Either way keep one, the same on every replica.
+        kept.sort(by: Self.canonicalOrder)
+        var index = 1
+        while index < kept.count {
+            if kept[index].dot == kept[index - 1].dot {
+                kept[index - 1] = Entry(dot: kept[index].dot, value: Self.join(sameWrite: kept[index - 1].value, kept[index].value))
+                kept.remove(at: index)
+            } else {
+                index += 1
+            }
         }
         if kept.isEmpty {
             // Each side claims to have seen and superseded the other's write, which only happens
@@ -72,8 +99,16 @@ public struct MVRegister<Value: Hashable & Sendable & CanonicalEncodable>: Hasha
             kept = [Self.canonicalOrder(mine, theirs) ? theirs : mine]
         }
         var result = self
-        result.entries = kept.sorted(by: Self.canonicalOrder)
+        result.entries = kept
         return result
+    }
+
+    /// The value of a write held in two forms.
+    static func join(sameWrite a: Value, _ b: Value) -> Value {
+        if let joinable = Value.self as? any SameWriteJoinable.Type {
+            return joinable.joinAny(a, b) as! Value
+        }
+        return a.canonicalBytes.lexicographicallyPrecedes(b.canonicalBytes) ? b : a
     }
 
     /// Ascending dot order; the same dot with two values (only from inconsistent input) orders by
@@ -104,6 +139,17 @@ extension MVRegister: CanonicalEncodable {
         }
         try self.init(entries: entries)
     }
+}
+
+/// A value with a rule for one write held in two forms (see ``PersonalSlot``).
+public protocol SameWriteJoinable {
+    /// The value to keep for one write seen as `a` on one side and `b` on the other:
+    /// commutative, associative and idempotent.
+    static func join(sameWrite a: Self, _ b: Self) -> Self
+}
+
+extension SameWriteJoinable {
+    static func joinAny(_ a: Any, _ b: Any) -> Any { join(sameWrite: a as! Self, b as! Self) }
 }
 
 /// A grow-only set of dotted elements (status events, notes): merge is set union, keyed by dot.

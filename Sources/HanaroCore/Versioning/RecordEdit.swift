@@ -100,7 +100,7 @@ extension RecordVersion {
                 origin: agency, referralID: draft.referralID, target: draft.target, originCentre: draft.originCentre,
                 business: MVRegister(draft.business, dot: dot), consent: MVRegister(draft.consent, dot: dot),
                 needs: MVRegister(draft.needs, dot: dot), program: MVRegister(draft.program, dot: dot),
-                personal: MVRegister(draft.personal, dot: dot),
+                personal: MVRegister(draft.personal.map(PersonalSlot.fields) ?? .purged, dot: dot),
                 history: DottedSet([StatusEvent(dot: dot, from: nil, to: .sent)]),
                 notes: DottedSet(), reviewedOutcome: MVRegister(nil, dot: dot)))
 
@@ -133,7 +133,7 @@ extension RecordVersion {
                 referral.consent.assign(consent, dot: dot)
             case .setPersonal(let personal):
                 guard role == .origin else { throw unauthorized(agency, "change personal fields of", key) }
-                referral.personal.assign(personal, dot: dot)
+                referral.personal.assign(personal.map(PersonalSlot.fields) ?? .purged, dot: dot)
             default:
                 throw ValidationError(.malformed, field: "edit", "this edit does not apply to a referral")
             }

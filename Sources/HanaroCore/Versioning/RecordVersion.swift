@@ -95,12 +95,12 @@ public struct RecordVersion: Hashable, Sendable {
             check("consent", referral.consent) { _ in ["consent"] }
             check("needs", referral.needs) { _ in ["needs"] }
             check("program", referral.program) { _ in ["program"] }
-            check("personal", referral.personal) { values in
+            check("personal", referral.personal.mapValues(\.withholdingFields)) { values in
+                // Reported from the shareable form, so every replica reports the same, and no
+                // report can reveal what differs in a person's data.
                 var fields: [String] = []
-                let present = values.compactMap { $0 }
-                if present.count != values.count { fields.append("purged") }
-                if Set(present.map(\.ownerName)).count > 1 { fields.append("ownerName") }
-                if Set(present.map(\.phone)).count > 1 { fields.append("phone") }
+                if values.contains(.purged) { fields.append("purged") }
+                if values.contains(.withheld) { fields.append("personal") }
                 return fields
             }
             check("reviewedOutcome", referral.reviewedOutcome) { _ in ["reviewedOutcome"] }
@@ -172,6 +172,21 @@ extension RecordVersion {
     /// The personal register's bytes, or empty for a program.
     public func encodePersonal(to writer: inout CanonicalWriter) {
         if case .referral(let referral) = body { referral.encodePersonal(to: &writer) }
+    }
+
+    /// The personal register's bytes as a node without the fields holds them (each write
+    /// withheld): what the replica digest covers, so that all nodes compare.
+    public func encodeShareablePersonal(to writer: inout CanonicalWriter) {
+        if case .referral(let referral) = body { referral.withholdingPersonalFields.encodePersonal(to: &writer) }
+    }
+
+    /// This version as `agency` may receive it: a referral's personal fields are withheld unless
+    /// `agency` is the origin or the consented target.
+    public func shared(with agency: AgencyID) -> RecordVersion {
+        guard case .referral(let referral) = body, !referral.mayHoldPersonalFields(agency) else { return self }
+        var copy = self
+        copy.body = .referral(referral.withholdingPersonalFields)
+        return copy
     }
 
     /// Rebuilds a version from its key, vector, body bytes and personal bytes.
