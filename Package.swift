@@ -24,6 +24,16 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", exact: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", exact: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-configuration", exact: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
     ],
     targets: [
         // Pure domain: records, version vectors, merge rules, validation. No IO.
@@ -38,6 +48,40 @@ let package = Package(
                 "HanaroCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Mutual-TLS HTTPS between nodes: wire format, peer server routes, peer client,
+        // certificate -> agency identity, authorization, development PKI.
+        .target(
+            name: "HanaroFederation",
+            dependencies: [
+                "HanaroCore",
+                "HanaroStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The daemon as a testable library: configuration, services, sync loops.
+        .target(
+            name: "HanaroDaemon",
+            dependencies: [
+                "HanaroCore",
+                "HanaroStore",
+                "HanaroFederation",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -59,6 +103,8 @@ let package = Package(
                 "HanaroCore",
                 "HanaroStore",
                 "HanaroFixtures",
+                "HanaroFederation",
+                "HanaroDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -82,6 +128,11 @@ let package = Package(
         .testTarget(
             name: "HanaroStoreTests",
             dependencies: ["HanaroCore", "HanaroStore", "HanaroFixtures", "hanaro-torture"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "HanaroFederationTests",
+            dependencies: ["HanaroCore", "HanaroStore", "HanaroFixtures", "HanaroFederation", "HanaroDaemon"],
             swiftSettings: strictSettings
         ),
         // The `hanaro` executable, run as a real process.

@@ -69,6 +69,12 @@ struct HotStatement {
         return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
+    /// A text column of the current row.
+    func text(_ column: Int32) -> String {
+        guard let pointer = sqlite3_column_text(handle, column) else { return "" }
+        return String(cString: pointer)
+    }
+
     /// Whether a column of the current row is NULL.
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
@@ -77,4 +83,9 @@ struct HotStatement {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
     }
+}
+
+/// An integer column of the current row.
+func sqlite3ColumnInt64(_ statement: HotStatement, _ column: Int32) -> Int64 {
+    sqlite3_column_int64(statement.handle, column)
 }

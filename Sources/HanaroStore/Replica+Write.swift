@@ -127,6 +127,7 @@ extension Replica {
         } catch {
             throw Self.databaseError(error, path: path, doing: "record an edit of \(recordKey)")
         }
+        headWatch.notify()
         return result
     }
 }
@@ -141,7 +142,7 @@ extension WriteSession {
             return .quarantined(error)
         }
         guard let previous = try current(incoming.key) else {
-            try store(incoming, previous: nil)
+            try store(incoming, previous: nil, echoOf: source)
             return .inserted
         }
         let relation = incoming.relation(to: previous.version)
@@ -158,7 +159,7 @@ extension WriteSession {
         }
         if merged == previous.version { return .unchanged }
         let before = Set(previous.version.conflicts.map(\.id))
-        try store(merged, previous: previous)
+        try store(merged, previous: previous, echoOf: merged == incoming ? source : nil)
         if relation == .after { return .replaced }
         return .merged(newConflicts: merged.conflicts.map(\.id).filter { !before.contains($0) })
     }

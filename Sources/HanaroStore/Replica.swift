@@ -38,6 +38,8 @@ public final class Replica: Sendable {
     let key: ReplicaKey
     let clock: any WallClock
     let maxClockSkewMilliseconds: UInt64
+    /// Wakes long-polling feed readers after each commit.
+    let headWatch = HeadWatch()
 
     /// Opens (creating and migrating if needed) the replica at `path`.
     /// - Throws: ``StoreError`` `.database` naming the file and the fix.
@@ -116,6 +118,7 @@ public final class Replica: Sendable {
     /// Runs a write transaction, mapping errors.
     func write<T: Sendable>(_ action: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
+            defer { headWatch.notify() }
             return try await pool.write(body)
         } catch {
             throw Self.databaseError(error, path: path, doing: action)

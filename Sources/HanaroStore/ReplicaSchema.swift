@@ -6,6 +6,7 @@ enum ReplicaSchema {
     /// Named migrations in order.
     static let migrations: [(name: String, sql: String)] = [
         ("v1-replica", v1),
+        ("v2-echo", v2),
     ]
 
     static func migrator() -> DatabaseMigrator {
@@ -15,6 +16,12 @@ enum ReplicaSchema {
         }
         return migrator
     }
+
+    /// The stream whose version a record's state equals exactly (NULL when the state was
+    /// authored here or merged): the change feed does not send a peer back what it sent.
+    static let v2 = """
+    ALTER TABLE record ADD COLUMN echo_of TEXT;
+    """
 
     static let v1 = """
     -- Replica identity and running totals, maintained in the same transaction as the writes.

@@ -118,7 +118,10 @@ struct WriteSession {
 
     /// Writes `version` as the record's new state, keeping the digest, counts and conflict log
     /// in step. `previous` is what was stored (nil: a new record).
-    mutating func store(_ version: RecordVersion, previous: (row: StoredRow, personal: [UInt8], version: RecordVersion)?, resolvedBy admin: String? = nil) throws {
+    /// `echoOf` names the stream whose version `version` equals exactly (nil when authored here or
+    /// merged), so that the feed does not send that peer back what it sent.
+    mutating func store(_ version: RecordVersion, previous: (row: StoredRow, personal: [UInt8], version: RecordVersion)?,
+                        resolvedBy admin: String? = nil, echoOf: String? = nil) throws {
         let text = version.key.description
         var writer = CanonicalWriter(reservingCapacity: 64)
         writer.write(version.vector)
@@ -143,11 +146,11 @@ struct WriteSession {
             previous.version.encodeShareablePersonal(to: &previousShareable)
             digest.toggle(ReplicaDigest.recordHash(key: text, vector: previous.row.vector, body: previous.row.body, personal: previousShareable.bytes))
             statement = try HotStatement(db, sql: """
-                UPDATE record SET seq = ?1, vector = ?4, body = ?5, sealed = ?6, deleted = ?7, conflicted = ?8 WHERE key = ?9
+                UPDATE record SET seq = ?1, vector = ?4, body = ?5, sealed = ?6, deleted = ?7, conflicted = ?8, echo_of = ?10 WHERE key = ?9
                 """)
         } else {
             statement = try HotStatement(db, sql: """
-                INSERT INTO record(seq, kind, owner, vector, body, sealed, deleted, conflicted, key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                INSERT INTO record(seq, kind, owner, vector, body, sealed, deleted, conflicted, key, echo_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                 """)
             statement.bind(2, Int64(version.key.kind.rawValue))
             statement.bind(3, version.key.owner.rawValue)
@@ -164,6 +167,7 @@ struct WriteSession {
         statement.bind(7, version.isDeleted)
         statement.bind(8, !newConflicts.isEmpty)
         statement.bind(9, text)
+        if let echoOf { statement.bind(10, echoOf) } else { statement.bind(10, nil as [UInt8]?) }
         _ = try statement.step(db)
         clock.observe(HLCTimestamp(rawValue: version.vector.maxCounter))
         try logConflicts(old: previous?.version.conflicts ?? [], new: newConflicts, state: version, resolvedBy: admin)

@@ -1,0 +1,3 @@
+import Configuration
+import ServiceLifecycle
+enum DaemonPlaceholder {}

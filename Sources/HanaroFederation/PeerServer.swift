@@ -1,0 +1,207 @@
+public import HanaroCore
+public import HanaroStore
+public import Hummingbird
+public import HummingbirdTLS
+public import Logging
+public import NIOCore
+import Foundation
+import HTTPTypes
+import NIOSSL
+import SwiftASN1
+import X509
+
+/// The request context of the federation port: it keeps the child channel, so that the peer's
+/// verified certificate can be read (STACK.md trap 2), and the agency that certificate names.
+public struct PeerRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let channel: any Channel
+    /// Set by the identity middleware before any route runs.
+    public var peer: AgencyID?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    /// Federation bodies are batches of at most a few MiB.
+    public var maxUploadSize: Int { PeerServer.maxBodyBytes }
+}
+
+/// Who may talk to this node: the configured peer agencies, optionally pinned by certificate
+/// fingerprint, never this node's own agency.
+public struct PeerPolicy: Sendable {
+    public var localAgency: AgencyID
+    /// Each allowed peer, with its pinned fingerprint (`sha256:<hex>`) if any.
+    public var peers: [AgencyID: String?]
+
+    public init(localAgency: AgencyID, peers: [AgencyID: String?]) {
+        self.localAgency = localAgency
+        self.peers = peers
+    }
+
+    /// The agency a verified certificate may act as.
+    /// - Throws: ``FederationError`` `.refused` with the reason.
+    public func authorize(certificateDER: [UInt8]) throws(FederationError) -> AgencyID {
+        let certificate: Certificate
+        do {
+            certificate = try Certificate(derEncoded: certificateDER)
+        } catch {
+            throw FederationError(.refused, "the client certificate does not parse")
+        }
+        let agency = try AgencyIdentity.agency(of: certificate)
+        guard agency != localAgency else {
+            throw FederationError(.refused, "the client certificate names this node's own agency (\(agency.rawValue)); a node does not talk to itself")
+        }
+        guard let pin = peers[agency] else {
+            throw FederationError(.refused, "\(agency.rawValue) is not a configured peer of this node (agencies/\(agency.rawValue).yaml)")
+        }
+        if let pin, pin != AgencyIdentity.fingerprint(derBytes: certificateDER) {
+            throw FederationError(.refused, "the certificate of \(agency.rawValue) does not match the fingerprint pinned in agencies/\(agency.rawValue).yaml")
+        }
+        return agency
+    }
+}
+
+/// Maps the verified client certificate to an agency before any route reads a payload.
+struct PeerIdentityMiddleware: RouterMiddleware {
+    typealias Context = PeerRequestContext
+    let policy: PeerPolicy
+    let replica: Replica
+
+    func handle(_ request: Request, context: PeerRequestContext, next: (Request, PeerRequestContext) async throws -> Response) async throws -> Response {
+        var context = context
+        let certificate = try await context.channel.nioSSL_peerCertificate().get()
+        guard let certificate else {
+            throw HTTPError(.unauthorized, message: "a client certificate is required")
+        }
+        do {
+            context.peer = try policy.authorize(certificateDER: try certificate.toDERBytes())
+        } catch let error as FederationError {
+            try? await replica.appendAudit(actor: "tls", action: "federation.refuse", target: request.uri.path, outcome: "refused", detail: error.message)
+            context.logger.warning("refused a peer", metadata: ["reason": "\(error.message)"])
+            throw HTTPError(.forbidden, message: error.message)
+        }
+        context.logger[metadataKey: "peer"] = "\(context.peer!.rawValue)"
+        return try await next(request, context)
+    }
+}
+
+/// The federation port: HTTPS with mutual TLS, serving this replica's change feed to peers and
+/// accepting pushed batches. Protocol: docs/FEDERATION.md.
+public enum PeerServer {
+    /// Largest request body accepted (a pushed batch).
+    public static let maxBodyBytes = 16 << 20
+    /// Largest page served.
+    public static let maxPageSize = 5_000
+    /// Longest long-poll.
+    public static let maxWaitMilliseconds = 60_000
+
+    static let epochHeader = HTTPField.Name("Hanaro-Epoch")!
+    static let nextHeader = HTTPField.Name("Hanaro-Next")!
+    static let moreHeader = HTTPField.Name("Hanaro-More")!
+
+    /// The routes, for tests that want them without TLS.
+    public static func router(replica: Replica, policy: PeerPolicy, logger: Logger) -> Router<PeerRequestContext> {
+        let router = Router(context: PeerRequestContext.self)
+        router.add(middleware: PeerIdentityMiddleware(policy: policy, replica: replica))
+        router.get("/v1/hello") { _, context -> Response in
+            let summary = try await replica.summary()
+            let body = "{\"agency\":\"\(policy.localAgency.rawValue)\",\"epoch\":\"\(replica.epoch)\",\"head\":\(summary.headSeq),\"peer\":\"\(context.peer?.rawValue ?? "")\"}"
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        router.get("/v1/changes") { request, context -> Response in
+            try await changes(request, context: context, replica: replica)
+        }
+        router.post("/v1/push") { request, context -> Response in
+            try await push(request, context: context, replica: replica)
+        }
+        return router
+    }
+
+    /// GET /v1/changes?epoch=E&after=SEQ&limit=N&wait_ms=MS
+    static func changes(_ request: Request, context: PeerRequestContext, replica: Replica) async throws -> Response {
+        let peer = context.peer!
+        let query = request.uri.queryParameters
+        guard let after = Int64(query.get("after") ?? "0"), after >= 0 else {
+            throw HTTPError(.badRequest, message: "`after` must be a non-negative integer sequence")
+        }
+        let limit = min(max(Int(query.get("limit") ?? "1000") ?? 1000, 1), maxPageSize)
+        let wait = min(max(Int(query.get("wait_ms") ?? "0") ?? 0, 0), maxWaitMilliseconds)
+        // A cursor from another epoch, or beyond our head, means this replica was recreated or
+        // restored from an older copy: the peer must reconcile in full, not resume silently.
+        let head = try await replica.headSeq()
+        if let epoch = query.get("epoch"), !epoch.isEmpty, epoch != replica.epoch || after > head {
+            let reason = epoch != replica.epoch ? "epoch_changed" : "cursor_ahead"
+            let body = "{\"reset\":\"\(reason)\",\"epoch\":\"\(replica.epoch)\"}"
+            return Response(status: .conflict, headers: [.contentType: "application/json", epochHeader: replica.epoch],
+                            body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        let generation = replica.commitGeneration
+        var page = try await replica.feed(after: after, limit: limit, for: peer)
+        if page.frames.isEmpty && !page.hasMore && wait > 0 {
+            // Long-poll: hold the request until a commit or the deadline, then read again.
+            await replica.waitForChange(since: generation, timeout: .milliseconds(wait))
+            page = try await replica.feed(after: page.nextCursor, limit: limit, for: peer)
+        }
+        var headers: HTTPFields = [.contentType: WireFrames.contentType]
+        headers[epochHeader] = page.epoch
+        headers[nextHeader] = String(page.nextCursor)
+        headers[moreHeader] = page.hasMore ? "1" : "0"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: WireFrames.encode(page.frames)))
+    }
+
+    /// POST /v1/push: a peer pushes versions (e.g. a new referral) instead of waiting to be pulled.
+    static func push(_ request: Request, context: PeerRequestContext, replica: Replica) async throws -> Response {
+        let peer = context.peer!
+        var request = request
+        let body = try await request.collectBody(upTo: maxBodyBytes)
+        let frames: [[UInt8]]
+        do {
+            frames = try WireFrames.decode(body)
+        } catch {
+            throw HTTPError(.badRequest, message: "malformed batch: \(error.message)")
+        }
+        let outcomes = try await replica.apply(encoded: frames, from: "peer:\(peer.rawValue)")
+        try await PeerAudit.recordRefusals(outcomes, from: peer, replica: replica)
+        let counts = PeerAudit.counts(outcomes)
+        let json = "{\"applied\":\(counts.applied),\"unchanged\":\(counts.unchanged),\"quarantined\":\(counts.quarantined)}"
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+    }
+
+    /// The federation application: HTTPS with mutual TLS on `host:port` (port 0 picks one;
+    /// `onRunning` learns it).
+    public static func application(
+        replica: Replica, tls: TLSMaterial, policy: PeerPolicy, host: String, port: Int, logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        Application(
+            router: router(replica: replica, policy: policy, logger: logger),
+            server: try .tls(.http1(), tlsConfiguration: tls.serverConfiguration()),
+            configuration: .init(address: .hostname(host, port: port), serverName: "hanaro-\(policy.localAgency.rawValue)"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+}
+
+/// Audit and counts of what peers delivered.
+enum PeerAudit {
+    static func counts(_ outcomes: [WriteOutcome]) -> (applied: Int, unchanged: Int, quarantined: Int) {
+        var applied = 0, unchanged = 0, quarantined = 0
+        for outcome in outcomes {
+            switch outcome {
+            case .inserted, .replaced, .merged: applied += 1
+            case .unchanged: unchanged += 1
+            case .quarantined: quarantined += 1
+            }
+        }
+        return (applied, unchanged, quarantined)
+    }
+
+    /// Every version a peer delivered that the rules refused is audited with its reason.
+    static func recordRefusals(_ outcomes: [WriteOutcome], from peer: AgencyID, replica: Replica) async throws {
+        for case .quarantined(let error) in outcomes {
+            try await replica.appendAudit(actor: "peer:\(peer.rawValue)", action: "federation.reject", target: error.record ?? "-",
+                                          outcome: "refused", detail: "\(error.code.rawValue): \(error.message)")
+        }
+    }
+}

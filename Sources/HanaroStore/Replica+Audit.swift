@@ -1,0 +1,67 @@
+public import Foundation
+import Crypto
+import HanaroCore
+import GRDB
+
+/// One audit entry: who did what to what, and how it ended. Never holds personal data.
+public struct AuditEntry: Sendable, Hashable {
+    public var seq: Int64
+    public var at: Date
+    /// `admin@semas`, `peer:kodit`, `adapter:kamco`, ...
+    public var actor: String
+    /// `resync`, `conflict.resolve`, `federation.reject`, ...
+    public var action: String
+    public var target: String
+    /// `ok`, `refused`, `failed`.
+    public var outcome: String
+    public var detail: String
+}
+
+extension Replica {
+    /// Appends an audit entry, chained to the previous one: `hash = SHA-256(prev_hash ‖ fields)`.
+    public func appendAudit(actor: String, action: String, target: String, outcome: String, detail: String) async throws(StoreError) {
+        let now = Int64(clock.nowMilliseconds())
+        try await write("append to the audit log") { db in
+            let previous = try Data.fetchOne(db, sql: "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1") ?? Data(count: 32)
+            let hash = Self.auditHash(previous: previous, at: now, actor: actor, action: action, target: target, outcome: outcome, detail: detail)
+            try db.execute(sql: """
+                INSERT INTO audit(at, actor, action, target, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [now, actor, action, target, outcome, detail, previous, hash])
+        }
+    }
+
+    /// The audit log, newest first.
+    public func audit(limit: Int = 100) async throws(StoreError) -> [AuditEntry] {
+        try await read("read the audit log") { db in
+            try Row.fetchAll(db, sql: "SELECT seq, at, actor, action, target, outcome, detail FROM audit ORDER BY seq DESC LIMIT ?", arguments: [limit]).map {
+                AuditEntry(seq: $0[0], at: Date(timeIntervalSince1970: Double($0[1] as Int64) / 1000), actor: $0[2], action: $0[3],
+                           target: $0[4], outcome: $0[5], detail: $0[6])
+            }
+        }
+    }
+
+    /// Checks the whole chain; returns the sequence of the first entry that does not verify, or
+    /// nil when the log is intact.
+    public func verifyAudit() async throws(StoreError) -> Int64? {
+        try await read("verify the audit log") { db in
+            var previous = Data(count: 32)
+            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, at, actor, action, target, outcome, detail, prev_hash, hash FROM audit ORDER BY seq")
+            while let row = try cursor.next() {
+                let expected = Self.auditHash(previous: previous, at: row[1], actor: row[2], action: row[3], target: row[4], outcome: row[5], detail: row[6])
+                guard row[7] as Data == previous, row[8] as Data == expected else { return row[0] as Int64 }
+                previous = expected
+            }
+            return nil
+        }
+    }
+
+    static func auditHash(previous: Data, at: Int64, actor: String, action: String, target: String, outcome: String, detail: String) -> Data {
+        var hasher = SHA256()
+        hasher.update(data: previous)
+        for field in [String(at), actor, action, target, outcome, detail] {
+            hasher.update(data: Data("\(field.utf8.count):".utf8))
+            hasher.update(data: Data(field.utf8))
+        }
+        return Data(hasher.finalize())
+    }
+}

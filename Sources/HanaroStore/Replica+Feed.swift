@@ -1,0 +1,78 @@
+public import HanaroCore
+import Foundation
+import GRDB
+
+/// A page of the change feed as a peer receives it: canonical wire frames, personal fields
+/// withheld unless the peer may hold them, echoes of the peer's own versions left out.
+public struct FeedPage: Sendable {
+    /// The replica's epoch.
+    public var epoch: String
+    /// Canonically encoded versions (``RecordVersion/canonicalBytes``), in feed order.
+    public var frames: [[UInt8]]
+    /// The cursor for the next page: the last sequence scanned (echoes included).
+    public var nextCursor: Int64
+    /// Whether more changes follow.
+    public var hasMore: Bool
+    /// Changes scanned but not sent because the peer sent them (echo suppression).
+    public var suppressedEchoes: Int
+}
+
+extension Replica {
+    /// Changes after `cursor` for peer `agency`, at most `limit` scanned. Programs go out as
+    /// their stored bytes without decoding; referrals are decoded to withhold personal fields
+    /// from agencies not entitled to them (``RecordVersion/shared(with:)``).
+    /// - Throws: ``StoreError``.
+    public func feed(after cursor: Int64, limit: Int, for agency: AgencyID) async throws(StoreError) -> FeedPage {
+        let key = self.key, epoch = self.epoch, stream = "peer:\(agency.rawValue)"
+        return try await read("read the change feed for \(agency.rawValue)") { db in
+            let statement = try HotStatement(db, sql: "SELECT seq, key, vector, body, sealed, echo_of FROM record WHERE seq > ? ORDER BY seq LIMIT ?")
+            defer { statement.reset() }
+            statement.bind(1, cursor)
+            statement.bind(2, Int64(limit + 1))
+            var frames: [[UInt8]] = []
+            var scanned = 0, suppressed = 0
+            var next = cursor
+            var more = false
+            while try statement.step(db) {
+                if scanned == limit {
+                    more = true
+                    break
+                }
+                scanned += 1
+                next = sqlite3ColumnInt64(statement, 0)
+                if !statement.isNull(5), statement.text(5) == stream {
+                    suppressed += 1
+                    continue
+                }
+                let recordKey = try RecordKey(parsing: statement.text(1))
+                var writer = CanonicalWriter(reservingCapacity: 640)
+                writer.write(recordKey)
+                writer.bytes.append(contentsOf: statement.blob(2))
+                if recordKey.kind == .program {
+                    writer.bytes.append(contentsOf: statement.blob(3))
+                } else {
+                    let personal = try key.open(Data(statement.blob(4)), context: recordKey.description)
+                    var reader = CanonicalReader(statement.blob(2))
+                    let version = try RecordVersion(key: recordKey, vector: try reader.readVector(), body: statement.blob(3), personal: personal)
+                    writer = CanonicalWriter(reservingCapacity: 640)
+                    version.shared(with: agency).encode(to: &writer)
+                }
+                frames.append(writer.bytes)
+            }
+            return FeedPage(epoch: epoch, frames: frames, nextCursor: next, hasMore: more, suppressedEchoes: suppressed)
+        }
+    }
+
+    /// Waits until a write commits after the call began, or `timeout` passes (long-poll).
+    public func waitForChange(timeout: Duration) async {
+        await headWatch.wait(since: headWatch.generation, timeout: timeout)
+    }
+
+    /// The current commit generation, for ``waitForChange(since:timeout:)``.
+    public var commitGeneration: UInt64 { headWatch.generation }
+
+    /// Waits until a write commits after `generation` was read, or `timeout` passes.
+    public func waitForChange(since generation: UInt64, timeout: Duration) async {
+        await headWatch.wait(since: generation, timeout: timeout)
+    }
+}

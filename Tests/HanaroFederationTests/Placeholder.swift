@@ -1,0 +1,2 @@
+import Testing
+@Test func federationPlaceholder() { #expect(Bool(true)) }
