@@ -1,0 +1,104 @@
+import AsyncHTTPClient
+import Foundation
+public import NIOCore
+import NIOHTTP1
+
+/// What a pull returned.
+public enum PulledPage: Sendable {
+    /// Versions after the cursor.
+    case page(epoch: String, frames: [[UInt8]], next: Int64, more: Bool)
+    /// The peer's replica was recreated (new epoch) or restored (our cursor is ahead of its
+    /// head): start again from the beginning of its feed under `epoch`.
+    case reset(epoch: String)
+}
+
+/// The client side of the federation port: AsyncHTTPClient with this node's certificate, one
+/// connection pool shared by all peers (connections are reused).
+public final class PeerClient: Sendable {
+    let http: HTTPClient
+    let requestTimeout: TimeAmount
+
+    /// - Parameters:
+    ///   - connectTimeout: how long to wait for a TCP+TLS connection.
+    ///   - requestTimeout: the longest a request may take, long-poll included.
+    public init(tls: TLSMaterial, connectTimeout: TimeAmount = .seconds(5), requestTimeout: TimeAmount = .seconds(70)) {
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls.clientConfiguration())
+        configuration.timeout = .init(connect: connectTimeout, read: requestTimeout)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60))
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.requestTimeout = requestTimeout
+    }
+
+    /// Shuts the connection pool down. Call once, last.
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    /// Pulls the changes after `cursor` from the peer at `baseURL`, holding the request open up
+    /// to `waitMilliseconds` when there is nothing yet (long-poll).
+    /// - Throws: ``FederationError``: `.unreachable` (connect/TLS/timeout), `.refused` (401/403),
+    ///   `.rateLimited` (429/503, with Retry-After), `.protocolError`.
+    public func pull(from baseURL: String, epoch: String?, after cursor: Int64, limit: Int, waitMilliseconds: Int) async throws(FederationError) -> PulledPage {
+        var url = "\(baseURL)/v1/changes?after=\(cursor)&limit=\(limit)&wait_ms=\(waitMilliseconds)"
+        if let epoch { url += "&epoch=\(epoch)" }
+        let (status, headers, body) = try await send(HTTPClientRequest(url: url))
+        switch status.code {
+        case 200:
+            guard let epoch = headers.first(name: "Hanaro-Epoch"), let next = headers.first(name: "Hanaro-Next").flatMap(Int64.init) else {
+                throw FederationError(.protocolError, "\(baseURL) answered without Hanaro-Epoch/Hanaro-Next headers; is it a Hanaro node?")
+            }
+            return .page(epoch: epoch, frames: try WireFrames.decode(body), next: next, more: headers.first(name: "Hanaro-More") == "1")
+        case 409:
+            guard let epoch = headers.first(name: "Hanaro-Epoch") else {
+                throw FederationError(.protocolError, "\(baseURL) answered 409 without Hanaro-Epoch")
+            }
+            return .reset(epoch: epoch)
+        default:
+            throw Self.failure(status: status, headers: headers, body: body, peer: baseURL)
+        }
+    }
+
+    /// Pushes a batch of encoded versions to the peer at `baseURL`.
+    public func push(_ frames: [[UInt8]], to baseURL: String) async throws(FederationError) {
+        var request = HTTPClientRequest(url: "\(baseURL)/v1/push")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: WireFrames.contentType)
+        request.body = .bytes(WireFrames.encode(frames))
+        let (status, headers, body) = try await send(request)
+        guard status.code == 200 else { throw Self.failure(status: status, headers: headers, body: body, peer: baseURL) }
+    }
+
+    private func send(_ request: HTTPClientRequest) async throws(FederationError) -> (HTTPResponseStatus, HTTPHeaders, ByteBuffer) {
+        do {
+            let response = try await http.execute(request, timeout: requestTimeout)
+            let body = try await response.body.collect(upTo: 64 << 20)
+            return (response.status, response.headers, body)
+        } catch let error as FederationError {
+            throw error
+        } catch {
+            throw FederationError(.unreachable, "\(request.url): \(Self.describe(error))")
+        }
+    }
+
+    static func failure(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer, peer: String) -> FederationError {
+        let reason = String(buffer: body).prefix(300)
+        switch status.code {
+        case 401, 403:
+            return FederationError(.refused, "\(peer) refused this node (\(status.code)): \(reason)")
+        case 429, 503:
+            let retryAfter = headers.first(name: "Retry-After").flatMap(Double.init)
+            return FederationError(.rateLimited, "\(peer) asked to slow down (\(status.code))", retryAfterSeconds: retryAfter)
+        default:
+            return FederationError(.protocolError, "\(peer) answered \(status.code): \(reason)")
+        }
+    }
+
+    /// A one-line reason for a transport error (TLS alerts surface here: STACK.md trap 3).
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        if text.contains("CERTIFICATE_REQUIRED") { return "the peer requires a client certificate (TLS alert certificate_required)" }
+        if text.contains("UNKNOWN_CA") || text.contains("unknownCA") { return "TLS: certificate not signed by the federation CA" }
+        if text.contains("CERTIFICATE_EXPIRED") || text.contains("certificateExpired") { return "TLS: certificate expired" }
+        return text
+    }
+}

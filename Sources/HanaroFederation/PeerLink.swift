@@ -1,0 +1,128 @@
+public import HanaroCore
+public import HanaroStore
+public import Logging
+public import Foundation
+import Synchronization
+
+/// What a link knows about its peer, for the status port and the CLI.
+public struct PeerLinkStatus: Sendable, Hashable {
+    /// When a pull last succeeded and brought this node up to the peer's head at that moment.
+    public var lastCaughtUpAt: Date?
+    public var consecutiveFailures = 0
+    public var lastError: String?
+    public var lastErrorCode: FederationError.Code?
+    /// Versions applied from this peer since start.
+    public var applied = 0
+    /// Versions from this peer refused by the rules since start.
+    public var refused = 0
+    /// Full reconciliations triggered by a recreated or restored peer.
+    public var resets = 0
+}
+
+/// Keeps this replica up to date with one peer: pulls the peer's change feed from a checkpointed
+/// cursor (`<epoch> <seq>`, stored with each batch in one transaction), long-polling when caught
+/// up, backing off with jitter on failure and honouring Retry-After. A cursor the peer refuses
+/// (recreated or restored replica) restarts the pull from the beginning: merging is idempotent,
+/// so a full re-read loses and duplicates nothing.
+public final class PeerLink: Sendable {
+    public let peer: AgencyID
+    public let url: String
+    let client: PeerClient
+    let replica: Replica
+    let logger: Logger
+    let pageSize: Int
+    let longPollMilliseconds: Int
+    let state = Mutex(PeerLinkStatus())
+
+    public init(peer: AgencyID, url: String, client: PeerClient, replica: Replica, logger: Logger, pageSize: Int = 1000, longPollMilliseconds: Int = 25_000) {
+        self.peer = peer
+        self.url = url
+        self.client = client
+        self.replica = replica
+        var logger = logger
+        logger[metadataKey: "peer"] = "\(peer.rawValue)"
+        self.logger = logger
+        self.pageSize = pageSize
+        self.longPollMilliseconds = longPollMilliseconds
+    }
+
+    /// The checkpoint stream of this peer.
+    public var stream: String { "peer:\(peer.rawValue)" }
+
+    public var status: PeerLinkStatus { state.withLock { $0 } }
+
+    /// Runs until the task is cancelled (graceful shutdown cancels it; a batch in flight is one
+    /// transaction, so it either commits with its checkpoint or not at all).
+    public func run() async {
+        var backoff = Backoff()
+        var random = SystemRandomNumberGenerator()
+        while !Task.isCancelled {
+            do {
+                _ = try await syncOnce(waitMilliseconds: longPollMilliseconds)
+                backoff.reset()
+            } catch {
+                if Task.isCancelled { return }
+                let delay = backoff.nextDelay(retryAfter: error.retryAfterSeconds, using: &random)
+                logger.warning("pull failed; retrying", metadata: ["reason": "\(error.message)", "code": "\(error.code.rawValue)", "retry_in_s": "\(String(format: "%.2f", delay))"])
+                try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            }
+        }
+    }
+
+    /// One pull and apply. Returns whether anything was applied.
+    /// - Throws: ``FederationError``.
+    @discardableResult
+    public func syncOnce(waitMilliseconds: Int = 0) async throws(FederationError) -> Bool {
+        do {
+            let cursor = try await currentCursor()
+            let pulled = try await client.pull(from: url, epoch: cursor.epoch, after: cursor.seq, limit: pageSize, waitMilliseconds: waitMilliseconds)
+            switch pulled {
+            case .reset(let epoch):
+                logger.notice("peer replica was recreated or restored; reconciling in full", metadata: ["epoch": "\(epoch)"])
+                try await replica.apply([], from: stream, checkpoint: Checkpoint(stream: stream, value: "\(epoch) 0"))
+                state.withLock { $0.resets += 1 }
+                return false
+            case .page(let epoch, let frames, let next, let more):
+                let outcomes = try await replica.apply(encoded: frames, from: stream, checkpoint: Checkpoint(stream: stream, value: "\(epoch) \(next)"))
+                try await PeerAudit.recordRefusals(outcomes, from: peer, replica: replica)
+                let counts = PeerAudit.counts(outcomes)
+                state.withLock {
+                    $0.applied += counts.applied
+                    $0.refused += counts.quarantined
+                    $0.consecutiveFailures = 0
+                    $0.lastError = nil
+                    $0.lastErrorCode = nil
+                    if !more { $0.lastCaughtUpAt = Date() }
+                }
+                return counts.applied > 0
+            }
+        } catch let error as FederationError {
+            record(error)
+            throw error
+        } catch let error as StoreError {
+            let failure = FederationError(.store, "applying \(peer.rawValue)'s changes failed: \(error.message)")
+            record(failure)
+            throw failure
+        } catch {
+            let failure = FederationError(.store, "\(error)")
+            record(failure)
+            throw failure
+        }
+    }
+
+    private func record(_ error: FederationError) {
+        state.withLock {
+            $0.consecutiveFailures += 1
+            $0.lastError = error.message
+            $0.lastErrorCode = error.code
+        }
+    }
+
+    /// The stored cursor: nil epoch (first contact) or the peer's epoch and sequence.
+    func currentCursor() async throws -> (epoch: String?, seq: Int64) {
+        guard let value = try await replica.checkpoint(stream) else { return (nil, 0) }
+        let parts = value.split(separator: " ")
+        guard parts.count == 2, let seq = Int64(parts[1]) else { return (nil, 0) }
+        return (String(parts[0]), seq)
+    }
+}
