@@ -1,0 +1,119 @@
+public import HanaroCore
+public import HanaroFederation
+public import HanaroStore
+public import Logging
+import Foundation
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// Why a node could not start. One line, naming the file or key and what to do.
+public struct NodeStartupError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// One Hanaro node, wired: the replica, the federation port (mutual TLS) and a link to every
+/// peer. ``run(onFederationPort:)`` runs it as a swift-service-lifecycle `ServiceGroup` until
+/// SIGTERM/SIGINT; shutdown lets the batch in flight commit or roll back (each is one transaction).
+public final class Node: Sendable {
+    public let configuration: NodeConfiguration
+    public let replica: Replica
+    public let tls: TLSMaterial
+    public let links: [PeerLink]
+    let client: PeerClient
+    let logger: Logger
+
+    /// Opens the replica and loads the TLS material.
+    /// - Throws: ``NodeStartupError`` with a one-line reason.
+    public init(configuration: NodeConfiguration, logger: Logger) throws(NodeStartupError) {
+        self.configuration = configuration
+        self.logger = logger
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: configuration.dataDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw NodeStartupError("node.data_dir \(configuration.dataDirectory) does not exist; create it (owned by the service user, mode 0700)")
+        }
+        do {
+            let key: ReplicaKey
+            if FileManager.default.fileExists(atPath: configuration.keyFile) {
+                key = try ReplicaKey.load(from: configuration.keyFile)
+            } else if !FileManager.default.fileExists(atPath: configuration.replicaPath) {
+                // First start: a new replica gets a new key.
+                key = try ReplicaKey.create(at: configuration.keyFile)
+            } else {
+                throw StoreError(.keyFile, "node.key_file \(configuration.keyFile) is missing but the replica \(configuration.replicaPath) exists; restore the key file from backup (a new key could not read stored personal fields)")
+            }
+            replica = try Replica(path: configuration.replicaPath, key: key)
+        } catch {
+            throw NodeStartupError("\(error)")
+        }
+        do {
+            tls = try TLSMaterial(certificatePath: configuration.certificate, keyPath: configuration.privateKey, caPath: configuration.ca)
+        } catch {
+            throw NodeStartupError(error.message)
+        }
+        guard tls.agency == configuration.agency else {
+            throw NodeStartupError("federation.certificate \(configuration.certificate) names \(tls.agency.rawValue), but node.agency is \(configuration.agency.rawValue); use this agency's certificate")
+        }
+        let client = PeerClient(tls: tls, requestTimeout: .seconds(Int64(configuration.longPollSeconds + 15)))
+        let replica = self.replica
+        self.client = client
+        links = configuration.peers.map { peer in
+            PeerLink(peer: peer.id, url: peer.federationURL!, client: client, replica: replica, logger: logger,
+                     pageSize: configuration.pageSize, longPollMilliseconds: configuration.longPollSeconds * 1000)
+        }
+    }
+
+    /// Who may connect: every configured agency but this one, with its pinned fingerprint.
+    public var policy: PeerPolicy {
+        PeerPolicy(localAgency: configuration.agency,
+                   peers: Dictionary(uniqueKeysWithValues: configuration.agencies.values.filter { $0.id != configuration.agency }.map { ($0.id, $0.fingerprint) }))
+    }
+
+    /// Runs until SIGTERM or SIGINT.
+    /// - Throws: ``NodeStartupError`` when a port cannot be bound; otherwise what a service threw.
+    public func run(onFederationPort: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let server = try PeerServer.application(
+            replica: replica, tls: tls, policy: policy, host: configuration.federationHost, port: configuration.federationPort,
+            logger: logger, onRunning: onFederationPort)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: server), .init(service: LinksService(links: links))],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
+        let group = ServiceGroup(configuration: groupConfiguration)
+        logger.info("node starting", metadata: ["agency": "\(configuration.agency.rawValue)", "federation": "\(configuration.federationHost):\(configuration.federationPort)", "peers": "\(links.map(\.peer.rawValue))"])
+        defer { logger.info("node stopped") }
+        do {
+            try await group.run()
+        } catch {
+            throw Self.explain(error, configuration: configuration)
+        }
+        await client.shutdown()
+    }
+
+    /// Turns a bind failure into the one line an operator needs.
+    static func explain(_ error: any Error, configuration: NodeConfiguration) -> any Error {
+        let text = String(describing: error)
+        if text.contains("Address already in use") || text.contains("EADDRINUSE") || text.contains("errno: 98") {
+            return NodeStartupError("cannot listen on \(configuration.federationHost):\(configuration.federationPort) (federation.listen): the address is already in use; stop the other process or change the port")
+        }
+        if text.contains("Permission denied") || text.contains("errno: 13") {
+            return NodeStartupError("cannot listen on \(configuration.federationHost):\(configuration.federationPort) (federation.listen): permission denied; use a port above 1024 or grant CAP_NET_BIND_SERVICE")
+        }
+        return error
+    }
+}
+
+/// Runs every peer link until graceful shutdown.
+struct LinksService: Service {
+    let links: [PeerLink]
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                for link in links { group.addTask { await link.run() } }
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+public import HanaroCore
+
+/// A node's configuration: plain values with documented defaults. Parsing happens only at the edge
+/// (``NodeConfiguration/load(from:)``); everything else takes this struct.
+public struct NodeConfiguration: Sendable, Hashable {
+    /// The agency this node acts for (`node.agency`, required).
+    public var agency: AgencyID
+    /// Where the replica lives (`node.data_dir`, required; owner-only directory).
+    public var dataDirectory: String
+    /// The key file that encrypts personal fields (`node.key_file`, default `<data_dir>/replica.key`).
+    public var keyFile: String
+    /// Where the `agencies/<id>.yaml` files are (`node.agencies_dir`, default `agencies` next to the node file).
+    public var agenciesDirectory: String
+    /// Federation listen address (`federation.listen`, default `0.0.0.0:8443`).
+    public var federationHost = "0.0.0.0"
+    public var federationPort = 8443
+    /// This node's certificate, private key and the federation CA (`federation.certificate`,
+    /// `federation.private_key`, `federation.ca`, required, PEM).
+    public var certificate: String
+    public var privateKey: String
+    public var ca: String
+    /// Versions per pull (`federation.page_size`, default 1000).
+    public var pageSize = 1000
+    /// How long a pull waits for news when caught up (`federation.long_poll_seconds`, default 25).
+    public var longPollSeconds = 25
+    /// Status port (`status.listen`, default `127.0.0.1:9464`).
+    public var statusHost = "127.0.0.1"
+    public var statusPort = 9464
+    /// The institutions, from `agencies/<id>.yaml`.
+    public var agencies: [AgencyID: AgencyConfiguration] = [:]
+
+    /// The replica file.
+    public var replicaPath: String { dataDirectory + "/replica.sqlite" }
+
+    /// The peers this node exchanges with: every other agency that runs a node.
+    public var peers: [AgencyConfiguration] {
+        agencies.values.filter { $0.id != agency && $0.federationURL != nil }.sorted { $0.id < $1.id }
+    }
+}
+
+/// One institution, from `agencies/<id>.yaml`.
+public struct AgencyConfiguration: Sendable, Hashable {
+    /// `id`: must equal the file name.
+    public var id: AgencyID
+    /// `name.ko`, `name.en` (defaults: the governed names).
+    public var koreanName: String
+    public var englishName: String
+    /// `federation.url`: the agency's node, if it runs Hanaro (`https://host:port`).
+    public var federationURL: String?
+    /// `federation.fingerprint`: optional pin of its certificate (`sha256:<hex>`).
+    public var fingerprint: String?
+    /// `stale_after`: how old its freshest complete pull may be before it is `stale` (default 15m).
+    public var staleAfterSeconds: Int = 900
+}

@@ -1,3 +1,0 @@
-import Configuration
-import ServiceLifecycle
-enum DaemonPlaceholder {}
