@@ -141,7 +141,7 @@ let package = Package(
         // The `hanaro` executable, run as a real process.
         .testTarget(
             name: "HanaroCLITests",
-            dependencies: ["hanaro"],
+            dependencies: ["hanaro", "HanaroCore", "HanaroStore", "HanaroFixtures", "HanaroFederation"],
             swiftSettings: strictSettings
         ),
     ],

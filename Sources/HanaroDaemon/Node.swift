@@ -78,7 +78,7 @@ public final class Node: Sendable {
             replica: replica, tls: tls, policy: policy, host: configuration.federationHost, port: configuration.federationPort,
             logger: logger, onRunning: onFederationPort)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: server), .init(service: LinksService(links: links))],
+            services: [.init(service: server), .init(service: LinksService(links: links), successTerminationBehavior: .ignore)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
         let group = ServiceGroup(configuration: groupConfiguration)
@@ -87,6 +87,7 @@ public final class Node: Sendable {
         do {
             try await group.run()
         } catch {
+            await client.shutdown()
             throw Self.explain(error, configuration: configuration)
         }
         await client.shutdown()
