@@ -38,8 +38,10 @@ public final class PeerClient: Sendable {
     /// to `waitMilliseconds` when there is nothing yet (long-poll).
     /// - Throws: ``FederationError``: `.unreachable` (connect/TLS/timeout), `.refused` (401/403),
     ///   `.rateLimited` (429/503, with Retry-After), `.protocolError`.
-    public func pull(from baseURL: String, epoch: String?, after cursor: Int64, limit: Int, waitMilliseconds: Int) async throws(FederationError) -> PulledPage {
+    /// With `full`, the peer sends everything, including what this node sent it (after a restore).
+    public func pull(from baseURL: String, epoch: String?, after cursor: Int64, limit: Int, waitMilliseconds: Int, full: Bool = false) async throws(FederationError) -> PulledPage {
         var url = "\(baseURL)/v1/changes?after=\(cursor)&limit=\(limit)&wait_ms=\(waitMilliseconds)"
+        if full { url += "&echo=0" }
         if let epoch { url += "&epoch=\(epoch)" }
         let (status, headers, body) = try await send(HTTPClientRequest(url: url))
         switch status.code {

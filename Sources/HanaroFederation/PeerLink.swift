@@ -75,15 +75,18 @@ public final class PeerLink: Sendable {
     public func syncOnce(waitMilliseconds: Int = 0) async throws(FederationError) -> Bool {
         do {
             let cursor = try await currentCursor()
-            let pulled = try await client.pull(from: url, epoch: cursor.epoch, after: cursor.seq, limit: pageSize, waitMilliseconds: waitMilliseconds)
+            let pulled = try await client.pull(from: url, epoch: cursor.epoch, after: cursor.seq, limit: pageSize,
+                                               waitMilliseconds: cursor.full ? 0 : waitMilliseconds, full: cursor.full)
             switch pulled {
             case .reset(let epoch):
                 logger.notice("peer replica was recreated or restored; reconciling in full", metadata: ["epoch": "\(epoch)"])
-                try await replica.apply([], from: stream, checkpoint: Checkpoint(stream: stream, value: "\(epoch) 0"))
+                try await replica.apply([], from: stream, checkpoint: Checkpoint(stream: stream, value: "\(epoch) 0 full"))
                 state.withLock { $0.resets += 1 }
                 return false
             case .page(let epoch, let frames, let next, let more):
-                let outcomes = try await replica.apply(encoded: frames, from: stream, checkpoint: Checkpoint(stream: stream, value: "\(epoch) \(next)"))
+                // A full reconciliation stays full until it reaches the peer's head.
+                let value = "\(epoch) \(next)" + (cursor.full && more ? " full" : "")
+                let outcomes = try await replica.apply(encoded: frames, from: stream, checkpoint: Checkpoint(stream: stream, value: value))
                 try await PeerAudit.recordRefusals(outcomes, from: peer, replica: replica)
                 let counts = PeerAudit.counts(outcomes)
                 state.withLock {
@@ -118,11 +121,13 @@ public final class PeerLink: Sendable {
         }
     }
 
-    /// The stored cursor: nil epoch (first contact) or the peer's epoch and sequence.
-    func currentCursor() async throws -> (epoch: String?, seq: Int64) {
-        guard let value = try await replica.checkpoint(stream) else { return (nil, 0) }
+    /// The stored cursor, `<epoch> <seq>[ full]`: nil epoch on first contact; `full` while a
+    /// full reconciliation (everything, echoes included) is under way.
+    func currentCursor() async throws -> (epoch: String?, seq: Int64, full: Bool) {
+        guard let value = try await replica.checkpoint(stream) else { return (nil, 0, false) }
         let parts = value.split(separator: " ")
-        guard parts.count == 2, let seq = Int64(parts[1]) else { return (nil, 0) }
-        return (String(parts[0]), seq)
+        guard parts.count >= 2, let seq = Int64(parts[1]) else { return (nil, 0, true) }
+        let epoch = parts[0] == "-" ? nil : String(parts[0])
+        return (epoch, seq, parts.count > 2 && parts[2] == "full")
     }
 }

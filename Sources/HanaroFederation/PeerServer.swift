@@ -132,16 +132,29 @@ public enum PeerServer {
         let head = try await replica.headSeq()
         if let epoch = query.get("epoch"), !epoch.isEmpty, epoch != replica.epoch || after > head {
             let reason = epoch != replica.epoch ? "epoch_changed" : "cursor_ahead"
+            if reason == "cursor_ahead" {
+                // A peer has read further in our feed than we have written: this replica was
+                // restored from an older copy. Pull everything again from every peer, echoes
+                // included, to get back what the copy lacks.
+                context.logger.notice("a peer's cursor is ahead of this replica: restored from an older copy; reconciling in full")
+                try await replica.rewriteCheckpoints(prefix: "peer:") { value in
+                    let epoch = value.split(separator: " ").first.map(String.init) ?? "-"
+                    return "\(epoch) 0 full"
+                }
+                try await replica.appendAudit(actor: "peer:\(context.peer!.rawValue)", action: "federation.restore-detected", target: "replica",
+                                              outcome: "ok", detail: "peer cursor \(after) is ahead of head \(head); all peer streams restarted in full")
+            }
             let body = "{\"reset\":\"\(reason)\",\"epoch\":\"\(replica.epoch)\"}"
             return Response(status: .conflict, headers: [.contentType: "application/json", epochHeader: replica.epoch],
                             body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         let generation = replica.commitGeneration
-        var page = try await replica.feed(after: after, limit: limit, for: peer)
+        let echoes = query.get("echo") != "0"
+        var page = try await replica.feed(after: after, limit: limit, for: peer, suppressingEchoes: echoes)
         if page.frames.isEmpty && !page.hasMore && wait > 0 {
             // Long-poll: hold the request until a commit or the deadline, then read again.
             await replica.waitForChange(since: generation, timeout: .milliseconds(wait))
-            page = try await replica.feed(after: page.nextCursor, limit: limit, for: peer)
+            page = try await replica.feed(after: page.nextCursor, limit: limit, for: peer, suppressingEchoes: echoes)
         }
         var headers: HTTPFields = [.contentType: WireFrames.contentType]
         headers[epochHeader] = page.epoch

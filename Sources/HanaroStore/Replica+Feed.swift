@@ -22,7 +22,11 @@ extension Replica {
     /// their stored bytes without decoding; referrals are decoded to withhold personal fields
     /// from agencies not entitled to them (``RecordVersion/shared(with:)``).
     /// - Throws: ``StoreError``.
-    public func feed(after cursor: Int64, limit: Int, for agency: AgencyID) async throws(StoreError) -> FeedPage {
+    ///
+    /// With `suppressingEchoes` (the default), a record whose state equals exactly what `agency`
+    /// sent is left out; a peer reconciling in full (after its replica was restored) asks for
+    /// everything.
+    public func feed(after cursor: Int64, limit: Int, for agency: AgencyID, suppressingEchoes: Bool = true) async throws(StoreError) -> FeedPage {
         let key = self.key, epoch = self.epoch, stream = "peer:\(agency.rawValue)"
         return try await read("read the change feed for \(agency.rawValue)") { db in
             let statement = try HotStatement(db, sql: "SELECT seq, key, vector, body, sealed, echo_of FROM record WHERE seq > ? ORDER BY seq LIMIT ?")
@@ -40,7 +44,7 @@ extension Replica {
                 }
                 scanned += 1
                 next = sqlite3ColumnInt64(statement, 0)
-                if !statement.isNull(5), statement.text(5) == stream {
+                if suppressingEchoes, !statement.isNull(5), statement.text(5) == stream {
                     suppressed += 1
                     continue
                 }
@@ -74,5 +78,20 @@ extension Replica {
     /// Waits until a write commits after `generation` was read, or `timeout` passes.
     public func waitForChange(since generation: UInt64, timeout: Duration) async {
         await headWatch.wait(since: generation, timeout: timeout)
+    }
+}
+
+extension Replica {
+    /// Rewrites every checkpoint whose stream starts with `prefix`, in one transaction (a node that
+    /// learns it was restored restarts its pulls from the beginning).
+    public func rewriteCheckpoints(prefix: String, _ transform: @escaping @Sendable (String) -> String) async throws(StoreError) {
+        let now = Int64(clock.nowMilliseconds())
+        try await write("restart the \(prefix) streams") { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT stream, value FROM checkpoint WHERE substr(stream, 1, ?) = ?", arguments: [prefix.count, prefix])
+            for row in rows {
+                try db.execute(sql: "UPDATE checkpoint SET value = ?, updated_at = ? WHERE stream = ?",
+                               arguments: [transform(row[1]), now, row[0] as String])
+            }
+        }
     }
 }

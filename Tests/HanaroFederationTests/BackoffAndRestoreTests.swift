@@ -1,0 +1,160 @@
+import Foundation
+import HanaroCore
+import HanaroDaemon
+import HanaroFederation
+import HanaroFixtures
+import HanaroStore
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import Testing
+
+@Suite("Backoff, rate limits and restores", .serialized)
+struct BackoffAndRestoreTests {
+    @Test("backoff grows exponentially with full jitter, resets on success, honours Retry-After")
+    func backoff() {
+        var random = SplitMix64(seed: 1)
+        var backoff = Backoff(initialSeconds: 0.5, maximumSeconds: 8)
+        var ceilings: [Double] = []
+        for _ in 0..<8 {
+            let delay = backoff.nextDelay(using: &random)
+            ceilings.append(delay)
+            #expect(delay >= 0 && delay <= 8)
+        }
+        // Ceiling per attempt: 0.5, 1, 2, 4, 8, 8, ... — each delay stays under its ceiling.
+        for (i, delay) in ceilings.enumerated() { #expect(delay <= min(8, 0.5 * Double(1 << i)) + 1e-9) }
+        #expect(backoff.failures == 8)
+        backoff.reset()
+        #expect(backoff.nextDelay(using: &random) <= 0.5)
+        #expect(backoff.nextDelay(retryAfter: 30, using: &random) >= 30)
+        #expect(backoff.nextDelay(retryAfter: 86_400, using: &random) == 600)
+    }
+
+    @Test("a peer answering 429 with Retry-After: the link reports rate_limited with the delay")
+    func rateLimited() async throws {
+        let dir = TemporaryDirectory()
+        try makePKI(in: dir, for: [.semas, .kodit])
+        let tls = try TLSMaterial(certificatePath: dir.file("kodit.pem"), keyPath: dir.file("kodit-key.pem"), caPath: dir.file("federation-ca.pem"))
+        let router = Router()
+        router.get("/v1/changes") { _, _ -> Response in
+            Response(status: .tooManyRequests, headers: [.retryAfter: "7"])
+        }
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "busy")
+        logger.logLevel = .critical
+        let app = Application(router: router, server: try .tls(.http1(), tlsConfiguration: tls.serverConfiguration()),
+                              configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        let server = Task { try await app.run() }
+        var iterator = stream.makeAsyncIterator()
+        let port = await iterator.next()!
+        let node = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
+        let link = PeerLink(peer: .kodit, url: "https://127.0.0.1:\(port)", client: node.client, replica: node.replica, logger: logger)
+        do {
+            try await link.syncOnce()
+            Issue.record("a 429 was taken for success")
+        } catch {
+            #expect(error.code == .rateLimited)
+            #expect(error.retryAfterSeconds == 7)
+        }
+        #expect(link.status.consecutiveFailures == 1 && link.status.lastErrorCode == .rateLimited)
+        server.cancel()
+        await node.stop()
+    }
+
+    @Test("a node restored from an old copy of its database does not overwrite newer data")
+    func restoredNode() async throws {
+        let dir = TemporaryDirectory()
+        try makePKI(in: dir, for: [.semas, .kodit])
+        var a = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
+        let b = try await TestNode(agency: .kodit, dir: dir, peers: [.semas])
+        var data = SyntheticData(seed: 71)
+        let programs = (0..<20).map { data.program(owner: .semas, nativeID: "s\($0)") }
+        try await a.replica.author(programs.map { AuthoredEdit(key: $0.key, edit: .publishProgram($0)) }, by: .semas)
+        try await settle([a.link(to: b), b.link(to: a)])
+        // Given a backup of semas's replica taken now,
+        await a.stop()
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: dir.file("semas.sqlite" + suffix)) {
+            try FileManager.default.copyItem(atPath: dir.file("semas.sqlite" + suffix), toPath: dir.file("semas-backup.sqlite" + suffix))
+        }
+        try FileManager.default.copyItem(atPath: dir.file("semas.key"), toPath: dir.file("semas-backup.key"))
+        a = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
+        // and newer versions written and replicated after it,
+        var newer = programs[0]
+        newer.title = "백업 이후 수정"
+        try await a.replica.author(.publishProgram(newer), key: newer.key, by: .semas)
+        try await settle([a.link(to: b), b.link(to: a)])
+        #expect(try await b.replica.record(newer.key)?.program?.title == "백업 이후 수정")
+        // When semas is restored from the old copy and syncs again,
+        await a.stop()
+        let restored = try await TestNode(agency: .semas, dir: dir, peers: [.kodit], replicaName: "semas-backup")
+        let toB = b.link(to: restored), toRestored = restored.link(to: b)
+        try await settle([toB, toRestored])
+        // Then kodit keeps the newer version, and the restored node gets it back.
+        #expect(try await b.replica.record(newer.key)?.program?.title == "백업 이후 수정")
+        #expect(try await restored.replica.record(newer.key)?.program?.title == "백업 이후 수정")
+        #expect(try await restored.replica.digest() == (try await b.replica.digest()))
+        // The restored node learnt it was restored from kodit's cursor, and said so in its audit log.
+        #expect(try await restored.replica.audit().contains { $0.action == "federation.restore-detected" })
+        await restored.stop()
+        await b.stop()
+    }
+}
+
+@Suite("Node configuration")
+struct ConfigurationTests {
+    func layout(_ dir: TemporaryDirectory, node: String, agencies: [String: String]) throws -> String {
+        try FileManager.default.createDirectory(atPath: dir.file("agencies"), withIntermediateDirectories: true)
+        for (name, body) in agencies { try body.write(toFile: dir.file("agencies/\(name).yaml"), atomically: true, encoding: .utf8) }
+        try node.write(toFile: dir.file("node.yaml"), atomically: true, encoding: .utf8)
+        return dir.file("node.yaml")
+    }
+
+    @Test("a valid file loads with defaults, relative paths and environment overrides")
+    func loads() async throws {
+        let dir = TemporaryDirectory()
+        let path = try layout(dir, node: """
+            node:
+              agency: kamco
+              data_dir: data
+            federation:
+              certificate: tls/kamco.pem
+              private_key: tls/kamco-key.pem
+              ca: tls/ca.pem
+            """, agencies: ["kamco": "id: kamco\n", "semas": "id: semas\nfederation:\n  url: https://semas.example:8443/\nstale_after: 2h\n"])
+        let configuration = try await NodeConfiguration.load(from: path, environment: ["FEDERATION_PAGE_SIZE": "250", "NODE_DATA_DIR": "/srv/hanaro"])
+        #expect(configuration.agency == .kamco)
+        #expect(configuration.dataDirectory == "/srv/hanaro")
+        #expect(configuration.certificate == dir.file("tls/kamco.pem"))
+        #expect(configuration.federationPort == 8443 && configuration.statusPort == 9464 && configuration.statusHost == "127.0.0.1")
+        #expect(configuration.pageSize == 250)
+        #expect(configuration.keyFile == "/srv/hanaro/replica.key")
+        #expect(configuration.peers.map(\.id) == [.semas])
+        #expect(configuration.peers.first?.federationURL == "https://semas.example:8443")
+        #expect(configuration.agencies[.semas]?.staleAfterSeconds == 7200)
+        #expect(configuration.agencies[.semas]?.koreanName == "소상공인시장진흥공단")
+    }
+
+    @Test("every problem is reported at once, each with its file and key")
+    func everyProblem() async throws {
+        let dir = TemporaryDirectory()
+        let path = try layout(dir, node: """
+            node:
+              agency: nps
+            federation:
+              listen: everywhere
+              page_size: 0
+            """, agencies: ["semas": "id: kodit\nfederation:\n  url: http://plain\nstale_after: soon\n", "bogus": "id: bogus\n"])
+        do {
+            _ = try await NodeConfiguration.load(from: path, environment: [:])
+            Issue.record("an invalid configuration loaded")
+        } catch {
+            let all = error.problems.joined(separator: "\n")
+            for expected in ["node.agency", "node.data_dir", "federation.certificate", "federation.private_key", "federation.ca",
+                             "federation.listen", "federation.page_size", "semas.yaml: id", "federation.url", "stale_after", "bogus.yaml"] {
+                #expect(all.contains(expected), "missing: \(expected)\n\(all)")
+            }
+            #expect(error.problems.allSatisfy { $0.hasPrefix(dir.path) })
+        }
+    }
+}
