@@ -117,6 +117,9 @@ let package = Package(
             dependencies: [
                 "HanaroCore",
                 "HanaroStore",
+                "HanaroFederation",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 "HanaroFixtures",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -6,7 +6,7 @@ import NIOHTTP1
 /// What a pull returned.
 public enum PulledPage: Sendable {
     /// Versions after the cursor.
-    case page(epoch: String, frames: [[UInt8]], next: Int64, more: Bool)
+    case page(epoch: String, frames: [[UInt8]], next: Int64, more: Bool, bodyBytes: Int)
     /// The peer's replica was recreated (new epoch) or restored (our cursor is ahead of its
     /// head): start again from the beginning of its feed under `epoch`.
     case reset(epoch: String)
@@ -49,7 +49,8 @@ public final class PeerClient: Sendable {
             guard let epoch = headers.first(name: "Hanaro-Epoch"), let next = headers.first(name: "Hanaro-Next").flatMap(Int64.init) else {
                 throw FederationError(.protocolError, "\(baseURL) answered without Hanaro-Epoch/Hanaro-Next headers; is it a Hanaro node?")
             }
-            return .page(epoch: epoch, frames: try WireFrames.decode(body), next: next, more: headers.first(name: "Hanaro-More") == "1")
+            return .page(epoch: epoch, frames: try WireFrames.decode(body), next: next, more: headers.first(name: "Hanaro-More") == "1",
+                         bodyBytes: body.readableBytes)
         case 409:
             guard let epoch = headers.first(name: "Hanaro-Epoch") else {
                 throw FederationError(.protocolError, "\(baseURL) answered 409 without Hanaro-Epoch")

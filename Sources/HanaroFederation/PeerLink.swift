@@ -17,6 +17,8 @@ public struct PeerLinkStatus: Sendable, Hashable {
     public var refused = 0
     /// Full reconciliations triggered by a recreated or restored peer.
     public var resets = 0
+    /// Response body bytes received from this peer since start.
+    public var bytesReceived = 0
 }
 
 /// Keeps this replica up to date with one peer: pulls the peer's change feed from a checkpointed
@@ -83,7 +85,7 @@ public final class PeerLink: Sendable {
                 try await replica.apply([], from: stream, checkpoint: Checkpoint(stream: stream, value: "\(epoch) 0 full"))
                 state.withLock { $0.resets += 1 }
                 return false
-            case .page(let epoch, let frames, let next, let more):
+            case .page(let epoch, let frames, let next, let more, let bodyBytes):
                 // A full reconciliation stays full until it reaches the peer's head.
                 let value = "\(epoch) \(next)" + (cursor.full && more ? " full" : "")
                 let outcomes = try await replica.apply(encoded: frames, from: stream, checkpoint: Checkpoint(stream: stream, value: value))
@@ -92,6 +94,7 @@ public final class PeerLink: Sendable {
                 state.withLock {
                     $0.applied += counts.applied
                     $0.refused += counts.quarantined
+                    $0.bytesReceived += bodyBytes
                     $0.consecutiveFailures = 0
                     $0.lastError = nil
                     $0.lastErrorCode = nil
