@@ -60,7 +60,7 @@ public final class Node: Sendable {
         let replica = self.replica
         self.client = client
         links = configuration.peers.map { peer in
-            PeerLink(peer: peer.id, url: peer.federationURL!, client: client, replica: replica, logger: logger,
+            PeerLink(peer: peer.id, localAgency: configuration.agency, url: peer.federationURL!, client: client, replica: replica, logger: logger,
                      pageSize: configuration.pageSize, longPollMilliseconds: configuration.longPollSeconds * 1000)
         }
     }

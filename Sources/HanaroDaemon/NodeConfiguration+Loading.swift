@@ -53,7 +53,7 @@ extension NodeConfiguration {
         let pageSize = reader.int(forKey: "federation.page_size", default: 1000)
         if !(1...5000).contains(pageSize) { problems.append("\(path): federation.page_size: \(pageSize) is outside 1...5000") }
         let longPoll = reader.int(forKey: "federation.long_poll_seconds", default: 25)
-        if !(0...60).contains(longPoll) { problems.append("\(path): federation.long_poll_seconds: \(longPoll) is outside 0...60") }
+        if !(1...60).contains(longPoll) { problems.append("\(path): federation.long_poll_seconds: \(longPoll) is outside 1...60") }
         let agenciesDirectory = resolve(reader.string(forKey: "node.agencies_dir") ?? "agencies")
 
         var agencies: [AgencyID: AgencyConfiguration] = [:]

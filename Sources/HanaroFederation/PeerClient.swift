@@ -6,7 +6,8 @@ import NIOHTTP1
 /// What a pull returned.
 public enum PulledPage: Sendable {
     /// Versions after the cursor.
-    case page(epoch: String, frames: [[UInt8]], next: Int64, more: Bool, bodyBytes: Int)
+    /// `yourCursor` is how far the peer has read this node's feed (`<epoch> <seq>`), if it has.
+    case page(epoch: String, frames: [[UInt8]], next: Int64, more: Bool, bodyBytes: Int, yourCursor: String?)
     /// The peer's replica was recreated (new epoch) or restored (our cursor is ahead of its
     /// head): start again from the beginning of its feed under `epoch`.
     case reset(epoch: String)
@@ -50,7 +51,7 @@ public final class PeerClient: Sendable {
                 throw FederationError(.protocolError, "\(baseURL) answered without Hanaro-Epoch/Hanaro-Next headers; is it a Hanaro node?")
             }
             return .page(epoch: epoch, frames: try WireFrames.decode(body), next: next, more: headers.first(name: "Hanaro-More") == "1",
-                         bodyBytes: body.readableBytes)
+                         bodyBytes: body.readableBytes, yourCursor: headers.first(name: "Hanaro-Your-Cursor"))
         case 409:
             guard let epoch = headers.first(name: "Hanaro-Epoch") else {
                 throw FederationError(.protocolError, "\(baseURL) answered 409 without Hanaro-Epoch")

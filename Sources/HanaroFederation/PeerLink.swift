@@ -28,6 +28,8 @@ public struct PeerLinkStatus: Sendable, Hashable {
 /// so a full re-read loses and duplicates nothing.
 public final class PeerLink: Sendable {
     public let peer: AgencyID
+    /// This node's agency (personal fields it may not hold are withheld on arrival).
+    public let localAgency: AgencyID
     public let url: String
     let client: PeerClient
     let replica: Replica
@@ -36,8 +38,10 @@ public final class PeerLink: Sendable {
     let longPollMilliseconds: Int
     let state = Mutex(PeerLinkStatus())
 
-    public init(peer: AgencyID, url: String, client: PeerClient, replica: Replica, logger: Logger, pageSize: Int = 1000, longPollMilliseconds: Int = 25_000) {
+    public init(peer: AgencyID, localAgency: AgencyID, url: String, client: PeerClient, replica: Replica, logger: Logger,
+                pageSize: Int = 1000, longPollMilliseconds: Int = 25_000) {
         self.peer = peer
+        self.localAgency = localAgency
         self.url = url
         self.client = client
         self.replica = replica
@@ -82,13 +86,19 @@ public final class PeerLink: Sendable {
             switch pulled {
             case .reset(let epoch):
                 logger.notice("peer replica was recreated or restored; reconciling in full", metadata: ["epoch": "\(epoch)"])
-                try await replica.apply([], from: stream, checkpoint: Checkpoint(stream: stream, value: "\(epoch) 0 full"))
+                try await replica.apply([], from: stream, checkpoint: Checkpoint(stream: stream, value: "\(epoch) 0 full", expected: cursor.raw))
                 state.withLock { $0.resets += 1 }
                 return false
-            case .page(let epoch, let frames, let next, let more, let bodyBytes):
+            case .page(let epoch, let frames, let next, let more, let bodyBytes, let yourCursor):
+                try await noticeRestore(peerCursorOfUs: yourCursor)
                 // A full reconciliation stays full until it reaches the peer's head.
                 let value = "\(epoch) \(next)" + (cursor.full && more ? " full" : "")
-                let outcomes = try await replica.apply(encoded: frames, from: stream, checkpoint: Checkpoint(stream: stream, value: value))
+                var outcomes: [WriteOutcome] = []
+                if !frames.isEmpty || value != cursor.raw {
+                    // Compare-and-set: a restart in full written meanwhile is not overwritten.
+                    outcomes = try await replica.apply(encoded: frames, from: stream, checkpoint: Checkpoint(stream: stream, value: value, expected: cursor.raw),
+                                                       withholdingFor: localAgency)
+                }
                 try await PeerAudit.recordRefusals(outcomes, from: peer, replica: replica)
                 let counts = PeerAudit.counts(outcomes)
                 state.withLock {
@@ -124,13 +134,31 @@ public final class PeerLink: Sendable {
         }
     }
 
-    /// The stored cursor, `<epoch> <seq>[ full]`: nil epoch on first contact; `full` while a
-    /// full reconciliation (everything, echoes included) is under way.
-    func currentCursor() async throws -> (epoch: String?, seq: Int64, full: Bool) {
-        guard let value = try await replica.checkpoint(stream) else { return (nil, 0, false) }
+    /// The stored cursor, `<epoch> <seq>[ full]`, and its raw value (empty when none). First
+    /// contact is a full read: a new replica wants everything, echoes of what it once sent included.
+    func currentCursor() async throws -> (epoch: String?, seq: Int64, full: Bool, raw: String) {
+        guard let value = try await replica.checkpoint(stream) else { return (nil, 0, true, "") }
         let parts = value.split(separator: " ")
-        guard parts.count >= 2, let seq = Int64(parts[1]) else { return (nil, 0, true) }
+        guard parts.count >= 2, let seq = Int64(parts[1]) else { return (nil, 0, true, value) }
         let epoch = parts[0] == "-" ? nil : String(parts[0])
-        return (epoch, seq, parts.count > 2 && parts[2] == "full")
+        return (epoch, seq, parts.count > 2 && parts[2] == "full", value)
+    }
+
+    /// A peer that has read our feed beyond what this file held when it was opened proves the
+    /// file was restored from an older copy: what we wrote after that copy lives on only at our
+    /// peers, and they hold it as echoes of us. Restart every peer stream in full (echoes
+    /// included), once per process.
+    func noticeRestore(peerCursorOfUs: String?) async throws {
+        guard let parts = peerCursorOfUs?.split(separator: " "), parts.count >= 2, String(parts[0]) == replica.epoch,
+              let seq = Int64(parts[1]), seq > replica.headAtOpen, replica.noteRestored()
+        else { return }
+        logger.warning("this replica was restored from an older copy; pulling everything again from every peer",
+                       metadata: ["peer_read_to": "\(seq)", "head_at_open": "\(replica.headAtOpen)"])
+        try await replica.rewriteCheckpoints(prefix: "peer:") { value in
+            let epoch = value.split(separator: " ").first.map(String.init) ?? "-"
+            return "\(epoch) 0 full"
+        }
+        try await replica.appendAudit(actor: "peer:\(peer.rawValue)", action: "federation.restore-detected", target: "replica", outcome: "ok",
+                                      detail: "peer read our feed to \(seq), beyond head \(replica.headAtOpen) at open; all peer streams restarted in full")
     }
 }

@@ -99,6 +99,7 @@ public enum PeerServer {
     static let epochHeader = HTTPField.Name("Hanaro-Epoch")!
     static let nextHeader = HTTPField.Name("Hanaro-Next")!
     static let moreHeader = HTTPField.Name("Hanaro-More")!
+    static let yourCursorHeader = HTTPField.Name("Hanaro-Your-Cursor")!
 
     /// The routes, for tests that want them without TLS.
     public static func router(replica: Replica, policy: PeerPolicy, logger: Logger) -> Router<PeerRequestContext> {
@@ -113,7 +114,7 @@ public enum PeerServer {
             try await changes(request, context: context, replica: replica)
         }
         router.post("/v1/push") { request, context -> Response in
-            try await push(request, context: context, replica: replica)
+            try await push(request, context: context, replica: replica, policy: policy)
         }
         return router
     }
@@ -132,18 +133,6 @@ public enum PeerServer {
         let head = try await replica.headSeq()
         if let epoch = query.get("epoch"), !epoch.isEmpty, epoch != replica.epoch || after > head {
             let reason = epoch != replica.epoch ? "epoch_changed" : "cursor_ahead"
-            if reason == "cursor_ahead" {
-                // A peer has read further in our feed than we have written: this replica was
-                // restored from an older copy. Pull everything again from every peer, echoes
-                // included, to get back what the copy lacks.
-                context.logger.notice("a peer's cursor is ahead of this replica: restored from an older copy; reconciling in full")
-                try await replica.rewriteCheckpoints(prefix: "peer:") { value in
-                    let epoch = value.split(separator: " ").first.map(String.init) ?? "-"
-                    return "\(epoch) 0 full"
-                }
-                try await replica.appendAudit(actor: "peer:\(context.peer!.rawValue)", action: "federation.restore-detected", target: "replica",
-                                              outcome: "ok", detail: "peer cursor \(after) is ahead of head \(head); all peer streams restarted in full")
-            }
             let body = "{\"reset\":\"\(reason)\",\"epoch\":\"\(replica.epoch)\"}"
             return Response(status: .conflict, headers: [.contentType: "application/json", epochHeader: replica.epoch],
                             body: .init(byteBuffer: ByteBuffer(string: body)))
@@ -151,20 +140,26 @@ public enum PeerServer {
         let generation = replica.commitGeneration
         let echoes = query.get("echo") != "0"
         var page = try await replica.feed(after: after, limit: limit, for: peer, suppressingEchoes: echoes)
-        if page.frames.isEmpty && !page.hasMore && wait > 0 {
-            // Long-poll: hold the request until a commit or the deadline, then read again.
-            await replica.waitForChange(since: generation, timeout: .milliseconds(wait))
+        // Long-poll: hold the request until a commit brings something for this peer, or the deadline.
+        let deadline = ContinuousClock.now + .milliseconds(wait)
+        var seen = generation
+        while page.frames.isEmpty && !page.hasMore && ContinuousClock.now < deadline && !Task.isCancelled {
+            await replica.waitForChange(since: seen, timeout: deadline - ContinuousClock.now)
+            seen = replica.commitGeneration
             page = try await replica.feed(after: page.nextCursor, limit: limit, for: peer, suppressingEchoes: echoes)
         }
         var headers: HTTPFields = [.contentType: WireFrames.contentType]
         headers[epochHeader] = page.epoch
         headers[nextHeader] = String(page.nextCursor)
         headers[moreHeader] = page.hasMore ? "1" : "0"
+        // How far this node has read the puller's own feed: lets a puller whose file was restored
+        // from an older copy notice it (see PeerLink).
+        if let cursor = try await replica.checkpoint("peer:\(peer.rawValue)") { headers[yourCursorHeader] = cursor }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: WireFrames.encode(page.frames)))
     }
 
     /// POST /v1/push: a peer pushes versions (e.g. a new referral) instead of waiting to be pulled.
-    static func push(_ request: Request, context: PeerRequestContext, replica: Replica) async throws -> Response {
+    static func push(_ request: Request, context: PeerRequestContext, replica: Replica, policy: PeerPolicy) async throws -> Response {
         let peer = context.peer!
         var request = request
         let body = try await request.collectBody(upTo: maxBodyBytes)
@@ -174,7 +169,7 @@ public enum PeerServer {
         } catch {
             throw HTTPError(.badRequest, message: "malformed batch: \(error.message)")
         }
-        let outcomes = try await replica.apply(encoded: frames, from: "peer:\(peer.rawValue)")
+        let outcomes = try await replica.apply(encoded: frames, from: "peer:\(peer.rawValue)", withholdingFor: policy.localAgency)
         try await PeerAudit.recordRefusals(outcomes, from: peer, replica: replica)
         let counts = PeerAudit.counts(outcomes)
         let json = "{\"applied\":\(counts.applied),\"unchanged\":\(counts.unchanged),\"quarantined\":\(counts.quarantined)}"

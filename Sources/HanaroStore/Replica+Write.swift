@@ -8,10 +8,14 @@ public struct Checkpoint: Sendable, Hashable {
     public var stream: String
     /// The stream's own cursor, opaque to the store.
     public var value: String
+    /// When set, the checkpoint advances only if the stored value still equals this (empty: none
+    /// stored yet) — compare-and-set, so a concurrent rewrite is not lost.
+    public var expected: String?
 
-    public init(stream: String, value: String) {
+    public init(stream: String, value: String, expected: String? = nil) {
         self.stream = stream
         self.value = value
+        self.expected = expected
     }
 }
 
@@ -64,19 +68,19 @@ extension Replica {
     /// - Throws: ``StoreError`` when the transaction cannot commit (nothing of the batch, nor the
     ///   checkpoint, is then written).
     @discardableResult
-    public func apply(_ batch: [RecordVersion], from source: String, checkpoint: Checkpoint? = nil) async throws(StoreError) -> [WriteOutcome] {
+    public func apply(_ batch: [RecordVersion], from source: String, checkpoint: Checkpoint? = nil, withholdingFor receiver: AgencyID? = nil) async throws(StoreError) -> [WriteOutcome] {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
-        return try await write("apply a batch from \(source)") { db in
+        return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(batch.count)
             for incoming in batch {
-                outcomes.append(try session.apply(incoming))
+                outcomes.append(try session.apply(receiver.map { incoming.shared(with: $0) } ?? incoming))
             }
             if let checkpoint { try session.saveCheckpoint(checkpoint) }
             try session.finish()
-            return outcomes
-        }
+            return (outcomes, session.changedRecords)
+        })
     }
 
     /// Records local edits made by `agency` (an adapter's ingest for the agency this node is
@@ -90,7 +94,7 @@ extension Replica {
     @discardableResult
     public func author(_ edits: [AuthoredEdit], by agency: AgencyID, source: String = "local", checkpoint: Checkpoint? = nil) async throws(StoreError) -> [WriteOutcome] {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
-        return try await write("record local edits by \(agency.rawValue)") { db in
+        return notifyingIfChanged(try await write("record local edits by \(agency.rawValue)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
             var outcomes: [WriteOutcome] = []
             for item in edits {
@@ -98,8 +102,8 @@ extension Replica {
             }
             if let checkpoint { try session.saveCheckpoint(checkpoint) }
             try session.finish()
-            return outcomes
-        }
+            return (outcomes, session.changedRecords)
+        })
     }
 
     /// Records one local edit; a refused edit throws instead of going to quarantine (an
@@ -222,16 +226,19 @@ extension Replica {
     /// do not decode are quarantined with the reason, the rest apply as in
     /// ``apply(_:from:checkpoint:)`` — all in one transaction with the checkpoint.
     @discardableResult
-    public func apply(encoded payloads: [[UInt8]], from source: String, checkpoint: Checkpoint? = nil) async throws(StoreError) -> [WriteOutcome] {
+    ///
+    /// With `receiver` (this node's agency), personal fields that agency may not hold are withheld
+    /// before storing, whatever the sender did.
+    public func apply(encoded payloads: [[UInt8]], from source: String, checkpoint: Checkpoint? = nil, withholdingFor receiver: AgencyID? = nil) async throws(StoreError) -> [WriteOutcome] {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
-        return try await write("apply a batch from \(source)") { db in
+        return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(payloads.count)
             for payload in payloads {
                 do {
                     let version = try RecordVersion(canonicalBytes: payload)
-                    outcomes.append(try session.apply(version))
+                    outcomes.append(try session.apply(receiver.map { version.shared(with: $0) } ?? version))
                 } catch let error as ValidationError {
                     try session.quarantine(recordKey: nil, payload: payload, error: error)
                     outcomes.append(.quarantined(error))
@@ -239,8 +246,8 @@ extension Replica {
             }
             if let checkpoint { try session.saveCheckpoint(checkpoint) }
             try session.finish()
-            return outcomes
-        }
+            return (outcomes, session.changedRecords)
+        })
     }
 
     /// Holds a payload that could not even be mapped (an adapter's unparseable native record),
@@ -251,5 +258,14 @@ extension Replica {
             let session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
             try session.quarantine(recordKey: recordKey, payload: payload, error: error)
         }
+    }
+}
+
+/// Wakes long-polling feed readers when a write changed records (not for checkpoint-only or
+/// quarantine-only writes, which would otherwise wake peers for nothing).
+private extension Replica {
+    func notifyingIfChanged(_ result: ([WriteOutcome], Bool)) -> [WriteOutcome] {
+        if result.1 { headWatch.notify() }
+        return result.0
     }
 }

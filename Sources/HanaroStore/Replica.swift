@@ -1,6 +1,7 @@
 public import Foundation
 public import HanaroCore
 import GRDB
+import Synchronization
 
 /// The node's SQLite replica: the only type that speaks SQL, and the one facade that owns every
 /// transaction.
@@ -31,6 +32,9 @@ public final class Replica: Sendable {
 
     /// The database file.
     public let path: String
+    /// The greatest feed sequence when this process opened the file. A peer that has read our
+    /// feed further than this proves the file was restored from an older copy.
+    public let headAtOpen: Int64
     /// This replica's incarnation: created with the database, so a peer whose cursor carries
     /// another epoch knows the replica was recreated and reconciles in full.
     public let epoch: String
@@ -40,6 +44,15 @@ public final class Replica: Sendable {
     let maxClockSkewMilliseconds: UInt64
     /// Wakes long-polling feed readers after each commit.
     let headWatch = HeadWatch()
+    private let restoreNoticed = Mutex(false)
+
+    /// Records that this process found its file restored from an older copy; true the first time.
+    public func noteRestored() -> Bool {
+        restoreNoticed.withLock { noticed in
+            defer { noticed = true }
+            return !noticed
+        }
+    }
 
     /// Opens (creating and migrating if needed) the replica at `path`.
     /// - Throws: ``StoreError`` `.database` naming the file and the fix.
@@ -67,6 +80,9 @@ public final class Replica: Sendable {
             pool = try DatabasePool(path: path, configuration: configuration)
             try ReplicaSchema.migrator().migrate(pool)
             let now = options.clock.nowMilliseconds()
+            headAtOpen = try pool.read { db in
+                (try? Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'last_seq'")) ?? 0
+            } ?? 0
             epoch = try pool.write { db in
                 if let existing = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'epoch'") {
                     return existing
@@ -118,7 +134,6 @@ public final class Replica: Sendable {
     /// Runs a write transaction, mapping errors.
     func write<T: Sendable>(_ action: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
-            defer { headWatch.notify() }
             return try await pool.write(body)
         } catch {
             throw Self.databaseError(error, path: path, doing: action)

@@ -16,6 +16,7 @@ struct WriteSession {
     /// How far in the future a peer's counters may be (see `checkClock`).
     let maxClockSkewMilliseconds: UInt64
     var lastSeq: Int64
+    let initialLastSeq: Int64
     var clock: HybridLogicalClock
     var digest: ReplicaDigest
     var programCount: Int64
@@ -42,11 +43,15 @@ struct WriteSession {
             }
         }
         self.lastSeq = lastSeq
+        self.initialLastSeq = lastSeq
         self.clock = HybridLogicalClock(last: HLCTimestamp(rawValue: UInt64(clockValue)))
         self.digest = digest
         self.programCount = programs
         self.referralCount = referrals
     }
+
+    /// Whether this transaction changed any record (and so the feed).
+    var changedRecords: Bool { lastSeq != initialLastSeq }
 
     /// Writes the running totals back. Call once, last.
     func finish() throws {
@@ -202,6 +207,11 @@ struct WriteSession {
 
     /// Advances a stream's checkpoint.
     func saveCheckpoint(_ checkpoint: Checkpoint) throws {
+        if let expected = checkpoint.expected {
+            // Compare-and-set: someone rewrote the stream meanwhile (a restart in full); keep theirs.
+            let current = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM checkpoint WHERE stream = ?"), arguments: [checkpoint.stream])
+            guard current == expected || (current == nil && expected.isEmpty) else { return }
+        }
         try db.cachedStatement(sql: """
             INSERT INTO checkpoint(stream, value, updated_at) VALUES (?, ?, ?)
             ON CONFLICT(stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at

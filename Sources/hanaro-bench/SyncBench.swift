@@ -67,7 +67,7 @@ struct SyncBench: AsyncParsableCommand {
         let tls = try TLSMaterial(certificatePath: dir + "/semas.pem", keyPath: dir + "/semas-key.pem", caPath: dir + "/federation-ca.pem")
         let client = PeerClient(tls: tls)
         let sink = try Replica(path: dir + "/sink.sqlite", key: try ReplicaKey.create(at: dir + "/sink.key"))
-        let link = PeerLink(peer: .kodit, url: "https://127.0.0.1:\(port)", client: client, replica: sink, logger: Logger(label: "bench"), pageSize: pageSize)
+        let link = PeerLink(peer: .kodit, localAgency: .semas, url: "https://127.0.0.1:\(port)", client: client, replica: sink, logger: Logger(label: "bench"), pageSize: pageSize)
         // Wait for the server to listen.
         for _ in 0..<100 {
             if (try? await client.pull(from: link.url, epoch: nil, after: Int64.max / 2, limit: 1, waitMilliseconds: 0)) != nil { break }
@@ -124,7 +124,7 @@ struct SyncBench: AsyncParsableCommand {
         var iterator = ports.makeAsyncIterator()
         let port = await iterator.next()!
         let client = PeerClient(tls: semasTLS)
-        let link = PeerLink(peer: .kodit, url: "https://127.0.0.1:\(port)", client: client, replica: semas, logger: Logger(label: "bench"))
+        let link = PeerLink(peer: .kodit, localAgency: .semas, url: "https://127.0.0.1:\(port)", client: client, replica: semas, logger: Logger(label: "bench"))
         let total = rate * seconds
         let start = monotonicSeconds()
         // The sink: long-polls, and after each pull reads what arrived and when.

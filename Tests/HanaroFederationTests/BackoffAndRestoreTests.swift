@@ -49,7 +49,7 @@ struct BackoffAndRestoreTests {
         var iterator = stream.makeAsyncIterator()
         let port = await iterator.next()!
         let node = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
-        let link = PeerLink(peer: .kodit, url: "https://127.0.0.1:\(port)", client: node.client, replica: node.replica, logger: logger)
+        let link = PeerLink(peer: .kodit, localAgency: .semas, url: "https://127.0.0.1:\(port)", client: node.client, replica: node.replica, logger: logger)
         do {
             try await link.syncOnce()
             Issue.record("a 429 was taken for success")
@@ -88,11 +88,16 @@ struct BackoffAndRestoreTests {
         // When semas is restored from the old copy and syncs again,
         await a.stop()
         let restored = try await TestNode(agency: .semas, dir: dir, peers: [.kodit], replicaName: "semas-backup")
+        // (It writes something first, so its head is already above every cursor a peer holds,
+        // and it pulls before kodit does: the detection must not depend on either.)
+        let fresh = data.program(owner: .semas, nativeID: "after-restore")
+        try await restored.replica.author(.publishProgram(fresh), key: fresh.key, by: .semas)
         let toB = b.link(to: restored), toRestored = restored.link(to: b)
-        try await settle([toB, toRestored])
+        try await settle([toRestored, toB])
         // Then kodit keeps the newer version, and the restored node gets it back.
         #expect(try await b.replica.record(newer.key)?.program?.title == "백업 이후 수정")
         #expect(try await restored.replica.record(newer.key)?.program?.title == "백업 이후 수정")
+        #expect(try await b.replica.record(fresh.key) != nil)
         #expect(try await restored.replica.digest() == (try await b.replica.digest()))
         // The restored node learnt it was restored from kodit's cursor, and said so in its audit log.
         #expect(try await restored.replica.audit().contains { $0.action == "federation.restore-detected" })

@@ -60,7 +60,7 @@ final class TestNode: Sendable {
     func link(to peer: TestNode) -> PeerLink {
         var logger = Logger(label: "hanaro.test.link")
         logger.logLevel = .critical
-        return PeerLink(peer: peer.agency, url: peer.url, client: client, replica: replica, logger: logger, pageSize: 200)
+        return PeerLink(peer: peer.agency, localAgency: agency, url: peer.url, client: client, replica: replica, logger: logger, pageSize: 200)
     }
 
     func stop() async {
