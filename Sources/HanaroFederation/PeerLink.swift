@@ -64,6 +64,7 @@ public final class PeerLink: Sendable {
         var random = SystemRandomNumberGenerator()
         while !Task.isCancelled {
             do {
+                try await catchUp()
                 _ = try await syncOnce(waitMilliseconds: longPollMilliseconds)
                 backoff.reset()
             } catch {
@@ -123,6 +124,65 @@ public final class PeerLink: Sendable {
             let failure = FederationError(.store, "\(error)")
             record(failure)
             throw failure
+        }
+    }
+
+    /// Pulls until caught up, fetching the next page while the current one is applied, so that
+    /// the peer's work (reading and encoding its feed) overlaps ours (decoding and storing).
+    /// Returns the number of versions applied. Pages that follow a reset go through
+    /// ``syncOnce(waitMilliseconds:)``.
+    @discardableResult
+    public func catchUp() async throws(FederationError) -> Int {
+        var applied = 0
+        do {
+            var cursor = try await currentCursor()
+            var current = try await client.pull(from: url, epoch: cursor.epoch, after: cursor.seq, limit: pageSize, waitMilliseconds: 0, full: cursor.full)
+            while case .page(let epoch, let frames, let next, let more, let bodyBytes, let yourCursor) = current {
+                try await noticeRestore(peerCursorOfUs: yourCursor)
+                let full = cursor.full && more
+                async let upcoming = Self.prefetch(client, url: url, epoch: epoch, after: next, limit: pageSize, full: full, when: more)
+                let value = "\(epoch) \(next)" + (full ? " full" : "")
+                var outcomes: [WriteOutcome] = []
+                if !frames.isEmpty || value != cursor.raw {
+                    outcomes = try await replica.apply(encoded: frames, from: stream, checkpoint: Checkpoint(stream: stream, value: value, expected: cursor.raw),
+                                                       withholdingFor: localAgency)
+                }
+                try await PeerAudit.recordRefusals(outcomes, from: peer, replica: replica)
+                let counts = PeerAudit.counts(outcomes)
+                applied += counts.applied
+                state.withLock {
+                    $0.applied += counts.applied
+                    $0.refused += counts.quarantined
+                    $0.bytesReceived += bodyBytes
+                    $0.consecutiveFailures = 0
+                    $0.lastError = nil
+                    $0.lastErrorCode = nil
+                    if !more { $0.lastCaughtUpAt = Date() }
+                }
+                guard let following = try await upcoming.get() else { return applied }
+                cursor = (epoch, next, full, value)
+                current = following
+            }
+            // A reset: handled (with its audit and counters) by the single-page path.
+            _ = try await syncOnce()
+            return applied
+        } catch let error as FederationError {
+            record(error)
+            throw error
+        } catch {
+            let failure = FederationError(.store, "applying \(peer.rawValue)'s changes failed: \(error)")
+            record(failure)
+            throw failure
+        }
+    }
+
+    /// The next page, fetched concurrently, or nil when there is none to fetch.
+    static func prefetch(_ client: PeerClient, url: String, epoch: String, after: Int64, limit: Int, full: Bool, when needed: Bool) async -> Result<PulledPage?, FederationError> {
+        guard needed else { return .success(nil) }
+        do {
+            return .success(try await client.pull(from: url, epoch: epoch, after: after, limit: limit, waitMilliseconds: 0, full: full))
+        } catch {
+            return .failure(error)
         }
     }
 

@@ -13,6 +13,11 @@ struct Bench: AsyncParsableCommand {
     )
 }
 
+/// Prints and flushes at once (stdout to a file is block-buffered; a long run must not lose lines).
+func print(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
 /// Peak resident set size of this process, in bytes (VmHWM).
 func peakRSSBytes() -> Int {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),

@@ -128,4 +128,22 @@ struct MultiNodeTests {
         await a.stop()
         await b.stop()
     }
+
+    @Test("catch-up pulls page after page, prefetching, and stops at the peer's head")
+    func pipelinedCatchUp() async throws {
+        let dir = TemporaryDirectory()
+        try makePKI(in: dir, for: [.semas, .kodit])
+        let a = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
+        let b = try await TestNode(agency: .kodit, dir: dir, peers: [.semas])
+        var data = SyntheticData(seed: 44)
+        let programs = (0..<1_050).map { data.program(owner: .kodit, nativeID: "c\($0)") }
+        try await b.replica.author(programs.map { AuthoredEdit(key: $0.key, edit: .publishProgram($0)) }, by: .kodit)
+        let link = a.link(to: b) // 200 per page: six pages
+        #expect(try await link.catchUp() == 1_050)
+        #expect(try await link.catchUp() == 0)
+        #expect(link.status.lastCaughtUpAt != nil)
+        #expect(try await a.replica.digest() == (try await b.replica.digest()))
+        await a.stop()
+        await b.stop()
+    }
 }

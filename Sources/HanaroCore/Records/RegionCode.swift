@@ -21,6 +21,12 @@ public struct RegionCode: Hashable, Sendable, Comparable, CustomStringConvertibl
     /// Parses a 2- or 5-digit code, mapping legacy prefixes.
     /// - Throws: `.invalidRegion` for another length, non-digits or an unknown 시도.
     public init(_ text: String) throws(ValidationError) {
+        // Fast path for the canonical form (every decode of a stored or received record).
+        let utf8 = text.utf8
+        if (utf8.count == 2 || utf8.count == 5), utf8.allSatisfy({ $0 &- 48 < 10 }), Self.provinces[String(text.prefix(2))] != nil {
+            code = text
+            return
+        }
         let trimmed = text.trimmingASCIIWhitespace
         guard trimmed.count == 2 || trimmed.count == 5, trimmed.allSatisfy({ $0.isASCII && $0.isNumber }) else {
             throw ValidationError(.invalidRegion, field: "region",
