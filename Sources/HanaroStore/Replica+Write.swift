@@ -145,9 +145,9 @@ extension WriteSession {
             try quarantine(recordKey: incoming.key.description, payload: incoming.canonicalBytes, error: error)
             return .quarantined(error)
         }
+        if try store(incoming, previous: nil, echoOf: source, onlyIfAbsent: true) { return .inserted }
         guard let previous = try current(incoming.key) else {
-            try store(incoming, previous: nil, echoOf: source)
-            return .inserted
+            throw StoreError(.corrupt, "record \(incoming.key) both exists and does not; run `PRAGMA integrity_check` on \(path)")
         }
         let relation = incoming.relation(to: previous.version)
         if relation == .before || (relation == .equal && incoming.body == previous.version.body) {

@@ -17,7 +17,8 @@ import Synchronization
 public final class Replica: Sendable {
     /// Tuning and limits. Defaults suit a node; tests narrow them.
     public struct Options: Sendable {
-        /// SQLite page cache per connection, in KiB (default 64 MiB: see STACK.md trap 6).
+        /// SQLite page cache of the writer connection, in KiB (default 64 MiB: see STACK.md trap 6);
+        /// each of the (at most three) reader connections gets at most 16 MiB.
         public var cacheKiB: Int = 65_536
         /// Caps the database file at this many pages, so that "disk full" can be tested for
         /// real (SQLITE_FULL) without filling a disk. nil: no cap.
@@ -65,10 +66,13 @@ public final class Replica: Sendable {
         let cacheKiB = options.cacheKiB
         let maxPageCount = options.maxPageCount
         configuration.busyMode = .timeout(10)
+        // Few readers, each with a smaller cache: a node's memory must stay bounded (≤ 150 MB)
+        // whatever the number of peers long-polling its feed.
+        configuration.maximumReaderCount = 3
         configuration.prepareDatabase { db in
             // NORMAL in WAL mode: durable across process crashes; see the type's documentation.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")
+            try db.execute(sql: "PRAGMA cache_size = -\(db.configuration.readonly ? min(cacheKiB, 16_384) : cacheKiB)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             if let maxPageCount { try db.execute(sql: "PRAGMA max_page_count = \(maxPageCount)") }
         }

@@ -125,8 +125,14 @@ struct WriteSession {
     /// in step. `previous` is what was stored (nil: a new record).
     /// `echoOf` names the stream whose version `version` equals exactly (nil when authored here or
     /// merged), so that the feed does not send that peer back what it sent.
+    ///
+    /// With `previous == nil` and `onlyIfAbsent`, the insert is `ON CONFLICT DO NOTHING` and
+    /// everything is undone in memory when the key already exists: the caller then reads the
+    /// stored version and merges. Saves the lookup for the common case of a new record.
+    /// - Returns: whether the row was written.
+    @discardableResult
     mutating func store(_ version: RecordVersion, previous: (row: StoredRow, personal: [UInt8], version: RecordVersion)?,
-                        resolvedBy admin: String? = nil, echoOf: String? = nil) throws {
+                        resolvedBy admin: String? = nil, echoOf: String? = nil, onlyIfAbsent: Bool = false) throws -> Bool {
         let text = version.key.description
         var writer = CanonicalWriter(reservingCapacity: 64)
         writer.write(version.vector)
@@ -142,9 +148,11 @@ struct WriteSession {
         version.encodeShareablePersonal(to: &writer)
         let shareable = writer.bytes
         let newConflicts = version.conflicts
+        let seqBefore = lastSeq
         let seq = nextSeq()
 
-        digest.toggle(ReplicaDigest.recordHash(key: text, vector: vectorBytes, body: body, personal: shareable))
+        let recordHash = ReplicaDigest.recordHash(key: text, vector: vectorBytes, body: body, personal: shareable)
+        digest.toggle(recordHash)
         let statement: HotStatement
         if let previous {
             var previousShareable = CanonicalWriter(reservingCapacity: 64)
@@ -154,15 +162,14 @@ struct WriteSession {
                 UPDATE record SET seq = ?1, vector = ?4, body = ?5, sealed = ?6, deleted = ?7, conflicted = ?8, echo_of = ?10 WHERE key = ?9
                 """)
         } else {
-            statement = try HotStatement(db, sql: """
+            statement = try HotStatement(db, sql: onlyIfAbsent ? """
+                INSERT INTO record(seq, kind, owner, vector, body, sealed, deleted, conflicted, key, echo_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                ON CONFLICT(key) DO NOTHING
+                """ : """
                 INSERT INTO record(seq, kind, owner, vector, body, sealed, deleted, conflicted, key, echo_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                 """)
             statement.bind(2, Int64(version.key.kind.rawValue))
             statement.bind(3, version.key.owner.rawValue)
-            switch version.key.kind {
-            case .program: programCount += 1
-            case .referral: referralCount += 1
-            }
         }
         defer { statement.reset() }
         statement.bind(1, seq)
@@ -174,8 +181,21 @@ struct WriteSession {
         statement.bind(9, text)
         if let echoOf { statement.bind(10, echoOf) } else { statement.bind(10, nil as [UInt8]?) }
         _ = try statement.step(db)
+        if previous == nil {
+            guard db.changesCount == 1 else {
+                // The key exists: undo and let the caller merge.
+                digest.toggle(recordHash)
+                lastSeq = seqBefore
+                return false
+            }
+            switch version.key.kind {
+            case .program: programCount += 1
+            case .referral: referralCount += 1
+            }
+        }
         clock.observe(HLCTimestamp(rawValue: version.vector.maxCounter))
         try logConflicts(old: previous?.version.conflicts ?? [], new: newConflicts, state: version, resolvedBy: admin)
+        return true
     }
 
     /// Records collisions that appeared, and closes those that a later write superseded.

@@ -48,11 +48,11 @@ final class RawSQLite {
             CREATE TABLE record (
                 key TEXT PRIMARY KEY NOT NULL, kind INTEGER NOT NULL CHECK (kind IN (1, 2)), owner TEXT NOT NULL,
                 seq INTEGER NOT NULL, vector BLOB NOT NULL, body BLOB NOT NULL, sealed BLOB,
-                deleted INTEGER NOT NULL DEFAULT 0, conflicted INTEGER NOT NULL DEFAULT 0
+                deleted INTEGER NOT NULL DEFAULT 0, conflicted INTEGER NOT NULL DEFAULT 0, echo_of TEXT
             ) STRICT;
             CREATE UNIQUE INDEX record_by_seq ON record(seq);
             """)
-        guard sqlite3_prepare_v2(db, "INSERT INTO record(key, kind, owner, seq, vector, body, sealed, deleted, conflicted) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)", -1, &insertStatement, nil) == SQLITE_OK else {
+        guard sqlite3_prepare_v2(db, "INSERT INTO record(key, kind, owner, seq, vector, body, sealed, deleted, conflicted, echo_of) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 'peer:bench')", -1, &insertStatement, nil) == SQLITE_OK else {
             throw ValidationError("prepare failed: \(String(cString: sqlite3_errmsg(db)))")
         }
     }
