@@ -145,9 +145,16 @@ extension WriteSession {
             try quarantine(recordKey: incoming.key.description, payload: incoming.canonicalBytes, error: error)
             return .quarantined(error)
         }
-        if try store(incoming, previous: nil, echoOf: source, onlyIfAbsent: true) { return .inserted }
+        // New records are inserted without a lookup while the batch keeps bringing new keys; after
+        // a key that exists, look up first (an update batch would otherwise encode twice).
+        if expectNewKeys {
+            if try store(incoming, previous: nil, echoOf: source, onlyIfAbsent: true) { return .inserted }
+            expectNewKeys = false
+        }
         guard let previous = try current(incoming.key) else {
-            throw StoreError(.corrupt, "record \(incoming.key) both exists and does not; run `PRAGMA integrity_check` on \(path)")
+            expectNewKeys = true
+            try store(incoming, previous: nil, echoOf: source)
+            return .inserted
         }
         let relation = incoming.relation(to: previous.version)
         if relation == .before || (relation == .equal && incoming.body == previous.version.body) {

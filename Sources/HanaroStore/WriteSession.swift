@@ -17,6 +17,8 @@ struct WriteSession {
     let maxClockSkewMilliseconds: UInt64
     var lastSeq: Int64
     let initialLastSeq: Int64
+    /// Whether the last versions applied were new keys (see `apply`).
+    var expectNewKeys = true
     var clock: HybridLogicalClock
     var digest: ReplicaDigest
     var programCount: Int64
