@@ -162,7 +162,12 @@ public enum PeerServer {
     static func push(_ request: Request, context: PeerRequestContext, replica: Replica, policy: PeerPolicy) async throws -> Response {
         let peer = context.peer!
         var request = request
-        let body = try await request.collectBody(upTo: maxBodyBytes)
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBodyBytes)
+        } catch {
+            throw HTTPError(.contentTooLarge, message: "a pushed batch is limited to \(maxBodyBytes) bytes; send smaller batches")
+        }
         let frames: [[UInt8]]
         do {
             frames = try WireFrames.decode(body)

@@ -127,6 +127,7 @@ struct SecurityTests {
         // A body over the 16 MiB limit.
         let oversized = try await post(ByteBuffer(repeating: 0, count: PeerServer.maxBodyBytes + 1024))
         #expect(oversized.0 == 413)
+        #expect(oversized.1.hasPrefix("{") && oversized.1.contains("limited to"), "\(oversized.1)")
         // A well-framed batch of garbage frames: each quarantined, answered 200 with counts.
         let garbage = try await post(WireFrames.encode([[1, 2, 3], [0xFF]]))
         #expect(garbage.0 == 200 && garbage.1.contains("\"quarantined\":2"))
