@@ -91,27 +91,8 @@ public final class PeerLink: Sendable {
                 state.withLock { $0.resets += 1 }
                 return false
             case .page(let epoch, let frames, let next, let more, let bodyBytes, let yourCursor):
-                try await noticeRestore(peerCursorOfUs: yourCursor)
-                // A full reconciliation stays full until it reaches the peer's head.
-                let value = "\(epoch) \(next)" + (cursor.full && more ? " full" : "")
-                var outcomes: [WriteOutcome] = []
-                if !frames.isEmpty || value != cursor.raw {
-                    // Compare-and-set: a restart in full written meanwhile is not overwritten.
-                    outcomes = try await replica.apply(encoded: frames, from: stream, checkpoint: Checkpoint(stream: stream, value: value, expected: cursor.raw),
-                                                       withholdingFor: localAgency)
-                }
-                try await PeerAudit.recordRefusals(outcomes, from: peer, replica: replica)
-                let counts = PeerAudit.counts(outcomes)
-                state.withLock {
-                    $0.applied += counts.applied
-                    $0.refused += counts.quarantined
-                    $0.bytesReceived += bodyBytes
-                    $0.consecutiveFailures = 0
-                    $0.lastError = nil
-                    $0.lastErrorCode = nil
-                    if !more { $0.lastCaughtUpAt = Date() }
-                }
-                return counts.applied > 0
+                let page = Page(epoch: epoch, frames: frames, next: next, more: more, bodyBytes: bodyBytes, yourCursor: yourCursor)
+                return try await store(page, after: cursor).applied > 0
             }
         } catch let error as FederationError {
             record(error)
@@ -138,29 +119,13 @@ public final class PeerLink: Sendable {
             var cursor = try await currentCursor()
             var current = try await client.pull(from: url, epoch: cursor.epoch, after: cursor.seq, limit: pageSize, waitMilliseconds: 0, full: cursor.full)
             while case .page(let epoch, let frames, let next, let more, let bodyBytes, let yourCursor) = current {
-                try await noticeRestore(peerCursorOfUs: yourCursor)
                 let full = cursor.full && more
                 async let upcoming = Self.prefetch(client, url: url, epoch: epoch, after: next, limit: pageSize, full: full, when: more)
-                let value = "\(epoch) \(next)" + (full ? " full" : "")
-                var outcomes: [WriteOutcome] = []
-                if !frames.isEmpty || value != cursor.raw {
-                    outcomes = try await replica.apply(encoded: frames, from: stream, checkpoint: Checkpoint(stream: stream, value: value, expected: cursor.raw),
-                                                       withholdingFor: localAgency)
-                }
-                try await PeerAudit.recordRefusals(outcomes, from: peer, replica: replica)
-                let counts = PeerAudit.counts(outcomes)
-                applied += counts.applied
-                state.withLock {
-                    $0.applied += counts.applied
-                    $0.refused += counts.quarantined
-                    $0.bytesReceived += bodyBytes
-                    $0.consecutiveFailures = 0
-                    $0.lastError = nil
-                    $0.lastErrorCode = nil
-                    if !more { $0.lastCaughtUpAt = Date() }
-                }
+                let page = Page(epoch: epoch, frames: frames, next: next, more: more, bodyBytes: bodyBytes, yourCursor: yourCursor)
+                let stored = try await store(page, after: cursor)
+                applied += stored.applied
                 guard let following = try await upcoming.get() else { return applied }
-                cursor = (epoch, next, full, value)
+                cursor = (epoch, next, full, stored.checkpoint)
                 current = following
             }
             // A reset: handled (with its audit and counters) by the single-page path.
@@ -174,6 +139,41 @@ public final class PeerLink: Sendable {
             record(failure)
             throw failure
         }
+    }
+
+    /// One pulled page.
+    struct Page {
+        var epoch: String
+        var frames: [[UInt8]]
+        var next: Int64
+        var more: Bool
+        var bodyBytes: Int
+        var yourCursor: String?
+    }
+
+    /// Applies a page with its checkpoint (compare-and-set against `cursor`), audits refusals and
+    /// updates the status. A full reconciliation stays full until it reaches the peer's head; an
+    /// empty page that moves nothing writes nothing.
+    func store(_ page: Page, after cursor: (epoch: String?, seq: Int64, full: Bool, raw: String)) async throws -> (applied: Int, checkpoint: String) {
+        try await noticeRestore(peerCursorOfUs: page.yourCursor)
+        let value = "\(page.epoch) \(page.next)" + (cursor.full && page.more ? " full" : "")
+        var outcomes: [WriteOutcome] = []
+        if !page.frames.isEmpty || value != cursor.raw {
+            outcomes = try await replica.apply(encoded: page.frames, from: stream, checkpoint: Checkpoint(stream: stream, value: value, expected: cursor.raw),
+                                               withholdingFor: localAgency)
+        }
+        try await PeerAudit.recordRefusals(outcomes, from: peer, replica: replica)
+        let counts = PeerAudit.counts(outcomes)
+        state.withLock {
+            $0.applied += counts.applied
+            $0.refused += counts.quarantined
+            $0.bytesReceived += page.bodyBytes
+            $0.consecutiveFailures = 0
+            $0.lastError = nil
+            $0.lastErrorCode = nil
+            if !page.more { $0.lastCaughtUpAt = Date() }
+        }
+        return (counts.applied, value)
     }
 
     /// The next page, fetched concurrently, or nil when there is none to fetch.
