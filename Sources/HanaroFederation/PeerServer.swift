@@ -7,6 +7,7 @@ public import NIOCore
 import Foundation
 import HTTPTypes
 import NIOSSL
+import ServiceLifecycle
 import SwiftASN1
 import X509
 
@@ -144,7 +145,15 @@ public enum PeerServer {
         let deadline = ContinuousClock.now + .milliseconds(wait)
         var seen = generation
         while page.frames.isEmpty && !page.hasMore && ContinuousClock.now < deadline && !Task.isCancelled {
-            await replica.waitForChange(since: seen, timeout: deadline - ContinuousClock.now)
+            // A graceful shutdown ends the wait at once (the peer gets an empty page and comes back
+            // to another node or later), instead of holding the shutdown for the whole poll.
+            let remaining = deadline - ContinuousClock.now
+            await withGracefulShutdownHandler {
+                await replica.waitForChange(since: seen, timeout: remaining)
+            } onGracefulShutdown: {
+                replica.wakeWaiters()
+            }
+            if Task.isShuttingDownGracefully { break }
             seen = replica.commitGeneration
             page = try await replica.feed(after: page.nextCursor, limit: limit, for: peer, suppressingEchoes: echoes)
         }

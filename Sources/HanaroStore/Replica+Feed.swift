@@ -72,6 +72,11 @@ extension Replica {
         await headWatch.wait(since: headWatch.generation, timeout: timeout)
     }
 
+    /// Wakes every long-polling reader now (graceful shutdown).
+    public func wakeWaiters() {
+        headWatch.notify()
+    }
+
     /// The current commit generation, for ``waitForChange(since:timeout:)``.
     public var commitGeneration: UInt64 { headWatch.generation }
 

@@ -50,7 +50,7 @@ struct Federation {
               private_key: \(agency.rawValue)-key.pem
               ca: federation-ca.pem
               page_size: 500
-              long_poll_seconds: 2
+              long_poll_seconds: 25
             """.write(toFile: config(agency), atomically: true, encoding: .utf8)
         }
     }
@@ -170,10 +170,12 @@ struct ServeTests {
         #expect(try await semasReplica.integrityCheck() == "ok")
         #expect(try await semasReplica.recomputeDigest() == (try await semasReplica.digest()))
 
-        // SIGTERM: graceful shutdown, exit 0.
+        // SIGTERM: graceful shutdown, exit 0, promptly even with 25 s long-polls in flight both ways.
+        let stopping = Date()
         semas.terminate()
         semas.waitUntilExit()
         #expect(semas.terminationReason == .exit && semas.terminationStatus == 0)
+        #expect(Date().timeIntervalSince(stopping) < 5, "shutdown took \(Date().timeIntervalSince(stopping)) s")
         kodit.terminate()
         kodit.waitUntilExit()
         #expect(kodit.terminationStatus == 0)
