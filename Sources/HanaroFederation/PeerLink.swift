@@ -204,21 +204,31 @@ public final class PeerLink: Sendable {
         return (epoch, seq, parts.count > 2 && parts[2] == "full", value)
     }
 
-    /// A peer that has read our feed beyond what this file held when it was opened proves the
-    /// file was restored from an older copy: what we wrote after that copy lives on only at our
-    /// peers, and they hold it as echoes of us. Restart every peer stream in full (echoes
-    /// included), once per process.
+    /// A peer that has read our feed beyond what this file held when it was opened, at a sequence
+    /// this process did not issue, proves the file was restored from an older copy: what we wrote
+    /// after that copy lives on only at our peers, and they hold it as echoes of us. Restart every
+    /// peer stream in full (echoes included), once per process.
     func noticeRestore(peerCursorOfUs: String?) async throws {
         guard let parts = peerCursorOfUs?.split(separator: " "), parts.count >= 2, String(parts[0]) == replica.epoch,
-              let seq = Int64(parts[1]), seq > replica.headAtOpen, replica.noteRestored()
+              let seq = Int64(parts[1]), seq > replica.headAtOpen, seq < replica.firstSeqOfThisProcess
         else { return }
-        logger.warning("this replica was restored from an older copy; pulling everything again from every peer",
-                       metadata: ["peer_read_to": "\(seq)", "head_at_open": "\(replica.headAtOpen)"])
+        try await RestoreRecovery.restartPeerStreams(replica, actor: "peer:\(peer.rawValue)", logger: logger,
+                                                     evidence: "peer read our feed to \(seq), beyond head \(replica.headAtOpen) at open")
+    }
+}
+
+/// What a node does when it learns its replica file was restored from an older copy.
+enum RestoreRecovery {
+    /// Restarts every `peer:` stream from the beginning in full (echoes included), once per
+    /// process, and audits it.
+    static func restartPeerStreams(_ replica: Replica, actor: String, logger: Logger, evidence: String) async throws {
+        guard replica.noteRestored() else { return }
+        logger.warning("this replica was restored from an older copy; pulling everything again from every peer", metadata: ["evidence": "\(evidence)"])
         try await replica.rewriteCheckpoints(prefix: "peer:") { value in
             let epoch = value.split(separator: " ").first.map(String.init) ?? "-"
             return "\(epoch) 0 full"
         }
-        try await replica.appendAudit(actor: "peer:\(peer.rawValue)", action: "federation.restore-detected", target: "replica", outcome: "ok",
-                                      detail: "peer read our feed to \(seq), beyond head \(replica.headAtOpen) at open; all peer streams restarted in full")
+        try await replica.appendAudit(actor: actor, action: "federation.restore-detected", target: "replica", outcome: "ok",
+                                      detail: "\(evidence); all peer streams restarted in full")
     }
 }

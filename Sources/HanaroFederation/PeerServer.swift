@@ -134,6 +134,12 @@ public enum PeerServer {
         let head = try await replica.headSeq()
         if let epoch = query.get("epoch"), !epoch.isEmpty, epoch != replica.epoch || after > head {
             let reason = epoch != replica.epoch ? "epoch_changed" : "cursor_ahead"
+            if reason == "cursor_ahead" {
+                // A peer has read further than we have written: this file was restored from an
+                // older copy (the peer will re-read us in full; we re-read everyone in full).
+                try await RestoreRecovery.restartPeerStreams(replica, actor: "peer:\(peer.rawValue)", logger: context.logger,
+                                                             evidence: "peer cursor \(after) is ahead of our head \(head)")
+            }
             let body = "{\"reset\":\"\(reason)\",\"epoch\":\"\(replica.epoch)\"}"
             return Response(status: .conflict, headers: [.contentType: "application/json", epochHeader: replica.epoch],
                             body: .init(byteBuffer: ByteBuffer(string: body)))

@@ -36,6 +36,10 @@ public final class Replica: Sendable {
     /// The greatest feed sequence when this process opened the file. A peer that has read our
     /// feed further than this proves the file was restored from an older copy.
     public let headAtOpen: Int64
+    /// The smallest feed sequence this process can issue (wall time at open, in sequence units).
+    /// A sequence a peer has seen that lies between ``headAtOpen`` and this was issued by an
+    /// earlier life of this replica that the file no longer holds: the file was restored.
+    public let firstSeqOfThisProcess: Int64
     /// This replica's incarnation: created with the database, so a peer whose cursor carries
     /// another epoch knows the replica was recreated and reconciles in full.
     public let epoch: String
@@ -84,6 +88,7 @@ public final class Replica: Sendable {
             pool = try DatabasePool(path: path, configuration: configuration)
             try ReplicaSchema.migrator().migrate(pool)
             let now = options.clock.nowMilliseconds()
+            firstSeqOfThisProcess = Int64(options.clock.nowMilliseconds() << 16)
             headAtOpen = try pool.read { db in
                 (try? Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'last_seq'")) ?? 0
             } ?? 0

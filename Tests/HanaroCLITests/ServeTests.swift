@@ -5,18 +5,22 @@ import HanaroFixtures
 import HanaroStore
 import Testing
 
-/// A free TCP port on 127.0.0.1 (bound, read, released: a small race, fine for tests).
+/// A free TCP port on 127.0.0.1 outside the kernel's ephemeral range (32768-60999), so that servers
+/// other tests bind to port 0 cannot take it between this check and `hanaro serve` binding it.
 func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
+    while true {
+        let port = Int.random(in: 20_000..<30_000)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        close(fd)
+        if bound == 0 { return port }
+    }
 }
 
 /// A federation laid out on disk as an operator would: PKI, agencies/*.yaml, one node file each.
@@ -65,7 +69,9 @@ struct Federation {
         process.executableURL = Hanaro.executable
         process.arguments = ["serve", "--config", config(agency), "--log-level", "error"]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let log = "\(dir)/\(agency.rawValue).log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: log)
         try process.run()
         return process
     }
@@ -151,7 +157,7 @@ struct ServeTests {
         }
         kill(semas.processIdentifier, SIGKILL)
         semas.waitUntilExit()
-        #expect(semas.terminationReason == .uncaughtSignal)
+        #expect(semas.terminationReason == .uncaughtSignal, "semas exited on its own: \((try? String(contentsOfFile: "\(federation.dir)/semas.log", encoding: .utf8)) ?? "")")
         let afterKill = await programsOnSemas()
         #expect(afterKill < 20_000, "the kill came after the sync finished (\(afterKill)); the test proves less than it claims")
 

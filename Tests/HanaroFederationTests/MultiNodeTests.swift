@@ -55,6 +55,8 @@ struct MultiNodeTests {
         let digests = [try await a.replica.digest(), try await b.replica.digest(), try await c.replica.digest()]
         #expect(Set(digests).count == 1)
         for node in [a, b, c] {
+            // Nobody was restored, so nobody may think so (peers read past each node's head at open).
+            #expect(try await !node.replica.audit().contains { $0.action == "federation.restore-detected" }, "\(node.agency)")
             #expect(try await node.replica.record(referralKey)?.referral?.status == .supported)
             let logged = try await node.replica.conflicts()
             #expect(logged.count == 1, "\(node.agency) logged \(logged.count) conflicts")
