@@ -149,11 +149,13 @@ struct ServeTests {
             else { return 0 }
             return (try? await replica.summary().programs) ?? 0
         }
-        var midway: Int64 = 0
-        for _ in 0..<400 {
-            midway = await programsOnSemas()
-            if midway > 0 { break }
-            try await Task.sleep(for: .milliseconds(50))
+        // (Kill as soon as semas's write-ahead log shows a first batch: a stat is cheap enough to
+        // poll every few milliseconds, opening the replica is not.)
+        let wal = federation.replicaPath(.semas) + "-wal"
+        for _ in 0..<4_000 {
+            let size = (try? FileManager.default.attributesOfItem(atPath: wal)[.size] as? NSNumber)?.intValue ?? 0
+            if size > 256 * 1024 { break }
+            try await Task.sleep(for: .milliseconds(5))
         }
         kill(semas.processIdentifier, SIGKILL)
         semas.waitUntilExit()
