@@ -14,8 +14,6 @@ public struct FederationError: Error, Sendable, CustomStringConvertible {
         case rateLimited = "rate_limited"
         /// The peer answered something we cannot read.
         case protocolError = "protocol"
-        /// The peer's replica was recreated or restored: reconcile in full.
-        case reset
         /// Our own replica failed.
         case store
     }
