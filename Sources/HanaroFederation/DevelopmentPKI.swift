@@ -33,10 +33,7 @@ public enum DevelopmentPKI {
                     Critical(KeyUsage(keyCertSign: true, cRLSign: true))
                 },
                 issuerPrivateKey: .init(key))
-            let issued = Issued(certificatePath: "\(directory)/federation-ca.pem", keyPath: "\(directory)/federation-ca-key.pem")
-            try write(try certificate.serializeAsPEM().pemString, to: issued.certificatePath, mode: 0o644)
-            try write(key.pemRepresentation, to: issued.keyPath, mode: 0o600)
-            return issued
+            return try save(certificate, key: key, as: "\(directory)/federation-ca")
         } catch let error as FederationError {
             throw error
         } catch {
@@ -85,16 +82,20 @@ public enum DevelopmentPKI {
                     SubjectAlternativeNames(names)
                 },
                 issuerPrivateKey: .init(caKey))
-            let base = name ?? agency.rawValue
-            let issued = Issued(certificatePath: "\(directory)/\(base).pem", keyPath: "\(directory)/\(base)-key.pem")
-            try write(try certificate.serializeAsPEM().pemString, to: issued.certificatePath, mode: 0o644)
-            try write(key.pemRepresentation, to: issued.keyPath, mode: 0o600)
-            return issued
+            return try save(certificate, key: key, as: "\(directory)/\(name ?? agency.rawValue)")
         } catch let error as FederationError {
             throw error
         } catch {
             throw FederationError(.certificate, "cannot issue a certificate for \(agency.rawValue) in \(directory): \(error); create the CA first with `hanaro certs ca`")
         }
+    }
+
+    /// Writes `<base>.pem` (0644) and `<base>-key.pem` (0600).
+    static func save(_ certificate: Certificate, key: P256.Signing.PrivateKey, as base: String) throws -> Issued {
+        let issued = Issued(certificatePath: base + ".pem", keyPath: base + "-key.pem")
+        try write(try certificate.serializeAsPEM().pemString, to: issued.certificatePath, mode: 0o644)
+        try write(key.pemRepresentation, to: issued.keyPath, mode: 0o600)
+        return issued
     }
 
     static func ipv4Bytes(_ text: String) -> [UInt8]? {

@@ -94,17 +94,8 @@ public final class PeerLink: Sendable {
                 let page = Page(epoch: epoch, frames: frames, next: next, more: more, bodyBytes: bodyBytes, yourCursor: yourCursor)
                 return try await store(page, after: cursor).applied > 0
             }
-        } catch let error as FederationError {
-            record(error)
-            throw error
-        } catch let error as StoreError {
-            let failure = FederationError(.store, "applying \(peer.rawValue)'s changes failed: \(error.message)")
-            record(failure)
-            throw failure
         } catch {
-            let failure = FederationError(.store, "\(error)")
-            record(failure)
-            throw failure
+            throw recorded(error)
         }
     }
 
@@ -128,17 +119,23 @@ public final class PeerLink: Sendable {
                 cursor = (epoch, next, full, stored.checkpoint)
                 current = following
             }
-            // A reset: handled (with its audit and counters) by the single-page path.
-            _ = try await syncOnce()
-            return applied
-        } catch let error as FederationError {
-            record(error)
-            throw error
         } catch {
-            let failure = FederationError(.store, "applying \(peer.rawValue)'s changes failed: \(error)")
-            record(failure)
-            throw failure
+            throw recorded(error)
         }
+        // A reset: handled (with its counters and error accounting) by the single-page path.
+        _ = try await syncOnce()
+        return applied
+    }
+
+    /// The error as a ``FederationError``, counted in the link's status.
+    private func recorded(_ error: any Error) -> FederationError {
+        let failure: FederationError = switch error {
+        case let error as FederationError: error
+        case let error as StoreError: FederationError(.store, "applying \(peer.rawValue)'s changes failed: \(error.message)")
+        default: FederationError(.store, "applying \(peer.rawValue)'s changes failed: \(error)")
+        }
+        record(failure)
+        return failure
     }
 
     /// One pulled page.
