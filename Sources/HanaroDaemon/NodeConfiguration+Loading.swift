@@ -48,6 +48,11 @@ extension NodeConfiguration {
         let certificate = required("federation.certificate", "this node's certificate (PEM); `hanaro certs` makes development ones").map(resolve)
         let privateKey = required("federation.private_key", "this node's private key (PEM, mode 0600)").map(resolve)
         let ca = required("federation.ca", "the federation CA certificate (PEM)").map(resolve)
+        for (key, file) in [("federation.certificate", certificate), ("federation.private_key", privateKey), ("federation.ca", ca)] {
+            if let file, !FileManager.default.isReadableFile(atPath: file) {
+                problems.append("\(path): \(key): cannot read \(file); check the path and that the service user may read it")
+            }
+        }
         let federation = address("federation.listen", default: "0.0.0.0:8443")
         let status = address("status.listen", default: "127.0.0.1:9464")
         let pageSize = reader.int(forKey: "federation.page_size", default: 1000)

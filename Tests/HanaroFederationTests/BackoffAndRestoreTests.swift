@@ -127,6 +127,9 @@ struct ConfigurationTests {
               private_key: tls/kamco-key.pem
               ca: tls/ca.pem
             """, agencies: ["kamco": "id: kamco\n", "semas": "id: semas\nfederation:\n  url: https://semas.example:8443/\nstale_after: 2h\n"])
+        // The loader checks that the TLS files are readable (their contents are TLSMaterial's job).
+        try FileManager.default.createDirectory(atPath: dir.file("tls"), withIntermediateDirectories: true)
+        for name in ["kamco.pem", "kamco-key.pem", "ca.pem"] { FileManager.default.createFile(atPath: dir.file("tls/\(name)"), contents: Data()) }
         let configuration = try await NodeConfiguration.load(from: path, environment: ["FEDERATION_PAGE_SIZE": "250", "NODE_DATA_DIR": "/srv/hanaro"])
         #expect(configuration.agency == .kamco)
         #expect(configuration.dataDirectory == "/srv/hanaro")
