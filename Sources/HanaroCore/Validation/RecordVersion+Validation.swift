@@ -56,15 +56,9 @@ extension ProgramRecord {
         if let url, !(url.hasPrefix("https://") || url.hasPrefix("http://")) {
             throw ValidationError(.malformed, field: "url", "the program URL must be http(s)")
         }
-        try Self.refuseResidentNumber(in: title, field: "title")
-        try Self.refuseResidentNumber(in: summary, field: "summary")
-        if let contact { try Self.refuseResidentNumber(in: contact, field: "contact") }
-    }
-
-    static func refuseResidentNumber(in text: String, field: String) throws(ValidationError) {
-        if ResidentNumberDetector.containsResidentNumber(text) {
-            throw ValidationError(.residentNumber, field: field, "text contains a 주민등록번호; it must never be stored — remove it at the source")
-        }
+        try ResidentNumberDetector.refuse(title, field: "title")
+        try ResidentNumberDetector.refuse(summary, field: "summary")
+        if let contact { try ResidentNumberDetector.refuse(contact, field: "contact") }
     }
 }
 
@@ -79,9 +73,12 @@ extension ReferralRecord {
             throw ValidationError(.malformed, field: "target", "a referral goes to another agency; origin and target are both \(origin.rawValue)")
         }
         // Fields of the origin's record of the referral: written by the origin only.
-        let originDots = business.entries.map(\.dot) + consent.entries.map(\.dot) + needs.entries.map(\.dot)
-            + program.entries.map(\.dot) + personal.entries.map(\.dot)
-        for dot in originDots where dot.agency != origin {
+        let foreignWrite = business.entries.first { $0.dot.agency != origin }?.dot
+            ?? consent.entries.first { $0.dot.agency != origin }?.dot
+            ?? needs.entries.first { $0.dot.agency != origin }?.dot
+            ?? program.entries.first { $0.dot.agency != origin }?.dot
+            ?? personal.entries.first { $0.dot.agency != origin }?.dot
+        if let dot = foreignWrite {
             throw ValidationError(.unauthorizedAuthor, field: "business",
                                   "only the origin (\(origin.rawValue)) writes a referral's business, consent, needs and personal fields; found a write by \(dot.agency.rawValue)")
         }
@@ -123,13 +120,17 @@ extension ReferralRecord {
             }
         }
         // No 주민등록번호 in any text, personal fields included.
-        var texts: [(String, String)] = [("originCentre", originCentre)]
-        texts += business.entries.flatMap { [("business.tradeName", $0.value.tradeName), ("business.address", $0.value.address)] }
-        texts += needs.entries.map { ("needs.summary", $0.value.summary) }
-        texts += notes.elements.map { ("notes", $0.text) }
-        texts += personal.entries.compactMap(\.value.fields).flatMap { [("personal.ownerName", $0.ownerName), ("personal.phone", $0.phone)] }
-        for (field, text) in texts where ResidentNumberDetector.containsResidentNumber(text) {
-            throw ValidationError(.residentNumber, field: field, "text contains a 주민등록번호; it must never be stored — remove it at the source")
+        try ResidentNumberDetector.refuse(originCentre, field: "originCentre")
+        for entry in business.entries {
+            try ResidentNumberDetector.refuse(entry.value.tradeName, field: "business.tradeName")
+            try ResidentNumberDetector.refuse(entry.value.address, field: "business.address")
+        }
+        for entry in needs.entries { try ResidentNumberDetector.refuse(entry.value.summary, field: "needs.summary") }
+        for note in notes.elements { try ResidentNumberDetector.refuse(note.text, field: "notes") }
+        for entry in personal.entries {
+            guard let fields = entry.value.fields else { continue }
+            try ResidentNumberDetector.refuse(fields.ownerName, field: "personal.ownerName")
+            try ResidentNumberDetector.refuse(fields.phone, field: "personal.phone")
         }
     }
 }

@@ -13,6 +13,14 @@ public enum ResidentNumberDetector {
         return text.withUTF8 { scan($0) }
     }
 
+    /// Refuses a text holding a 주민등록번호, naming the field (never echoing the number).
+    /// - Throws: ``ValidationError`` `.residentNumber`.
+    public static func refuse(_ text: String, field: String) throws(ValidationError) {
+        if containsResidentNumber(text) {
+            throw ValidationError(.residentNumber, field: field, "text contains a 주민등록번호; it must never be stored — remove it at the source")
+        }
+    }
+
     static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         let count = bytes.count
         guard count >= 13 else { return false }
@@ -20,8 +28,8 @@ public enum ResidentNumberDetector {
         @inline(__always) func digit(_ i: Int) -> Int { Int(bytes[i] &- 48) }
         var i = 0
         while i + 13 <= count {
-            // Find the start of a run of digits.
-            guard isDigit(i), !isDigit(i - 1) else {
+            // Skip to the start of a run of digits (most bytes of Korean text are ≥ 0x80).
+            guard bytes[i] &- 48 < 10, !isDigit(i - 1) else {
                 i += 1
                 continue
             }
