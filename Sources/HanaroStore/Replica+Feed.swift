@@ -55,9 +55,8 @@ extension Replica {
                 if recordKey.kind == .program {
                     writer.bytes.append(contentsOf: statement.blob(3))
                 } else {
-                    let personal = try key.open(Data(statement.blob(4)), context: recordKey.description)
-                    var reader = CanonicalReader(statement.blob(2))
-                    let version = try RecordVersion(key: recordKey, vector: try reader.readVector(), body: statement.blob(3), personal: personal)
+                    let stored = StoredRow(vector: statement.blob(2), body: statement.blob(3), sealed: Data(statement.blob(4)))
+                    let version = try stored.decode(recordKey, with: key).version
                     writer = CanonicalWriter(reservingCapacity: 640)
                     version.shared(with: agency).encode(to: &writer)
                 }
@@ -65,11 +64,6 @@ extension Replica {
             }
             return FeedPage(epoch: epoch, frames: frames, nextCursor: next, hasMore: more, suppressedEchoes: suppressed)
         }
-    }
-
-    /// Waits until a write commits after the call began, or `timeout` passes (long-poll).
-    public func waitForChange(timeout: Duration) async {
-        await headWatch.wait(since: headWatch.generation, timeout: timeout)
     }
 
     /// Wakes every long-polling reader now (graceful shutdown).

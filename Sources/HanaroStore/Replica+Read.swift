@@ -64,9 +64,11 @@ extension Replica {
     /// The current state of a record, or nil.
     /// - Throws: ``StoreError``.
     public func record(_ recordKey: RecordKey) async throws(StoreError) -> RecordVersion? {
-        let key = self.key, path = self.path
+        let key = self.key
         return try await read("read \(recordKey)") { db in
-            try WriteSession.decodeRow(db: db, key: key, path: path, recordKey: recordKey)
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT vector, body, sealed FROM record WHERE key = ?"),
+                                             arguments: [recordKey.description]) else { return nil }
+            return try StoredRow(vector: Array(row[0] as Data), body: Array(row[1] as Data), sealed: row[2]).decode(recordKey, with: key).version
         }
     }
 
@@ -82,14 +84,9 @@ extension Replica {
             var changes: [Change] = []
             changes.reserveCapacity(min(rows.count, limit))
             for row in rows.prefix(limit) {
-                let text: String = row[1]
-                let recordKey = try RecordKey(parsing: text)
-                let sealed: Data? = row[4]
-                let personal = try sealed.map { sealed throws(StoreError) in try key.open(sealed, context: text) } ?? []
-                var reader = CanonicalReader(Array(row[2] as Data))
-                let vector = try reader.readVector()
-                let version = try RecordVersion(key: recordKey, vector: vector, body: Array(row[3] as Data), personal: personal)
-                changes.append(Change(seq: row[0], version: version))
+                let recordKey = try RecordKey(parsing: row[1])
+                let stored = StoredRow(vector: Array(row[2] as Data), body: Array(row[3] as Data), sealed: row[4])
+                changes.append(Change(seq: row[0], version: try stored.decode(recordKey, with: key).version))
             }
             return ChangePage(epoch: epoch, changes: changes, nextCursor: changes.last?.seq ?? cursor, hasMore: rows.count > limit)
         }
@@ -202,20 +199,5 @@ extension Replica {
         try await read("check the file's integrity") { db in
             try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ")
         }
-    }
-}
-
-extension WriteSession {
-    /// Decodes one record outside a write session (reads share the row format).
-    static func decodeRow(db: Database, key: ReplicaKey, path: String, recordKey: RecordKey) throws -> RecordVersion? {
-        let text = recordKey.description
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT vector, body, sealed FROM record WHERE key = ?"), arguments: [text]) else {
-            return nil
-        }
-        let sealed: Data? = row[2]
-        let personal = try sealed.map { sealed throws(StoreError) in try key.open(sealed, context: text) } ?? []
-        var reader = CanonicalReader(Array(row[0] as Data))
-        let vector = try reader.readVector()
-        return try RecordVersion(key: recordKey, vector: vector, body: Array(row[1] as Data), personal: personal)
     }
 }

@@ -75,12 +75,6 @@ struct WriteSession {
 
     // MARK: Records
 
-    /// A stored row, as read for a merge.
-    struct StoredRow {
-        var vector: [UInt8]
-        var body: [UInt8]
-        var sealed: Data?
-    }
 
     func storedRow(_ key: String) throws -> StoredRow? {
         let statement = try HotStatement(db, sql: "SELECT vector, body, sealed FROM record WHERE key = ?")
@@ -98,29 +92,12 @@ struct WriteSession {
         return register.mapValues(\.withholdingFields).canonicalBytes
     }
 
-    /// The plaintext personal bytes of a stored row (empty for programs).
-    func personalBytes(_ row: StoredRow, key recordKey: String) throws(StoreError) -> [UInt8] {
-        guard let sealed = row.sealed else { return [] }
-        return try key.open(sealed, context: recordKey)
-    }
-
-    /// Decodes a stored row.
-    func decode(_ row: StoredRow, key recordKey: RecordKey, personal: [UInt8]) throws(StoreError) -> RecordVersion {
-        do {
-            var reader = CanonicalReader(row.vector)
-            let vector = try reader.readVector()
-            return try RecordVersion(key: recordKey, vector: vector, body: row.body, personal: personal)
-        } catch {
-            throw StoreError(.corrupt, "stored record \(recordKey) does not decode (\(error)); the replica file is damaged or from an incompatible version", cause: error)
-        }
-    }
-
     /// The current version of a record, if any.
     func current(_ recordKey: RecordKey) throws -> (row: StoredRow, personal: [UInt8], version: RecordVersion)? {
         let text = recordKey.description
         guard let row = try storedRow(text) else { return nil }
-        let personal = try personalBytes(row, key: text)
-        return (row, personal, try decode(row, key: recordKey, personal: personal))
+        let decoded = try row.decode(recordKey, with: key)
+        return (row, decoded.personal, decoded.version)
     }
 
     /// Writes `version` as the record's new state, keeping the digest, counts and conflict log
@@ -251,5 +228,26 @@ struct WriteSession {
             ON CONFLICT(source, fingerprint) DO UPDATE SET attempts = attempts + 1, last_seen = excluded.last_seen,
               code = excluded.code, reason = excluded.reason, state = 'held'
             """).execute(arguments: [source, recordKey, fingerprint, sealed, error.code.rawValue, error.description, Int64(now), Int64(now)])
+    }
+}
+
+/// A record row as stored: vector, body and sealed personal register.
+struct StoredRow {
+    var vector: [UInt8]
+    var body: [UInt8]
+    var sealed: Data?
+
+    /// Decrypts the personal register and decodes the version — the one way every read path
+    /// turns a row back into a record.
+    /// - Throws: `.decryption` for the wrong key file, `.corrupt` for bytes that do not decode.
+    func decode(_ recordKey: RecordKey, with key: ReplicaKey) throws(StoreError) -> (personal: [UInt8], version: RecordVersion) {
+        let personal = try sealed.map { sealed throws(StoreError) in try key.open(sealed, context: recordKey.description) } ?? []
+        do {
+            var reader = CanonicalReader(vector)
+            let vector = try reader.readVector()
+            return (personal, try RecordVersion(key: recordKey, vector: vector, body: body, personal: personal))
+        } catch {
+            throw StoreError(.corrupt, "stored record \(recordKey) does not decode (\(error)); the replica file is damaged or from an incompatible version", cause: error)
+        }
     }
 }
