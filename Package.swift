@@ -19,6 +19,8 @@ let package = Package(
         .executable(name: "hanaro-bench", targets: ["hanaro-bench"]),
         .library(name: "HanaroCore", targets: ["HanaroCore"]),
         .library(name: "HanaroStore", targets: ["HanaroStore"]),
+        .library(name: "HanaroAdapters", targets: ["HanaroAdapters"]),
+        .library(name: "AgencySimulator", targets: ["AgencySimulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
@@ -34,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-http-types", exact: "1.8.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", exact: "2.5.2"),
     ],
     targets: [
         // Pure domain: records, version vectors, merge rules, validation. No IO.
@@ -79,11 +83,40 @@ let package = Package(
                 "HanaroCore",
                 "HanaroStore",
                 "HanaroFederation",
+                "HanaroAdapters",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // One folder per institution: each agency's native API, mapped to canonical records.
+        .target(
+            name: "HanaroAdapters",
+            dependencies: [
+                "HanaroCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "CSV", package: "CSV.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The six agencies' native APIs, served from seeded data, with control endpoints and faults.
+        .target(
+            name: "AgencySimulator",
+            dependencies: [
+                "HanaroCore",
+                "HanaroFixtures",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -108,6 +141,8 @@ let package = Package(
                 "HanaroFixtures",
                 "HanaroFederation",
                 "HanaroDaemon",
+                "AgencySimulator",
+                "HanaroAdapters",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -140,6 +175,12 @@ let package = Package(
         .testTarget(
             name: "HanaroFederationTests",
             dependencies: ["HanaroCore", "HanaroStore", "HanaroFixtures", "HanaroFederation", "HanaroDaemon"],
+            swiftSettings: strictSettings
+        ),
+        // One conformance suite for every adapter, against live simulators on loopback.
+        .testTarget(
+            name: "HanaroAdaptersTests",
+            dependencies: ["HanaroCore", "HanaroStore", "HanaroAdapters", "AgencySimulator", "HanaroDaemon", "HanaroFederation", "HanaroFixtures"],
             swiftSettings: strictSettings
         ),
         // The `hanaro` executable, run as a real process.

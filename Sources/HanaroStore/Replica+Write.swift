@@ -47,11 +47,22 @@ public struct AuthoredEdit: Sendable {
     public var edit: RecordEdit
     /// The native payload the edit was mapped from, kept in quarantine if the edit is refused.
     public var raw: [UInt8]
+    /// Why the native item could not even be mapped: it goes to quarantine, in the same
+    /// transaction as the rest of its page and the page's cursor.
+    public var refusal: ValidationError?
 
     public init(key: RecordKey, edit: RecordEdit, raw: [UInt8] = []) {
         self.key = key
         self.edit = edit
         self.raw = raw
+    }
+
+    /// A native item that could not be mapped (`key` is the best key known for it).
+    public init(key: RecordKey, refused error: ValidationError, raw: [UInt8]) {
+        self.key = key
+        edit = .addNote("")
+        self.raw = raw
+        refusal = error
     }
 }
 
@@ -176,6 +187,10 @@ extension WriteSession {
     }
 
     mutating func author(_ item: AuthoredEdit, by agency: AgencyID) throws -> WriteOutcome {
+        if let refusal = item.refusal {
+            try quarantine(recordKey: item.key.description, payload: item.raw, error: refusal)
+            return .quarantined(refusal)
+        }
         do {
             let existed = try storedRow(item.key.description) != nil
             guard try authorOne(item, by: agency, admin: nil) != nil else { return .unchanged }
@@ -201,7 +216,7 @@ extension WriteSession {
     /// - Returns: the new version, or nil when the edit changes nothing.
     mutating func authorOne(_ item: AuthoredEdit, by agency: AgencyID, admin: String?) throws -> RecordVersion? {
         let previous = try current(item.key)
-        if let existing = previous?.version, agency == item.key.owner, Self.isNoOp(item.edit, on: existing) { return nil }
+        if let existing = previous?.version, Self.isNoOp(item.edit, on: existing, by: agency) { return nil }
         let stamp = clock.tick(physicalMilliseconds: now)
         let version: RecordVersion
         do {
@@ -213,15 +228,23 @@ extension WriteSession {
         return version
     }
 
-    /// Whether an edit by the record's owner would only restate what the record already holds (an
-    /// adapter reading the same page twice must not mint new versions). Edits by anyone else are
-    /// never no-ops, so that they reach authorization and are refused there.
-    static func isNoOp(_ edit: RecordEdit, on version: RecordVersion) -> Bool {
+    /// Whether an edit would only restate what the record already holds (an adapter reading the
+    /// same page twice, or a duplicated delivery, must not mint new versions). Only edits by an
+    /// agency entitled to make them can be no-ops — the program's owner, the referral's origin
+    /// or target — so that anyone else's reach authorization and are refused there.
+    static func isNoOp(_ edit: RecordEdit, on version: RecordVersion, by agency: AgencyID) -> Bool {
         switch (edit, version.body) {
         case (.publishProgram(let content), .program(let register)):
-            return !register.isConflicted && register.value == content
+            return agency == version.key.owner && !register.isConflicted && register.value == content
         case (.deleteProgram, .program(let register)):
-            return !register.isConflicted && register.value.isDeleted
+            return agency == version.key.owner && !register.isConflicted && register.value.isDeleted
+        case (.createReferral, .referral):
+            // The origin announced this referral before: the first announcement stands.
+            return agency == version.key.owner
+        case (.setStatus(let status), .referral(let referral)):
+            return referral.role(of: agency) != nil && referral.history.elements.contains { $0.to == status && $0.dot.agency == agency }
+        case (.addNote(let text), .referral(let referral)):
+            return referral.role(of: agency) != nil && referral.notes.elements.contains { $0.text == text && $0.dot.agency == agency }
         default:
             return false
         }

@@ -1,0 +1,130 @@
+import Foundation
+public import HanaroCore
+public import Hummingbird
+import HummingbirdTLS
+public import Logging
+import NIOCore
+public import NIOSSL
+
+/// The HTTP(S) server of a simulated agency: its native API (see the format files) and the
+/// control endpoints under `/_sim/` (create, change, delete programs; create and advance
+/// referrals; faults). Control endpoints never show a person's data.
+public enum SimulatorServer {
+    /// The application serving `simulator` on `host:port` (port 0 picks one; `onRunning` learns it).
+    /// - Parameter tls: serve HTTPS with this configuration (as the agencies do), or plain HTTP.
+    public static func application(
+        simulator: AgencySimulator, host: String, port: Int, tls: TLSConfiguration? = nil, logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let router = Router()
+        addControlRoutes(router, simulator: simulator)
+        switch simulator.agency {
+        case .semas: SEMASAPI.addRoutes(router, simulator: simulator)
+        case .koreg: DataGoKrAPI.addRoutes(router, simulator: simulator, flavour: .koreg)
+        case .kodit: KODITAPI.addRoutes(router, simulator: simulator)
+        case .kamco: KAMCOAPI.addRoutes(router, simulator: simulator)
+        case .kinfa: DataGoKrAPI.addRoutes(router, simulator: simulator, flavour: .kinfa)
+        case .ewpc: EWPCAPI.addRoutes(router, simulator: simulator)
+        }
+        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "agency-simulator/\(simulator.agency.rawValue)")
+        if let tls {
+            return Application(
+                router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration,
+                onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
+        }
+        return Application(
+            router: router, server: .http1(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "agency-simulator/\(simulator.agency.rawValue)"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+
+    /// Serves until SIGINT/SIGTERM.
+    public static func run(
+        simulator: AgencySimulator, host: String, port: Int, tls: TLSConfiguration?, logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void
+    ) async throws {
+        try await application(simulator: simulator, host: host, port: port, tls: tls, logger: logger, onRunning: onRunning).runService()
+    }
+
+    /// A server TLS configuration from PEM files (the agency's certificate and key).
+    public static func tlsConfiguration(certificatePath: String, keyPath: String) throws -> TLSConfiguration {
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem)))
+        configuration.shutdownTimeout = .milliseconds(300)
+        return configuration
+    }
+
+    static func addControlRoutes(_ router: Router<BasicRequestContext>, simulator: AgencySimulator) {
+        let sim = router.group("_sim")
+        sim.get("health") { _, _ in
+            jsonResponse(["agency": simulator.agency.rawValue, "programs": await simulator.programCount, "native_requests": await simulator.nativeRequests])
+        }
+        sim.post("programs") { _, _ in
+            let program = await simulator.createProgram()
+            return jsonResponse(["id": program.id, "updated_at": program.updatedAt.digits], status: .created)
+        }
+        sim.post("programs/:id/change") { _, context in
+            guard let program = await simulator.changeProgram(context.parameters.get("id") ?? "") else { return jsonResponse(["error": "no such program"], status: .notFound) }
+            return jsonResponse(["id": program.id, "updated_at": program.updatedAt.digits])
+        }
+        sim.delete("programs/:id") { _, context in
+            guard let program = await simulator.deleteProgram(context.parameters.get("id") ?? "") else { return jsonResponse(["error": "no such program"], status: .notFound) }
+            return jsonResponse(["id": program.id, "updated_at": program.updatedAt.digits])
+        }
+        sim.post("referrals") { request, context in
+            let body = try await request.body.collect(upTo: 1 << 16)
+            let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+            guard let target = (object["target"] as? String).flatMap(AgencyID.init(rawValue:)), target != simulator.agency else {
+                return jsonResponse(["error": "body must be {\"target\": AGENCY} naming another agency"], status: .badRequest)
+            }
+            let id = await simulator.createReferral(to: target)
+            return jsonResponse(["referral_id": id], status: .created)
+        }
+        sim.post("referrals/:id/status") { request, context in
+            let body = try await request.body.collect(upTo: 1 << 16)
+            let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
+            guard let status = object["status"] as? String, ReferralStatus.allCases.contains(where: { $0.name == status }) else {
+                return jsonResponse(["error": "body must be {\"status\": one of \(ReferralStatus.allCases.map(\.name))}"], status: .badRequest)
+            }
+            let known = await simulator.setReferralStatus(context.parameters.get("id") ?? "", to: status, note: object["note"] as? String)
+            return known ? jsonResponse(["ok": true]) : jsonResponse(["error": "no such referral"], status: .notFound)
+        }
+        sim.get("intake") { _, _ in
+            // What reached the intake, without personal fields (the control view is not the agency's system).
+            let intake = await simulator.intakeSnapshot()
+            var view: [String: Any] = [:]
+            for (id, fields) in intake {
+                view[id] = ["status": fields["sttsCd"] ?? "", "origin": fields["orgnAgency"] ?? "", "target": fields["trgtAgency"] ?? "",
+                            "has_personal_fields": !(fields["ownrNm"] ?? "").isEmpty]
+            }
+            return jsonResponse(view)
+        }
+        sim.post("faults") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 16)
+            guard let faults = try? JSONDecoder().decode(SimulatorFaults.self, from: Data(body.readableBytesView)) else {
+                return jsonResponse(["error": "body must be a JSON object of fault counts (latency_ms, error_burst, rate_limited, truncate, duplicate_pages, change_while_paging, malformed_records)"], status: .badRequest)
+            }
+            await simulator.setFaults(faults)
+            return jsonResponse(["ok": true])
+        }
+    }
+
+    static func jsonResponse(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: NativeText.json(object))))
+    }
+
+    /// A native answer: the body (cut short when a truncation fault is pending), its type.
+    static func native(_ bytes: [UInt8], contentType: String, simulator: AgencySimulator, status: HTTPResponse.Status = .ok) async -> Response {
+        var body = bytes
+        if await simulator.takeTruncation() { body = Array(body.prefix(body.count / 2)) }
+        return Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static func rateLimited(_ seconds: Int) -> Response {
+        Response(status: .tooManyRequests, headers: [.retryAfter: String(seconds), .contentType: "text/plain"],
+                 body: .init(byteBuffer: ByteBuffer(string: "Too Many Requests")))
+    }
+}

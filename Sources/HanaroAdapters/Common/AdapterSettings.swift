@@ -1,0 +1,41 @@
+public import HanaroCore
+
+/// How to reach one agency's native API: plain values from `agencies/<id>.yaml` (`adapter.*`),
+/// parsed at the edge by the daemon's configuration loader.
+public struct AdapterSettings: Sendable, Hashable {
+    /// `adapter.base_url`: the API's root (`https://host:port`), without a trailing slash.
+    public var baseURL: String
+    /// `adapter.service_key` (or the `service_key_file` it was read from): the credential.
+    public var serviceKey: String
+    /// `adapter.page_size`: items per page (default 100).
+    public var pageSize = 100
+    /// `adapter.rate_limit`: requests per second at most (default 20).
+    public var requestsPerSecond: Double = 20
+    /// `adapter.timeout`: per request, seconds (default 30).
+    public var timeoutSeconds = 30
+    /// `adapter.ca`: a CA certificate (PEM) to trust for the agency's HTTPS, beyond the system's.
+    public var caPath: String?
+
+    public init(baseURL: String, serviceKey: String, pageSize: Int = 100, requestsPerSecond: Double = 20, timeoutSeconds: Int = 30, caPath: String? = nil) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.serviceKey = serviceKey
+        self.pageSize = pageSize
+        self.requestsPerSecond = requestsPerSecond
+        self.timeoutSeconds = timeoutSeconds
+        self.caPath = caPath
+    }
+}
+
+/// Builds the adapter of an agency.
+public enum AdapterFactory {
+    public static func make(for agency: AgencyID, settings: AdapterSettings, http: AgencyHTTP) -> any AgencyAdapter {
+        switch agency {
+        case .semas: SEMASAdapter(settings: settings, http: http)
+        case .koreg: DataGoKrAdapter(agency: .koreg, settings: settings, http: http)
+        case .kodit: KODITAdapter(settings: settings, http: http)
+        case .kamco: KAMCOAdapter(settings: settings, http: http)
+        case .kinfa: DataGoKrAdapter(agency: .kinfa, settings: settings, http: http)
+        case .ewpc: EWPCAdapter(settings: settings, http: http)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+public import AsyncHTTPClient
+import Foundation
+public import HanaroCore
+import NIOCore
+public import NIOHTTP1
+public import NIOSSL
+
+/// The HTTPS transport of one agency's adapter: AsyncHTTPClient with the agency's trust roots,
+/// a per-request timeout, the agency's rate limit, and every failure turned into an
+/// ``AdapterError`` that says what to do.
+public final class AgencyHTTP: Sendable {
+    /// One answer: status, headers, the whole body and the agency's clock (`Date`).
+    public struct Answer: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: [UInt8]
+        public var date: AgencyTimestamp?
+    }
+
+    let client: HTTPClient
+    let limiter: RateLimiter
+    let agency: AgencyID
+    let timeout: TimeAmount
+
+    /// - Throws: ``AdapterError`` `.tls` when the CA file cannot be read.
+    public init(agency: AgencyID, settings: AdapterSettings) throws(AdapterError) {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        if let caPath = settings.caPath {
+            do {
+                tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caPath))]
+            } catch {
+                throw AdapterError(.tls, agency: agency, "cannot read adapter.ca \(caPath): \(error); give the PEM file of the CA that signed the agency's certificate")
+            }
+        }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(Int64(settings.timeoutSeconds)))
+        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 4)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        limiter = RateLimiter(perSecond: settings.requestsPerSecond)
+        self.agency = agency
+        timeout = .seconds(Int64(settings.timeoutSeconds))
+    }
+
+    public func shutdown() async { try? await client.shutdown() }
+
+    /// Sends one request within the rate limit and reads the whole answer (at most 64 MiB).
+    /// HTTP 429 and 503 with `Retry-After`, 401/403, other 4xx/5xx become ``AdapterError``s;
+    /// 200 answers are returned for the format to judge (many agencies put errors in a 200 body).
+    public func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil) async throws(AdapterError) -> Answer {
+        await limiter.acquire()
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let answer: Answer
+        do {
+            let response = try await client.execute(request, timeout: timeout)
+            let buffer = try await response.body.collect(upTo: 64 << 20)
+            answer = Answer(status: Int(response.status.code), headers: response.headers,
+                            body: Array(buffer.readableBytesView), date: response.headers.first(name: "Date").flatMap(Self.parseHTTPDate))
+        } catch {
+            throw classify(error, url: url)
+        }
+        let retryAfter = answer.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        switch answer.status {
+        case 200..<300:
+            return answer
+        case 429:
+            throw AdapterError(.rateLimited, agency: agency, "the agency answered 429 Too Many Requests; waiting \(retryAfter ?? 0) s before trying again (lower adapter.rate_limit if it persists)", retryAfterSeconds: retryAfter)
+        case 401, 403:
+            throw AdapterError(.unauthorized, agency: agency, "the agency refused the credentials (HTTP \(answer.status)); check adapter.service_key")
+        case 500...:
+            throw AdapterError(.envelope, agency: agency, "the agency answered HTTP \(answer.status) (\(Self.snippet(answer.body))); retrying with backoff", retryAfterSeconds: retryAfter)
+        default:
+            throw AdapterError(.envelope, agency: agency, "the agency answered HTTP \(answer.status) to \(Self.path(of: url)) (\(Self.snippet(answer.body))); check adapter.base_url")
+        }
+    }
+
+    private func classify(_ error: any Error, url: String) -> AdapterError {
+        let text = String(describing: error)
+        if error is NIOSSLError || text.contains("SSL") || text.contains("TLS") || text.contains("certificate") {
+            return AdapterError(.tls, agency: agency, "TLS with the agency failed (\(text)); check the agency's certificate and adapter.ca")
+        }
+        if let client = error as? HTTPClientError, client == .deadlineExceeded || client == .readTimeout {
+            return AdapterError(.unreachable, agency: agency, "the agency did not answer within \(timeout.nanoseconds / 1_000_000_000) s (adapter.timeout)")
+        }
+        if let client = error as? HTTPClientError, client == .remoteConnectionClosed || client == .bodyLengthMismatch {
+            return AdapterError(.schema, agency: agency, "the agency's answer was cut short (\(text))")
+        }
+        if text.contains("responseBodyTooLarge") || text.contains("TooMany") {
+            return AdapterError(.schema, agency: agency, "the agency's answer is larger than 64 MiB; lower adapter.page_size")
+        }
+        return AdapterError(.unreachable, agency: agency, "cannot reach \(Self.origin(of: url)) (\(text)); check adapter.base_url and the network")
+    }
+
+    static func path(of url: String) -> String { URL(string: url)?.path ?? url }
+    static func origin(of url: String) -> String {
+        guard let parsed = URL(string: url), let host = parsed.host else { return url }
+        return "\(parsed.scheme ?? "https")://\(host)\(parsed.port.map { ":\($0)" } ?? "")"
+    }
+
+    /// The start of a body, for error messages (never a whole record).
+    static func snippet(_ body: [UInt8]) -> String {
+        let text = String(decoding: body.prefix(120), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+        return text.isEmpty ? "empty body" : text
+    }
+
+    /// RFC 9110 IMF-fixdate (`Sat, 28 Nov 2026 02:15:54 GMT`).
+    static func parseHTTPDate(_ text: String) -> AgencyTimestamp? {
+        let parts = text.split(separator: " ")
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        guard parts.count == 6, let day = Int(parts[1]), let month = months.firstIndex(of: String(parts[2])), let year = Int(parts[3]) else { return nil }
+        let clock = parts[4].split(separator: ":").compactMap { Int($0) }
+        guard clock.count == 3 else { return nil }
+        var components = DateComponents()
+        components.year = year
+        components.month = month + 1
+        components.day = day
+        components.hour = clock[0]
+        components.minute = clock[1]
+        components.second = clock[2]
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        guard let date = calendar.date(from: components) else { return nil }
+        return AgencyTimestamp(secondsSince1970: Int64(date.timeIntervalSince1970))
+    }
+}
+
+/// A token bucket: at most `perSecond` requests per second on average, bursts of one second.
+actor RateLimiter {
+    let perSecond: Double
+    var tokens: Double
+    var last = ContinuousClock.now
+
+    init(perSecond: Double) {
+        self.perSecond = max(0.01, perSecond)
+        tokens = max(1, perSecond)
+    }
+
+    func acquire() async {
+        while true {
+            let now = ContinuousClock.now
+            let elapsed = now - last
+            last = now
+            tokens = min(max(1, perSecond), tokens + perSecond * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+            if tokens >= 1 {
+                tokens -= 1
+                return
+            }
+            try? await Task.sleep(for: .seconds((1 - tokens) / perSecond))
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+public import HanaroCore
+
+/// The data.go.kr XML envelope (`<response><header><resultCode>..`), read with Foundation's
+/// XMLParser into flat items (each `<item>`'s child elements as text).
+///
+/// Result codes (공공데이터포털 OpenAPI): `00` normal; `03` NODATA (an empty page, not an error);
+/// `22` request limit exceeded (rate limited); `30`/`31`/`32` key not registered, expired or not
+/// allowed (credentials); anything else is an envelope error. The portal's gateway answers key
+/// errors with `<OpenAPI_ServiceResponse><cmmMsgHeader>...<returnReasonCode>30`.
+public struct DataGoKrEnvelope: Sendable {
+    public var resultCode: String
+    public var resultMessage: String
+    public var items: [[String: String]]
+    public var totalCount: Int
+
+    /// Parses an answer and judges its result code.
+    /// - Throws: ``AdapterError`` — `.schema` for a body that is not the envelope (cut short,
+    ///   HTML), `.unauthorized` for key errors, `.rateLimited` for `22`, `.envelope` otherwise.
+    public static func parse(_ body: [UInt8], agency: AgencyID, expectingItems: Bool = true) throws(AdapterError) -> DataGoKrEnvelope {
+        let parser = XMLParser(data: Data(body))
+        let collector = Collector()
+        parser.delegate = collector
+        guard parser.parse() else {
+            throw AdapterError(.schema, agency: agency, "the answer is not complete XML (\(AgencyHTTP.snippet(body))); it may have been cut short")
+        }
+        if let reason = collector.header["returnReasonCode"] {
+            let message = collector.header["returnAuthMsg"] ?? collector.header["errMsg"] ?? ""
+            switch reason {
+            case "30", "31", "32", "33":
+                throw AdapterError(.unauthorized, agency: agency, "data.go.kr refused the service key (\(reason) \(message)); check adapter.service_key")
+            case "22":
+                throw AdapterError(.rateLimited, agency: agency, "data.go.kr daily request limit exceeded (22 \(message))", retryAfterSeconds: 3600)
+            default:
+                throw AdapterError(.envelope, agency: agency, "data.go.kr gateway error \(reason) \(message)")
+            }
+        }
+        guard let code = collector.header["resultCode"] else {
+            throw AdapterError(.schema, agency: agency, "the answer has no <resultCode> (\(AgencyHTTP.snippet(body))); is adapter.base_url the agency's OpenAPI?")
+        }
+        let message = collector.header["resultMsg"] ?? ""
+        switch code {
+        case "00", "0", "0000": break
+        case "03", "3":
+            return DataGoKrEnvelope(resultCode: code, resultMessage: message, items: [], totalCount: 0)
+        case "22":
+            throw AdapterError(.rateLimited, agency: agency, "request limit exceeded (22 \(message))", retryAfterSeconds: 60)
+        case "30", "31", "32", "33":
+            throw AdapterError(.unauthorized, agency: agency, "the service key was refused (\(code) \(message)); check adapter.service_key")
+        default:
+            throw AdapterError(.envelope, agency: agency, "the answer carries error \(code) \(message)")
+        }
+        if !expectingItems { return DataGoKrEnvelope(resultCode: code, resultMessage: message, items: [], totalCount: 0) }
+        guard let total = collector.body["totalCount"].flatMap({ Int($0) }) else {
+            throw AdapterError(.schema, agency: agency, "the answer has no <totalCount>")
+        }
+        return DataGoKrEnvelope(resultCode: code, resultMessage: message, items: collector.items, totalCount: total)
+    }
+
+    /// An item as XML again (its raw payload for quarantine), fields in name order.
+    static func raw(_ item: [String: String]) -> [UInt8] {
+        var text = "<item>"
+        for key in item.keys.sorted() {
+            let value = item[key]!.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            text += "<\(key)>\(value)</\(key)>"
+        }
+        return Array((text + "</item>").utf8)
+    }
+
+    private final class Collector: NSObject, XMLParserDelegate {
+        var header: [String: String] = [:]
+        var body: [String: String] = [:]
+        var items: [[String: String]] = []
+        var path: [String] = []
+        var currentItem: [String: String]?
+        var text = ""
+
+        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+            path.append(name)
+            text = ""
+            if name == "item", path.dropLast().last == "items" { currentItem = [:] }
+        }
+
+        func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
+
+        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+            defer { path.removeLast(); text = "" }
+            if name == "item", currentItem != nil, path.dropLast().last == "items" {
+                items.append(currentItem!)
+                currentItem = nil
+                return
+            }
+            if currentItem != nil, path.count >= 2, path[path.count - 2] == "item" {
+                currentItem![name] = text
+            } else if path.contains("header") || path.contains("cmmMsgHeader") {
+                header[name] = text
+            } else if path.count >= 2, path[path.count - 2] == "body" {
+                body[name] = text
+            }
+        }
+    }
+}

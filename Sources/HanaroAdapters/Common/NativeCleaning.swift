@@ -1,0 +1,214 @@
+import Foundation
+public import HanaroCore
+
+/// The cleaning every agency's text needs (AGENCIES.md, "common real-world dirt"): HTML entities
+/// and tags, multi-values joined by `@`, `,`, `|` or `||`, amounts with separators, percents,
+/// and nulls where a field is usually present.
+public enum NativeCleaning {
+    static let namedEntities: [String: String] = [
+        "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": " ", "middot": "·", "hellip": "…",
+        "lsquo": "‘", "rsquo": "’", "ldquo": "“", "rdquo": "”", "bull": "•", "ndash": "–", "mdash": "—",
+    ]
+
+    /// Decodes HTML entities (`R&amp;D` → `R&D`, `&#39;`, `&#x27;`), repeatedly for text escaped
+    /// twice; unknown entities are kept as written.
+    public static func decodingEntities(_ text: String) -> String {
+        guard text.contains("&") else { return text }
+        var current = text
+        for _ in 0..<3 {
+            let decoded = decodeOnce(current)
+            if decoded == current { break }
+            current = decoded
+        }
+        return current
+    }
+
+    private static func decodeOnce(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        var index = text.startIndex
+        while index < text.endIndex {
+            let c = text[index]
+            if c == "&", let semicolon = text[index...].prefix(12).firstIndex(of: ";") {
+                let name = String(text[text.index(after: index)..<semicolon])
+                var replacement: String?
+                if name.hasPrefix("#x") || name.hasPrefix("#X") {
+                    replacement = UInt32(name.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init).map { String(Character($0)) }
+                } else if name.hasPrefix("#") {
+                    replacement = UInt32(name.dropFirst()).flatMap(Unicode.Scalar.init).map { String(Character($0)) }
+                } else {
+                    replacement = namedEntities[name]
+                }
+                if let replacement {
+                    out += replacement
+                    index = text.index(after: semicolon)
+                    continue
+                }
+            }
+            out.append(c)
+            index = text.index(after: index)
+        }
+        return out
+    }
+
+    /// Plain text from an HTML fragment: paragraphs and line breaks become `\n`, other tags are
+    /// dropped, entities decoded, each line trimmed, empty lines removed.
+    public static func plainText(fromHTML html: String) -> String {
+        var text = html
+        for tag in ["</p>", "<br>", "<br/>", "<br />", "</div>", "</li>", "</P>", "<BR>"] {
+            text = text.replacingOccurrences(of: tag, with: "\n")
+        }
+        var out = ""
+        var inTag = false
+        for c in text {
+            if c == "<" { inTag = true; continue }
+            if c == ">", inTag { inTag = false; continue }
+            if !inTag { out.append(c) }
+        }
+        return lines(decodingEntities(out))
+    }
+
+    /// Trimmed non-empty lines joined by `\n`.
+    public static func lines(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: "\n")
+    }
+
+    /// Splits a multi-value field on `||`, `|`, `@` or `,` (whichever it uses), trimming and
+    /// dropping empty parts. Nil or empty gives [].
+    public static func multiValues(_ text: String?) -> [String] {
+        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return [] }
+        let separators = ["||", "|", "@", ","]
+        let separator = separators.first { text.contains($0) } ?? "||"
+        return text.components(separatedBy: separator).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// Non-empty trimmed text, or nil (nulls, empty strings and `-` are all absent values).
+    public static func present(_ text: String?) -> String? {
+        guard let trimmed = text?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty, trimmed != "-" else { return nil }
+        return trimmed
+    }
+
+    /// An amount in KRW: `50,000,000`, `50000000`, `3000만원`, `30억원`, `1억 5천만원`.
+    /// - Throws: `.malformed` naming `field` for anything else.
+    public static func amount(_ text: String?, field: String) throws(ValidationError) -> Int64? {
+        guard let raw = present(text) else { return nil }
+        let compact = raw.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: " ", with: "").replacingOccurrences(of: "원", with: "")
+        if let value = Int64(compact) { return value }
+        var total: Int64 = 0
+        var number: Int64 = 0
+        var sawDigit = false
+        let units: [Character: Int64] = ["억": 100_000_000, "만": 10_000, "천": 1_000]
+        for c in compact {
+            if let digit = c.wholeNumberValue, c.isASCII {
+                number = number * 10 + Int64(digit)
+                sawDigit = true
+            } else if let unit = units[c] {
+                if c == "천" {
+                    number *= unit
+                } else {
+                    total += (number == 0 ? 1 : number) * unit
+                    number = 0
+                }
+            } else {
+                throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" is not an amount in KRW")
+            }
+        }
+        guard sawDigit else { throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" is not an amount in KRW") }
+        return total + number
+    }
+
+    /// Percent figures in a text (`연 4.5% ~ 6.0%`, `2.0~3.5`, `~3.5`) as basis points: (min, max).
+    /// A single figure is a maximum (`이내`) or a minimum (`이상`).
+    /// - Throws: `.malformed` naming `field` when the text holds no figure.
+    public static func rateRange(_ text: String?, field: String) throws(ValidationError) -> BoundedRange {
+        guard let raw = present(text) else { return .unbounded }
+        let figures = numbers(in: raw)
+        let basisPoints = figures.map { Int64(($0 * 100).rounded()) }
+        if raw.contains("~") {
+            let halves = raw.split(separator: "~", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let low = numbers(in: halves[0]).first.map { Int64(($0 * 100).rounded()) }
+            let high = halves.count > 1 ? numbers(in: halves[1]).first.map { Int64(($0 * 100).rounded()) } : nil
+            guard low != nil || high != nil else { throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" holds no rate") }
+            return BoundedRange(min: low, max: high)
+        }
+        guard let only = basisPoints.first else { throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" holds no rate") }
+        return raw.contains("이상") ? BoundedRange(min: only) : BoundedRange(max: only)
+    }
+
+    /// Ages in a text (`만 19세 이상 ~ 만 39세 이하`, `만 19세 이상`, `만 39세 이하`).
+    /// - Throws: `.malformed` naming `field` when the text holds no age.
+    public static func ageRange(_ text: String?, field: String) throws(ValidationError) -> BoundedRange {
+        guard let raw = present(text) else { return .unbounded }
+        if raw.contains("~") {
+            let halves = raw.split(separator: "~", maxSplits: 1).map(String.init)
+            let low = numbers(in: halves[0]).first.map { Int64($0) }
+            let high = halves.count > 1 ? numbers(in: halves[1]).first.map { Int64($0) } : nil
+            guard low != nil || high != nil else { throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" holds no age") }
+            return BoundedRange(min: low, max: high)
+        }
+        guard let only = numbers(in: raw).first.map({ Int64($0) }) else {
+            throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" holds no age")
+        }
+        return raw.contains("이하") ? BoundedRange(max: only) : BoundedRange(min: only)
+    }
+
+    static func numbers(in text: String) -> [Double] {
+        var out: [Double] = []
+        var current = ""
+        for c in text + " " {
+            if (c.isASCII && c.isNumber) || (c == "." && !current.isEmpty) {
+                current.append(c)
+            } else if !current.isEmpty {
+                if let value = Double(current) { out.append(value) }
+                current = ""
+            }
+        }
+        return out
+    }
+
+    /// A date field that must be a date when present.
+    /// - Throws: `.malformed` naming `field` for text that is not a date.
+    public static func date(_ text: String?, field: String) throws(ValidationError) -> LocalDate? {
+        guard let raw = present(text) else { return nil }
+        guard let date = LocalDate(parsing: raw) else {
+            throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" is not a date (YYYYMMDD, YYYY-MM-DD or YYYY.MM.DD)")
+        }
+        return date
+    }
+
+    /// Region codes (legacy 42/45 prefixes mapped).
+    /// - Throws: `.invalidRegion` for a code that names no region.
+    public static func regions(_ codes: [String], field: String) throws(ValidationError) -> [RegionCode] {
+        var out: [RegionCode] = []
+        for code in codes {
+            do { out.append(try RegionCode(code)) } catch { throw error.within(field) }
+        }
+        return out
+    }
+
+    /// KSIC codes.
+    /// - Throws: `.invalidIndustry` for a code that is not KSIC.
+    public static func industries(_ codes: [String], field: String) throws(ValidationError) -> [KSICCode] {
+        var out: [KSICCode] = []
+        for code in codes {
+            do { out.append(try KSICCode(code)) } catch { throw error.within(field) }
+        }
+        return out
+    }
+
+    /// A required text field.
+    /// - Throws: `.malformed` when it is missing or empty.
+    public static func required(_ text: String?, field: String) throws(ValidationError) -> String {
+        guard let value = present(text) else { throw ValidationError(.malformed, field: field, "\(field) is missing") }
+        return value
+    }
+
+    /// A deletion flag: `Y`/`N` meaning "in use" (`useYn`, `useAt`, `사용여부`) or "deleted" (`delYn`, `삭제여부`).
+    public static func flag(_ text: String?) -> Bool? {
+        switch present(text)?.uppercased() {
+        case "Y", "1", "TRUE": true
+        case "N", "0", "FALSE": false
+        default: nil
+        }
+    }
+}

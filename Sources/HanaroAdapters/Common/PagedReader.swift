@@ -1,0 +1,68 @@
+public import HanaroCore
+
+/// One native item before mapping: where it sits in the stream (nil when its id or stamp is
+/// unreadable), its raw bytes, and the mapping to run.
+struct NativeItem<Record: Sendable> {
+    var position: AdapterCursor?
+    var raw: [UInt8]
+    var map: () throws(ValidationError) -> Record
+}
+
+/// One answer of an offset-paged API: its items and the window's total count.
+struct NativePage<Record: Sendable> {
+    var items: [NativeItem<Record>]
+    var total: Int
+}
+
+/// The read loop every offset-paged adapter shares: fix the signpost, let ``SignpostedRead``
+/// decide what to fetch and take, map what it takes, and hand each page to `deliver`.
+enum PagedReader {
+    /// Re-reads from the last position at most this often per read before giving up.
+    static let maxRestarts = 20
+
+    static func read<Record: Sendable>(
+        agency: AgencyID, after cursor: AdapterCursor, pageSize: Int, signpost: AgencyTimestamp,
+        fetch: (SignpostedRead.Request) async throws(AdapterError) -> NativePage<Record>,
+        deliver: (AdapterPage<Record>) async throws(AdapterError) -> Void
+    ) async throws(AdapterError) -> AdapterReadSummary {
+        var start = cursor
+        var reset: String?
+        if cursor.updatedAt >= signpost, cursor != .beginning {
+            reset = "the stored cursor \(cursor) is not before the agency's clock \(signpost.dashed); reading everything again"
+            start = .beginning
+        }
+        var state = SignpostedRead(cursor: start, signpost: signpost, pageSize: pageSize)
+        var items = 0
+        while let request = state.nextRequest {
+            let page = try await fetch(request)
+            // An item whose position cannot be read keeps the position of the one before it.
+            var positions: [AdapterCursor] = []
+            var previous = state.cursor
+            for item in page.items {
+                previous = item.position ?? previous
+                positions.append(previous)
+            }
+            guard let taken = state.receive(positions: positions, total: page.total) else {
+                if state.restarts > maxRestarts {
+                    throw AdapterError(.envelope, agency: agency, "the agency's pages kept shifting or repeating (\(state.restarts) re-reads in one read); trying again later")
+                }
+                continue
+            }
+            let mapped: [AdapterItem<Record>] = taken.map { index in
+                let item = page.items[index]
+                let result: Result<Record, ValidationError>
+                if item.position == nil {
+                    result = .failure(ValidationError(.malformed, field: "id", "the item has no readable id or updated-at stamp"))
+                } else {
+                    do throws(ValidationError) { result = .success(try item.map()) } catch { result = .failure(error) }
+                }
+                return AdapterItem(position: positions[index], raw: item.raw, mapped: result)
+            }
+            items += mapped.count
+            if !mapped.isEmpty {
+                try await deliver(AdapterPage(items: mapped, cursor: state.cursor))
+            }
+        }
+        return AdapterReadSummary(cursor: state.cursor, signpost: signpost, items: items, pages: state.pages, restarts: state.restarts, cursorReset: reset)
+    }
+}

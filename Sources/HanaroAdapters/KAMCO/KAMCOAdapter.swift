@@ -1,0 +1,138 @@
+import CSV
+import Foundation
+public import HanaroCore
+import NIOHTTP1
+
+/// 한국자산관리공사 has no API: it publishes daily CSV exports over HTTPS (CP949, no BOM, Korean
+/// header, RFC 4180 quoting with embedded newlines). `GET /exports/` lists the files;
+/// `programs-YYYYMMDD.csv` holds the programs changed that day, `referrals-YYYYMMDD.csv` the
+/// referral events. A read fetches the files from the cursor's day to the signpost's day and
+/// takes the rows after the cursor and before the signpost. Referrals go to `POST /intake/referrals`
+/// as XML. Credential: `X-KAMCO-Key`.
+public struct KAMCOAdapter: AgencyAdapter {
+    public let agency = AgencyID.kamco
+    let settings: AdapterSettings
+    let http: AgencyHTTP
+
+    /// CP949 (Windows code page 949, a superset of EUC-KR): Foundation's CFStringEncoding DOSKorean.
+    static let cp949 = String.Encoding(rawValue: 0x8000_0422)
+
+    public init(settings: AdapterSettings, http: AgencyHTTP) {
+        self.settings = settings
+        self.http = http
+    }
+
+    var headers: [(String, String)] { [("X-KAMCO-Key", settings.serviceKey)] }
+
+    public func check() async throws(AdapterError) -> AgencyTimestamp {
+        try await index().date
+    }
+
+    public func readPrograms(after cursor: AdapterCursor, pageSize: Int, deliver: (AdapterPage<ProgramRecord>) async throws(AdapterError) -> Void) async throws(AdapterError) -> AdapterReadSummary {
+        try await read(prefix: "programs", after: cursor, pageSize: pageSize, columns: KAMCOMapping.columns,
+                       position: KAMCOMapping.position, map: { (row) throws(ValidationError) in try KAMCOMapping.program(row) }, deliver: deliver)
+    }
+
+    public func readReferralEvents(after cursor: AdapterCursor, pageSize: Int, deliver: (AdapterPage<ReferralEvent>) async throws(AdapterError) -> Void) async throws(AdapterError) -> AdapterReadSummary {
+        let agency = self.agency
+        return try await read(prefix: "referrals", after: cursor, pageSize: pageSize, columns: ["evntId", "rfrlId", "updtDt"],
+                              position: ReferralCodec.position, map: { (row) throws(ValidationError) in try ReferralCodec.event(row, agency: agency) }, deliver: deliver)
+    }
+
+    public func deliver(_ referral: ReferralDelivery) async throws(AdapterError) {
+        let answer = try await http.send(.POST, settings.baseURL + "/intake/referrals", headers: headers + [("Content-Type", "application/xml; charset=UTF-8")],
+                                         body: ReferralCodec.xml(referral))
+        let text = String(decoding: answer.body, as: UTF8.self)
+        guard text.contains("<code>00</code>") else {
+            throw AdapterError(.envelope, agency: agency, "the intake did not confirm (\(AgencyHTTP.snippet(answer.body)))")
+        }
+    }
+
+    func index() async throws(AdapterError) -> (files: [String], date: AgencyTimestamp) {
+        let answer = try await http.send(.GET, settings.baseURL + "/exports/", headers: headers)
+        let files = String(decoding: answer.body, as: UTF8.self).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard answer.body.last == UInt8(ascii: "\n"), files.allSatisfy({ $0.hasSuffix(".csv") }) else {
+            throw AdapterError(.schema, agency: agency, "the export index is not a complete list of .csv files (\(AgencyHTTP.snippet(answer.body))); it may have been cut short")
+        }
+        return (files, answer.date ?? AgencyTimestamp(secondsSince1970: Int64(Date().timeIntervalSince1970)))
+    }
+
+    private func read<Record: Sendable>(
+        prefix: String, after cursor: AdapterCursor, pageSize: Int, columns: [String],
+        position: ([String: String]) -> AdapterCursor?, map: ([String: String]) throws(ValidationError) -> Record,
+        deliver: (AdapterPage<Record>) async throws(AdapterError) -> Void
+    ) async throws(AdapterError) -> AdapterReadSummary {
+        let (files, signpost) = try await index()
+        var start = cursor
+        var reset: String?
+        if cursor.updatedAt >= signpost, cursor != .beginning {
+            reset = "the stored cursor \(cursor) is not before the agency's clock \(signpost.dashed); reading everything again"
+            start = .beginning
+        }
+        let firstDay = start == .beginning ? "00000000" : String(start.updatedAt.digits.prefix(8))
+        let lastDay = String(signpost.digits.prefix(8))
+        let days = files.filter { $0.hasPrefix(prefix + "-") }.map { String($0.dropFirst(prefix.count + 1).prefix(8)) }
+            .filter { $0 >= firstDay && $0 <= lastDay }.sorted()
+        var current = start
+        var items = 0
+        for day in days {
+            let rows = try await fetch("\(prefix)-\(day).csv", columns: columns)
+            var taken: [AdapterItem<Record>] = []
+            for row in rows.sorted(by: { (position($0.fields) ?? current) < (position($1.fields) ?? current) }) {
+                guard let at = position(row.fields) else {
+                    taken.append(AdapterItem(position: current, raw: row.raw, mapped: .failure(ValidationError(.malformed, field: "id", "the row has no readable id or 수정일시"))))
+                    continue
+                }
+                guard current < at, at.updatedAt < signpost else { continue }
+                let result: Result<Record, ValidationError>
+                do throws(ValidationError) { result = .success(try map(row.fields)) } catch { result = .failure(error) }
+                taken.append(AdapterItem(position: at, raw: row.raw, mapped: result))
+                current = at
+            }
+            for chunkStart in stride(from: 0, to: taken.count, by: max(1, pageSize)) {
+                let chunk = Array(taken[chunkStart..<min(taken.count, chunkStart + pageSize)])
+                items += chunk.count
+                try await deliver(AdapterPage(items: chunk, cursor: chunk.last!.position))
+            }
+        }
+        return AdapterReadSummary(cursor: current, signpost: signpost, items: items, pages: days.count, restarts: 0, cursorReset: reset)
+    }
+
+    struct Row {
+        var fields: [String: String]
+        var raw: [UInt8]
+    }
+
+    /// One export file, decoded from CP949 and parsed with CSV.swift.
+    func fetch(_ file: String, columns: [String]) async throws(AdapterError) -> [Row] {
+        let answer = try await http.send(.GET, settings.baseURL + "/exports/" + file, headers: headers)
+        guard let text = String(data: Data(answer.body), encoding: Self.cp949) else {
+            throw AdapterError(.schema, agency: agency, "\(file) is not CP949 text")
+        }
+        // Every export ends with a line break: a file that does not was cut short.
+        guard answer.body.last == UInt8(ascii: "\n") else {
+            throw AdapterError(.schema, agency: agency, "\(file) ends in the middle of a line: the download was cut short")
+        }
+        let reader: CSVReader
+        do {
+            reader = try CSVReader(string: text, hasHeaderRow: true)
+        } catch {
+            throw AdapterError(.schema, agency: agency, "\(file) is not CSV (\(error))")
+        }
+        guard let header = reader.headerRow, columns.allSatisfy(header.contains) else {
+            throw AdapterError(.schema, agency: agency, "\(file) lacks the columns \(columns.filter { !(reader.headerRow ?? []).contains($0) }.joined(separator: ", "))")
+        }
+        var rows: [Row] = []
+        while let values = reader.next() {
+            var fields: [String: String] = [:]
+            for (name, value) in zip(header, values) { fields[name] = value }
+            let raw = Array(values.map { $0.contains(",") || $0.contains("\"") || $0.contains("\n") ? "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : $0 }
+                .joined(separator: ",").utf8)
+            rows.append(Row(fields: values.count == header.count ? fields : [:].merging(fields) { $1 }, raw: raw))
+        }
+        if let error = reader.error {
+            throw AdapterError(.schema, agency: agency, "\(file) could not be parsed as CSV (\(error))")
+        }
+        return rows
+    }
+}

@@ -1,0 +1,153 @@
+public import HanaroCore
+public import HanaroStore
+
+/// Moves data between one agency's native API (through its ``AgencyAdapter``) and the replica,
+/// keeping the invariants: every page's records, quarantined items and cursor are stored in one
+/// transaction; a page the store refuses stops the read with nothing skipped; deliveries follow
+/// the replica's change feed from a checkpoint that only advances past delivered referrals.
+///
+/// Streams (checkpoint names): `adapter:<id>:programs`, `adapter:<id>:referrals` (adapter cursors),
+/// `adapter:<id>:outbound` (a change-feed sequence).
+public struct AdapterIngest: Sendable {
+    public let adapter: any AgencyAdapter
+    public let replica: Replica
+    public let pageSize: Int
+
+    public init(adapter: any AgencyAdapter, replica: Replica, pageSize: Int = 100) {
+        self.adapter = adapter
+        self.replica = replica
+        self.pageSize = pageSize
+    }
+
+    public var agency: AgencyID { adapter.agency }
+    var programStream: String { "adapter:\(agency.rawValue):programs" }
+    var referralStream: String { "adapter:\(agency.rawValue):referrals" }
+    var outboundStream: String { "adapter:\(agency.rawValue):outbound" }
+
+    /// Reads the programs changed since the stored cursor (all of them with `full`) and records
+    /// them as this agency's edits.
+    /// - Throws: ``AdapterError`` (`.store` when the replica refused a page).
+    @discardableResult
+    public func ingestPrograms(full: Bool = false) async throws(AdapterError) -> AdapterReadSummary {
+        let (cursor, corrupt) = try await storedCursor(programStream, full: full)
+        let agency = self.agency, replica = self.replica, stream = programStream
+        var summary = try await adapter.readPrograms(after: cursor, pageSize: pageSize) { (page) async throws(AdapterError) in
+            let edits = page.items.map { item -> AuthoredEdit in
+                switch item.mapped {
+                case .success(let record): AuthoredEdit(key: record.key, edit: .publishProgram(record), raw: item.raw)
+                case .failure(let error): AuthoredEdit(key: RecordKey(kind: .program, owner: agency, localID: item.position.id), refused: error, raw: item.raw)
+                }
+            }
+            try await Self.store(edits, agency: agency, replica: replica, checkpoint: Checkpoint(stream: stream, value: page.cursor.text))
+        }
+        if summary.cursorReset == nil { summary.cursorReset = corrupt }
+        return summary
+    }
+
+    /// Reads the referral events (new referrals from this agency's counsellors, status changes)
+    /// since the stored cursor and records them as this agency's edits.
+    /// - Throws: ``AdapterError``.
+    @discardableResult
+    public func ingestReferralEvents(full: Bool = false) async throws(AdapterError) -> AdapterReadSummary {
+        let (cursor, corrupt) = try await storedCursor(referralStream, full: full)
+        let agency = self.agency, replica = self.replica, stream = referralStream
+        var summary = try await adapter.readReferralEvents(after: cursor, pageSize: pageSize) { (page) async throws(AdapterError) in
+            var edits: [AuthoredEdit] = []
+            for item in page.items {
+                switch item.mapped {
+                case .success(.created(let draft)):
+                    edits.append(AuthoredEdit(key: RecordKey(kind: .referral, owner: agency, localID: draft.referralID), edit: .createReferral(draft), raw: item.raw))
+                case .success(.status(let key, let status, let note)):
+                    edits.append(AuthoredEdit(key: key, edit: .setStatus(status), raw: item.raw))
+                    if let note { edits.append(AuthoredEdit(key: key, edit: .addNote(note), raw: item.raw)) }
+                case .failure(let error):
+                    edits.append(AuthoredEdit(key: RecordKey(kind: .referral, owner: agency, localID: item.position.id), refused: error, raw: item.raw))
+                }
+            }
+            try await Self.store(edits, agency: agency, replica: replica, checkpoint: Checkpoint(stream: stream, value: page.cursor.text))
+        }
+        if summary.cursorReset == nil { summary.cursorReset = corrupt }
+        return summary
+    }
+
+    /// Delivers to the agency's intake every referral it takes part in (as origin or target) that
+    /// changed since the last delivery, in change-feed order; stops at the first refusal, so a
+    /// failed delivery is retried first next time.
+    /// - Returns: how many referrals were delivered.
+    /// - Throws: ``AdapterError``.
+    @discardableResult
+    public func deliverOutbound(limit: Int = 500) async throws(AdapterError) -> Int {
+        var after = try await outboundCursor()
+        var delivered = 0
+        while true {
+            let page: ChangePage
+            do { page = try await replica.changes(after: after, limit: limit) } catch {
+                throw AdapterError(.store, agency: agency, "cannot read the replica's change feed: \(error)")
+            }
+            for change in page.changes {
+                if let referral = change.version.referral, let delivery = Self.delivery(referral, to: agency) {
+                    try await adapter.deliver(delivery)
+                    delivered += 1
+                }
+                after = change.seq
+            }
+            if page.changes.isEmpty { break }
+            try await Self.store([], agency: agency, replica: replica, checkpoint: Checkpoint(stream: outboundStream, value: String(after)))
+            if !page.hasMore { break }
+        }
+        return delivered
+    }
+
+    /// Referrals this agency takes part in whose latest state it has not received yet.
+    public func pendingOutbound() async throws(StoreError) -> Int {
+        let after = Int64(try await replica.checkpoint(outboundStream) ?? "0") ?? 0
+        var count = 0
+        var cursor = after
+        while true {
+            let page = try await replica.changes(after: cursor, limit: 1000)
+            count += page.changes.filter { $0.version.referral?.role(of: agency) != nil }.count
+            cursor = page.nextCursor
+            if !page.hasMore || page.changes.isEmpty { break }
+        }
+        return count
+    }
+
+    /// What `agency`'s intake receives of a referral, or nil when it takes no part in it. Personal
+    /// fields go only where the replica holds them (the origin, or the consented target).
+    public static func delivery(_ referral: ReferralRecord, to agency: AgencyID) -> ReferralDelivery? {
+        guard referral.role(of: agency) != nil else { return nil }
+        let consent = referral.consent.value
+        let entitled = agency == referral.origin || consent?.recipient == agency
+        return ReferralDelivery(
+            key: referral.key, origin: referral.origin, target: referral.target, originCentre: referral.originCentre,
+            business: referral.business.value, needs: referral.needs.value, program: referral.program.value, consent: consent,
+            personal: entitled ? referral.personal.value.fields : nil, status: referral.status,
+            notes: referral.notes.elements.sorted { $0.dot < $1.dot }.map(\.text))
+    }
+
+    private func storedCursor(_ stream: String, full: Bool) async throws(AdapterError) -> (AdapterCursor, String?) {
+        if full { return (.beginning, nil) }
+        let text: String?
+        do { text = try await replica.checkpoint(stream) } catch {
+            throw AdapterError(.store, agency: agency, "cannot read the cursor \(stream): \(error)")
+        }
+        guard let text else { return (.beginning, nil) }
+        do { return (try AdapterCursor(text: text), nil) } catch {
+            return (.beginning, "the stored cursor of \(stream) is corrupt (\(error.message)); reading everything again")
+        }
+    }
+
+    private func outboundCursor() async throws(AdapterError) -> Int64 {
+        do { return Int64(try await replica.checkpoint(outboundStream) ?? "0") ?? 0 } catch {
+            throw AdapterError(.store, agency: agency, "cannot read the cursor \(outboundStream): \(error)")
+        }
+    }
+
+    static func store(_ edits: [AuthoredEdit], agency: AgencyID, replica: Replica, checkpoint: Checkpoint) async throws(AdapterError) {
+        do {
+            try await replica.author(edits, by: agency, source: "adapter:\(agency.rawValue)", checkpoint: checkpoint)
+        } catch {
+            throw AdapterError(.store, agency: agency, "the replica refused a page: \(error)")
+        }
+    }
+}
