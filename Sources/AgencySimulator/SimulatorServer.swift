@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import HTTPTypes
 public import HanaroCore
 public import Hummingbird
 import HummingbirdTLS
@@ -116,11 +118,14 @@ public enum SimulatorServer {
                  body: .init(byteBuffer: ByteBuffer(bytes: NativeText.json(object))))
     }
 
-    /// A native answer: the body (cut short when a truncation fault is pending), its type.
-    static func native(_ bytes: [UInt8], contentType: String, simulator: AgencySimulator, status: HTTPResponse.Status = .ok) async -> Response {
+    /// A native answer: the body (cut short when a truncation fault is pending), its type, and
+    /// with `digest` an RFC 9530 `Repr-Digest` of the whole body (as file exports publish a checksum).
+    static func native(_ bytes: [UInt8], contentType: String, simulator: AgencySimulator, status: HTTPResponse.Status = .ok, digest: Bool = false) async -> Response {
         var body = bytes
+        var headers: HTTPFields = [.contentType: contentType]
+        if digest { headers[HTTPField.Name("Repr-Digest")!] = "sha-256=:\(Data(SHA256.hash(data: bytes)).base64EncodedString()):" }
         if await simulator.takeTruncation() { body = Array(body.prefix(body.count / 2)) }
-        return Response(status: status, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     static func rateLimited(_ seconds: Int) -> Response {

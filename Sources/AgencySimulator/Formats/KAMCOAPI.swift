@@ -28,7 +28,7 @@ enum KAMCOAPI {
                 names.append("programs-\(day).csv")
                 names.append("referrals-\(day).csv")
             }
-            return await SimulatorServer.native(Array((names.joined(separator: "\r\n") + "\r\n").utf8), contentType: "text/plain;charset=UTF-8", simulator: simulator)
+            return await SimulatorServer.native(Array((names.joined(separator: "\r\n") + "\r\n").utf8), contentType: "text/plain;charset=UTF-8", simulator: simulator, digest: true)
         }
         router.get("exports/:file") { request, context in
             if let refused = await refusal(request, simulator: simulator) { return refused }
@@ -53,7 +53,7 @@ enum KAMCOAPI {
             }
             let text = ([header] + rows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
             guard let body = text.data(using: cp949) else { return Response(status: .internalServerError) }
-            return await SimulatorServer.native(Array(body), contentType: "text/csv;charset=CP949", simulator: simulator)
+            return await SimulatorServer.native(Array(body), contentType: "text/csv;charset=CP949", simulator: simulator, digest: true)
         }
         router.post("intake/referrals") { request, _ in
             if let refused = await refusal(request, simulator: simulator) { return refused }

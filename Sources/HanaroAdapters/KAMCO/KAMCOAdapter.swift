@@ -1,4 +1,5 @@
 import CSV
+import Crypto
 import Foundation
 public import HanaroCore
 import NIOHTTP1
@@ -48,8 +49,21 @@ public struct KAMCOAdapter: AgencyAdapter {
         }
     }
 
+    /// Fetches an export and checks it against its published checksum (RFC 9530 `Repr-Digest`),
+    /// when there is one: a file cut short at a line break would otherwise look complete.
+    func download(_ path: String) async throws(AdapterError) -> AgencyHTTP.Answer {
+        let answer = try await http.send(.GET, settings.baseURL + path, headers: headers)
+        if let digest = answer.headers.first(name: "Repr-Digest"), let start = digest.range(of: "sha-256=:") {
+            let expected = digest[start.upperBound...].prefix { $0 != ":" }
+            guard Data(SHA256.hash(data: answer.body)).base64EncodedString() == expected else {
+                throw AdapterError(.schema, agency: agency, "\(path) does not match its published checksum: the download was cut short or damaged")
+            }
+        }
+        return answer
+    }
+
     func index() async throws(AdapterError) -> (files: [String], date: AgencyTimestamp) {
-        let answer = try await http.send(.GET, settings.baseURL + "/exports/", headers: headers)
+        let answer = try await download("/exports/")
         let files = String(decoding: answer.body, as: UTF8.self).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
         guard answer.body.last == UInt8(ascii: "\n"), files.allSatisfy({ $0.hasSuffix(".csv") }) else {
             throw AdapterError(.schema, agency: agency, "the export index is not a complete list of .csv files (\(AgencyHTTP.snippet(answer.body))); it may have been cut short")
@@ -105,7 +119,7 @@ public struct KAMCOAdapter: AgencyAdapter {
 
     /// One export file, decoded from CP949 and parsed with CSV.swift.
     func fetch(_ file: String, columns: [String]) async throws(AdapterError) -> [Row] {
-        let answer = try await http.send(.GET, settings.baseURL + "/exports/" + file, headers: headers)
+        let answer = try await download("/exports/" + file)
         guard let text = String(data: Data(answer.body), encoding: Self.cp949) else {
             throw AdapterError(.schema, agency: agency, "\(file) is not CP949 text")
         }
