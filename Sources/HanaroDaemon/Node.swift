@@ -2,6 +2,7 @@ public import HanaroCore
 public import HanaroFederation
 public import HanaroStore
 public import Logging
+import HanaroAdapters
 import Foundation
 import NIOCore
 import ServiceLifecycle
@@ -22,6 +23,11 @@ public final class Node: Sendable {
     public let replica: Replica
     public let tls: TLSMaterial
     public let links: [PeerLink]
+    /// One service per agency whose adapter this node runs (its own; in hub mode, others too).
+    public let adapters: [AdapterService]
+    /// Freshness per agency and direction, for the status port.
+    public let board: FreshnessBoard
+    let adapterHTTP: [AgencyHTTP]
     let client: PeerClient
     let logger: Logger
 
@@ -63,6 +69,24 @@ public final class Node: Sendable {
             PeerLink(peer: peer.id, localAgency: configuration.agency, url: peer.federationURL!, client: client, replica: replica, logger: logger,
                      pageSize: configuration.pageSize, longPollMilliseconds: configuration.longPollSeconds * 1000)
         }
+        let board = FreshnessBoard()
+        self.board = board
+        var services: [AdapterService] = []
+        var transports: [AgencyHTTP] = []
+        for agency in configuration.adapterAgencies {
+            guard let adapter = agency.adapter else { continue }
+            let settings = AdapterSettings(baseURL: adapter.baseURL, serviceKey: adapter.serviceKey, pageSize: adapter.pageSize,
+                                           requestsPerSecond: adapter.requestsPerSecond, timeoutSeconds: adapter.timeoutSeconds, caPath: adapter.caPath)
+            let http: AgencyHTTP
+            do { http = try AgencyHTTP(agency: agency.id, settings: settings) } catch {
+                throw NodeStartupError("agencies/\(agency.id.rawValue).yaml: \(error.message)")
+            }
+            transports.append(http)
+            let ingest = AdapterIngest(adapter: AdapterFactory.make(for: agency.id, settings: settings, http: http), replica: replica, pageSize: adapter.pageSize)
+            services.append(AdapterService(ingest: ingest, pollIntervalSeconds: adapter.pollIntervalSeconds, board: board, logger: logger))
+        }
+        adapters = services
+        adapterHTTP = transports
     }
 
     /// Who may connect: every configured agency but this one, with its pinned fingerprint.
@@ -78,19 +102,26 @@ public final class Node: Sendable {
             replica: replica, tls: tls, policy: policy, host: configuration.federationHost, port: configuration.federationPort,
             logger: logger, onRunning: onFederationPort)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: server), .init(service: LinksService(links: links), successTerminationBehavior: .ignore)],
+            services: [.init(service: server), .init(service: LinksService(links: links), successTerminationBehavior: .ignore)]
+                + adapters.map { .init(service: $0, successTerminationBehavior: .ignore) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
         let group = ServiceGroup(configuration: groupConfiguration)
-        logger.info("node starting", metadata: ["agency": "\(configuration.agency.rawValue)", "federation": "\(configuration.federationHost):\(configuration.federationPort)", "peers": "\(links.map(\.peer.rawValue))"])
+        logger.info("node starting", metadata: ["agency": "\(configuration.agency.rawValue)", "federation": "\(configuration.federationHost):\(configuration.federationPort)",
+                                                "peers": "\(links.map(\.peer.rawValue))", "adapters": "\(adapters.map(\.agency.rawValue))"])
         defer { logger.info("node stopped") }
         do {
             try await group.run()
         } catch {
-            await client.shutdown()
+            await shutdownClients()
             throw Self.explain(error, configuration: configuration)
         }
+        await shutdownClients()
+    }
+
+    func shutdownClients() async {
         await client.shutdown()
+        for http in adapterHTTP { await http.shutdown() }
     }
 
     /// Turns a bind failure into the one line an operator needs.

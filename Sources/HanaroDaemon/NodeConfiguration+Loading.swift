@@ -61,14 +61,29 @@ extension NodeConfiguration {
         if !(1...60).contains(longPoll) { problems.append("\(path): federation.long_poll_seconds: \(longPoll) is outside 1...60") }
         let agenciesDirectory = resolve(reader.string(forKey: "node.agencies_dir") ?? "agencies")
 
-        var agencies: [AgencyID: AgencyConfiguration] = [:]
-        do {
-            agencies = try await loadAgencies(from: agenciesDirectory)
-        } catch {
-            problems += error.problems
-        }
+        let (agencies, agencyProblems) = await collectAgencies(from: agenciesDirectory)
+        problems += agencyProblems
         if let agency, !agencies.isEmpty, agencies[agency] == nil {
             problems.append("\(agenciesDirectory)/\(agency.rawValue).yaml: missing; every node needs the file of its own agency")
+        }
+        // Hub mode: `node.hub_for` lists the agencies whose adapters this node runs besides its
+        // own; it must agree with each agency file's `adapter.run_by` (one authority per adapter).
+        let hubNames = reader.stringArray(forKey: "node.hub_for")
+            ?? (reader.string(forKey: "node.hub_for") ?? "").split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+        if let agency {
+            for name in hubNames where !name.isEmpty {
+                guard let hubbed = AgencyID(rawValue: name) else {
+                    problems.append("\(path): node.hub_for: unknown agency \"\(name)\"")
+                    continue
+                }
+                guard let file = agencies[hubbed], let adapter = file.adapter else {
+                    problems.append("\(path): node.hub_for: \(name) has no adapter section in \(agenciesDirectory)/\(name).yaml; add adapter.base_url and adapter.run_by: \(agency.rawValue)")
+                    continue
+                }
+                if adapter.runBy != agency {
+                    problems.append("\(path): node.hub_for: names \(name), but \(agenciesDirectory)/\(name).yaml adapter.run_by is \(adapter.runBy.rawValue): exactly one node may be authoritative for an agency's adapter")
+                }
+            }
         }
         guard problems.isEmpty, let agency, let dataDirectory, let certificate, let privateKey, let ca, let federation, let status else {
             throw ConfigurationError(problems)
@@ -88,8 +103,16 @@ extension NodeConfiguration {
     /// Reads every `<id>.yaml` of a directory.
     /// - Throws: ``ConfigurationError`` listing every problem.
     public static func loadAgencies(from directory: String) async throws(ConfigurationError) -> [AgencyID: AgencyConfiguration] {
+        let (agencies, problems) = await collectAgencies(from: directory)
+        guard problems.isEmpty else { throw ConfigurationError(problems) }
+        return agencies
+    }
+
+    /// Reads every `<id>.yaml` it can, and every problem found (the valid files are kept, so that
+    /// checks across files still run).
+    static func collectAgencies(from directory: String) async -> ([AgencyID: AgencyConfiguration], [String]) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-            throw ConfigurationError(["\(directory): cannot read the agencies directory; set node.agencies_dir"])
+            return ([:], ["\(directory): cannot read the agencies directory; set node.agencies_dir"])
         }
         var problems: [String] = []
         var agencies: [AgencyID: AgencyConfiguration] = [:]
@@ -130,10 +153,76 @@ extension NodeConfiguration {
                     problems.append("\(file): stale_after: \"\(stale)\" is not a duration such as 90s, 15m or 2h")
                 }
             }
+            if reader.string(forKey: "adapter.base_url") != nil || reader.string(forKey: "adapter.run_by") != nil {
+                agency.adapter = parseAdapter(reader, file: file, directory: directory, agency: expected, problems: &problems)
+            }
             agencies[expected] = agency
         }
-        guard problems.isEmpty else { throw ConfigurationError(problems) }
-        return agencies
+        // One authority per adapter: an agency that runs its own node runs its own adapter.
+        for agency in agencies.values.sorted(by: { $0.id < $1.id }) {
+            guard let adapter = agency.adapter else { continue }
+            let file = "\(directory)/\(agency.id.rawValue).yaml"
+            if adapter.runBy != agency.id, agency.federationURL != nil {
+                problems.append("\(file): adapter.run_by: \(adapter.runBy.rawValue) would run the adapter of \(agency.id.rawValue), which runs its own node (federation.url): two nodes would be authoritative; remove adapter.run_by or federation.url")
+            }
+            if adapter.runBy != agency.id, let runner = agencies[adapter.runBy], runner.federationURL == nil {
+                problems.append("\(file): adapter.run_by: \(adapter.runBy.rawValue) runs no node (no federation.url in \(directory)/\(adapter.runBy.rawValue).yaml)")
+            }
+        }
+        return (agencies, problems)
+    }
+
+    static func parseAdapter(_ reader: ConfigReader, file: String, directory: String, agency: AgencyID, problems: inout [String]) -> AdapterConfiguration? {
+        let before = problems.count
+        let base = reader.string(forKey: "adapter.base_url") ?? ""
+        let loopback = base.hasPrefix("http://127.0.0.1") || base.hasPrefix("http://localhost")
+        if base.isEmpty {
+            problems.append("\(file): adapter.base_url: required in an adapter section (the agency API's https:// root)")
+        } else if !(base.hasPrefix("https://") || loopback) || URL(string: base)?.host == nil {
+            problems.append("\(file): adapter.base_url: \"\(base)\" must be an https:// URL (http:// only on loopback)")
+        }
+        var key = reader.string(forKey: "adapter.service_key") ?? ""
+        if let keyFile = reader.string(forKey: "adapter.service_key_file") {
+            let resolved = keyFile.hasPrefix("/") ? keyFile : directory + "/" + keyFile
+            if let text = try? String(contentsOfFile: resolved, encoding: .utf8) {
+                key = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            } else {
+                problems.append("\(file): adapter.service_key_file: cannot read \(resolved)")
+            }
+        }
+        if key.isEmpty, problems.count == before {
+            problems.append("\(file): adapter: needs service_key_file (or service_key) — the credential the agency issued")
+        }
+        var runBy = agency
+        if let text = reader.string(forKey: "adapter.run_by") {
+            if let id = AgencyID(rawValue: text) { runBy = id } else {
+                problems.append("\(file): adapter.run_by: unknown agency \"\(text)\"")
+            }
+        }
+        var adapter = AdapterConfiguration(baseURL: base, serviceKey: key, runBy: runBy)
+        let pageSize = reader.int(forKey: "adapter.page_size", default: 100)
+        if (1...1000).contains(pageSize) { adapter.pageSize = pageSize } else {
+            problems.append("\(file): adapter.page_size: \(pageSize) is outside 1...1000")
+        }
+        for (key, assign) in [("adapter.poll_interval", { (v: Int) in adapter.pollIntervalSeconds = v }), ("adapter.timeout", { (v: Int) in adapter.timeoutSeconds = v })] {
+            if let text = reader.string(forKey: ConfigKey(key)) {
+                if let seconds = parseDuration(text) { assign(seconds) } else {
+                    problems.append("\(file): \(key): \"\(text)\" is not a duration such as 90s, 15m or 2h")
+                }
+            }
+        }
+        if let rate = reader.string(forKey: "adapter.rate_limit") {
+            if let value = Double(rate), value > 0 { adapter.requestsPerSecond = value } else {
+                problems.append("\(file): adapter.rate_limit: \"\(rate)\" must be a positive number of requests per second")
+            }
+        }
+        if let ca = reader.string(forKey: "adapter.ca") {
+            let resolved = ca.hasPrefix("/") ? ca : directory + "/" + ca
+            if FileManager.default.isReadableFile(atPath: resolved) { adapter.caPath = resolved } else {
+                problems.append("\(file): adapter.ca: cannot read \(resolved)")
+            }
+        }
+        return problems.count == before ? adapter : nil
     }
 
     /// `90s`, `15m`, `2h`, `1d` → seconds.

@@ -51,4 +51,36 @@ public struct AgencyConfiguration: Sendable, Hashable {
     public var fingerprint: String?
     /// `stale_after`: how old its freshest complete pull may be before it is `stale` (default 15m).
     public var staleAfterSeconds: Int = 900
+    /// `adapter.*`: the agency's native API, if a node reads it.
+    public var adapter: AdapterConfiguration?
+}
+
+/// How a node reads an agency's native API (`adapter.*` of `agencies/<id>.yaml`).
+public struct AdapterConfiguration: Sendable, Hashable {
+    /// `adapter.base_url` (required): the API's root, `https://host[:port]` (`http://` only for loopback).
+    public var baseURL: String
+    /// `adapter.service_key_file` (preferred; relative to the agencies directory) or
+    /// `adapter.service_key`: the credential.
+    public var serviceKey: String
+    /// `adapter.run_by`: the agency whose node runs this adapter (default: the agency itself). A
+    /// node runs the adapter of an agency that does not run Hanaro: hub mode.
+    public var runBy: AgencyID
+    /// `adapter.page_size` (default 100, 1…1000).
+    public var pageSize = 100
+    /// `adapter.poll_interval` (default 60s).
+    public var pollIntervalSeconds = 60
+    /// `adapter.rate_limit`: requests per second at most (default 20).
+    public var requestsPerSecond: Double = 20
+    /// `adapter.timeout` (default 30s).
+    public var timeoutSeconds = 30
+    /// `adapter.ca`: an extra CA (PEM) to trust for the agency's HTTPS.
+    public var caPath: String?
+}
+
+extension NodeConfiguration {
+    /// The agencies whose adapters this node runs: every agency whose `adapter.run_by` is this
+    /// node's agency (its own, and in hub mode those that do not run Hanaro).
+    public var adapterAgencies: [AgencyConfiguration] {
+        agencies.values.filter { $0.adapter?.runBy == agency }.sorted { $0.id < $1.id }
+    }
 }

@@ -112,19 +112,26 @@ public struct KAMCOAdapter: AgencyAdapter {
         return AdapterReadSummary(cursor: current, signpost: signpost, items: items, pages: days.count, restarts: 0, cursorReset: reset)
     }
 
-    struct Row {
-        var fields: [String: String]
-        var raw: [UInt8]
+    /// One row of an export: its fields by column name, and the row as UTF-8 CSV (its raw payload).
+    public struct Row: Sendable {
+        public var fields: [String: String]
+        public var raw: [UInt8]
     }
 
-    /// One export file, decoded from CP949 and parsed with CSV.swift.
     func fetch(_ file: String, columns: [String]) async throws(AdapterError) -> [Row] {
-        let answer = try await download("/exports/" + file)
-        guard let text = String(data: Data(answer.body), encoding: Self.cp949) else {
+        try Self.parseExport(try await download("/exports/" + file).body, file: file, columns: columns)
+    }
+
+    /// Parses one export file: decoded from CP949, parsed with CSV.swift (RFC 4180 quoting and
+    /// embedded newlines).
+    /// - Throws: ``AdapterError`` `.schema` for a body that is not CP949, is cut short, or lacks a column.
+    public static func parseExport(_ body: [UInt8], file: String, columns: [String]) throws(AdapterError) -> [Row] {
+        let agency = AgencyID.kamco
+        guard let text = String(data: Data(body), encoding: Self.cp949) else {
             throw AdapterError(.schema, agency: agency, "\(file) is not CP949 text")
         }
         // Every export ends with a line break: a file that does not was cut short.
-        guard answer.body.last == UInt8(ascii: "\n") else {
+        guard body.last == UInt8(ascii: "\n") else {
             throw AdapterError(.schema, agency: agency, "\(file) ends in the middle of a line: the download was cut short")
         }
         let reader: CSVReader

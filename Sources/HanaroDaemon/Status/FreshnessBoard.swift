@@ -1,0 +1,99 @@
+public import Foundation
+public import HanaroCore
+
+/// How fresh this node's copy of each agency is, per direction, computed honestly: an agency is
+/// `fresh` only when a read of everything it had up to a known point (the read's signpost, or a
+/// federation pull that reached the peer's head) completed within `stale_after` — not merely
+/// when a connection succeeded.
+public actor FreshnessBoard {
+    /// Which way the data moves.
+    public enum Direction: String, Sendable, CaseIterable, Codable {
+        /// We read the agency (its node over federation, or its native API through the adapter).
+        case inbound
+        /// We deliver to it (referrals to its intake).
+        case outbound
+    }
+
+    /// `fresh`, `stale`, `failing`, `never`.
+    public enum State: String, Sendable, Codable, CaseIterable, Comparable {
+        case fresh, stale, failing, never
+
+        public static func < (a: State, b: State) -> Bool { a.rank < b.rank }
+        var rank: Int { switch self { case .fresh: 0; case .stale: 1; case .never: 2; case .failing: 3 } }
+    }
+
+    /// The kinds of failure the status port names.
+    public enum FailureKind: String, Sendable, Codable, CaseIterable {
+        case unreachable, tls, certificate, rateLimited = "rate_limited", envelope, schema, store, unauthorized
+    }
+
+    /// One agency in one direction.
+    public struct Entry: Sendable, Hashable, Codable {
+        /// The point up to which everything was read (the agency's clock at the read's signpost).
+        public var asOf: Date?
+        /// When that complete read finished.
+        public var lastSuccessAt: Date?
+        public var consecutiveFailures = 0
+        public var lastErrorKind: FailureKind?
+        public var lastError: String?
+        public var lastAttemptFailed = false
+    }
+
+    private var entries: [AgencyID: [Direction: Entry]] = [:]
+    private let clock: @Sendable () -> Date
+
+    public init(clock: @escaping @Sendable () -> Date = { Date() }) { self.clock = clock }
+
+    /// A complete read (or delivery round) that covered everything up to `asOf`.
+    public func succeeded(_ agency: AgencyID, _ direction: Direction, asOf: Date) {
+        var entry = entries[agency]?[direction] ?? Entry()
+        entry.asOf = max(entry.asOf ?? asOf, asOf)
+        entry.lastSuccessAt = clock()
+        entry.consecutiveFailures = 0
+        entry.lastAttemptFailed = false
+        entry.lastError = nil
+        entry.lastErrorKind = nil
+        entries[agency, default: [:]][direction] = entry
+    }
+
+    /// A failed attempt, with its kind and a reason an operator can act on (never personal data).
+    public func failed(_ agency: AgencyID, _ direction: Direction, kind: FailureKind, reason: String) {
+        var entry = entries[agency]?[direction] ?? Entry()
+        entry.consecutiveFailures += 1
+        entry.lastAttemptFailed = true
+        entry.lastErrorKind = kind
+        entry.lastError = reason
+        entries[agency, default: [:]][direction] = entry
+    }
+
+    public func entry(_ agency: AgencyID, _ direction: Direction) -> Entry? { entries[agency]?[direction] }
+
+    /// The state of an entry given the agency's `stale_after`.
+    public func state(_ agency: AgencyID, _ direction: Direction, staleAfterSeconds: Int) -> State {
+        Self.state(of: entries[agency]?[direction], staleAfterSeconds: staleAfterSeconds, now: clock())
+    }
+
+    public nonisolated static func state(of entry: Entry?, staleAfterSeconds: Int, now: Date) -> State {
+        guard let entry else { return .never }
+        if entry.lastAttemptFailed { return .failing }
+        guard let asOf = entry.asOf else { return .never }
+        return now.timeIntervalSince(asOf) > Double(staleAfterSeconds) ? .stale : .fresh
+    }
+
+    public func now() -> Date { clock() }
+}
+
+extension FreshnessBoard.FailureKind {
+    /// The kind of an adapter failure.
+    public init(_ code: AdapterError.Code) {
+        switch code {
+        case .unreachable: self = .unreachable
+        case .tls: self = .tls
+        case .unauthorized: self = .unauthorized
+        case .rateLimited: self = .rateLimited
+        case .envelope: self = .envelope
+        case .schema: self = .schema
+        case .store: self = .store
+        }
+    }
+}
