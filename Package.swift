@@ -182,7 +182,11 @@ let package = Package(
         // One conformance suite for every adapter, against live simulators on loopback.
         .testTarget(
             name: "HanaroAdaptersTests",
-            dependencies: ["HanaroCore", "HanaroStore", "HanaroAdapters", "AgencySimulator", "HanaroDaemon", "HanaroFederation", "HanaroFixtures"],
+            dependencies: [
+                "HanaroCore", "HanaroStore", "HanaroAdapters", "AgencySimulator", "HanaroDaemon", "HanaroFederation", "HanaroFixtures",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         // The `hanaro` executable, run as a real process.

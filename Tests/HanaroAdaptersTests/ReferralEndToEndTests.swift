@@ -1,0 +1,97 @@
+import AgencySimulator
+import Foundation
+import HanaroCore
+import HanaroDaemon
+import HanaroFederation
+import HanaroStore
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Testing
+
+/// A referral made at semas reaches kamco's intake through the adapters and the federation, and
+/// kamco's status change comes back to semas — real simulators over HTTPS, two replicas, the
+/// federation over mutual TLS, all on loopback.
+@Suite("Referral end to end")
+struct ReferralEndToEndTests {
+    /// A federation node: a replica and its mutual-TLS server.
+    struct FederationNode {
+        let replica: Replica
+        let client: PeerClient
+        let url: String
+        let task: Task<Void, any Error>
+    }
+
+    func node(_ agency: AgencyID, peers: [AgencyID], pki: TemporaryDirectory) async throws -> FederationNode {
+        let replica = try Replica(path: pki.file("\(agency.rawValue).sqlite"), key: try ReplicaKey.create(at: pki.file("\(agency.rawValue).key")))
+        let tls = try TLSMaterial(certificatePath: pki.file("\(agency.rawValue).pem"), keyPath: pki.file("\(agency.rawValue)-key.pem"), caPath: pki.file("federation-ca.pem"))
+        var logger = Logger(label: "e2e")
+        logger.logLevel = .critical
+        let policy = PeerPolicy(localAgency: agency, peers: Dictionary(uniqueKeysWithValues: peers.map { ($0, nil as String?) }))
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try PeerServer.application(replica: replica, tls: tls, policy: policy, host: "127.0.0.1", port: 0, logger: logger) { continuation.yield($0) }
+        let task = Task { try await app.run() }
+        var iterator = stream.makeAsyncIterator()
+        let port = await iterator.next() ?? 0
+        return FederationNode(replica: replica, client: PeerClient(tls: tls, requestTimeout: .seconds(20)), url: "https://127.0.0.1:\(port)", task: task)
+    }
+
+    func pull(_ from: FederationNode, into: FederationNode, peer: AgencyID, local: AgencyID) async throws {
+        var logger = Logger(label: "e2e.link")
+        logger.logLevel = .critical
+        let link = PeerLink(peer: peer, localAgency: local, url: from.url, client: into.client, replica: into.replica, logger: logger, pageSize: 200)
+        while try await link.syncOnce() {}
+    }
+
+    @Test("semas → kamco: created at semas's centre, received at kamco's intake with consented personal fields; kamco's status comes back")
+    func semasToKamco() async throws {
+        let pki = TemporaryDirectory()
+        try DevelopmentPKI.createCA(in: pki.path)
+        for agency in [AgencyID.semas, .kamco] { try DevelopmentPKI.issue(for: agency, in: pki.path) }
+        let semasNode = try await node(.semas, peers: [.kamco], pki: pki)
+        let kamcoNode = try await node(.kamco, peers: [.semas], pki: pki)
+        let semas = try await SimulatedAgency(.semas, programs: 5, replica: semasNode.replica)
+        let kamco = try await SimulatedAgency(.kamco, programs: 5, replica: kamcoNode.replica)
+        defer {
+            Task {
+                await semas.stop(); await kamco.stop()
+                semasNode.task.cancel(); kamcoNode.task.cancel()
+                await semasNode.client.shutdown(); await kamcoNode.client.shutdown()
+            }
+        }
+
+        // Given a counsellor at a semas centre who refers an owner to kamco, with consent
+        let referralID = await semas.simulator.createReferral(to: .kamco)
+        try await semas.letSecondPass()
+        // When semas's adapter reads it and kamco's node pulls from semas's node
+        try await semas.ingest.ingestReferralEvents()
+        try await pull(semasNode, into: kamcoNode, peer: .semas, local: .kamco)
+        // And kamco's adapter delivers what is pending for kamco
+        #expect(try await kamco.ingest.deliverOutbound() == 1)
+        // Then kamco's intake holds the referral, with the owner's personal fields (kamco is the consented recipient)
+        let received = try #require(await kamco.simulator.intakeSnapshot()[referralID])
+        #expect(received["orgnAgency"] == "semas" && received["trgtAgency"] == "kamco" && received["sttsCd"] == "sent")
+        #expect(received["ownrNm"]?.isEmpty == false && received["mblTelno"]?.isEmpty == false)
+        #expect(received["bzentyNm"]?.isEmpty == false)
+
+        // When a kamco counsellor takes it up and records a consultation
+        #expect(await kamco.simulator.setReferralStatus(referralID, to: "received", note: "상담 예약 완료"))
+        try await kamco.letSecondPass()
+        try await kamco.ingest.ingestReferralEvents()
+        try await pull(kamcoNode, into: semasNode, peer: .kamco, local: .semas)
+        // Then semas's replica shows the new status and the note, authored by kamco
+        let key = RecordKey(kind: .referral, owner: .semas, localID: referralID)
+        let atSemas = try #require(try await semasNode.replica.record(key)?.referral)
+        #expect(atSemas.status == .received)
+        #expect(atSemas.history.elements.contains { $0.to == .received && $0.dot.agency == .kamco })
+        #expect(atSemas.notes.elements.map(\.text) == ["상담 예약 완료"])
+        // And semas's own system hears of it through its intake
+        try await semas.ingest.deliverOutbound()
+        #expect(await semas.simulator.intakeSnapshot()[referralID]?["sttsCd"] == "received")
+        // Nothing was quarantined on either side, and both replicas agree
+        #expect(try await semasNode.replica.summary().quarantined == 0)
+        #expect(try await kamcoNode.replica.summary().quarantined == 0)
+        try await pull(semasNode, into: kamcoNode, peer: .semas, local: .kamco)
+        #expect(try await kamcoNode.replica.record(key)?.referral?.status == .received)
+    }
+}
