@@ -94,8 +94,12 @@ enum DataGoKrAPI {
         if total == 0 {
             return await SimulatorServer.native(envelope(code: "03", message: "NODATA_ERROR", body: nil), contentType: contentType, simulator: simulator)
         }
-        let body = "<items>" + items.map { "<item>\($0)</item>" }.joined() + "</items><numOfRows>\(rows)</numOfRows><pageNo>\(pageNo)</pageNo><totalCount>\(total)</totalCount>"
-        return await SimulatorServer.native(envelope(code: "00", message: "NORMAL_SERVICE", body: body), contentType: contentType, simulator: simulator)
+        return await SimulatorServer.native(body(items, total: total, pageNo: pageNo, rows: rows), contentType: contentType, simulator: simulator)
+    }
+
+    static func body(_ items: [String], total: Int, pageNo: Int, rows: Int) -> [UInt8] {
+        envelope(code: "00", message: "NORMAL_SERVICE", body: "<items>" + items.map { "<item>\($0)</item>" }.joined()
+            + "</items><numOfRows>\(rows)</numOfRows><pageNo>\(pageNo)</pageNo><totalCount>\(total)</totalCount>")
     }
 
     static func koregItem(_ p: SimulatedProgram) -> String {

@@ -57,8 +57,11 @@ enum EWPCAPI {
         let since = query["srchUpdtBgng"].flatMap(AgencyTimestamp.init(parsing:))
         let until = query["srchUpdtEnd"].flatMap(AgencyTimestamp.init(parsing:))
         let (list, total) = await page(since, until, (number - 1) * size, size)
-        let document: [String: Any] = ["scn_cnt": total, "pageNum": number, "pageSize": size, "srchList": list]
-        return await SimulatorServer.native(NativeText.json(document), contentType: "application/json;charset=UTF-8", simulator: simulator)
+        return await SimulatorServer.native(body(list, total: total, page: number, size: size), contentType: "application/json;charset=UTF-8", simulator: simulator)
+    }
+
+    static func body(_ list: [[String: Any]], total: Int, page: Int, size: Int) -> [UInt8] {
+        NativeText.json(["scn_cnt": total, "pageNum": page, "pageSize": size, "srchList": list] as [String: Any])
     }
 
     static func item(_ p: SimulatedProgram) -> [String: Any] {

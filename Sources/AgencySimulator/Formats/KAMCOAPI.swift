@@ -51,9 +51,8 @@ enum KAMCOAPI {
             default:
                 return Response(status: .notFound)
             }
-            let text = ([header] + rows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
-            guard let body = text.data(using: cp949) else { return Response(status: .internalServerError) }
-            return await SimulatorServer.native(Array(body), contentType: "text/csv;charset=CP949", simulator: simulator, digest: true)
+            guard let body = csv(header: header, rows: rows) else { return Response(status: .internalServerError) }
+            return await SimulatorServer.native(body, contentType: "text/csv;charset=CP949", simulator: simulator, digest: true)
         }
         router.post("intake/referrals") { request, _ in
             if let refused = await refusal(request, simulator: simulator) { return refused }
@@ -87,6 +86,12 @@ enum KAMCOAPI {
             digits.removeLast(3)
         }
         return String(digits + out)
+    }
+
+    /// A CP949 CSV file.
+    static func csv(header: [String], rows: [[String]]) -> [UInt8]? {
+        let text = ([header] + rows).map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
+        return text.data(using: cp949).map { Array($0) }
     }
 
     /// RFC 4180: quote fields with commas, quotes or line breaks; double the quotes.

@@ -56,8 +56,11 @@ enum KODITAPI {
         let since = query["cond[수정일시::GTE]"].flatMap(AgencyTimestamp.init(parsing:))
         let until = query["cond[수정일시::LT]"].flatMap(AgencyTimestamp.init(parsing:))
         let (data, total) = await page(since, until, (pageNumber - 1) * perPage, perPage)
-        let document: [String: Any] = ["page": pageNumber, "perPage": perPage, "totalCount": total, "currentCount": data.count, "matchCount": total, "data": data]
-        return await SimulatorServer.native(NativeText.json(document), contentType: "application/json;charset=UTF-8", simulator: simulator)
+        return await SimulatorServer.native(body(data, total: total, page: pageNumber, perPage: perPage), contentType: "application/json;charset=UTF-8", simulator: simulator)
+    }
+
+    static func body(_ data: [[String: Any]], total: Int, page: Int, perPage: Int) -> [UInt8] {
+        NativeText.json(["page": page, "perPage": perPage, "totalCount": total, "currentCount": data.count, "matchCount": total, "data": data] as [String: Any])
     }
 
     static func item(_ p: SimulatedProgram) -> [String: Any] {

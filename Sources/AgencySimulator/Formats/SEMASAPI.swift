@@ -65,8 +65,11 @@ enum SEMASAPI {
         let start = object["startRow"] as? Int ?? 0
         let end = object["endRow"] as? Int ?? start + 10
         let (list, total) = await page(since, until, start, max(0, end - start))
-        let document: [String: Any] = ["result": true, "data": ["default": ["total": total, "list": list]]]
-        return await SimulatorServer.native(NativeText.json(document), contentType: "application/json;charset=UTF-8", simulator: simulator)
+        return await SimulatorServer.native(Self.body(list, total: total), contentType: "application/json;charset=UTF-8", simulator: simulator)
+    }
+
+    static func body(_ list: [[String: Any]], total: Int) -> [UInt8] {
+        NativeText.json(["result": true, "data": ["default": ["total": total, "list": list]]] as [String: Any])
     }
 
     static func item(_ p: SimulatedProgram) -> [String: Any] {

@@ -61,12 +61,18 @@ public struct EWPCAdapter: AgencyAdapter {
         if let since, since != .distantPast { url += "&srchUpdtBgng=\(since.digits)" }
         if let until { url += "&srchUpdtEnd=\(until.digits)" }
         let answer = try await http.send(.GET, url, headers: [("Accept", "application/json")])
-        let object = try JSONItems.object(answer.body, agency: agency)
-        if let error = Self.envelopeError(object, agency: agency) { throw error }
+        let (list, total) = try Self.parseList(answer.body)
+        return ListPage(items: list, total: total, date: answer.date ?? AgencyTimestamp(secondsSince1970: Int64(Date().timeIntervalSince1970)))
+    }
+
+    /// The items and total of a list answer.
+    static func parseList(_ body: [UInt8]) throws(AdapterError) -> ([[String: Any]], Int) {
+        let object = try JSONItems.object(body, agency: .ewpc)
+        if let error = Self.envelopeError(object, agency: .ewpc) { throw error }
         guard let list = object["srchList"] as? [[String: Any]], let total = JSONItems.int(object, "scn_cnt") else {
-            throw AdapterError(.schema, agency: agency, "the answer lacks srchList or scn_cnt")
+            throw AdapterError(.schema, agency: .ewpc, "the answer lacks srchList or scn_cnt")
         }
-        return ListPage(items: list, total: Int(total), date: answer.date ?? AgencyTimestamp(secondsSince1970: Int64(Date().timeIntervalSince1970)))
+        return (list, Int(total))
     }
 
     /// The error a 200 answer carries, if any.

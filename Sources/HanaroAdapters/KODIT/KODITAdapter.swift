@@ -66,14 +66,20 @@ public struct KODITAdapter: AgencyAdapter {
         if let since, since != .distantPast { url += "&" + Self.condition("GTE", since) }
         if let until { url += "&" + Self.condition("LT", until) }
         let answer = try await http.send(.GET, url, headers: headers)
-        let object = try JSONItems.object(answer.body, agency: agency)
+        let (data, total) = try Self.parseList(answer.body)
+        return ListPage(items: data, total: total, date: answer.date ?? AgencyTimestamp(secondsSince1970: Int64(Date().timeIntervalSince1970)))
+    }
+
+    /// The items and total of a list answer.
+    static func parseList(_ body: [UInt8]) throws(AdapterError) -> ([[String: Any]], Int) {
+        let object = try JSONItems.object(body, agency: .kodit)
         guard let data = object["data"] as? [[String: Any]], let total = JSONItems.int(object, "matchCount") ?? JSONItems.int(object, "totalCount") else {
             if let code = JSONItems.text(object, "code") {
-                throw AdapterError(.envelope, agency: agency, "odcloud answered code \(code) \(JSONItems.text(object, "msg") ?? "")")
+                throw AdapterError(.envelope, agency: .kodit, "odcloud answered code \(code) \(JSONItems.text(object, "msg") ?? "")")
             }
-            throw AdapterError(.schema, agency: agency, "the answer lacks data or matchCount")
+            throw AdapterError(.schema, agency: .kodit, "the answer lacks data or matchCount")
         }
-        return ListPage(items: data, total: Int(total), date: answer.date ?? AgencyTimestamp(secondsSince1970: Int64(Date().timeIntervalSince1970)))
+        return (data, Int(total))
     }
 
     /// `cond[수정일시::GTE]=...`, percent-encoded.

@@ -46,7 +46,7 @@ public struct SEMASAdapter: AgencyAdapter {
     public func deliver(_ referral: ReferralDelivery) async throws(AdapterError) {
         let answer = try await http.send(.POST, settings.baseURL + "/api/rfrl/receive", headers: headers, body: ReferralCodec.json(referral))
         let object = try JSONItems.object(answer.body, agency: agency)
-        guard object["result"] as? Bool == true else { throw envelopeError(object) }
+        guard object["result"] as? Bool == true else { throw Self.envelopeError(object) }
     }
 
     var headers: [(String, String)] { [("X-Api-Key", settings.serviceKey), ("Content-Type", "application/json"), ("Accept", "application/json")] }
@@ -64,16 +64,24 @@ public struct SEMASAdapter: AgencyAdapter {
         let body: [String: Any] = ["search": search, "paging": true, "startRow": offset, "endRow": offset + limit]
         let bytes = Array((try? JSONSerialization.data(withJSONObject: body)) ?? Data())
         let answer = try await http.send(.POST, settings.baseURL + path, headers: headers, body: bytes)
-        let object = try JSONItems.object(answer.body, agency: agency)
+        let (list, total) = try Self.parseList(answer.body)
+        return ListPage(items: list, total: total, date: answer.date ?? AgencyTimestamp(secondsSince1970: Int64(Date().timeIntervalSince1970)))
+    }
+
+    /// The items and total of a list answer.
+    /// - Throws: ``AdapterError`` for an error envelope or a body that is not one.
+    static func parseList(_ body: [UInt8]) throws(AdapterError) -> ([[String: Any]], Int) {
+        let object = try JSONItems.object(body, agency: .semas)
         guard object["result"] as? Bool == true else { throw envelopeError(object) }
         guard let data = object["data"] as? [String: Any], let page = data["default"] as? [String: Any],
               let list = page["list"] as? [[String: Any]], let total = JSONItems.int(page, "total") else {
-            throw AdapterError(.schema, agency: agency, "the answer lacks data.default.list or data.default.total")
+            throw AdapterError(.schema, agency: .semas, "the answer lacks data.default.list or data.default.total")
         }
-        return ListPage(items: list, total: Int(total), date: answer.date ?? AgencyTimestamp(secondsSince1970: Int64(Date().timeIntervalSince1970)))
+        return (list, Int(total))
     }
 
-    func envelopeError(_ object: [String: Any]) -> AdapterError {
+    static func envelopeError(_ object: [String: Any]) -> AdapterError {
+        let agency = AgencyID.semas
         let code = JSONItems.text(object, "code") ?? "?"
         let message = JSONItems.text(object, "message") ?? ""
         return code == "E401"

@@ -1,0 +1,66 @@
+import AgencySimulator
+import ArgumentParser
+import Foundation
+import HanaroAdapters
+import HanaroCore
+import HanaroDaemon
+import HanaroStore
+import Logging
+import ServiceLifecycle
+
+/// `hanaro-bench ingest`: per agency, the ingest rate of its adapter (records/s read from the
+/// simulator over HTTP on loopback, mapped and applied to a fresh replica, cursor stored with
+/// every page) beside the raw parse rate of the same payloads (the adapter's own parse and
+/// mapping of the same native pages, from memory: no HTTP, no store).
+struct IngestBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Adapter ingest rate per agency vs the raw parse rate of the same payloads.")
+
+    @Option(help: "Programs in each simulated data set.") var records = 20_000
+    @Option(help: "Items per page.") var pageSize = 500
+    @Option(help: "Agencies (comma-separated), default all.") var agencies = AgencyID.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Directory for the replica files (removed afterwards).") var dir = NSTemporaryDirectory()
+
+    func run() async throws {
+        print("# hanaro-bench ingest --records \(records) --page-size \(pageSize)")
+        print("| agency | format | records | ingest (HTTP + map + store) records/s | raw parse + map records/s | ingest / raw | pages |")
+        print("|---|---|---|---|---|---|---|")
+        var logger = Logger(label: "bench")
+        logger.logLevel = .critical
+        for name in agencies.split(separator: ",") {
+            guard let agency = AgencyID(rawValue: String(name)) else { throw ValidationError("unknown agency \(name)") }
+            let simulator = AgencySimulator(agency: agency, seed: 42, programs: records)
+            let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
+            let app = try SimulatorServer.application(simulator: simulator, host: "127.0.0.1", port: 0, logger: logger) { continuation.yield($0) }
+            let server = Task { try await app.run() }
+            var iterator = stream.makeAsyncIterator()
+            let port = await iterator.next() ?? 0
+            let settings = AdapterSettings(baseURL: "http://127.0.0.1:\(port)", serviceKey: "demo-key", pageSize: pageSize, requestsPerSecond: 100_000, timeoutSeconds: 60)
+            let http = try AgencyHTTP(agency: agency, settings: settings)
+            let path = (dir as NSString).appendingPathComponent("hanaro-bench-ingest-\(UUID().uuidString)")
+            let replica = try Replica(path: path + ".sqlite", key: try ReplicaKey.create(at: path + ".key"))
+            let ingest = AdapterIngest(adapter: AdapterFactory.make(for: agency, settings: settings, http: http), replica: replica, pageSize: pageSize)
+            // Give the simulator's data a second to fall before the signpost.
+            try await Task.sleep(for: .milliseconds(1100))
+            let start = monotonicSeconds()
+            let summary = try await ingest.ingestPrograms()
+            let ingestSeconds = monotonicSeconds() - start
+            let stored = try await replica.summary().programs
+            // The same payloads, parsed and mapped from memory.
+            let pages = await simulator.nativeProgramPages(pageSize: pageSize)
+            let parseStart = monotonicSeconds()
+            var parsed = 0
+            for page in pages { parsed += try AdapterFactory.parseProgramPage(agency: agency, body: page).mapped }
+            let parseSeconds = monotonicSeconds() - parseStart
+            let ingestRate = Double(summary.items) / ingestSeconds
+            let parseRate = Double(parsed) / parseSeconds
+            let format = ["semas": "JSON POST", "koreg": "XML data.go.kr", "kodit": "JSON odcloud", "kamco": "CSV CP949 daily", "kinfa": "XML data.go.kr", "ewpc": "JSON 고용24"][agency.rawValue]!
+            print("| \(agency.rawValue) | \(format) | \(stored) | \(Int(ingestRate)) | \(Int(parseRate)) | \(String(format: "%.2f", ingestRate / parseRate)) | \(summary.pages) |")
+            await http.shutdown()
+            server.cancel()
+            _ = try? await server.value
+            for suffix in [".sqlite", ".sqlite-wal", ".sqlite-shm", ".key"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+    }
+}
