@@ -27,13 +27,18 @@ public final class Node: Sendable {
     public let adapters: [AdapterService]
     /// Freshness per agency and direction, for the status port.
     public let board: FreshnessBoard
+    /// The status report and metrics served on the status port.
+    public let status: NodeStatus
+    let resync: ResyncService
+    let admin: AdminAPI
+    let peerCertificates = PeerCertificateLog()
     let adapterHTTP: [AgencyHTTP]
     let client: PeerClient
     let logger: Logger
 
     /// Opens the replica and loads the TLS material.
     /// - Throws: ``NodeStartupError`` with a one-line reason.
-    public init(configuration: NodeConfiguration, logger: Logger) throws(NodeStartupError) {
+    public init(configuration: NodeConfiguration, logger: Logger, version: String = "dev") throws(NodeStartupError) {
         self.configuration = configuration
         self.logger = logger
         var isDirectory: ObjCBool = false
@@ -71,6 +76,7 @@ public final class Node: Sendable {
         }
         let board = FreshnessBoard()
         self.board = board
+        let metrics = HanaroMetrics(version: version)
         var services: [AdapterService] = []
         var transports: [AgencyHTTP] = []
         for agency in configuration.adapterAgencies {
@@ -83,26 +89,40 @@ public final class Node: Sendable {
             }
             transports.append(http)
             let ingest = AdapterIngest(adapter: AdapterFactory.make(for: agency.id, settings: settings, http: http), replica: replica, pageSize: adapter.pageSize)
-            services.append(AdapterService(ingest: ingest, pollIntervalSeconds: adapter.pollIntervalSeconds, board: board, logger: logger))
+            services.append(AdapterService(ingest: ingest, pollIntervalSeconds: adapter.pollIntervalSeconds, board: board, logger: logger, metrics: metrics))
         }
         adapters = services
         adapterHTTP = transports
+        let jobs = ResyncJobs()
+        resync = ResyncService(jobs: jobs, replica: replica, links: links, adapters: services, logger: logger)
+        status = NodeStatus(configuration: configuration, replica: replica, board: board, links: links, adapters: services, tls: tls,
+                            peerCertificates: peerCertificates, metrics: metrics, version: version, resyncs: jobs)
+        admin = AdminAPI(node: configuration, replica: replica, resync: resync, jobs: jobs, metrics: metrics, logger: logger)
     }
 
     /// Who may connect: every configured agency but this one, with its pinned fingerprint.
     public var policy: PeerPolicy {
         PeerPolicy(localAgency: configuration.agency,
-                   peers: Dictionary(uniqueKeysWithValues: configuration.agencies.values.filter { $0.id != configuration.agency }.map { ($0.id, $0.fingerprint) }))
+                   peers: Dictionary(uniqueKeysWithValues: configuration.agencies.values.filter { $0.id != configuration.agency }.map { ($0.id, $0.fingerprint) }),
+                   seen: peerCertificates)
     }
 
     /// Runs until SIGTERM or SIGINT.
     /// - Throws: ``NodeStartupError`` when a port cannot be bound; otherwise what a service threw.
-    public func run(onFederationPort: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    public func run(onFederationPort: @escaping @Sendable (Int) async -> Void = { _ in }, onStatusPort: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let server = try PeerServer.application(
             replica: replica, tls: tls, policy: policy, host: configuration.federationHost, port: configuration.federationPort,
             logger: logger, onRunning: onFederationPort)
+        await status.refresh()
+        let statusServer = StatusServer.application(status: status, admin: admin, token: configuration.adminToken,
+                                                    host: configuration.statusHost, port: configuration.statusPort, logger: logger, onRunning: onStatusPort)
+        try Self.prepareSocket(configuration.adminSocket)
+        let adminSocket = StatusServer.adminSocket(admin: admin, path: configuration.adminSocket, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: server), .init(service: LinksService(links: links), successTerminationBehavior: .ignore)]
+            services: [.init(service: server), .init(service: statusServer), .init(service: adminSocket),
+                       .init(service: StatusRefresher(status: status), successTerminationBehavior: .ignore),
+                       .init(service: resync, successTerminationBehavior: .ignore),
+                       .init(service: LinksService(links: links), successTerminationBehavior: .ignore)]
                 + adapters.map { .init(service: $0, successTerminationBehavior: .ignore) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
@@ -119,6 +139,16 @@ public final class Node: Sendable {
         await shutdownClients()
     }
 
+    /// Removes a stale socket file left by a node that did not stop cleanly; refuses to replace
+    /// anything that is not a socket.
+    static func prepareSocket(_ path: String) throws(NodeStartupError) {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return }
+        guard attributes[.type] as? FileAttributeType == .typeSocket else {
+            throw NodeStartupError("admin.socket \(path) exists and is not a socket; remove it or choose another path")
+        }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
     func shutdownClients() async {
         await client.shutdown()
         for http in adapterHTTP { await http.shutdown() }
@@ -128,7 +158,7 @@ public final class Node: Sendable {
     static func explain(_ error: any Error, configuration: NodeConfiguration) -> any Error {
         let text = String(describing: error)
         if text.contains("Address already in use") || text.contains("EADDRINUSE") || text.contains("errno: 98") {
-            return NodeStartupError("cannot listen on \(configuration.federationHost):\(configuration.federationPort) (federation.listen): the address is already in use; stop the other process or change the port")
+            return NodeStartupError("cannot listen on \(configuration.federationHost):\(configuration.federationPort) (federation.listen) or \(configuration.statusHost):\(configuration.statusPort) (status.listen): the address is already in use; stop the other process or change the port")
         }
         if text.contains("Permission denied") || text.contains("errno: 13") {
             return NodeStartupError("cannot listen on \(configuration.federationHost):\(configuration.federationPort) (federation.listen): permission denied; use a port above 1024 or grant CAP_NET_BIND_SERVICE")

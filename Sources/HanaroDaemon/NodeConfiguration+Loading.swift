@@ -94,6 +94,13 @@ extension NodeConfiguration {
             agenciesDirectory: agenciesDirectory, certificate: certificate, privateKey: privateKey, ca: ca)
         (configuration.federationHost, configuration.federationPort) = federation
         (configuration.statusHost, configuration.statusPort) = status
+        configuration.adminSocket = reader.string(forKey: "admin.socket").map(resolve) ?? dataDirectory + "/admin.sock"
+        if let tokenFile = reader.string(forKey: "status.admin_token_file").map(resolve) {
+            guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), token.count >= 16 else {
+                throw ConfigurationError(["\(path): status.admin_token_file: cannot read \(tokenFile), or it holds fewer than 16 characters; `openssl rand -hex 32 > \(tokenFile)` and chmod 0600"])
+            }
+            configuration.adminToken = token
+        }
         configuration.pageSize = pageSize
         configuration.longPollSeconds = longPoll
         configuration.agencies = agencies

@@ -26,6 +26,12 @@ public struct NodeConfiguration: Sendable, Hashable {
     /// Status port (`status.listen`, default `127.0.0.1:9464`).
     public var statusHost = "127.0.0.1"
     public var statusPort = 9464
+    /// The admin API's Unix socket (`admin.socket`, default `<data_dir>/admin.sock`; the unit file
+    /// sets `/run/hanaro/admin.sock`). Owner-only.
+    public var adminSocket: String = ""
+    /// The bearer token that opens `/admin` on the status port (read from `status.admin_token_file`;
+    /// none: the admin API is only on the socket).
+    public var adminToken: String?
     /// The institutions, from `agencies/<id>.yaml`.
     public var agencies: [AgencyID: AgencyConfiguration] = [:]
 

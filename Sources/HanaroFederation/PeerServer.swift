@@ -1,10 +1,11 @@
+import Synchronization
 public import HanaroCore
 public import HanaroStore
 public import Hummingbird
 public import HummingbirdTLS
 public import Logging
 public import NIOCore
-import Foundation
+public import Foundation
 import HTTPTypes
 import NIOSSL
 import ServiceLifecycle
@@ -34,10 +35,13 @@ public struct PeerPolicy: Sendable {
     public var localAgency: AgencyID
     /// Each allowed peer, with its pinned fingerprint (`sha256:<hex>`) if any.
     public var peers: [AgencyID: String?]
+    /// Where the expiry of each peer's presented certificate is noted (for the status port).
+    public var seen: PeerCertificateLog?
 
-    public init(localAgency: AgencyID, peers: [AgencyID: String?]) {
+    public init(localAgency: AgencyID, peers: [AgencyID: String?], seen: PeerCertificateLog? = nil) {
         self.localAgency = localAgency
         self.peers = peers
+        self.seen = seen
     }
 
     /// The agency a verified certificate may act as.
@@ -59,8 +63,21 @@ public struct PeerPolicy: Sendable {
         if let pin, pin != AgencyIdentity.fingerprint(derBytes: certificateDER) {
             throw FederationError(.refused, "the certificate of \(agency.rawValue) does not match the fingerprint pinned in agencies/\(agency.rawValue).yaml")
         }
+        seen?.note(agency, expiresAt: certificate.notValidAfter)
         return agency
     }
+}
+
+/// The expiry of the certificate each peer last presented to this node.
+public final class PeerCertificateLog: Sendable {
+    private let expiries = Mutex<[AgencyID: Date]>([:])
+
+    public init() {}
+
+    func note(_ agency: AgencyID, expiresAt: Date) { expiries.withLock { $0[agency] = expiresAt } }
+
+    /// When the certificate `agency` last presented expires, if it connected since start.
+    public func expiry(of agency: AgencyID) -> Date? { expiries.withLock { $0[agency] } }
 }
 
 /// Maps the verified client certificate to an agency before any route reads a payload.

@@ -15,6 +15,10 @@ public struct TLSMaterial: Sendable {
     public let agency: AgencyID
     /// When this node's certificate expires.
     public let expiresAt: Date
+    /// When the earliest of the federation CA certificates expires.
+    public var caExpiresAt: Date? {
+        trustRoots.map { Date(timeIntervalSince1970: TimeInterval($0.notValidAfter)) }.min()
+    }
 
     /// Loads and checks PEM files.
     /// - Throws: ``FederationError`` `.certificate` naming the file, the problem and the fix.

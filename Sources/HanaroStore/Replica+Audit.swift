@@ -65,3 +65,15 @@ extension Replica {
         return Data(hasher.finalize())
     }
 }
+
+extension Replica {
+    /// Marks a quarantined item released (an admin's retry applied it).
+    /// - Returns: false when there is no held item with that id.
+    @discardableResult
+    public func releaseQuarantined(id: Int64) async throws(StoreError) -> Bool {
+        try await write("release quarantined item \(id)") { db in
+            try db.execute(sql: "UPDATE quarantine SET state = 'released' WHERE id = ? AND state = 'held'", arguments: [id])
+            return db.changesCount > 0
+        }
+    }
+}

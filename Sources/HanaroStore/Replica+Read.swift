@@ -27,6 +27,8 @@ public struct ReplicaSummary: Sendable, Hashable, Codable {
     public var programs: Int64
     public var referrals: Int64
     public var openConflicts: Int64
+    /// Conflicts ever logged (all states).
+    public var conflictsLogged: Int64 = 0
     public var quarantined: Int64
     public var headSeq: Int64
     public var digest: String
@@ -143,6 +145,7 @@ extension Replica {
                 programs: Int64.fromDatabaseValue(values["count.program"] ?? .null) ?? 0,
                 referrals: Int64.fromDatabaseValue(values["count.referral"] ?? .null) ?? 0,
                 openConflicts: try Int64.fetchOne(db, sql: "SELECT count(*) FROM conflict WHERE state = 'open'") ?? 0,
+                conflictsLogged: try Int64.fetchOne(db, sql: "SELECT count(*) FROM conflict") ?? 0,
                 quarantined: try Int64.fetchOne(db, sql: "SELECT count(*) FROM quarantine WHERE state = 'held'") ?? 0,
                 headSeq: Int64.fromDatabaseValue(values["last_seq"] ?? .null) ?? 0,
                 digest: digest.description)

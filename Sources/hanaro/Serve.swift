@@ -30,7 +30,7 @@ struct Serve: AsyncParsableCommand {
             fail("\(error.problems.first ?? "invalid configuration")\(more)")
         }
         do {
-            let node = try Node(configuration: configuration, logger: logger)
+            let node = try Node(configuration: configuration, logger: logger, version: HanaroVersion.current)
             try await node.run()
         } catch let error as NodeStartupError {
             fail(error.message)
@@ -40,8 +40,8 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Prints one line to standard error and exits 1.
-func fail(_ message: String) -> Never {
+/// Prints one line to standard error and exits (1 by default).
+func fail(_ message: String, code: Int32 = 1) -> Never {
     FileHandle.standardError.write(Data("hanaro: \(message)\n".utf8))
-    exit(1)
+    exit(code)
 }

@@ -28,7 +28,7 @@ public struct AdapterIngest: Sendable {
     /// them as this agency's edits.
     /// - Throws: ``AdapterError`` (`.store` when the replica refused a page).
     @discardableResult
-    public func ingestPrograms(full: Bool = false) async throws(AdapterError) -> AdapterReadSummary {
+    public func ingestPrograms(full: Bool = false, progress: (@Sendable (Int) async -> Void)? = nil) async throws(AdapterError) -> AdapterReadSummary {
         let (cursor, corrupt) = try await storedCursor(programStream, full: full)
         let agency = self.agency, replica = self.replica, stream = programStream
         var summary = try await adapter.readPrograms(after: cursor, pageSize: pageSize) { (page) async throws(AdapterError) in
@@ -39,6 +39,7 @@ public struct AdapterIngest: Sendable {
                 }
             }
             try await Self.store(edits, agency: agency, replica: replica, checkpoint: Checkpoint(stream: stream, value: page.cursor.text))
+            await progress?(page.items.count)
         }
         if summary.cursorReset == nil { summary.cursorReset = corrupt }
         return summary
@@ -48,7 +49,7 @@ public struct AdapterIngest: Sendable {
     /// since the stored cursor and records them as this agency's edits.
     /// - Throws: ``AdapterError``.
     @discardableResult
-    public func ingestReferralEvents(full: Bool = false) async throws(AdapterError) -> AdapterReadSummary {
+    public func ingestReferralEvents(full: Bool = false, progress: (@Sendable (Int) async -> Void)? = nil) async throws(AdapterError) -> AdapterReadSummary {
         let (cursor, corrupt) = try await storedCursor(referralStream, full: full)
         let agency = self.agency, replica = self.replica, stream = referralStream
         var summary = try await adapter.readReferralEvents(after: cursor, pageSize: pageSize) { (page) async throws(AdapterError) in
@@ -65,6 +66,7 @@ public struct AdapterIngest: Sendable {
                 }
             }
             try await Self.store(edits, agency: agency, replica: replica, checkpoint: Checkpoint(stream: stream, value: page.cursor.text))
+            await progress?(page.items.count)
         }
         if summary.cursorReset == nil { summary.cursorReset = corrupt }
         return summary
@@ -98,14 +100,17 @@ public struct AdapterIngest: Sendable {
         return delivered
     }
 
-    /// Referrals this agency takes part in whose latest state it has not received yet.
-    public func pendingOutbound() async throws(StoreError) -> Int {
+    /// Referrals this agency takes part in whose latest state it has not received yet (counted
+    /// over at most `limit` changes after the delivery checkpoint).
+    public func pendingOutbound(limit: Int = 100_000) async throws(StoreError) -> Int {
         let after = Int64(try await replica.checkpoint(outboundStream) ?? "0") ?? 0
         var count = 0
         var cursor = after
-        while true {
-            let page = try await replica.changes(after: cursor, limit: 1000)
+        var scanned = 0
+        while scanned < limit {
+            let page = try await replica.changes(after: cursor, limit: min(1000, limit - scanned))
             count += page.changes.filter { $0.version.referral?.role(of: agency) != nil }.count
+            scanned += page.changes.count
             cursor = page.nextCursor
             if !page.hasMore || page.changes.isEmpty { break }
         }

@@ -15,9 +15,11 @@ public final class AdapterService: Service, Sendable {
     let board: FreshnessBoard
     let logger: Logger
     let trigger = ResyncTrigger()
+    let metrics: HanaroMetrics?
 
-    public init(ingest: AdapterIngest, pollIntervalSeconds: Int, board: FreshnessBoard, logger: Logger) {
+    public init(ingest: AdapterIngest, pollIntervalSeconds: Int, board: FreshnessBoard, logger: Logger, metrics: HanaroMetrics? = nil) {
         self.ingest = ingest
+        self.metrics = metrics
         pollInterval = .seconds(pollIntervalSeconds)
         self.board = board
         self.logger = logger
@@ -40,6 +42,7 @@ public final class AdapterService: Service, Sendable {
                     backoff.reset()
                 } catch {
                     await self.board.failed(self.agency, .inbound, kind: .init(error.code), reason: error.message)
+                    self.metrics?.countFailure(self.agency, kind: .init(error.code))
                     self.logger.warning("adapter failing", metadata: ["agency": "\(self.agency.rawValue)", "kind": "\(error.code.rawValue)", "reason": "\(error.message)"])
                     delay = .milliseconds(Int64(backoff.nextDelay(retryAfter: error.retryAfterSeconds.map(Double.init), using: &random) * 1000))
                 }
@@ -53,6 +56,8 @@ public final class AdapterService: Service, Sendable {
     public func cycle(full: Bool) async throws(AdapterError) {
         let programs = try await ingest.ingestPrograms(full: full)
         let events = try await ingest.ingestReferralEvents(full: full)
+        metrics?.countRecords(agency, kind: "program", programs.items)
+        metrics?.countRecords(agency, kind: "referral", events.items)
         let asOf = Date(timeIntervalSince1970: TimeInterval(min(programs.signpost.secondsSince1970, events.signpost.secondsSince1970)))
         await board.succeeded(agency, .inbound, asOf: asOf)
         if let reset = programs.cursorReset ?? events.cursorReset {

@@ -1,5 +1,6 @@
 public import Foundation
 public import HanaroCore
+public import HanaroFederation
 
 /// How fresh this node's copy of each agency is, per direction, computed honestly: an agency is
 /// `fresh` only when a read of everything it had up to a known point (the read's signpost, or a
@@ -84,6 +85,18 @@ public actor FreshnessBoard {
 }
 
 extension FreshnessBoard.FailureKind {
+    /// The kind of a federation failure.
+    public init(_ code: FederationError.Code) {
+        switch code {
+        case .certificate: self = .certificate
+        case .refused: self = .tls
+        case .unreachable: self = .unreachable
+        case .rateLimited: self = .rateLimited
+        case .protocolError: self = .schema
+        case .store: self = .store
+        }
+    }
+
     /// The kind of an adapter failure.
     public init(_ code: AdapterError.Code) {
         switch code {

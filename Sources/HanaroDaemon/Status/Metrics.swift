@@ -1,0 +1,106 @@
+import Foundation
+public import HanaroCore
+import Prometheus
+
+/// Every metric Hanaro exports, in one file: names, labels and help text. The alert rules in
+/// `ops/prometheus/alerts.yml` use only these names. Labels stay low-cardinality: `agency` (six
+/// values), `kind`, `state`, `action`, `outcome` (a few each) — never a record key or a person.
+public final class HanaroMetrics: Sendable {
+    /// The names, for the alert rules and the tests.
+    public enum Name {
+        public static let buildInfo = "hanaro_build_info"
+        public static let agencyState = "hanaro_agency_state"
+        public static let agencyLastSuccess = "hanaro_agency_last_success_timestamp_seconds"
+        public static let agencyLag = "hanaro_agency_lag_seconds"
+        public static let agencyStaleAfter = "hanaro_agency_stale_after_seconds"
+        public static let agencyFailures = "hanaro_agency_consecutive_failures"
+        public static let syncFailures = "hanaro_sync_failures_total"
+        public static let syncRecords = "hanaro_sync_records_total"
+        public static let certificateExpiry = "hanaro_certificate_expiry_timestamp_seconds"
+        public static let conflictsOpen = "hanaro_conflicts_open"
+        public static let conflictsTotal = "hanaro_conflicts_total"
+        public static let quarantine = "hanaro_quarantine_records"
+        public static let pendingOutbound = "hanaro_referrals_pending_outbound"
+        public static let replicaRecords = "hanaro_replica_records"
+        public static let adminActions = "hanaro_admin_actions_total"
+        public static let resyncRunning = "hanaro_resync_running"
+    }
+
+    let registry = PrometheusCollectorRegistry()
+
+    public init(version: String) {
+        registry.makeGauge(name: Name.buildInfo, labels: [("version", version)], help: "Always 1; the running version in the label.").set(Double(1))
+    }
+
+    // MARK: Counters, incremented where things happen
+
+    /// Records taken from an agency (`kind`: `program`, `referral`), by adapter or federation.
+    public func countRecords(_ agency: AgencyID, kind: String, _ count: Int) {
+        guard count > 0 else { return }
+        registry.makeCounter(name: Name.syncRecords, labels: [("agency", agency.rawValue), ("kind", kind)],
+                             help: "Records taken from the agency (by its adapter or its node), by kind.").increment(by: Int64(count))
+    }
+
+    /// A failed attempt to read from or deliver to an agency (`kind`: the failure kind).
+    public func countFailure(_ agency: AgencyID, kind: FreshnessBoard.FailureKind) {
+        registry.makeCounter(name: Name.syncFailures, labels: [("agency", agency.rawValue), ("kind", kind.rawValue)],
+                             help: "Failed attempts to read from or deliver to the agency, by failure kind.").increment()
+    }
+
+    /// An admin action (`outcome`: `allowed`, `refused`, `failed`).
+    public func countAdmin(action: String, outcome: String) {
+        registry.makeCounter(name: Name.adminActions, labels: [("action", action), ("outcome", outcome)],
+                             help: "Admin API actions, by action and outcome.").increment()
+    }
+
+    /// New conflicts detected since the last scrape.
+    func countConflicts(_ count: Int) {
+        let counter = registry.makeCounter(name: Name.conflictsTotal, help: "Conflicts detected (all states).")
+        if count > 0 { counter.increment(by: Int64(count)) }
+    }
+
+    // MARK: Gauges, set from a status snapshot at scrape time
+
+    func update(from status: NodeStatusReport) {
+        for row in status.agencies {
+            let agency = [("agency", row.agency)]
+            for state in FreshnessBoard.State.allCases {
+                registry.makeGauge(name: Name.agencyState, labels: agency + [("state", state.rawValue)],
+                                   help: "1 for the agency's current freshness state (fresh, stale, failing, never), 0 otherwise.")
+                    .set(Double(row.state == state.rawValue ? 1 : 0))
+            }
+            registry.makeGauge(name: Name.agencyLastSuccess, labels: agency, help: "Unix time of the last complete read of the agency (0 = never).")
+                .set(row.lastSuccessAt?.timeIntervalSince1970 ?? 0)
+            registry.makeGauge(name: Name.agencyLag, labels: agency, help: "Seconds since the point up to which everything of the agency was read.")
+                .set(Double(row.lagSeconds ?? 0))
+            registry.makeGauge(name: Name.agencyStaleAfter, labels: agency, help: "The agency's stale_after threshold, seconds.")
+                .set(Double(row.staleAfterSeconds))
+            registry.makeGauge(name: Name.agencyFailures, labels: agency, help: "Consecutive failed attempts with the agency.")
+                .set(Double(row.consecutiveFailures))
+            registry.makeGauge(name: Name.pendingOutbound, labels: agency, help: "Referrals changed but not yet delivered to the agency's intake.")
+                .set(Double(row.pendingOutbound ?? 0))
+            registry.makeGauge(name: Name.resyncRunning, labels: agency, help: "1 while an admin-requested resync of the agency runs.")
+                .set(Double(row.resyncRunning ? 1 : 0))
+        }
+        if let node = status.certificate.nodeExpiresAt {
+            registry.makeGauge(name: Name.certificateExpiry, labels: [("kind", "node")], help: "Unix time at which the certificate expires (kind: node, ca).")
+                .set(node.timeIntervalSince1970)
+        }
+        if let ca = status.certificate.caExpiresAt {
+            registry.makeGauge(name: Name.certificateExpiry, labels: [("kind", "ca")], help: "Unix time at which the certificate expires (kind: node, ca).")
+                .set(ca.timeIntervalSince1970)
+        }
+        registry.makeGauge(name: Name.conflictsOpen, help: "Conflicts waiting for an admin's review.").set(Double(status.replica.openConflicts))
+        registry.makeGauge(name: Name.quarantine, help: "Records held in quarantine.").set(Double(status.replica.quarantined))
+        registry.makeGauge(name: Name.replicaRecords, labels: [("kind", "program")], help: "Records in the replica, by kind.").set(Double(status.replica.programs))
+        registry.makeGauge(name: Name.replicaRecords, labels: [("kind", "referral")], help: "Records in the replica, by kind.").set(Double(status.replica.referrals))
+        _ = registry.makeCounter(name: Name.conflictsTotal, help: "Conflicts detected (all states).")
+    }
+
+    /// The Prometheus text exposition.
+    public func exposition() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}

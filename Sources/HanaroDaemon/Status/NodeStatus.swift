@@ -1,0 +1,162 @@
+import Foundation
+public import HanaroCore
+public import HanaroFederation
+public import HanaroStore
+import Synchronization
+
+/// Builds the node's status report from the replica, the freshness board, the peer links and the
+/// adapters. ``refresh()`` is run once a second by ``StatusRefresher``; the status port serves
+/// the last report, so a probe never waits on the database.
+public final class NodeStatus: Sendable {
+    let configuration: NodeConfiguration
+    let replica: Replica
+    let board: FreshnessBoard
+    let links: [PeerLink]
+    let adapters: [AdapterService]
+    let tls: TLSMaterial
+    let peerCertificates: PeerCertificateLog
+    public let metrics: HanaroMetrics
+    let version: String
+    let startedAt = Date()
+    let resyncs: ResyncJobs
+    let current = Mutex<(report: NodeStatusReport?, json: [UInt8], metrics: String)>((nil, Array("{}".utf8), ""))
+    let lastConflicts = Mutex<Int64?>(nil)
+    let lastLinkApplied = Mutex<[AgencyID: Int]>([:])
+    let lastWriteProbe = Mutex<(at: Date, error: String?)?>(nil)
+
+    init(configuration: NodeConfiguration, replica: Replica, board: FreshnessBoard, links: [PeerLink], adapters: [AdapterService],
+         tls: TLSMaterial, peerCertificates: PeerCertificateLog, metrics: HanaroMetrics, version: String, resyncs: ResyncJobs) {
+        self.configuration = configuration
+        self.replica = replica
+        self.board = board
+        self.links = links
+        self.adapters = adapters
+        self.tls = tls
+        self.peerCertificates = peerCertificates
+        self.metrics = metrics
+        self.version = version
+        self.resyncs = resyncs
+    }
+
+    /// The last report, as JSON.
+    public var json: [UInt8] { current.withLock { $0.json } }
+    /// The last report.
+    public var report: NodeStatusReport? { current.withLock { $0.report } }
+    /// The last metrics exposition.
+    public var exposition: String { current.withLock { $0.metrics } }
+
+    /// Recomputes the report and the metrics.
+    public func refresh() async {
+        let now = Date()
+        var ready = true
+        var notReady: String?
+        var summary: ReplicaSummary?
+        do {
+            summary = try await replica.summary()
+        } catch {
+            ready = false
+            notReady = "the replica cannot be read: \(error)"
+        }
+        if ready, let problem = await writeProbe(now: now) {
+            ready = false
+            notReady = problem
+        }
+        var rows: [NodeStatusReport.Agency] = []
+        for agency in configuration.agencies.values.sorted(by: { $0.id < $1.id }) {
+            rows.append(await row(agency, now: now))
+        }
+        let report = NodeStatusReport(
+            node: configuration.agency.rawValue, version: version, startedAt: startedAt, uptimeSeconds: Int(now.timeIntervalSince(startedAt)),
+            ready: ready, notReadyReason: notReady,
+            replica: .init(programs: summary?.programs ?? 0, referrals: summary?.referrals ?? 0, openConflicts: summary?.openConflicts ?? 0,
+                           conflictsLogged: summary?.conflictsLogged ?? 0, quarantined: summary?.quarantined ?? 0, digest: summary?.digest ?? "", headSeq: summary?.headSeq ?? 0),
+            certificate: .init(nodeExpiresAt: tls.expiresAt, caExpiresAt: tls.caExpiresAt),
+            agencies: rows)
+        // Counters that follow the replica and the links.
+        let logged = summary?.conflictsLogged ?? 0
+        let previous = lastConflicts.withLock { value -> Int64? in defer { value = logged }; return value }
+        metrics.countConflicts(Int(logged - (previous ?? logged)))
+        for link in links {
+            let applied = link.status.applied
+            let before = lastLinkApplied.withLock { seen -> Int in defer { seen[link.peer] = applied }; return seen[link.peer] ?? 0 }
+            metrics.countRecords(link.peer, kind: "federation", applied - before)
+        }
+        metrics.update(from: report)
+        let json = (try? NodeStatusReport.encoder.encode(report)).map { Array($0) } ?? Array("{}".utf8)
+        let exposition = metrics.exposition()
+        current.withLock { $0 = (report, json, exposition) }
+    }
+
+    /// Checks that the replica takes writes (every 5 s): a full disk or a read-only file makes
+    /// the node unready with the reason.
+    private func writeProbe(now: Date) async -> String? {
+        if let last = lastWriteProbe.withLock({ $0 }), now.timeIntervalSince(last.at) < 5 { return last.error }
+        var problem: String?
+        do {
+            try await replica.author([], by: configuration.agency, source: "status", checkpoint: Checkpoint(stream: "status:write-probe", value: "\(Int(now.timeIntervalSince1970))"))
+        } catch {
+            problem = "the replica does not take writes: \(error)"
+        }
+        lastWriteProbe.withLock { $0 = (now, problem) }
+        return problem
+    }
+
+    private func row(_ agency: AgencyConfiguration, now: Date) async -> NodeStatusReport.Agency {
+        let stale = agency.staleAfterSeconds
+        let adapter = adapters.first { $0.agency == agency.id }
+        let link = links.first { $0.peer == agency.id }
+        var via = "none"
+        var inbound: NodeStatusReport.Direction?
+        var outbound: NodeStatusReport.Direction?
+        var pending: Int?
+        if let adapter {
+            via = agency.id == configuration.agency ? "self+adapter" : "adapter"
+            inbound = await direction(agency.id, .inbound, stale: stale, now: now)
+            outbound = await direction(agency.id, .outbound, stale: stale, now: now)
+            pending = try? await adapter.ingest.pendingOutbound(limit: 10_000)
+        } else if let link {
+            via = "federation"
+            inbound = Self.direction(of: link.status, stale: stale, now: now)
+        } else if agency.id == configuration.agency {
+            via = "self"
+            inbound = NodeStatusReport.Direction(state: FreshnessBoard.State.fresh.rawValue, lastSuccessAt: now, lagSeconds: 0, consecutiveFailures: 0)
+        } else if let hub = agency.adapter?.runBy, let hubLink = links.first(where: { $0.peer == hub }) {
+            via = "federation via \(hub.rawValue)"
+            inbound = Self.direction(of: hubLink.status, stale: stale, now: now)
+        }
+        let worst = [inbound, outbound].compactMap { $0 }.max { FreshnessBoard.State(rawValue: $0.state)! < FreshnessBoard.State(rawValue: $1.state)! }
+        let main = inbound ?? worst
+        return NodeStatusReport.Agency(
+            agency: agency.id.rawValue, name: agency.koreanName, via: via, state: worst?.state ?? FreshnessBoard.State.never.rawValue,
+            lastSuccessAt: main?.lastSuccessAt, lagSeconds: main?.lagSeconds,
+            consecutiveFailures: max(inbound?.consecutiveFailures ?? 0, outbound?.consecutiveFailures ?? 0),
+            lastError: worst?.lastError ?? inbound?.lastError, pendingOutbound: pending,
+            certExpiresAt: agency.id == configuration.agency ? tls.expiresAt : peerCertificates.expiry(of: agency.id),
+            staleAfterSeconds: stale, inbound: inbound, outbound: outbound,
+            resyncRunning: await resyncs.isRunning(agency.id))
+    }
+
+    private func direction(_ agency: AgencyID, _ direction: FreshnessBoard.Direction, stale: Int, now: Date) async -> NodeStatusReport.Direction {
+        let entry = await board.entry(agency, direction)
+        let state = FreshnessBoard.state(of: entry, staleAfterSeconds: stale, now: now)
+        return NodeStatusReport.Direction(
+            state: state.rawValue, lastSuccessAt: entry?.lastSuccessAt, lagSeconds: entry?.asOf.map { max(0, Int(now.timeIntervalSince($0))) },
+            consecutiveFailures: entry?.consecutiveFailures ?? 0, lastError: entry?.lastError, lastErrorKind: entry?.lastErrorKind?.rawValue)
+    }
+
+    /// A federation link's freshness: `fresh` only when a pull reached the peer's head within
+    /// `stale_after`.
+    static func direction(of status: PeerLinkStatus, stale: Int, now: Date) -> NodeStatusReport.Direction {
+        let state: FreshnessBoard.State
+        if status.consecutiveFailures > 0 {
+            state = .failing
+        } else if let caughtUp = status.lastCaughtUpAt {
+            state = now.timeIntervalSince(caughtUp) > Double(stale) ? .stale : .fresh
+        } else {
+            state = .never
+        }
+        return NodeStatusReport.Direction(
+            state: state.rawValue, lastSuccessAt: status.lastCaughtUpAt, lagSeconds: status.lastCaughtUpAt.map { max(0, Int(now.timeIntervalSince($0))) },
+            consecutiveFailures: status.consecutiveFailures, lastError: status.lastError, lastErrorKind: status.lastErrorCode.map { FreshnessBoard.FailureKind($0).rawValue })
+    }
+}

@@ -1,0 +1,80 @@
+public import Foundation
+
+/// What `GET /status` answers (JSON, snake_case keys): the node, the replica's counts and, per
+/// agency, its freshness. Never a person's data: only agency ids, counts, times and reasons.
+public struct NodeStatusReport: Codable, Sendable, Hashable {
+    public struct Replica: Codable, Sendable, Hashable {
+        public var programs: Int64
+        public var referrals: Int64
+        public var openConflicts: Int64
+        public var conflictsLogged: Int64
+        public var quarantined: Int64
+        public var digest: String
+        public var headSeq: Int64
+    }
+
+    public struct Certificates: Codable, Sendable, Hashable {
+        public var nodeExpiresAt: Date?
+        public var caExpiresAt: Date?
+    }
+
+    /// One direction of one agency.
+    public struct Direction: Codable, Sendable, Hashable {
+        public var state: String
+        public var lastSuccessAt: Date?
+        public var lagSeconds: Int?
+        public var consecutiveFailures: Int
+        public var lastError: String?
+        public var lastErrorKind: String?
+    }
+
+    /// One row of the freshness table.
+    public struct Agency: Codable, Sendable, Hashable {
+        public var agency: String
+        public var name: String
+        /// How this node gets the agency's data: `self`, `federation`, `adapter`,
+        /// `federation via <id>` (a hub node runs its adapter), or `none`.
+        public var via: String
+        /// The worst of the directions below.
+        public var state: String
+        public var lastSuccessAt: Date?
+        public var lagSeconds: Int?
+        public var consecutiveFailures: Int
+        public var lastError: String?
+        public var pendingOutbound: Int?
+        /// The expiry of the certificate the agency's node last presented (ours for `self`).
+        public var certExpiresAt: Date?
+        public var staleAfterSeconds: Int
+        public var inbound: Direction?
+        public var outbound: Direction?
+        public var resyncRunning: Bool
+    }
+
+    public var node: String
+    public var version: String
+    public var startedAt: Date
+    public var uptimeSeconds: Int
+    public var ready: Bool
+    public var notReadyReason: String?
+    public var replica: Replica
+    public var certificate: Certificates
+    public var agencies: [Agency]
+
+    /// The exit status `hanaro status` gives for this report: 0 all fresh, 1 otherwise.
+    public var exitStatus: Int32 { agencies.allSatisfy { $0.state == "fresh" } ? 0 : 1 }
+
+    public static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    public static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}
