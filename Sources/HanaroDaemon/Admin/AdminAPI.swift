@@ -84,6 +84,17 @@ public struct AdminAPI: Sendable {
                 }
             }
         }
+        admin.get("record") { request, context in
+            try await self.handle(request, actor: actor, action: "record.show", authorize: authorize) { target in
+                let text = request.uri.queryParameters.get("key") ?? ""
+                target = text
+                guard let key = try? RecordKey(parsing: text) else {
+                    throw AdminError(.badRequest, "key must be a record key such as referral/semas/SEMAS-R000001 or program/kodit/KODIT-000001")
+                }
+                guard let version = try await replica.record(key) else { throw AdminError(.notFound, "no record \(text) in this replica") }
+                return (200, try Self.encode(RecordView(version)))
+            }
+        }
         admin.get("quarantine") { request, context in
             try await self.handle(request, actor: actor, action: "quarantine.list", authorize: authorize) { target in
                 target = "held"
@@ -193,7 +204,10 @@ public struct AdminAPI: Sendable {
 
 /// A conflict as the admin API shows it.
 struct ConflictView: Codable, Sendable {
+    /// The short id admins type (`hanaro conflicts show 12`).
     var id: String
+    /// The stable id of the collision (record, field, colliding versions): the same on every node.
+    var conflictId: String
     var record: String
     var field: String
     var versions: [String]
@@ -207,7 +221,8 @@ struct ConflictView: Codable, Sendable {
     var recordStatus: String?
 
     init(_ entry: ConflictEntry) {
-        id = entry.conflictID
+        id = String(entry.id)
+        conflictId = entry.conflictID
         record = entry.recordKey
         field = entry.field
         versions = entry.dots
@@ -242,6 +257,37 @@ struct QuarantineView: Codable, Sendable {
         firstSeen = entry.firstSeen
         lastSeen = entry.lastSeen
         state = entry.state
+    }
+}
+
+/// A record as the admin API shows it: its version and state, never personal fields.
+struct RecordView: Codable, Sendable {
+    var key: String
+    var vector: String
+    var status: String?
+    var statusHistory: [String]?
+    var collidingOutcomes: [String]?
+    var outcomeNeedsReview: Bool?
+    var notes: Int?
+    var personal: String?
+    var title: String?
+    var deleted: Bool?
+
+    init(_ version: RecordVersion) {
+        key = version.key.description
+        vector = "\(version.vector)"
+        if let referral = version.referral {
+            status = referral.status.name
+            statusHistory = referral.history.elements.sorted { $0.dot < $1.dot }.map(\.description)
+            collidingOutcomes = referral.collidingOutcomes.map(\.name)
+            outcomeNeedsReview = referral.outcomeNeedsReview
+            notes = referral.notes.elements.count
+            personal = referral.personal.value.description
+        }
+        if let program = version.program {
+            title = program.title
+            deleted = program.isDeleted
+        }
     }
 }
 

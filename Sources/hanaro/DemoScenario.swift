@@ -1,0 +1,268 @@
+import AsyncHTTPClient
+import Foundation
+import HanaroCore
+import HanaroDaemon
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// What the demo ends with.
+struct DemoOutcome {
+    var converged: Bool
+    var summary: String
+}
+
+/// The demo's script: referrals that travel and come back, program changes, a partition that
+/// heals, a conflict resolved by an admin, and a live freshness table; then convergence.
+final class DemoScenario: @unchecked Sendable {
+    let federation: DemoFederation
+    let duration: Double
+    let http: HTTPClient
+    let start = Date()
+    var paused = Set<AgencyID>()
+    var events: [String] = []
+    let terminal = isatty(STDOUT_FILENO) == 1
+    var lastTableLines = 0
+    var lastPrinted = Date.distantPast
+
+    init(federation: DemoFederation, duration: Double) {
+        self.federation = federation
+        self.duration = duration
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.additionalTrustRoots = [.file("\(federation.dir)/federation-ca.pem")]
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+    }
+
+    var elapsed: Double { Date().timeIntervalSince(start) }
+
+    func play() async throws -> DemoOutcome {
+        do {
+            let outcome = try await script()
+            try? await http.shutdown()
+            return outcome
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    func script() async throws -> DemoOutcome {
+        try await waitReady()
+        event("all six nodes ready; adapters reading the six agencies")
+
+        // Referrals made by counsellors in the agencies' own systems.
+        let r1 = try await createReferral(at: .semas, to: .kamco)
+        let r2 = try await createReferral(at: .semas, to: .kamco)
+        let r3 = try await createReferral(at: .koreg, to: .kinfa)
+        let r4 = try await createReferral(at: .kinfa, to: .ewpc)
+        event("counsellors referred owners: semas→kamco (\(r1), \(r2)), koreg→kinfa (\(r3)), kinfa→ewpc (\(r4))")
+        try await until("the referrals reach their targets' intakes", timeout: 20) {
+            let kamco = try await self.intake(.kamco), kinfa = try await self.intake(.kinfa), ewpc = try await self.intake(.ewpc)
+            return kamco[r1] != nil && kamco[r2] != nil && kinfa[r3] != nil && ewpc[r4] != nil
+        }
+        event("kamco, kinfa and ewpc received them at their intakes (personal fields only at the consented target)")
+        try await setStatus(at: .kamco, r1, "received", note: "상담 예약 완료")
+        try await setStatus(at: .ewpc, r4, "in_consultation", note: "취업 상담 진행")
+        try await until("kamco's status change reaches semas's system", timeout: 20) {
+            (try await self.intake(.semas))[r1]?["status"] as? String == "received"
+        }
+        event("kamco's status change came back to semas's system: \(r1) received")
+
+        // A partition: semas alone on one side. Both sides decide the contested referral.
+        let key = "referral/semas/\(r2)"
+        pause(.semas)
+        try await setStatus(at: .kamco, r2, "supported", note: "채무조정 지원 결정")
+        try await until("kamco records its outcome", timeout: 20) { try await self.recordStatus(.kamco, key) == "supported" }
+        for agency in AgencyID.allCases where agency != .semas { pause(agency) }
+        resume(.semas)
+        event("partition: semas cut off from the five others; kamco marked \(r2) supported, semas's counsellor now withdraws it")
+        try await setStatus(at: .semas, r2, "withdrawn", note: "본인 요청으로 철회")
+        try await until("semas records the withdrawal", timeout: 20) { try await self.recordStatus(.semas, key) == "withdrawn" }
+        for agency in AgencyID.allCases where agency != .semas { resume(agency) }
+        event("partition healed")
+        var conflictID = ""
+        var keep = ""
+        try await until("the collision is detected", timeout: 30) {
+            let (code, body) = await AdminClient.request(.GET, .socket(self.federation.socket(.semas)), "/admin/conflicts?state=open")
+            guard code == 200, let entries = body as? [[String: Any]],
+                  let entry = entries.first(where: { $0["record"] as? String == key }) else { return false }
+            conflictID = entry["id"] as? String ?? ""
+            keep = (entry["versions"] as? [String] ?? []).first { $0.hasPrefix("kamco:") } ?? ""
+            return !conflictID.isEmpty && !keep.isEmpty
+        }
+        event("conflict \(conflictID) on \(r2): withdrawn (semas) vs supported (kamco), logged on every node")
+        let (code, body) = await AdminClient.request(.POST, .socket(federation.socket(.semas)), "/admin/conflicts/\(conflictID)/resolve", body: ["keep": keep])
+        guard code == 200 else { throw DemoError("resolving \(conflictID) failed: \(AdminClient.message(body))") }
+        event("an admin at semas resolved \(conflictID): kept kamco's outcome (supported); the resolution replicates")
+
+        // Programs keep changing at the agencies until the end.
+        var round = 0
+        while elapsed < duration {
+            let agency = AgencyID.allCases[round % 6]
+            _ = try? await control(.POST, agency, "/_sim/programs")
+            round += 1
+            await render()
+            try await Task.sleep(for: .milliseconds(700))
+        }
+        event("\(round) programs published during the run; waiting for every node to converge")
+        return try await finish(resolved: conflictID)
+    }
+
+    // MARK: - Convergence and summary
+
+    func finish(resolved conflictID: String) async throws -> DemoOutcome {
+        var reports: [AgencyID: NodeStatusReport] = [:]
+        var converged = false
+        var stableRounds = 0
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            reports = await statuses()
+            let digests = Set(reports.values.map(\.replica.digest))
+            let pending = reports.values.flatMap(\.agencies).compactMap(\.pendingOutbound).reduce(0, +)
+            let fresh = reports.values.allSatisfy { $0.agencies.allSatisfy { $0.state == "fresh" } }
+            stableRounds = (reports.count == 6 && digests.count == 1 && pending == 0 && fresh) ? stableRounds + 1 : 0
+            await render(reports)
+            if stableRounds >= 3 { converged = true; break }
+            try await Task.sleep(for: .seconds(1))
+        }
+        let intakes = (try? await intakeTotal()) ?? 0
+        federation.stop()
+        let exits = federation.nodeExitStatuses()
+        let clean = exits.values.allSatisfy { $0 == 0 }
+        var lines = ["", "summary after \(Int(elapsed)) s:"]
+        for agency in AgencyID.allCases {
+            guard let report = reports[agency] else { lines.append("  \(agency.rawValue): no report"); continue }
+            lines.append("  \(agency.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(report.replica.programs) programs, \(report.replica.referrals) referrals, \(report.replica.openConflicts) open conflicts, \(report.replica.quarantined) quarantined, digest \(report.replica.digest.prefix(16)), exit \(exits[agency] ?? -1)")
+        }
+        lines.append("  referrals delivered to intakes: \(intakes); conflict resolved by an admin: \(conflictID.isEmpty ? "no" : conflictID); partition healed: yes")
+        lines.append("  graceful shutdown: \(clean ? "every node exited 0 on SIGTERM" : "some node did not exit cleanly (see its log)")")
+        if converged, let digest = reports.values.first?.replica.digest {
+            lines.append("converged: all six nodes hold digest \(digest.prefix(16)), every agency fresh, nothing pending")
+        } else {
+            lines.append("NOT converged: digests \(Set(reports.values.map { String($0.replica.digest.prefix(16)) }).sorted())")
+        }
+        return DemoOutcome(converged: converged && clean, summary: lines.joined(separator: "\n"))
+    }
+
+    // MARK: - The live table
+
+    func render(_ given: [AgencyID: NodeStatusReport]? = nil) async {
+        if !terminal, Date().timeIntervalSince(lastPrinted) < 5, given == nil { return }
+        let reports: [AgencyID: NodeStatusReport]
+        if let given { reports = given } else { reports = await statuses() }
+        var lines = [String(format: "t=%3.0fs  node    programs referrals conflicts  ", elapsed)
+            + AgencyID.allCases.map { $0.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0) }.joined() + "digest"]
+        for node in AgencyID.allCases {
+            guard let report = reports[node] else {
+                lines.append("        \(node.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(paused.contains(node) ? "‖ paused (partition)" : "…")")
+                continue
+            }
+            let cells = AgencyID.allCases.map { agency -> String in
+                let state = report.agencies.first { $0.agency == agency.rawValue }?.state ?? "never"
+                let symbol = ["fresh": "●", "stale": "◐", "failing": "✕", "never": "○"][state] ?? "?"
+                return symbol.padding(toLength: 6, withPad: " ", startingAt: 0)
+            }.joined()
+            lines.append("        \(node.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) "
+                + String(report.replica.programs).padding(toLength: 9, withPad: " ", startingAt: 0)
+                + String(report.replica.referrals).padding(toLength: 10, withPad: " ", startingAt: 0)
+                + String(report.replica.openConflicts).padding(toLength: 11, withPad: " ", startingAt: 0)
+                + cells + String(report.replica.digest.prefix(12)))
+        }
+        lines.append("        ● fresh  ◐ stale  ✕ failing  ○ never   (each node's view of each agency)")
+        if terminal, lastTableLines > 0 { FileHandle.standardOutput.write(Data("\u{1B}[\(lastTableLines)A\u{1B}[J".utf8)) }
+        print(lines.joined(separator: "\n"))
+        lastTableLines = terminal ? lines.count : 0
+        lastPrinted = Date()
+    }
+
+    func event(_ text: String) {
+        if terminal, lastTableLines > 0 { FileHandle.standardOutput.write(Data("\u{1B}[\(lastTableLines)A\u{1B}[J".utf8)) }
+        lastTableLines = 0
+        print(String(format: "[%5.1fs] ", elapsed) + text)
+    }
+
+    // MARK: - Talking to the processes
+
+    func statuses() async -> [AgencyID: NodeStatusReport] {
+        var out: [AgencyID: NodeStatusReport] = [:]
+        for agency in AgencyID.allCases where !paused.contains(agency) {
+            var request = HTTPClientRequest(url: federation.statusURL(agency) + "/status")
+            request.method = .GET
+            guard let response = try? await http.execute(request, timeout: .seconds(2)),
+                  let body = try? await response.body.collect(upTo: 1 << 20),
+                  let report = try? NodeStatusReport.decoder.decode(NodeStatusReport.self, from: Data(body.readableBytesView)) else { continue }
+            out[agency] = report
+        }
+        return out
+    }
+
+    func waitReady() async throws {
+        try await until("all six nodes report ready", timeout: 60) {
+            let reports = await self.statuses()
+            return reports.count == 6 && reports.values.allSatisfy(\.ready)
+        }
+    }
+
+    func control(_ method: HTTPMethod, _ agency: AgencyID, _ path: String, body: [String: Any]? = nil) async throws -> Any? {
+        var request = HTTPClientRequest(url: federation.simulatorURL(agency) + path)
+        request.method = method
+        if let body { request.body = .bytes(ByteBuffer(bytes: Array(try JSONSerialization.data(withJSONObject: body)))) }
+        let response = try await http.execute(request, timeout: .seconds(5))
+        let buffer = try await response.body.collect(upTo: 1 << 20)
+        guard (200..<300).contains(Int(response.status.code)) else {
+            throw DemoError("\(agency.rawValue) simulator answered \(response.status.code) to \(path)")
+        }
+        return try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))
+    }
+
+    func createReferral(at origin: AgencyID, to target: AgencyID) async throws -> String {
+        let answer = try await control(.POST, origin, "/_sim/referrals", body: ["target": target.rawValue]) as? [String: Any]
+        guard let id = answer?["referral_id"] as? String else { throw DemoError("the \(origin.rawValue) simulator made no referral") }
+        return id
+    }
+
+    func setStatus(at agency: AgencyID, _ referral: String, _ status: String, note: String) async throws {
+        _ = try await control(.POST, agency, "/_sim/referrals/\(referral)/status", body: ["status": status, "note": note])
+    }
+
+    func intake(_ agency: AgencyID) async throws -> [String: [String: Any]] {
+        (try await control(.GET, agency, "/_sim/intake") as? [String: [String: Any]]) ?? [:]
+    }
+
+    func intakeTotal() async throws -> Int {
+        var total = 0
+        for agency in AgencyID.allCases { total += try await intake(agency).count }
+        return total
+    }
+
+    func recordStatus(_ node: AgencyID, _ key: String) async throws -> String? {
+        let (code, body) = await AdminClient.request(.GET, .socket(federation.socket(node)), "/admin/record?key=\(key.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? key)")
+        return code == 200 ? (body as? [String: Any])?["status"] as? String : nil
+    }
+
+    func pause(_ agency: AgencyID) {
+        federation.partition(agency)
+        paused.insert(agency)
+    }
+
+    func resume(_ agency: AgencyID) {
+        federation.heal(agency)
+        paused.remove(agency)
+    }
+
+    /// Polls `condition` (rendering the table meanwhile) until it holds.
+    func until(_ what: String, timeout: Double, _ condition: @escaping () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if (try? await condition()) == true { return }
+            await render()
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        throw DemoError("timed out after \(Int(timeout)) s waiting until \(what); the logs are in \(federation.dir) (run with --keep)")
+    }
+}
+
+struct DemoError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
