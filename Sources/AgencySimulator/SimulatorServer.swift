@@ -81,7 +81,9 @@ public enum SimulatorServer {
             guard let target = (object["target"] as? String).flatMap(AgencyID.init(rawValue:)), target != simulator.agency else {
                 return jsonResponse(["error": "body must be {\"target\": AGENCY} naming another agency"], status: .badRequest)
             }
-            let id = await simulator.createReferral(to: target)
+            // Optional field overrides (tests use known names to prove they never leak).
+            let overrides = (object["fields"] as? [String: Any] ?? [:]).compactMapValues { $0 as? String }
+            let id = await simulator.createReferral(to: target, fields: overrides)
             return jsonResponse(["referral_id": id], status: .created)
         }
         sim.post("referrals/:id/status") { request, context in

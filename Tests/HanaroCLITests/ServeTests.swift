@@ -27,22 +27,25 @@ func freePort() -> Int {
 struct Federation {
     let dir: String
     var ports: [AgencyID: Int] = [:]
+    var statusPorts: [AgencyID: Int] = [:]
 
-    init(agencies: [AgencyID]) throws {
+    init(agencies: [AgencyID], agencyExtra: [AgencyID: String] = [:], staleAfter: String = "5m", nodeExtra: String = "") throws {
         dir = NSTemporaryDirectory() + "hanaro-serve-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir + "/agencies", withIntermediateDirectories: true)
         try DevelopmentPKI.createCA(in: dir)
         for agency in agencies {
             try DevelopmentPKI.issue(for: agency, in: dir)
             ports[agency] = freePort()
-            try FileManager.default.createDirectory(atPath: "\(dir)/data-\(agency.rawValue)", withIntermediateDirectories: true)
+            statusPorts[agency] = freePort()
+            try FileManager.default.createDirectory(atPath: "\(dir)/data-\(agency.rawValue)", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         for agency in agencies {
             try """
             id: \(agency.rawValue)
             federation:
               url: https://127.0.0.1:\(ports[agency]!)
-            stale_after: 5m
+            stale_after: \(staleAfter)
+            \(agencyExtra[agency] ?? "")
             """.write(toFile: "\(dir)/agencies/\(agency.rawValue).yaml", atomically: true, encoding: .utf8)
             try """
             node:
@@ -55,11 +58,16 @@ struct Federation {
               ca: federation-ca.pem
               page_size: 500
               long_poll_seconds: 25
+            status:
+              listen: 127.0.0.1:\(statusPorts[agency]!)
+            \(nodeExtra)
             """.write(toFile: config(agency), atomically: true, encoding: .utf8)
         }
     }
 
     func config(_ agency: AgencyID) -> String { "\(dir)/\(agency.rawValue).yaml" }
+    func statusURL(_ agency: AgencyID) -> String { "http://127.0.0.1:\(statusPorts[agency]!)" }
+    func socket(_ agency: AgencyID) -> String { "\(dir)/data-\(agency.rawValue)/admin.sock" }
     func replicaPath(_ agency: AgencyID) -> String { "\(dir)/data-\(agency.rawValue)/replica.sqlite" }
     func keyPath(_ agency: AgencyID) -> String { "\(dir)/data-\(agency.rawValue)/replica.key" }
 

@@ -1,0 +1,184 @@
+import Foundation
+import HanaroCore
+import Testing
+
+/// Runs a process in the background, its output to a log file.
+func spawn(_ arguments: [String], log: String) throws -> Process {
+    let process = Process()
+    process.executableURL = Hanaro.executable
+    process.arguments = arguments
+    FileManager.default.createFile(atPath: log, contents: nil)
+    process.standardOutput = FileHandle(forWritingAtPath: log)
+    process.standardError = FileHandle(forWritingAtPath: log)
+    try process.run()
+    return process
+}
+
+/// A plain HTTP request through curl (a real client from outside the process; .ci/run installs it).
+func http(_ method: String, _ url: String, headers: [String: String] = [:], body: String? = nil) throws -> (Int, String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, url]
+    for (name, value) in headers { arguments += ["-H", "\(name): \(value)"] }
+    if let body { arguments += ["-d", body] }
+    process.arguments = arguments
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    guard let split = text.lastIndex(of: "\n") else { return (0, text) }
+    return (Int(text[text.index(after: split)...]) ?? 0, String(text[..<split]))
+}
+
+/// Polls until `condition` holds (bounded).
+func eventually(_ seconds: Double = 30, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        Thread.sleep(forTimeInterval: 0.3)
+    }
+    return false
+}
+
+/// The operator surface, from outside the process: a real `hanaro serve` with the kamco adapter
+/// reading a real `hanaro simulate` process; the status port over HTTP; the admin API over its
+/// socket and with a bearer token; the CLI's exit codes.
+@Suite("Operator surface", .serialized)
+struct OperatorTests {
+    let token = "s3cret-token-0123456789abcdef"
+
+    func kamcoNode(staleAfter: String = "5m", poll: String = "1s") throws -> (Federation, Process, Process) {
+        let simulatorPort = freePort()
+        let federation = try Federation(
+            agencies: [.kamco],
+            agencyExtra: [.kamco: "adapter:\n  base_url: http://127.0.0.1:\(simulatorPort)\n  service_key: demo-key\n  poll_interval: \(poll)\n  page_size: 100"],
+            staleAfter: staleAfter, nodeExtra: "  admin_token_file: token.txt")
+        try token.write(toFile: "\(federation.dir)/token.txt", atomically: true, encoding: .utf8)
+        let simulator = try spawn(["simulate", "--agency", "kamco", "--listen", "127.0.0.1:\(simulatorPort)", "--programs", "300"], log: "\(federation.dir)/sim.log")
+        Thread.sleep(forTimeInterval: 1.2)
+        let node = try federation.start(.kamco)
+        return (federation, simulator, node)
+    }
+
+    @Test("status port: healthz, readyz, status and metrics over HTTP; admin refuses the unauthenticated; resync --full keeps counts and digest")
+    func statusPortAndAdmin() throws {
+        let (federation, simulator, node) = try kamcoNode()
+        defer { node.terminate(); node.waitUntilExit(); simulator.terminate(); simulator.waitUntilExit(); federation.remove() }
+        let status = federation.statusURL(.kamco)
+        #expect(eventually { (try? http("GET", status + "/readyz").0) == 200 })
+        #expect(try http("GET", status + "/healthz").0 == 200)
+        // The adapter reads the simulator's 300 programs; the agency becomes fresh.
+        #expect(eventually { (try? http("GET", status + "/status").1.contains("\"programs\" : 300")) == true })
+        #expect(eventually { (try? Hanaro.run(["status", "--config", federation.config(.kamco)]).status) == 0 })
+        // A referral with known personal fields: they must never reach the status port.
+        let referral = try http("POST", "http://127.0.0.1:\(simulatorPort(federation))/_sim/referrals",
+                                body: #"{"target":"semas","fields":{"ownrNm":"홍길동","mblTelno":"010-9876-5432"}}"#)
+        #expect(referral.0 == 201)
+        #expect(eventually { (try? http("GET", status + "/status").1.contains("\"referrals\" : 1")) == true })
+        let (code, body) = try http("GET", status + "/status")
+        #expect(code == 200)
+        for field in ["\"state\" : \"fresh\"", "\"last_success_at\"", "\"lag_seconds\"", "\"consecutive_failures\"", "\"pending_outbound\"", "\"cert_expires_at\"", "\"open_conflicts\"", "\"quarantined\""] {
+            #expect(body.contains(field), "missing \(field)")
+        }
+        let metrics = try http("GET", status + "/metrics").1
+        for text in [body, metrics, try String(contentsOfFile: "\(federation.dir)/kamco.log", encoding: .utf8)] {
+            #expect(!text.contains("홍길동") && !text.contains("010-9876-5432"))
+        }
+        #expect(metrics.contains("hanaro_agency_state{agency=\"kamco\",state=\"fresh\"} 1"))
+        // promtool agrees the exposition is valid.
+        let promtool = Process()
+        promtool.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+        promtool.arguments = ["check", "metrics"]
+        let input = Pipe(), output = Pipe()
+        promtool.standardInput = input
+        promtool.standardOutput = output
+        promtool.standardError = output
+        try promtool.run()
+        input.fileHandleForWriting.write(Data(metrics.utf8))
+        try input.fileHandleForWriting.close()
+        let verdict = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        promtool.waitUntilExit()
+        #expect(promtool.terminationStatus == 0, "promtool check metrics: \(verdict)")
+
+        // Admin over the status port: refused without or with a wrong token, allowed with it.
+        #expect(try http("POST", status + "/admin/resync", body: #"{"agency":"kamco"}"#).0 == 401)
+        #expect(try http("POST", status + "/admin/resync", headers: ["Authorization": "Bearer wrong"], body: #"{"agency":"kamco"}"#).0 == 401)
+        #expect(try http("POST", status + "/admin/resync", headers: ["Authorization": "Bearer \(token)"], body: #"{"agency":"kamco"}"#).0 == 202)
+        // The socket is owner-only.
+        let mode = try FileManager.default.attributesOfItem(atPath: federation.socket(.kamco))[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(eventually { (try? http("GET", status + "/metrics").1.contains("hanaro_admin_actions_total{action=\"resync\",outcome=\"refused\"} 2")) == true })
+
+        // A full resync on the populated replica: counts and digest unchanged.
+        let before = try http("GET", status + "/status").1
+        let resync = try Hanaro.run(["resync", "kamco", "--full", "--wait", "--config", federation.config(.kamco)])
+        #expect(resync.status == 0, "\(resync.stderr)")
+        let lines = resync.stdout.split(separator: "\n")
+        let beforeLine = lines.first { $0.hasPrefix("before:") }.map { $0.dropFirst("before:".count).trimmingCharacters(in: .whitespaces) }
+        let afterLine = lines.first { $0.hasPrefix("after:") }.map { $0.dropFirst("after:".count).trimmingCharacters(in: .whitespaces) }
+        #expect(beforeLine != nil && beforeLine == afterLine, "\(resync.stdout)")
+        #expect(beforeLine?.contains("300 programs, 1 referrals") == true)
+        #expect(resync.stdout.contains("items"), "plain progress lines when not on a terminal")
+        #expect(eventually {
+            guard let after = try? http("GET", status + "/status").1 else { return false }
+            return Self.digest(after) == Self.digest(before)
+        })
+        // Every admin action, allowed or refused, is in the hash-chained audit log.
+        let audit = try Hanaro.run(["audit", "verify", "--config", federation.config(.kamco)])
+        #expect(audit.status == 0 && audit.stdout.contains("intact"))
+        let conflicts = try Hanaro.run(["conflicts", "list", "--config", federation.config(.kamco)])
+        #expect(conflicts.status == 0 && conflicts.stdout.contains("no open conflicts"))
+    }
+
+    @Test("hanaro status: exit 1 with a stale agency, 2 with no node")
+    func statusExitCodes() throws {
+        // No node at all.
+        let none = try Hanaro.run(["status", "--status-url", "http://127.0.0.1:\(freePort())"])
+        #expect(none.status == 2)
+        #expect(none.stderr.contains("cannot reach"))
+        // A node whose only agency was read once and then not again within stale_after.
+        let (federation, simulator, node) = try kamcoNode(staleAfter: "2s", poll: "1h")
+        defer { node.terminate(); node.waitUntilExit(); simulator.terminate(); simulator.waitUntilExit(); federation.remove() }
+        #expect(eventually { (try? http("GET", federation.statusURL(.kamco) + "/status").1.contains("\"state\" : \"stale\"")) == true })
+        let stale = try Hanaro.run(["status", "--config", federation.config(.kamco)])
+        #expect(stale.status == 1)
+        #expect(stale.stdout.contains("STALE"))
+        let json = try Hanaro.run(["status", "--json", "--config", federation.config(.kamco)])
+        #expect(json.status == 1 && json.stdout.contains("\"node\" : \"kamco\""))
+    }
+
+    @Test("ops: alert rules use only declared metric names and pass promtool test rules")
+    func alertRules() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let metricsSource = try String(contentsOfFile: "\(root)/Sources/HanaroDaemon/Status/Metrics.swift", encoding: .utf8)
+        let declared = Set(metricsSource.matches(of: /"(hanaro_[a-z_]+)"/).map { String($0.1) })
+        let rules = try String(contentsOfFile: "\(root)/ops/prometheus/alerts.yml", encoding: .utf8)
+        let used = Set(rules.matches(of: /(hanaro_[a-z_]+)/).map { String($0.1) })
+        #expect(!used.isEmpty)
+        #expect(used.subtracting(declared).isEmpty, "undeclared: \(used.subtracting(declared))")
+        for arguments in [["check", "rules", "\(root)/ops/prometheus/alerts.yml"], ["test", "rules", "\(root)/ops/prometheus/alerts_test.yml"]] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+            process.arguments = arguments
+            process.currentDirectoryURL = URL(fileURLWithPath: "\(root)/ops/prometheus")
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "promtool \(arguments.joined(separator: " ")): \(text)")
+        }
+    }
+
+    static func digest(_ status: String) -> String? {
+        status.firstMatch(of: /"digest" : "([0-9a-f]+)"/).map { String($0.1) }
+    }
+
+    func simulatorPort(_ federation: Federation) -> Int {
+        let text = (try? String(contentsOfFile: "\(federation.dir)/agencies/kamco.yaml", encoding: .utf8)) ?? ""
+        return Int(text.firstMatch(of: /base_url: http:\/\/127\.0\.0\.1:(\d+)/).map { String($0.1) } ?? "") ?? 0
+    }
+}
