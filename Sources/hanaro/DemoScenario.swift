@@ -56,14 +56,14 @@ final class DemoScenario: @unchecked Sendable {
         let r3 = try await createReferral(at: .koreg, to: .kinfa)
         let r4 = try await createReferral(at: .kinfa, to: .ewpc)
         event("counsellors referred owners: semas→kamco (\(r1), \(r2)), koreg→kinfa (\(r3)), kinfa→ewpc (\(r4))")
-        try await until("the referrals reach their targets' intakes", timeout: 20) {
+        try await until("the referrals reach their targets' intakes", timeout: 45) {
             let kamco = try await self.intake(.kamco), kinfa = try await self.intake(.kinfa), ewpc = try await self.intake(.ewpc)
             return kamco[r1] != nil && kamco[r2] != nil && kinfa[r3] != nil && ewpc[r4] != nil
         }
         event("kamco, kinfa and ewpc received them at their intakes (personal fields only at the consented target)")
         try await setStatus(at: .kamco, r1, "received", note: "상담 예약 완료")
         try await setStatus(at: .ewpc, r4, "in_consultation", note: "취업 상담 진행")
-        try await until("kamco's status change reaches semas's system", timeout: 20) {
+        try await until("kamco's status change reaches semas's system", timeout: 45) {
             (try await self.intake(.semas))[r1]?["status"] as? String == "received"
         }
         event("kamco's status change came back to semas's system: \(r1) received")
@@ -72,17 +72,17 @@ final class DemoScenario: @unchecked Sendable {
         let key = "referral/semas/\(r2)"
         pause(.semas)
         try await setStatus(at: .kamco, r2, "supported", note: "채무조정 지원 결정")
-        try await until("kamco records its outcome", timeout: 20) { try await self.recordStatus(.kamco, key) == "supported" }
+        try await until("kamco records its outcome", timeout: 45) { try await self.recordStatus(.kamco, key) == "supported" }
         for agency in AgencyID.allCases where agency != .semas { pause(agency) }
         resume(.semas)
         event("partition: semas cut off from the five others; kamco marked \(r2) supported, semas's counsellor now withdraws it")
         try await setStatus(at: .semas, r2, "withdrawn", note: "본인 요청으로 철회")
-        try await until("semas records the withdrawal", timeout: 20) { try await self.recordStatus(.semas, key) == "withdrawn" }
+        try await until("semas records the withdrawal", timeout: 45) { try await self.recordStatus(.semas, key) == "withdrawn" }
         for agency in AgencyID.allCases where agency != .semas { resume(agency) }
         event("partition healed")
         var conflictID = ""
         var keep = ""
-        try await until("the collision is detected", timeout: 30) {
+        try await until("the collision is detected", timeout: 45) {
             let (code, body) = await AdminClient.request(.GET, .socket(self.federation.socket(.semas)), "/admin/conflicts?state=open")
             guard code == 200, let entries = body as? [[String: Any]],
                   let entry = entries.first(where: { $0["record"] as? String == key }) else { return false }

@@ -173,6 +173,29 @@ struct OperatorTests {
         }
     }
 
+    @Test("ops: the systemd unit passes systemd-analyze verify")
+    func systemdUnit() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        // The unit names /usr/local/bin/hanaro; verify it against the binary just built.
+        let unit = try String(contentsOfFile: "\(root)/ops/systemd/hanaro.service", encoding: .utf8)
+            .replacingOccurrences(of: "/usr/local/bin/hanaro", with: Hanaro.executable.path)
+        let dir = NSTemporaryDirectory() + "hanaro-unit-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try unit.write(toFile: "\(dir)/hanaro.service", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        process.arguments = ["verify", "\(dir)/hanaro.service"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "systemd-analyze verify: \(text)")
+        #expect(!text.contains("hanaro.service:"), "warnings about the unit: \(text)")
+    }
+
     static func digest(_ status: String) -> String? {
         status.firstMatch(of: /"digest" : "([0-9a-f]+)"/).map { String($0.1) }
     }

@@ -16,7 +16,7 @@ struct SecurityTests {
         do {
             let client = try rawClient(certificate: certificate, key: key, ca: ca)
             defer { Task { try? await client.shutdown() } }
-            let response = try await client.execute(HTTPClientRequest(url: "\(node.url)/v1/hello"), timeout: .seconds(10))
+            let response = try await client.execute(HTTPClientRequest(url: "\(node.url)/v1/hello"), timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 1 << 20)
             return .success((Int(response.status.code), String(buffer: body)))
         } catch {
@@ -38,7 +38,9 @@ struct SecurityTests {
 
         // The configured peer gets in.
         guard case .success(let ok) = await Self.hello(node, certificate: dir.file("kodit.pem"), key: dir.file("kodit-key.pem"), ca: ca) else {
-            Issue.record("the configured peer was refused"); return
+            Issue.record("the configured peer was refused")
+            await node.stop()
+            return
         }
         #expect(ok.0 == 200 && ok.1.contains("\"peer\":\"kodit\""))
 
