@@ -40,9 +40,59 @@ enum NativeText {
         return "<\(name)>\(xmlEscaped(value))</\(name)>"
     }
 
-    /// A JSON document from plain values (`NSNull` for null), keys sorted for stable output.
+    /// A JSON document from plain values (`String`, integers, `Bool`, `NSNull`, arrays and
+    /// `[String: Any]`). Written by hand: Foundation's JSONSerialization bridges every value
+    /// through NSDictionary/NSArray and cost most of a page's serving time in the ingest benchmark;
+    /// this writer only serves the simulator's own, well-typed documents.
     static func json(_ value: Any) -> [UInt8] {
-        Array((try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8))
+        var out: [UInt8] = []
+        out.reserveCapacity(4096)
+        write(value, into: &out)
+        return out
+    }
+
+    private static func write(_ value: Any, into out: inout [UInt8]) {
+        switch value {
+        case let string as String: writeString(string, into: &out)
+        case let bool as Bool: out += Array((bool ? "true" : "false").utf8)
+        case let int as Int: out += Array(String(int).utf8)
+        case let int as Int64: out += Array(String(int).utf8)
+        case let dictionary as [String: Any]:
+            out.append(UInt8(ascii: "{"))
+            var first = true
+            for (key, item) in dictionary {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                writeString(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                write(item, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        case let array as [Any]:
+            out.append(UInt8(ascii: "["))
+            for (index, item) in array.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                write(item, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        default: out += Array("null".utf8)
+        }
+    }
+
+    private static func writeString(_ string: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case UInt8(ascii: "\n"): out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case UInt8(ascii: "\r"): out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case UInt8(ascii: "\t"): out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20: out += Array(String(format: "\\u%04x", byte).utf8)
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 
     static func yyyymmdd(_ date: LocalDate?) -> String? {

@@ -23,9 +23,10 @@ enum JSONItems {
         }
     }
 
-    /// The item as canonical JSON bytes (its raw payload for quarantine).
+    /// The item as JSON bytes (its raw payload for quarantine). Keys unsorted: `.sortedKeys` compares
+    /// with the locale and cost more than the whole mapping.
     static func raw(_ item: [String: Any]) -> [UInt8] {
-        Array((try? JSONSerialization.data(withJSONObject: item, options: [.sortedKeys])) ?? Data())
+        Array((try? JSONSerialization.data(withJSONObject: item)) ?? Data())
     }
 
     /// An integer field, or nil.

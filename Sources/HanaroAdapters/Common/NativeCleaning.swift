@@ -84,7 +84,14 @@ public enum NativeCleaning {
 
     /// Non-empty trimmed text, or nil (nulls, empty strings and `-` are all absent values).
     public static func present(_ text: String?) -> String? {
-        guard let trimmed = text?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty, trimmed != "-" else { return nil }
+        guard let text else { return nil }
+        // ASCII whitespace first (cheap); Foundation's trimming only when a non-ASCII space may remain.
+        var trimmed = text.trimmingASCIIWhitespace
+        if let first = trimmed.unicodeScalars.first, let last = trimmed.unicodeScalars.last,
+           first.properties.isWhitespace || last.properties.isWhitespace {
+            trimmed = trimmed.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard !trimmed.isEmpty, trimmed != "-" else { return nil }
         return trimmed
     }
 

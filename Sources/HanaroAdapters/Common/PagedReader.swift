@@ -1,10 +1,13 @@
 public import HanaroCore
 
 /// One native item before mapping: where it sits in the stream (nil when its id or stamp is
-/// unreadable), its raw bytes, and the mapping to run.
+/// unreadable), how to get its raw bytes, and the mapping to run.
+///
+/// The raw payload is produced only for an item that cannot be mapped (it goes to quarantine):
+/// re-serializing every item cost more than mapping it.
 struct NativeItem<Record: Sendable> {
     var position: AdapterCursor?
-    var raw: [UInt8]
+    var raw: () -> [UInt8]
     var map: () throws(ValidationError) -> Record
 }
 
@@ -56,7 +59,8 @@ enum PagedReader {
                 } else {
                     do throws(ValidationError) { result = .success(try item.map()) } catch { result = .failure(error) }
                 }
-                return AdapterItem(position: positions[index], raw: item.raw, mapped: result)
+                let raw: [UInt8] = if case .failure = result { item.raw() } else { [] }
+                return AdapterItem(position: positions[index], raw: raw, mapped: result)
             }
             items += mapped.count
             if !mapped.isEmpty {

@@ -85,7 +85,7 @@ public enum ReferralCodec {
     /// A delivery as a JSON object.
     static func json(_ d: ReferralDelivery) -> [UInt8] {
         let object = Dictionary(fields(d), uniquingKeysWith: { $1 })
-        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8))
+        return Array((try? JSONSerialization.data(withJSONObject: object, options: [])) ?? Data("{}".utf8))
     }
 
     /// A delivery as an XML `<rfrl>` document.

@@ -26,7 +26,7 @@ public struct EWPCAdapter: AgencyAdapter {
         return try await PagedReader.read(agency: agency, after: cursor, pageSize: pageSize, signpost: signpost, fetch: { (request) async throws(AdapterError) -> NativePage<ProgramRecord> in
             let page = try await list("callOpenApiSvcInfo310L01.do", since: request.since, until: request.until, pageNum: request.pageNumber, pageSize: request.limit)
             return NativePage(items: page.items.map { item in
-                NativeItem(position: EWPCMapping.position(item), raw: JSONItems.raw(item), map: { () throws(ValidationError) in try EWPCMapping.program(item) })
+                NativeItem(position: EWPCMapping.position(item), raw: { JSONItems.raw(item) }, map: { () throws(ValidationError) in try EWPCMapping.program(item) })
             }, total: page.total)
         }, deliver: deliver)
     }
@@ -38,7 +38,7 @@ public struct EWPCAdapter: AgencyAdapter {
             let page = try await list("callOpenApiRfrlEvent.do", since: request.since, until: request.until, pageNum: request.pageNumber, pageSize: request.limit)
             return NativePage(items: page.items.map { item in
                 let fields = item.compactMapValues { $0 as? String }
-                return NativeItem(position: ReferralCodec.position(fields), raw: JSONItems.raw(item), map: { () throws(ValidationError) in try ReferralCodec.event(fields, agency: agency) })
+                return NativeItem(position: ReferralCodec.position(fields), raw: { JSONItems.raw(item) }, map: { () throws(ValidationError) in try ReferralCodec.event(fields, agency: agency) })
             }, total: page.total)
         }, deliver: deliver)
     }

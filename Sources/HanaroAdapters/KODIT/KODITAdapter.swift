@@ -28,7 +28,7 @@ public struct KODITAdapter: AgencyAdapter {
         return try await PagedReader.read(agency: agency, after: cursor, pageSize: pageSize, signpost: signpost, fetch: { (request) async throws(AdapterError) -> NativePage<ProgramRecord> in
             let page = try await list(Self.programs, since: request.since, until: request.until, page: request.pageNumber, perPage: request.limit)
             return NativePage(items: page.items.map { item in
-                NativeItem(position: KODITMapping.position(item), raw: JSONItems.raw(item), map: { () throws(ValidationError) in try KODITMapping.program(item) })
+                NativeItem(position: KODITMapping.position(item), raw: { JSONItems.raw(item) }, map: { () throws(ValidationError) in try KODITMapping.program(item) })
             }, total: page.total)
         }, deliver: deliver)
     }
@@ -40,7 +40,7 @@ public struct KODITAdapter: AgencyAdapter {
             let page = try await list(Self.referrals, since: request.since, until: request.until, page: request.pageNumber, perPage: request.limit)
             return NativePage(items: page.items.map { item in
                 let fields = item.compactMapValues { $0 as? String }
-                return NativeItem(position: ReferralCodec.position(fields), raw: JSONItems.raw(item), map: { () throws(ValidationError) in try ReferralCodec.event(fields, agency: agency) })
+                return NativeItem(position: ReferralCodec.position(fields), raw: { JSONItems.raw(item) }, map: { () throws(ValidationError) in try ReferralCodec.event(fields, agency: agency) })
             }, total: page.total)
         }, deliver: deliver)
     }

@@ -34,7 +34,7 @@ public struct DataGoKrAdapter: AgencyAdapter {
         return try await PagedReader.read(agency: agency, after: cursor, pageSize: pageSize, signpost: signpost, fetch: { (request) async throws(AdapterError) -> NativePage<ProgramRecord> in
             let page = try await list(paths.programs, since: request.since, until: request.until, pageNo: request.pageNumber, rows: request.limit)
             return NativePage(items: page.envelope.items.map { item in
-                NativeItem(position: isKOREG ? KOREGMapping.position(item) : KINFAMapping.position(item), raw: DataGoKrEnvelope.raw(item),
+                NativeItem(position: isKOREG ? KOREGMapping.position(item) : KINFAMapping.position(item), raw: { DataGoKrEnvelope.raw(item) },
                            map: { () throws(ValidationError) in isKOREG ? try KOREGMapping.program(item) : try KINFAMapping.program(item) })
             }, total: page.envelope.totalCount)
         }, deliver: deliver)
@@ -46,7 +46,7 @@ public struct DataGoKrAdapter: AgencyAdapter {
         return try await PagedReader.read(agency: agency, after: cursor, pageSize: pageSize, signpost: signpost, fetch: { (request) async throws(AdapterError) -> NativePage<ReferralEvent> in
             let page = try await list(paths.referrals, since: request.since, until: request.until, pageNo: request.pageNumber, rows: request.limit)
             return NativePage(items: page.envelope.items.map { item in
-                NativeItem(position: ReferralCodec.position(item), raw: DataGoKrEnvelope.raw(item), map: { () throws(ValidationError) in try ReferralCodec.event(item, agency: agency) })
+                NativeItem(position: ReferralCodec.position(item), raw: { DataGoKrEnvelope.raw(item) }, map: { () throws(ValidationError) in try ReferralCodec.event(item, agency: agency) })
             }, total: page.envelope.totalCount)
         }, deliver: deliver)
     }

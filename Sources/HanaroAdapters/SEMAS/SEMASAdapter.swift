@@ -26,7 +26,7 @@ public struct SEMASAdapter: AgencyAdapter {
         return try await PagedReader.read(agency: agency, after: cursor, pageSize: pageSize, signpost: signpost, fetch: { (request) async throws(AdapterError) -> NativePage<ProgramRecord> in
             let page = try await list("/api/pbanc/list", since: request.since, until: request.until, offset: request.offset, limit: request.limit)
             return NativePage(items: page.items.map { item in
-                NativeItem(position: SEMASMapping.position(item), raw: JSONItems.raw(item), map: { () throws(ValidationError) in try SEMASMapping.program(item) })
+                NativeItem(position: SEMASMapping.position(item), raw: { JSONItems.raw(item) }, map: { () throws(ValidationError) in try SEMASMapping.program(item) })
             }, total: page.total)
         }, deliver: deliver)
     }
@@ -38,7 +38,7 @@ public struct SEMASAdapter: AgencyAdapter {
             let page = try await list("/api/rfrl/list", since: request.since, until: request.until, offset: request.offset, limit: request.limit)
             return NativePage(items: page.items.map { item in
                 let fields = item.compactMapValues { $0 as? String }
-                return NativeItem(position: ReferralCodec.position(fields), raw: JSONItems.raw(item), map: { () throws(ValidationError) in try ReferralCodec.event(fields, agency: agency) })
+                return NativeItem(position: ReferralCodec.position(fields), raw: { JSONItems.raw(item) }, map: { () throws(ValidationError) in try ReferralCodec.event(fields, agency: agency) })
             }, total: page.total)
         }, deliver: deliver)
     }

@@ -3,7 +3,9 @@
 public struct AdapterItem<Record: Sendable>: Sendable {
     /// Its (updated-at, id) position: the cursor after taking it.
     public var position: AdapterCursor
-    /// The native payload (one JSON object, one XML `<item>`, one CSV row as UTF-8).
+    /// The native payload (one JSON object, one XML `<item>`, one CSV row as UTF-8) of an item
+    /// that could not be mapped; empty for a mapped one (the store then keeps its key if it is
+    /// refused later).
     public var raw: [UInt8]
     /// The mapped record, or the mapping error (the item goes to quarantine).
     public var mapped: Result<Record, ValidationError>
