@@ -180,3 +180,45 @@ struct AdapterConformanceTests {
         #expect(intake[ids[0]]?["ownrNm"]?.isEmpty == false, "the origin gets its own personal fields back")
     }
 }
+
+@Suite("Adapter transport")
+struct AdapterTransportTests {
+    @Test("the per-agency rate limit spaces requests (adapter.rate_limit)")
+    func rateLimit() async throws {
+        // Given an agency whose file allows 10 requests per second
+        let sim = try await SimulatedAgency(.ewpc, programs: 5)
+        defer { Task { await sim.stop() } }
+        let settings = AdapterSettings(baseURL: sim.url, serviceKey: "demo-key", requestsPerSecond: 10, caPath: sim.dir.file("federation-ca.pem"))
+        let http = try AgencyHTTP(agency: .ewpc, settings: settings)
+        let adapter = AdapterFactory.make(for: .ewpc, settings: settings, http: http)
+        // When 21 requests are made as fast as the adapter may
+        let before = await sim.simulator.nativeRequests
+        let start = ContinuousClock.now
+        for _ in 0..<21 { _ = try await adapter.check() }
+        let elapsed = ContinuousClock.now - start
+        await http.shutdown()
+        // Then they took at least two seconds (a burst of 10, then 10 per second), and all reached the agency
+        #expect(elapsed >= .milliseconds(1900), "\(elapsed)")
+        #expect(await sim.simulator.nativeRequests - before == 21)
+    }
+
+    @Test("an unreachable agency and a refused TLS handshake give readable reasons")
+    func unreachableAndTLS() async throws {
+        let sim = try await SimulatedAgency(.semas, programs: 5)
+        defer { Task { await sim.stop() } }
+        // No CA given: the agency's development certificate does not verify.
+        let untrusted = AdapterSettings(baseURL: sim.url, serviceKey: "demo-key")
+        let http = try AgencyHTTP(agency: .semas, settings: untrusted)
+        await #expect { try await AdapterFactory.make(for: .semas, settings: untrusted, http: http).check() } throws: {
+            ($0 as? AdapterError)?.code == .tls && ($0 as? AdapterError)?.message.contains("adapter.ca") == true
+        }
+        await http.shutdown()
+        // Nothing listens on the port.
+        let closed = AdapterSettings(baseURL: "https://127.0.0.1:1", serviceKey: "demo-key", timeoutSeconds: 2)
+        let http2 = try AgencyHTTP(agency: .semas, settings: closed)
+        await #expect { try await AdapterFactory.make(for: .semas, settings: closed, http: http2).check() } throws: {
+            ($0 as? AdapterError)?.code == .unreachable && ($0 as? AdapterError)?.message.contains("adapter.base_url") == true
+        }
+        await http2.shutdown()
+    }
+}

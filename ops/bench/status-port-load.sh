@@ -66,8 +66,13 @@ run() { # label load(0|1)
   python3 -c "print('sync $1: %.1f s, %d records/s' % ($end-$start, $RECORDS/($end-$start)))"
   echo "$end - $start" | bc > "$dir/time-$1"
 }
+# Baseline: the same probes against the idle source node (it holds the RECORDS versions).
+until curl -sf "http://127.0.0.1:$SK/healthz" >/dev/null; do sleep 0.05; done
+wrk -t2 -c$CONNECTIONS -d15s -s "$dir/probes.lua" --latency "http://127.0.0.1:$SK" > "$dir/wrk-idle.txt" 2>&1
 run noload 0
 run load 1
+echo "--- baseline: wrk against an idle node's status port (same rate, no sync running) ---"
+grep -E "Latency|50%|90%|99%|Requests/sec" "$dir/wrk-idle.txt"
 echo "--- wrk against the sink's status port during the loaded sync (target rate $RATE req/s, $CONNECTIONS connections) ---"
 cat "$dir/wrk.txt"
 python3 - "$dir" <<'PY'
