@@ -80,7 +80,9 @@ public final class PeerClient: Sendable {
         } catch let error as FederationError {
             throw error
         } catch {
-            throw FederationError(.unreachable, "\(request.url): \(Self.describe(error))")
+            // The reason first (status tables truncate), then where.
+            let origin = URL(string: request.url).map { "\($0.host ?? ""):\($0.port ?? 443)" } ?? request.url
+            throw FederationError(.unreachable, "\(Self.describe(error)) (peer node \(origin))")
         }
     }
 
@@ -103,6 +105,9 @@ public final class PeerClient: Sendable {
         if text.contains("CERTIFICATE_REQUIRED") { return "the peer requires a client certificate (TLS alert certificate_required)" }
         if text.contains("UNKNOWN_CA") || text.contains("unknownCA") { return "TLS: certificate not signed by the federation CA" }
         if text.contains("CERTIFICATE_EXPIRED") || text.contains("certificateExpired") { return "TLS: certificate expired" }
+        if text.contains("connectionRefused") || text.contains("Connection refused") || text.contains("ECONNREFUSED") { return "connection refused" }
+        if text.contains("connectTimeout") { return "connect timed out" }
+        if text.contains("deadlineExceeded") || text.contains("readTimeout") { return "no answer in time" }
         return text
     }
 }

@@ -6,7 +6,7 @@ import NIOHTTP1
 /// 서민금융진흥원): the XML envelope paged by `pageNo`/`numOfRows`, incremental by
 /// `updtPnttmBgng`/`updtPnttmEnd`, credential `serviceKey`. The referral feed uses the same
 /// envelope; the intake takes an XML `<rfrl>` document.
-public struct DataGoKrAdapter: AgencyAdapter {
+public struct DataGoKrAdapter: PagedAgencyAPI {
     public let agency: AgencyID
     let settings: AdapterSettings
     let http: AgencyHTTP
@@ -18,57 +18,31 @@ public struct DataGoKrAdapter: AgencyAdapter {
         self.http = http
     }
 
-    var paths: (programs: String, referrals: String, intake: String) {
-        agency == .koreg
-            ? ("/B552735/kfcgf/getPblancList", "/B552735/kfcgf/getRfrlEventList", "/B552735/kfcgf/rfrlIntake")
-            : ("/B553701/LoanProductSearchingInfo/getLoanProductSearchingInfo", "/B553701/Referral/getRfrlEventList", "/B553701/Referral/rfrlIntake")
+    var programStream: String { agency == .koreg ? "/B552735/kfcgf/getPblancList" : "/B553701/LoanProductSearchingInfo/getLoanProductSearchingInfo" }
+    var referralStream: String { agency == .koreg ? "/B552735/kfcgf/getRfrlEventList" : "/B553701/Referral/getRfrlEventList" }
+    var intakePath: String { agency == .koreg ? "/B552735/kfcgf/rfrlIntake" : "/B553701/Referral/rfrlIntake" }
+
+    func programPosition(_ item: [String: String]) -> AdapterCursor? {
+        agency == .koreg ? KOREGMapping.position(item) : KINFAMapping.position(item)
     }
 
-    public func check() async throws(AdapterError) -> AgencyTimestamp {
-        try await list(paths.programs, since: nil, until: nil, pageNo: 1, rows: 1).date
-    }
-
-    public func readPrograms(after cursor: AdapterCursor, pageSize: Int, deliver: (AdapterPage<ProgramRecord>) async throws(AdapterError) -> Void) async throws(AdapterError) -> AdapterReadSummary {
-        let signpost = try await check()
-        let isKOREG = agency == .koreg
-        return try await PagedReader.read(agency: agency, after: cursor, pageSize: pageSize, signpost: signpost, fetch: { (request) async throws(AdapterError) -> NativePage<ProgramRecord> in
-            let page = try await list(paths.programs, since: request.since, until: request.until, pageNo: request.pageNumber, rows: request.limit)
-            return NativePage(items: page.envelope.items.map { item in
-                NativeItem(position: isKOREG ? KOREGMapping.position(item) : KINFAMapping.position(item), raw: { DataGoKrEnvelope.raw(item) },
-                           map: { () throws(ValidationError) in isKOREG ? try KOREGMapping.program(item) : try KINFAMapping.program(item) })
-            }, total: page.envelope.totalCount)
-        }, deliver: deliver)
-    }
-
-    public func readReferralEvents(after cursor: AdapterCursor, pageSize: Int, deliver: (AdapterPage<ReferralEvent>) async throws(AdapterError) -> Void) async throws(AdapterError) -> AdapterReadSummary {
-        let signpost = try await check()
-        let agency = self.agency
-        return try await PagedReader.read(agency: agency, after: cursor, pageSize: pageSize, signpost: signpost, fetch: { (request) async throws(AdapterError) -> NativePage<ReferralEvent> in
-            let page = try await list(paths.referrals, since: request.since, until: request.until, pageNo: request.pageNumber, rows: request.limit)
-            return NativePage(items: page.envelope.items.map { item in
-                NativeItem(position: ReferralCodec.position(item), raw: { DataGoKrEnvelope.raw(item) }, map: { () throws(ValidationError) in try ReferralCodec.event(item, agency: agency) })
-            }, total: page.envelope.totalCount)
-        }, deliver: deliver)
+    func program(_ item: [String: String]) throws(ValidationError) -> ProgramRecord {
+        agency == .koreg ? try KOREGMapping.program(item) : try KINFAMapping.program(item)
     }
 
     public func deliver(_ referral: ReferralDelivery) async throws(AdapterError) {
-        let url = settings.baseURL + paths.intake + "?serviceKey=" + Self.encoded(settings.serviceKey)
+        let url = settings.baseURL + intakePath + "?serviceKey=" + Self.encoded(settings.serviceKey)
         let answer = try await http.send(.POST, url, headers: [("Content-Type", "application/xml; charset=UTF-8")], body: ReferralCodec.xml(referral))
         _ = try DataGoKrEnvelope.parse(answer.body, agency: agency, expectingItems: false)
     }
 
-    struct ListPage {
-        var envelope: DataGoKrEnvelope
-        var date: AgencyTimestamp
-    }
-
-    func list(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, pageNo: Int, rows: Int) async throws(AdapterError) -> ListPage {
-        var url = settings.baseURL + path + "?serviceKey=" + Self.encoded(settings.serviceKey) + "&pageNo=\(pageNo)&numOfRows=\(rows)"
+    func page(_ stream: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<[String: String]> {
+        var url = settings.baseURL + stream + "?serviceKey=" + Self.encoded(settings.serviceKey) + "&pageNo=\(offset / limit + 1)&numOfRows=\(limit)"
         if let since, since != .distantPast { url += "&updtPnttmBgng=\(since.digits)" }
         if let until { url += "&updtPnttmEnd=\(until.digits)" }
         let answer = try await http.send(.GET, url, headers: [("Accept", "application/xml")])
-        return ListPage(envelope: try DataGoKrEnvelope.parse(answer.body, agency: agency),
-                        date: answer.date ?? AgencyTimestamp(secondsSince1970: Int64(Date().timeIntervalSince1970)))
+        let envelope = try DataGoKrEnvelope.parse(answer.body, agency: agency)
+        return ListPage(items: envelope.items, total: envelope.totalCount, date: answer.date)
     }
 
     static func encoded(_ text: String) -> String {
