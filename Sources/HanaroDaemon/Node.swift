@@ -110,6 +110,16 @@ public final class Node: Sendable {
     /// Runs until SIGTERM or SIGINT.
     /// - Throws: ``NodeStartupError`` when a port cannot be bound; otherwise what a service threw.
     public func run(onFederationPort: @escaping @Sendable (Int) async -> Void = { _ in }, onStatusPort: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        do {
+            try await runServices(onFederationPort: onFederationPort, onStatusPort: onStatusPort)
+        } catch {
+            await shutdownClients()
+            throw Self.explain(error, configuration: configuration)
+        }
+        await shutdownClients()
+    }
+
+    private func runServices(onFederationPort: @escaping @Sendable (Int) async -> Void, onStatusPort: @escaping @Sendable (Int) async -> Void) async throws {
         let server = try PeerServer.application(
             replica: replica, tls: tls, policy: policy, host: configuration.federationHost, port: configuration.federationPort,
             logger: logger, onRunning: onFederationPort)
@@ -130,21 +140,23 @@ public final class Node: Sendable {
         logger.info("node starting", metadata: ["agency": "\(configuration.agency.rawValue)", "federation": "\(configuration.federationHost):\(configuration.federationPort)",
                                                 "peers": "\(links.map(\.peer.rawValue))", "adapters": "\(adapters.map(\.agency.rawValue))"])
         defer { logger.info("node stopped") }
-        do {
-            try await group.run()
-        } catch {
-            await shutdownClients()
-            throw Self.explain(error, configuration: configuration)
-        }
-        await shutdownClients()
+        try await group.run()
     }
 
-    /// Removes a stale socket file left by a node that did not stop cleanly; refuses to replace
-    /// anything that is not a socket.
+    /// Checks the admin socket's place: its directory must be owner-only (the socket is made
+    /// 0600 once bound, and the directory closes the moment before), and a socket file left there
+    /// is removed only when no node answers on it.
     static func prepareSocket(_ path: String) throws(NodeStartupError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        if let mode = (try? FileManager.default.attributesOfItem(atPath: directory))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            throw NodeStartupError("admin.socket \(path): its directory \(directory) is open to others (mode \(String(mode, radix: 8))); make it owner-only (chmod 700) or set admin.socket elsewhere")
+        }
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return }
         guard attributes[.type] as? FileAttributeType == .typeSocket else {
             throw NodeStartupError("admin.socket \(path) exists and is not a socket; remove it or choose another path")
+        }
+        if UnixSocketProbe.answers(path) {
+            throw NodeStartupError("admin.socket \(path) belongs to a node that is running; stop it first, or give this node its own data_dir and admin.socket")
         }
         try? FileManager.default.removeItem(atPath: path)
     }

@@ -124,9 +124,19 @@ struct ServeTests {
         let first = try other.start(.kodit)
         defer { first.terminate(); first.waitUntilExit() }
         Thread.sleep(forTimeInterval: 1.5)
-        let second = try Hanaro.run(["serve", "--config", other.config(.kodit)])
+        // The same configuration: its admin socket is taken by a running node.
+        let same = try Hanaro.run(["serve", "--config", other.config(.kodit)])
+        #expect(same.status == 1)
+        #expect(same.stderr.contains("belongs to a node that is running"), "\(same.stderr)")
+        // Another data directory, the same ports.
+        try FileManager.default.createDirectory(atPath: "\(other.dir)/data-second", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let text = try String(contentsOfFile: other.config(.kodit), encoding: .utf8).replacingOccurrences(of: "data_dir: data-kodit", with: "data_dir: data-second")
+        try text.write(toFile: "\(other.dir)/second.yaml", atomically: true, encoding: .utf8)
+        let second = try Hanaro.run(["serve", "--config", "\(other.dir)/second.yaml"])
         #expect(second.status == 1)
         #expect(second.stderr.contains("already in use"), "\(second.stderr)")
+        // Log lines may come first; the reason is one line of its own.
+        #expect(second.stderr.split(separator: "\n").last?.hasPrefix("hanaro: cannot listen on") == true, "\(second.stderr)")
     }
 
     @Test("kill -9 in the middle of a large sync, restart: converges with nothing lost or duplicated; SIGTERM exits 0")

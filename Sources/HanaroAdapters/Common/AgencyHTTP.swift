@@ -100,10 +100,17 @@ public final class AgencyHTTP: Sendable {
         return "\(parsed.scheme ?? "https")://\(host)\(parsed.port.map { ":\($0)" } ?? "")"
     }
 
-    /// The start of a body, for error messages (never a whole record).
+    /// What a body was, for error messages: its size and how it starts (`<`, `{`...), never its
+    /// text — a referral feed's body may hold a person's name and phone, and error messages
+    /// reach logs and the status port.
     static func snippet(_ body: [UInt8]) -> String {
-        let text = String(decoding: body.prefix(120), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
-        return text.isEmpty ? "empty body" : text
+        guard let first = body.first(where: { $0 > 0x20 }) else { return "an empty body" }
+        let kind: String = switch first {
+        case UInt8(ascii: "{"), UInt8(ascii: "["): "JSON"
+        case UInt8(ascii: "<"): body.starts(with: Array("<html".utf8)) || body.starts(with: Array("<!DOCTYPE".utf8)) ? "an HTML page" : "XML"
+        default: "text"
+        }
+        return "\(body.count) bytes of \(kind)"
     }
 
     /// RFC 9110 IMF-fixdate (`Sat, 28 Nov 2026 02:15:54 GMT`).

@@ -30,11 +30,15 @@ struct ListPage<Item> {
     var total: Int
     var date: AgencyTimestamp
 
-    init(items: [Item], total: Int, date: AgencyTimestamp?) {
+    /// - Throws: `.schema` without a `Date` header: the signpost must be the agency's own clock
+    ///   (ours could be ahead of it, and a record changed mid-read would then be skipped).
+    init(items: [Item], total: Int, date: AgencyTimestamp?, agency: AgencyID) throws(AdapterError) {
+        guard let date else {
+            throw AdapterError(.schema, agency: agency, "the agency's answer carries no Date header, so no signpost can be fixed on its clock; HTTP servers must send one (RFC 9110 §6.6.1)")
+        }
         self.items = items
         self.total = total
-        // Without a `Date` header, our own clock (an agency behind us only delays what we take).
-        self.date = date ?? AgencyTimestamp(secondsSince1970: Int64(Date().timeIntervalSince1970))
+        self.date = date
     }
 }
 
@@ -68,7 +72,7 @@ extension PagedAgencyAPI {
 
 /// JSON agencies: items are dictionaries.
 extension PagedAgencyAPI where Item == [String: Any] {
-    func eventFields(_ item: Item) -> [String: String] { item.compactMapValues { $0 as? String } }
+    func eventFields(_ item: Item) -> [String: String] { item.compactMapValues { $0 is NSNull ? nil : "\($0)" } }
     func raw(_ item: Item) -> [UInt8] { JSONItems.raw(item) }
 }
 

@@ -38,29 +38,27 @@ enum PagedReader {
         var items = 0
         while let request = state.nextRequest {
             let page = try await fetch(request)
-            // An item whose position cannot be read keeps the position of the one before it.
-            var positions: [AdapterCursor] = []
-            var previous = state.cursor
-            for item in page.items {
-                previous = item.position ?? previous
-                positions.append(previous)
-            }
-            guard let taken = state.receive(positions: positions, total: page.total) else {
+            // Items whose id or stamp cannot be read have no place in the order: they stay out of
+            // the paging logic and go to quarantine with the page they came in.
+            let positioned = page.items.filter { $0.position != nil }
+            let unplaced = page.items.filter { $0.position == nil }
+            let before = state.cursor
+            guard let taken = state.receive(positions: positioned.map { $0.position! }, total: page.total) else {
                 if state.restarts > maxRestarts {
                     throw AdapterError(.envelope, agency: agency, "the agency's pages kept shifting or repeating (\(state.restarts) re-reads in one read); trying again later")
                 }
                 continue
             }
-            let mapped: [AdapterItem<Record>] = taken.map { index in
-                let item = page.items[index]
+            var mapped: [AdapterItem<Record>] = unplaced.map { item in
+                AdapterItem(position: before, raw: item.raw(),
+                            mapped: .failure(ValidationError(.malformed, field: "id", "the item has no readable id or updated-at stamp")))
+            }
+            mapped += taken.map { index in
+                let item = positioned[index]
                 let result: Result<Record, ValidationError>
-                if item.position == nil {
-                    result = .failure(ValidationError(.malformed, field: "id", "the item has no readable id or updated-at stamp"))
-                } else {
-                    do throws(ValidationError) { result = .success(try item.map()) } catch { result = .failure(error) }
-                }
+                do throws(ValidationError) { result = .success(try item.map()) } catch { result = .failure(error) }
                 let raw: [UInt8] = if case .failure = result { item.raw() } else { [] }
-                return AdapterItem(position: positions[index], raw: raw, mapped: result)
+                return AdapterItem(position: item.position!, raw: raw, mapped: result)
             }
             items += mapped.count
             if !mapped.isEmpty {

@@ -36,7 +36,7 @@ public struct EWPCAdapter: PagedAgencyAPI {
         if let until { url += "&srchUpdtEnd=\(until.digits)" }
         let answer = try await http.send(.GET, url, headers: [("Accept", "application/json")])
         let (list, total) = try Self.parseList(answer.body)
-        return ListPage(items: list, total: total, date: answer.date)
+        return try ListPage(items: list, total: total, date: answer.date, agency: agency)
     }
 
     /// The items and total of a list answer.

@@ -68,7 +68,10 @@ public struct KAMCOAdapter: AgencyAdapter {
         guard answer.body.last == UInt8(ascii: "\n"), files.allSatisfy({ $0.hasSuffix(".csv") }) else {
             throw AdapterError(.schema, agency: agency, "the export index is not a complete list of .csv files (\(AgencyHTTP.snippet(answer.body))); it may have been cut short")
         }
-        return (files, answer.date ?? AgencyTimestamp(secondsSince1970: Int64(Date().timeIntervalSince1970)))
+        guard let date = answer.date else {
+            throw AdapterError(.schema, agency: agency, "the export index carries no Date header, so no signpost can be fixed on the agency's clock")
+        }
+        return (files, date)
     }
 
     private func read<Record: Sendable>(
@@ -85,14 +88,21 @@ public struct KAMCOAdapter: AgencyAdapter {
         }
         let firstDay = start == .beginning ? "00000000" : String(start.updatedAt.digits.prefix(8))
         let lastDay = String(signpost.digits.prefix(8))
-        let days = files.filter { $0.hasPrefix(prefix + "-") }.map { String($0.dropFirst(prefix.count + 1).prefix(8)) }
-            .filter { $0 >= firstDay && $0 <= lastDay }.sorted()
+        let listed = files.filter { $0.hasPrefix(prefix + "-") }.map { String($0.dropFirst(prefix.count + 1).prefix(8)) }.sorted()
+        let days = listed.filter { $0 >= firstDay && $0 <= lastDay }
+        if start != .beginning, let oldest = listed.first, firstDay < oldest, reset == nil {
+            reset = "the agency no longer lists exports from \(firstDay) (its oldest is \(oldest)); rows changed in between and not exported again are missing until a full resync"
+        }
         var current = start
         var items = 0
         for day in days {
             let rows = try await fetch("\(prefix)-\(day).csv", columns: columns)
             var taken: [AdapterItem<Record>] = []
             for row in rows.sorted(by: { (position($0.fields) ?? current) < (position($1.fields) ?? current) }) {
+                if let mismatch = row.fields["columnMismatch"] {
+                    taken.append(AdapterItem(position: current, raw: row.raw, mapped: .failure(ValidationError(.malformed, field: "row", "the row has \(mismatch) columns (an unquoted comma?)"))))
+                    continue
+                }
                 guard let at = position(row.fields) else {
                     taken.append(AdapterItem(position: current, raw: row.raw, mapped: .failure(ValidationError(.malformed, field: "id", "the row has no readable id or 수정일시"))))
                     continue
@@ -149,7 +159,10 @@ public struct KAMCOAdapter: AgencyAdapter {
             for (name, value) in zip(header, values) { fields[name] = value }
             let raw = Array(values.map { $0.contains(",") || $0.contains("\"") || $0.contains("\n") ? "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : $0 }
                 .joined(separator: ",").utf8)
-            rows.append(Row(fields: values.count == header.count ? fields : [:].merging(fields) { $1 }, raw: raw))
+            // A row with the wrong number of columns (an unquoted comma) would map shifted values:
+            // keep only its id, so that it goes to quarantine at its place.
+            rows.append(Row(fields: values.count == header.count ? fields : ["관리번호": fields["관리번호"] ?? "", "evntId": fields["evntId"] ?? "",
+                                                                              "columnMismatch": "\(values.count) of \(header.count)"], raw: raw))
         }
         if let error = reader.error {
             throw AdapterError(.schema, agency: agency, "\(file) could not be parsed as CSV (\(error))")

@@ -37,7 +37,7 @@ public struct KODITAdapter: PagedAgencyAPI {
         if let until { url += "&" + Self.condition("LT", until) }
         let answer = try await http.send(.GET, url, headers: headers)
         let (data, total) = try Self.parseList(answer.body)
-        return ListPage(items: data, total: total, date: answer.date)
+        return try ListPage(items: data, total: total, date: answer.date, agency: agency)
     }
 
     /// The items and total of a list answer.

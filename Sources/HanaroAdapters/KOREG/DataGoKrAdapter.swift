@@ -42,7 +42,7 @@ public struct DataGoKrAdapter: PagedAgencyAPI {
         if let until { url += "&updtPnttmEnd=\(until.digits)" }
         let answer = try await http.send(.GET, url, headers: [("Accept", "application/xml")])
         let envelope = try DataGoKrEnvelope.parse(answer.body, agency: agency)
-        return ListPage(items: envelope.items, total: envelope.totalCount, date: answer.date)
+        return try ListPage(items: envelope.items, total: envelope.totalCount, date: answer.date, agency: agency)
     }
 
     static func encoded(_ text: String) -> String {

@@ -37,7 +37,7 @@ public struct SEMASAdapter: PagedAgencyAPI {
         let bytes = Array((try? JSONSerialization.data(withJSONObject: body)) ?? Data())
         let answer = try await http.send(.POST, settings.baseURL + stream, headers: headers, body: bytes)
         let (list, total) = try Self.parseList(answer.body)
-        return ListPage(items: list, total: total, date: answer.date)
+        return try ListPage(items: list, total: total, date: answer.date, agency: agency)
     }
 
     /// The items and total of a list answer.

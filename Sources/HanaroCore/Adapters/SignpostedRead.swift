@@ -24,7 +24,8 @@ public struct SignpostedRead: Sendable {
 
     /// The signpost: only items updated strictly before it are taken.
     public let signpost: AgencyTimestamp
-    public let pageSize: Int
+    /// Items per page; lowered to what the agency actually serves when it caps the page size.
+    public private(set) var pageSize: Int
     /// The last item taken (or the starting cursor).
     public private(set) var cursor: AdapterCursor
     public private(set) var pages = 0
@@ -79,7 +80,17 @@ public struct SignpostedRead: Sendable {
             }
         }
         offset += positions.count
-        if reachedSignpost || positions.count < pageSize || offset >= newTotal { isFinished = true }
+        if reachedSignpost || positions.isEmpty || offset >= newTotal {
+            isFinished = true
+        } else if positions.count < pageSize {
+            // The agency serves fewer items per page than asked (a capped `numOfRows`): page
+            // numbers would no longer line up, so continue from the last item taken with its size.
+            pageSize = positions.count
+            since = cursor.updatedAt
+            offset = 0
+            total = nil
+            lastSeen = nil
+        }
         return taken
     }
 }

@@ -14,8 +14,10 @@ public final class AdapterService: Service, Sendable {
     let pollInterval: Duration
     let board: FreshnessBoard
     let logger: Logger
-    let trigger = ResyncTrigger()
     let metrics: HanaroMetrics?
+    /// One reader of this agency at a time: the poll loop and an admin's resync never interleave
+    /// (a resync's older snapshot could otherwise land after a poll's newer one).
+    let lock = AsyncLock()
 
     public init(ingest: AdapterIngest, pollIntervalSeconds: Int, board: FreshnessBoard, logger: Logger, metrics: HanaroMetrics? = nil) {
         self.ingest = ingest
@@ -27,71 +29,83 @@ public final class AdapterService: Service, Sendable {
 
     public var agency: AgencyID { ingest.agency }
 
-    /// Asks for a cycle now; with `full`, from the beginning (a full resync).
-    public func requestResync(full: Bool) async { await trigger.request(full: full) }
-
     public func run() async throws {
         await cancelWhenGracefulShutdown { [self] in
             var backoff = Backoff(initialSeconds: 1, maximumSeconds: 300)
             var random = SystemRandomNumberGenerator()
-            var full = false
             while !Task.isCancelled {
                 var delay = self.pollInterval
                 do throws(AdapterError) {
-                    try await self.cycle(full: full)
+                    try await self.cycle(full: false)
                     backoff.reset()
                 } catch {
-                    await self.board.failed(self.agency, .inbound, kind: .init(error.code), reason: error.message)
-                    self.metrics?.countFailure(self.agency, kind: .init(error.code))
                     self.logger.warning("adapter failing", metadata: ["agency": "\(self.agency.rawValue)", "kind": "\(error.code.rawValue)", "reason": "\(error.message)"])
                     delay = .milliseconds(Int64(backoff.nextDelay(retryAfter: error.retryAfterSeconds.map(Double.init), using: &random) * 1000))
                 }
-                full = await self.trigger.wait(upTo: delay)
+                try? await Task.sleep(for: delay)
             }
         }
     }
 
-    /// One round: programs, referral events, deliveries.
+    /// One round — programs, referral events, deliveries — holding the agency's lock; each step
+    /// reports its own direction to the freshness board. `progress` hears the items of each page.
     /// - Throws: ``AdapterError`` of the first step that failed (earlier steps stay stored).
-    public func cycle(full: Bool) async throws(AdapterError) {
-        let programs = try await ingest.ingestPrograms(full: full)
-        let events = try await ingest.ingestReferralEvents(full: full)
+    public func cycle(full: Bool, progress: (@Sendable (Int) async -> Void)? = nil) async throws(AdapterError) {
+        await lock.acquire()
+        do throws(AdapterError) {
+            try await unlockedCycle(full: full, progress: progress)
+            await lock.release()
+        } catch {
+            await lock.release()
+            throw error
+        }
+    }
+
+    private func unlockedCycle(full: Bool, progress: (@Sendable (Int) async -> Void)?) async throws(AdapterError) {
+        // Our own clock when the read starts: the point up to which the agency is then known
+        // (its own clock, the signpost, could run ahead of ours and stretch `fresh`).
+        let started = Date()
+        let programs: AdapterReadSummary
+        let events: AdapterReadSummary
+        do throws(AdapterError) {
+            programs = try await ingest.ingestPrograms(full: full, progress: progress)
+            events = try await ingest.ingestReferralEvents(full: full, progress: progress)
+        } catch {
+            await board.failed(agency, .inbound, kind: .init(error.code), reason: error.message)
+            metrics?.countFailure(agency, kind: .init(error.code))
+            throw error
+        }
         metrics?.countRecords(agency, kind: "program", programs.items)
         metrics?.countRecords(agency, kind: "referral", events.items)
-        let asOf = Date(timeIntervalSince1970: TimeInterval(min(programs.signpost.secondsSince1970, events.signpost.secondsSince1970)))
-        await board.succeeded(agency, .inbound, asOf: asOf)
+        await board.succeeded(agency, .inbound, asOf: started)
         if let reset = programs.cursorReset ?? events.cursorReset {
             logger.notice("adapter cursor set aside", metadata: ["agency": "\(agency.rawValue)", "reason": "\(reset)"])
         }
-        do {
+        do throws(AdapterError) {
             try await ingest.deliverOutbound()
-            await board.succeeded(agency, .outbound, asOf: await board.now())
+            await board.succeeded(agency, .outbound, asOf: Date())
         } catch {
             await board.failed(agency, .outbound, kind: .init(error.code), reason: error.message)
+            metrics?.countFailure(agency, kind: .init(error.code))
             throw error
         }
     }
 }
 
-/// Wakes a waiting loop early: a resync requested by an admin.
-actor ResyncTrigger {
-    private var pending: Bool?
+/// A mutual-exclusion lock for async code: waiters are resumed in order.
+actor AsyncLock {
+    private var held = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    func request(full: Bool) { pending = (pending ?? false) || full }
-
-    private func take() -> Bool? {
-        defer { pending = nil }
-        return pending
+    func acquire() async {
+        guard held else {
+            held = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
     }
 
-    /// Waits for `duration` or a request (checked every 100 ms); returns whether a full resync
-    /// was asked. Returns at once when the task is cancelled.
-    func wait(upTo duration: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + duration
-        while ContinuousClock.now < deadline, !Task.isCancelled {
-            if let full = take() { return full }
-            try? await Task.sleep(for: min(.milliseconds(100), deadline - ContinuousClock.now))
-        }
-        return take() ?? false
+    func release() {
+        if waiters.isEmpty { held = false } else { waiters.removeFirst().resume() }
     }
 }

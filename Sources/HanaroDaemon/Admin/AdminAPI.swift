@@ -119,7 +119,9 @@ public struct AdminAPI: Sendable {
         }
     }
 
-    /// Runs one admin action: authorizes, audits (allowed, refused or failed) and answers JSON.
+    /// Runs one admin action: authorizes, writes the audit entry *before* acting (an action the
+    /// log cannot record does not happen), acts, and audits a failure too. Progress reads of a
+    /// resync (`audited: false`) are not logged: `--wait` polls them five times a second.
     private func handle(_ request: Request, actor: String, action: String, authorize: @Sendable (Request) -> String?, audited: Bool = true,
                         _ work: (inout String) async throws -> (Int, [UInt8])) async throws -> Response {
         var target = request.uri.path
@@ -129,9 +131,15 @@ public struct AdminAPI: Sendable {
             return Self.json(401, ["error": refusal], headers: [.wwwAuthenticate: "Bearer realm=\"hanaro-admin\""])
         }
         do {
+            if audited {
+                do {
+                    try await replica.appendAudit(actor: actor, action: "admin.\(action)", target: "\(request.uri.path)\(request.uri.query.map { "?" + $0 } ?? "")", outcome: "allowed", detail: "")
+                } catch {
+                    throw AdminError(.failed, "the audit log refused the entry (\(error)); nothing was done")
+                }
+            }
             let (status, body) = try await work(&target)
             metrics.countAdmin(action: action, outcome: "allowed")
-            if audited { try await replica.appendAudit(actor: actor, action: "admin.\(action)", target: target, outcome: "allowed", detail: "") }
             return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         } catch {
             let (code, message): (Int, String) = if let admin = error as? AdminError { (admin.code.rawValue, admin.message) } else { (500, "\(error)") }

@@ -30,7 +30,7 @@ public final class ResyncService: Service, Sendable {
         self.links = links
         self.adapters = adapters
         self.logger = logger
-        (requests, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
+        (requests, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
     /// The agencies a resync can reach from this node.
@@ -64,15 +64,15 @@ public final class ResyncService: Service, Sendable {
             $0.digestBefore = before?.digest
         }
         let targets = agency.map { [$0] } ?? resyncable
-        var failure: String?
+        var failures: [String] = []
         for target in targets {
             do {
                 try await resync(target, full: full, job: id)
             } catch {
-                failure = "\(target.rawValue): \(error)"
-                break
+                failures.append("\(target.rawValue): \(error)")
             }
         }
+        let failure = failures.isEmpty ? nil : failures.joined(separator: "; ")
         let after = try? await replica.summary()
         await jobs.update(id) {
             $0.state = failure == nil ? "done" : "failed"
@@ -88,31 +88,36 @@ public final class ResyncService: Service, Sendable {
     private func resync(_ agency: AgencyID, full: Bool, job: String) async throws {
         let jobs = self.jobs
         if let adapter = adapters.first(where: { $0.agency == agency }) {
-            let progress: @Sendable (Int) async -> Void = { count in await jobs.update(job) { $0.itemsRead += count; $0.pagesRead += 1 } }
-            await jobs.update(job) { $0.step = "\(agency.rawValue): programs" }
-            try await adapter.ingest.ingestPrograms(full: full, progress: progress)
-            await jobs.update(job) { $0.step = "\(agency.rawValue): referral events" }
-            try await adapter.ingest.ingestReferralEvents(full: full, progress: progress)
-            await jobs.update(job) { $0.step = "\(agency.rawValue): deliveries" }
-            try await adapter.ingest.deliverOutbound()
+            await jobs.update(job) { $0.step = "\(agency.rawValue): adapter\(full ? " (full)" : "")" }
+            // Through the adapter's own lock: never interleaved with its poll.
+            try await adapter.cycle(full: full) { count in await jobs.update(job) { $0.itemsRead += count; $0.pagesRead += 1 } }
             return
         }
         guard let link = links.first(where: { $0.peer == agency }) else { return }
         await jobs.update(job) { $0.step = "\(agency.rawValue): federation\(full ? " (full)" : "")" }
         if full {
-            let current = try await replica.checkpoint(link.stream)
-            let epoch = current?.split(separator: " ").first.map(String.init) ?? "-"
-            try await replica.apply([], from: link.stream, checkpoint: Checkpoint(stream: link.stream, value: "\(epoch) 0 full", expected: current ?? ""))
+            // Restart the peer's cursor from the beginning (compare-and-set: the link may move it
+            // meanwhile; then read it again and retry).
+            var restarted = false
+            for _ in 0..<5 where !restarted {
+                let current = try await replica.checkpoint(link.stream)
+                let epoch = current?.split(separator: " ").first.map(String.init) ?? "-"
+                try await replica.apply([], from: link.stream, checkpoint: Checkpoint(stream: link.stream, value: "\(epoch) 0 full", expected: current ?? ""))
+                restarted = (try await replica.checkpoint(link.stream))?.hasSuffix(" full") == true
+            }
+            guard restarted else { throw AdminError(.failed, "could not restart the cursor of \(agency.rawValue): the link kept moving it; try again") }
+            var pages = 0
+            while (try await replica.checkpoint(link.stream) ?? "").hasSuffix(" full") {
+                try await link.syncOnce()
+                pages += 1
+                await jobs.update(job) { $0.pagesRead += 1; $0.itemsRead = link.status.applied }
+                if pages > 100_000 {
+                    throw AdminError(.failed, "the full read of \(agency.rawValue) did not end after \(pages) pages (does the peer keep resetting?)")
+                }
+            }
         }
-        // Pull page by page until the cursor is no longer a full pass and nothing more comes.
-        var pages = 0
-        while true {
-            let applied = try await link.syncOnce()
-            pages += 1
-            await jobs.update(job) { $0.pagesRead += 1; $0.itemsRead = link.status.applied }
-            let cursor = try await replica.checkpoint(link.stream) ?? ""
-            if !cursor.hasSuffix(" full"), !applied { break }
-            if pages > 1_000_000 { break }
-        }
+        // Then (or for an incremental resync, only) catch up to the peer's head.
+        try await link.catchUp()
+        await jobs.update(job) { $0.itemsRead = link.status.applied }
     }
 }

@@ -23,6 +23,9 @@ public final class NodeStatus: Sendable {
     let lastConflicts = Mutex<Int64?>(nil)
     let lastLinkApplied = Mutex<[AgencyID: Int]>([:])
     let lastWriteProbe = Mutex<(at: Date, error: String?)?>(nil)
+    let lastLinkFailures = Mutex<[AgencyID: Int]>([:])
+    /// Pending deliveries are counted every 10 s (a scan of the change feed), not every second.
+    let pendingCache = Mutex<(at: Date, counts: [AgencyID: Int])>((.distantPast, [:]))
 
     init(configuration: NodeConfiguration, replica: Replica, board: FreshnessBoard, links: [PeerLink], adapters: [AdapterService],
          tls: TLSMaterial, peerCertificates: PeerCertificateLog, metrics: HanaroMetrics, version: String, resyncs: ResyncJobs) {
@@ -77,6 +80,12 @@ public final class NodeStatus: Sendable {
         let previous = lastConflicts.withLock { value -> Int64? in defer { value = logged }; return value }
         metrics.countConflicts(Int(logged - (previous ?? logged)))
         for link in links {
+            // Federation failures count like adapter failures (the alert on flapping sync uses them).
+            let status = link.status
+            let failuresBefore = lastLinkFailures.withLock { seen -> Int in defer { seen[link.peer] = status.consecutiveFailures }; return seen[link.peer] ?? 0 }
+            if status.consecutiveFailures > failuresBefore, let code = status.lastErrorCode {
+                for _ in failuresBefore..<status.consecutiveFailures { metrics.countFailure(link.peer, kind: FreshnessBoard.FailureKind(code)) }
+            }
             let applied = link.status.applied
             let before = lastLinkApplied.withLock { seen -> Int in defer { seen[link.peer] = applied }; return seen[link.peer] ?? 0 }
             metrics.countRecords(link.peer, kind: "federation", applied - before)
@@ -113,7 +122,7 @@ public final class NodeStatus: Sendable {
             via = agency.id == configuration.agency ? "self+adapter" : "adapter"
             inbound = await direction(agency.id, .inbound, stale: stale, now: now)
             outbound = await direction(agency.id, .outbound, stale: stale, now: now)
-            pending = try? await adapter.ingest.pendingOutbound(limit: 10_000)
+            pending = await pendingOutbound(adapter, now: now)
         } else if let link {
             via = "federation"
             inbound = Self.direction(of: link.status, stale: stale, now: now)
@@ -134,6 +143,17 @@ public final class NodeStatus: Sendable {
             certExpiresAt: agency.id == configuration.agency ? tls.expiresAt : peerCertificates.expiry(of: agency.id),
             staleAfterSeconds: stale, inbound: inbound, outbound: outbound,
             resyncRunning: await resyncs.isRunning(agency.id))
+    }
+
+    private func pendingOutbound(_ adapter: AdapterService, now: Date) async -> Int? {
+        let cached = pendingCache.withLock { $0 }
+        if now.timeIntervalSince(cached.at) < 10, let count = cached.counts[adapter.agency] { return count }
+        guard let count = try? await adapter.ingest.pendingOutbound(limit: 10_000) else { return cached.counts[adapter.agency] }
+        pendingCache.withLock {
+            $0.counts[adapter.agency] = count
+            if $0.counts.count >= adapters.count || now.timeIntervalSince($0.at) >= 10 { $0.at = now }
+        }
+        return count
     }
 
     private func direction(_ agency: AgencyID, _ direction: FreshnessBoard.Direction, stale: Int, now: Date) async -> NodeStatusReport.Direction {

@@ -48,6 +48,30 @@ public struct NodeStatusReport: Codable, Sendable, Hashable {
         public var inbound: Direction?
         public var outbound: Direction?
         public var resyncRunning: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case agency, name, via, state, lastSuccessAt, lagSeconds, consecutiveFailures, lastError, pendingOutbound
+            case certExpiresAt, staleAfterSeconds, inbound, outbound, resyncRunning
+        }
+
+        /// Every contract field is present in every row: `null` when unknown, never left out.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(agency, forKey: .agency)
+            try c.encode(name, forKey: .name)
+            try c.encode(via, forKey: .via)
+            try c.encode(state, forKey: .state)
+            try c.encode(lastSuccessAt, forKey: .lastSuccessAt)
+            try c.encode(lagSeconds, forKey: .lagSeconds)
+            try c.encode(consecutiveFailures, forKey: .consecutiveFailures)
+            try c.encode(lastError, forKey: .lastError)
+            try c.encode(pendingOutbound, forKey: .pendingOutbound)
+            try c.encode(certExpiresAt, forKey: .certExpiresAt)
+            try c.encode(staleAfterSeconds, forKey: .staleAfterSeconds)
+            try c.encode(inbound, forKey: .inbound)
+            try c.encode(outbound, forKey: .outbound)
+            try c.encode(resyncRunning, forKey: .resyncRunning)
+        }
     }
 
     public var node: String
