@@ -3,6 +3,7 @@ import Foundation
 import HanaroCore
 import HanaroDaemon
 import HanaroFederation
+import HanaroFixtures
 import HanaroStore
 import Logging
 import NIOCore
@@ -93,5 +94,38 @@ struct ReferralEndToEndTests {
         #expect(try await kamcoNode.replica.summary().quarantined == 0)
         try await pull(semasNode, into: kamcoNode, peer: .semas, local: .kamco)
         #expect(try await kamcoNode.replica.record(key)?.referral?.status == .received)
+    }
+}
+
+@Suite("Referral events before their referral")
+struct EarlyStatusTests {
+    @Test("a status change for a referral this replica does not hold yet is held, then applied when the referral arrives", arguments: [AgencyID.kamco, .kinfa, .ewpc])
+    func statusBeforeReferral(agency: AgencyID) async throws {
+        // Given a replica that lost the referral (restored from an older copy) while the agency's intake has it
+        let sim = try await SimulatedAgency(agency, programs: 5)
+        defer { Task { await sim.stop() } }
+        var data = SyntheticData(seed: 11)
+        var draft = data.referralDraft(origin: .semas, referralID: "SEMAS-R777777")
+        draft.target = agency
+        draft.consent?.recipient = agency
+        let key = RecordKey(kind: .referral, owner: .semas, localID: "SEMAS-R777777")
+        let version = try RecordVersion.authoring(.createReferral(draft), on: nil, key: key, by: .semas, clock: HLCTimestamp(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000)))
+        try await sim.adapter.deliver(AdapterIngest.delivery(version.referral!, to: agency)!)
+        // When the agency's counsellor takes it up and the adapter reads that
+        #expect(await sim.simulator.setReferralStatus("SEMAS-R777777", to: "received", note: "접수"))
+        try await sim.letSecondPass()
+        try await sim.ingest.ingestReferralEvents()
+        // Then the event is held in quarantine, not lost
+        let held = try await sim.replica.quarantine()
+        #expect(held.count >= 1 && held.allSatisfy { $0.recordKey == key.description })
+        #expect(try await sim.ingest.retryHeldReferralEvents() == 0, "nothing to apply it to yet")
+        // When the referral arrives (over federation, here applied as its origin sent it)
+        try await sim.replica.apply([version], from: "peer:semas")
+        // Then the held event applies and is released
+        #expect(try await sim.ingest.retryHeldReferralEvents() >= 1)
+        let referral = try #require(try await sim.replica.record(key)?.referral)
+        #expect(referral.status == .received)
+        #expect(referral.history.elements.contains { $0.to == .received && $0.dot.agency == agency })
+        #expect(try await sim.replica.quarantine().isEmpty)
     }
 }

@@ -60,7 +60,7 @@ extension PagedAgencyAPI {
     public func readReferralEvents(after cursor: AdapterCursor, pageSize: Int, deliver: (AdapterPage<ReferralEvent>) async throws(AdapterError) -> Void) async throws(AdapterError) -> AdapterReadSummary {
         let signpost = try await check()
         let agency = self.agency
-        return try await PagedReader.read(agency: agency, after: cursor, pageSize: pageSize, signpost: signpost, fetch: { (request) async throws(AdapterError) -> NativePage<ReferralEvent> in
+        return try await PagedReader.read(agency: agency, after: cursor, pageSize: pageSize, signpost: signpost, keepingRaw: true, fetch: { (request) async throws(AdapterError) -> NativePage<ReferralEvent> in
             let page = try await page(referralStream, since: request.since, until: request.until, offset: request.offset, limit: request.limit)
             return NativePage(items: page.items.map { item in
                 let fields = eventFields(item)

@@ -23,8 +23,11 @@ enum PagedReader {
     /// Re-reads from the last position at most this often per read before giving up.
     static let maxRestarts = 20
 
+    /// - Parameter keepingRaw: keep every item's raw payload (referral events: a well-formed event
+    ///   can still be refused by the store — a status for a referral not here yet — and is then
+    ///   quarantined with it, to be retried); otherwise only unmappable items keep theirs.
     static func read<Record: Sendable>(
-        agency: AgencyID, after cursor: AdapterCursor, pageSize: Int, signpost: AgencyTimestamp,
+        agency: AgencyID, after cursor: AdapterCursor, pageSize: Int, signpost: AgencyTimestamp, keepingRaw: Bool = false,
         fetch: (SignpostedRead.Request) async throws(AdapterError) -> NativePage<Record>,
         deliver: (AdapterPage<Record>) async throws(AdapterError) -> Void
     ) async throws(AdapterError) -> AdapterReadSummary {
@@ -57,7 +60,7 @@ enum PagedReader {
                 let item = positioned[index]
                 let result: Result<Record, ValidationError>
                 do throws(ValidationError) { result = .success(try item.map()) } catch { result = .failure(error) }
-                let raw: [UInt8] = if case .failure = result { item.raw() } else { [] }
+                let raw: [UInt8] = if keepingRaw { item.raw() } else if case .failure = result { item.raw() } else { [] }
                 return AdapterItem(position: item.position!, raw: raw, mapped: result)
             }
             items += mapped.count

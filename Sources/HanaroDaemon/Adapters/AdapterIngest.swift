@@ -1,5 +1,6 @@
 public import HanaroCore
 public import HanaroStore
+import HanaroAdapters
 
 /// Moves data between one agency's native API (through its ``AgencyAdapter``) and the replica,
 /// keeping the invariants: every page's records, quarantined items and cursor are stored in one
@@ -56,11 +57,8 @@ public struct AdapterIngest: Sendable {
             var edits: [AuthoredEdit] = []
             for item in page.items {
                 switch item.mapped {
-                case .success(.created(let draft)):
-                    edits.append(AuthoredEdit(key: RecordKey(kind: .referral, owner: agency, localID: draft.referralID), edit: .createReferral(draft), raw: item.raw))
-                case .success(.status(let key, let status, let note)):
-                    edits.append(AuthoredEdit(key: key, edit: .setStatus(status), raw: item.raw))
-                    if let note { edits.append(AuthoredEdit(key: key, edit: .addNote(note), raw: item.raw)) }
+                case .success(let event):
+                    edits += Self.edits(for: event, agency: agency, raw: item.raw)
                 case .failure(let error):
                     edits.append(AuthoredEdit(key: RecordKey(kind: .referral, owner: agency, localID: item.position.id), refused: error, raw: item.raw))
                 }
@@ -70,6 +68,41 @@ public struct AdapterIngest: Sendable {
         }
         if summary.cursorReset == nil { summary.cursorReset = corrupt }
         return summary
+    }
+
+    /// The edits a referral event makes, by `agency`.
+    public static func edits(for event: ReferralEvent, agency: AgencyID, raw: [UInt8]) -> [AuthoredEdit] {
+        switch event {
+        case .created(let draft):
+            return [AuthoredEdit(key: RecordKey(kind: .referral, owner: agency, localID: draft.referralID), edit: .createReferral(draft), raw: raw)]
+        case .status(let key, let status, let note):
+            // The raw event travels with the edit: a status change for a referral this replica
+            // does not hold yet (a restored node) is quarantined with it, and retried.
+            var edits = [AuthoredEdit(key: key, edit: .setStatus(status), raw: raw)]
+            if let note { edits.append(AuthoredEdit(key: key, edit: .addNote(note), raw: raw)) }
+            return edits
+        }
+    }
+
+    /// Retries the referral events of this agency held in quarantine (a status change that came
+    /// before its referral reached this replica): those that now apply are released.
+    /// - Returns: how many were released.
+    @discardableResult
+    public func retryHeldReferralEvents() async throws(StoreError) -> Int {
+        let source = "adapter:\(agency.rawValue)"
+        let held = try await replica.quarantine(state: "held", limit: 200).filter { $0.source == source && ($0.recordKey?.hasPrefix("referral/") ?? false) }
+        var released = 0
+        for entry in held {
+            guard let key = entry.recordKey.flatMap({ try? RecordKey(parsing: $0) }), try await replica.record(key) != nil,
+                  let payload = try await replica.quarantinedPayload(id: entry.id),
+                  let event = try? AdapterFactory.remapReferralEvent(agency: agency, raw: payload) else { continue }
+            let outcomes = try await replica.author(Self.edits(for: event, agency: agency, raw: payload), by: agency, source: source)
+            if !outcomes.contains(where: { if case .quarantined = $0 { true } else { false } }) {
+                try await replica.releaseQuarantined(id: entry.id)
+                released += 1
+            }
+        }
+        return released
     }
 
     /// Delivers to the agency's intake every referral it takes part in (as origin or target) that

@@ -81,6 +81,8 @@ public final class AdapterService: Service, Sendable {
         if let reset = programs.cursorReset ?? events.cursorReset {
             logger.notice("adapter cursor set aside", metadata: ["agency": "\(agency.rawValue)", "reason": "\(reset)"])
         }
+        // Status changes that came before their referral: retried once it is here.
+        _ = try? await ingest.retryHeldReferralEvents()
         do throws(AdapterError) {
             try await ingest.deliverOutbound()
             await board.succeeded(agency, .outbound, asOf: Date())

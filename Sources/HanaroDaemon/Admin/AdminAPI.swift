@@ -172,8 +172,15 @@ public struct AdminAPI: Sendable {
             }
             let outcomes = try await replica.author([AuthoredEdit(key: record.key, edit: .publishProgram(record), raw: payload)], by: agency, source: entry.source)
             if case .quarantined(let error) = outcomes.first { throw AdminError(.conflict, "still refused: \(error)") }
-        } else if entry.source.hasPrefix("adapter:") {
-            throw AdminError(.conflict, "a referral event is retried by reading it again: `hanaro resync \(entry.source.dropFirst("adapter:".count)) --full`")
+        } else if entry.source.hasPrefix("adapter:"), let agency = AgencyID(rawValue: String(entry.source.dropFirst("adapter:".count))) {
+            let edits: [AuthoredEdit]
+            do { edits = try AdapterIngest.edits(for: try AdapterFactory.remapReferralEvent(agency: agency, raw: payload), agency: agency, raw: payload) } catch {
+                throw AdminError(.conflict, "still refused: \(error)")
+            }
+            let outcomes = try await replica.author(edits, by: agency, source: entry.source)
+            if let refused = outcomes.first(where: { if case .quarantined = $0 { true } else { false } }), case .quarantined(let error) = refused {
+                throw AdminError(.conflict, "still refused: \(error)")
+            }
         } else {
             let outcomes = try await replica.apply(encoded: [payload], from: entry.source, withholdingFor: node.agency)
             if case .quarantined(let error) = outcomes.first { throw AdminError(.conflict, "still refused: \(error)") }
