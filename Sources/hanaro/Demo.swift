@@ -4,6 +4,10 @@ import HanaroCore
 import HanaroDaemon
 import HanaroFederation
 import NIOHTTP1
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `hanaro demo`: a whole federation on this machine, nothing to set up.
 ///
@@ -19,8 +23,8 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a six-agency federation on this machine (real processes, mutual TLS) and check that every node converges.")
 
-    @Option(help: "How long to run (e.g. 30s, 2m); convergence is then awaited up to 30 s more.", transform: Demo.parseDuration)
-    var duration: Double = 30
+    @Option(help: "How long to run (e.g. 30s, 2m), then print the convergence summary; convergence is awaited up to 30 s more. Without it the demo runs until Ctrl-C.", transform: Demo.parseDuration)
+    var duration: Double?
 
     @Option(help: "Programs each simulated agency holds.")
     var programs = 300
@@ -43,6 +47,8 @@ struct Demo: AsyncParsableCommand {
         let federation = DemoFederation(dir: dir, programs: programs)
         try federation.prepare()
         print("hanaro demo: six simulated agencies and six nodes (real processes, mutual TLS on loopback) in \(dir)")
+        if duration == nil { print("running until Ctrl-C (or SIGTERM), then a summary of the last reports; --duration 30s stops by itself and checks convergence") }
+        DemoStop.install()
         try federation.start()
         let outcome: DemoOutcome
         do {
@@ -56,6 +62,21 @@ struct Demo: AsyncParsableCommand {
         print(outcome.summary)
         if !outcome.converged { throw ExitCode(1) }
     }
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM ends the demo early: it stops changing data, stops its processes
+/// (a Ctrl-C at a terminal reaches them too: they shut down gracefully) and prints the summary of
+/// the last reports it read.
+enum DemoStop {
+    static let requested = Atomic<Bool>(false)
+
+    static func install() {
+        for signal in [SIGINT, SIGTERM] {
+            Glibc.signal(signal) { _ in DemoStop.requested.store(true, ordering: .relaxed) }
+        }
+    }
+
+    static var isRequested: Bool { requested.load(ordering: .relaxed) }
 }
 
 /// The processes and files of a demo federation.
@@ -153,15 +174,23 @@ final class DemoFederation: @unchecked Sendable {
     func partition(_ agency: AgencyID) { if let pid = nodes[agency]?.processIdentifier { kill(pid, SIGSTOP) } }
     func heal(_ agency: AgencyID) { if let pid = nodes[agency]?.processIdentifier { kill(pid, SIGCONT) } }
 
-    /// SIGTERM to every node (graceful shutdown), then the simulators.
+    /// SIGTERM to every node (graceful shutdown), then the simulators; SIGKILL for any process
+    /// still running after 20 s. (Polls `isRunning`: Foundation's `waitUntilExit` spins a run loop.)
     func stop() {
         for process in nodes.values where process.isRunning {
             kill(process.processIdentifier, SIGCONT)
             process.terminate()
         }
-        for process in nodes.values { process.waitUntilExit() }
+        Self.await(Array(nodes.values))
         for process in simulators.values where process.isRunning { process.terminate() }
-        for process in simulators.values { process.waitUntilExit() }
+        Self.await(Array(simulators.values))
+    }
+
+    private static func await(_ processes: [Process]) {
+        let deadline = Date().addingTimeInterval(20)
+        while processes.contains(where: \.isRunning), Date() < deadline { usleep(50_000) }
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        while processes.contains(where: \.isRunning) { usleep(50_000) }
     }
 
     func nodeExitStatuses() -> [AgencyID: Int32] { nodes.mapValues { $0.isRunning ? -1 : $0.terminationStatus } }

@@ -16,7 +16,8 @@ struct DemoOutcome {
 /// heals, a conflict resolved by an admin, and a live freshness table; then convergence.
 final class DemoScenario: @unchecked Sendable {
     let federation: DemoFederation
-    let duration: Double
+    /// Seconds of data changes; nil: until Ctrl-C.
+    let duration: Double?
     let http: HTTPClient
     let start = Date()
     var paused = Set<AgencyID>()
@@ -24,8 +25,10 @@ final class DemoScenario: @unchecked Sendable {
     let terminal = isatty(STDOUT_FILENO) == 1
     var lastTableLines = 0
     var lastPrinted = Date.distantPast
+    /// The last reports read, for a summary after Ctrl-C.
+    var lastReports: [AgencyID: NodeStatusReport] = [:]
 
-    init(federation: DemoFederation, duration: Double) {
+    init(federation: DemoFederation, duration: Double?) {
         self.federation = federation
         self.duration = duration
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -68,36 +71,63 @@ final class DemoScenario: @unchecked Sendable {
         }
         event("kamco's status change came back to semas's system: \(r1) received")
 
-        // A partition: semas alone on one side. Both sides decide the contested referral.
-        let key = "referral/semas/\(r2)"
-        pause(.semas)
-        try await setStatus(at: .kamco, r2, "supported", note: "채무조정 지원 결정")
-        try await until("kamco records its outcome", timeout: 45) { try await self.recordStatus(.kamco, key) == "supported" }
-        for agency in AgencyID.allCases where agency != .semas { pause(agency) }
-        resume(.semas)
-        event("partition: semas cut off from the five others; kamco marked \(r2) supported, semas's counsellor now withdraws it")
-        try await setStatus(at: .semas, r2, "withdrawn", note: "본인 요청으로 철회")
-        try await until("semas records the withdrawal", timeout: 45) { try await self.recordStatus(.semas, key) == "withdrawn" }
-        for agency in AgencyID.allCases where agency != .semas { resume(agency) }
-        event("partition healed")
+        // A partition: semas and kamco cut off from everyone. While they are apart, semas's
+        // counsellor withdraws a referral that kamco's counsellor decides to support; when they
+        // come back, each node records its own agency's decision before it hears of the other's,
+        // and the two outcomes collide. (Pausing the processes is a partition that leaks nothing:
+        // no node commits while paused, so no long-poll answer can carry news across.)
         var conflictID = ""
         var keep = ""
-        try await until("the collision is detected", timeout: 45) {
-            let (code, body) = await AdminClient.request(.GET, .socket(self.federation.socket(.semas)), "/admin/conflicts?state=open")
-            guard code == 200, let entries = body as? [[String: Any]],
-                  let entry = entries.first(where: { $0["record"] as? String == key }) else { return false }
-            conflictID = entry["id"] as? String ?? ""
-            keep = (entry["versions"] as? [String] ?? []).first { $0.hasPrefix("kamco:") } ?? ""
-            return !conflictID.isEmpty && !keep.isEmpty
+        var contested = r2
+        for attempt in 1...3 {
+            let key = "referral/semas/\(contested)"
+            pause(.semas)
+            pause(.kamco)
+            try await setStatus(at: .kamco, contested, "supported", note: "채무조정 지원 결정")
+            try await setStatus(at: .semas, contested, "withdrawn", note: "본인 요청으로 철회")
+            event("partition: semas and kamco cut off; kamco's counsellor supports \(contested) while semas's withdraws it")
+            try await Task.sleep(for: .milliseconds(2500))
+            resume(.semas)
+            resume(.kamco)
+            event("partition healed")
+            var quarantined = false
+            var settledSince: Date?
+            try await until("the collision is detected (or one decision refused)", timeout: 45) {
+                let (code, body) = await AdminClient.request(.GET, .socket(self.federation.socket(.semas)), "/admin/conflicts?state=open")
+                if code == 200, let entries = body as? [[String: Any]], let entry = entries.first(where: { $0["record"] as? String == key }) {
+                    conflictID = entry["id"] as? String ?? ""
+                    keep = (entry["versions"] as? [String] ?? []).first { $0.hasPrefix("kamco:") } ?? ""
+                    return !conflictID.isEmpty && !keep.isEmpty
+                }
+                // One node heard the other's outcome first: its own is refused (an outcome cannot
+                // follow an outcome) and held in quarantine — no conflict this time.
+                // Both nodes agree on one outcome and no conflict appeared for 3 s: that one.
+                let atSemas = try await self.recordStatus(.semas, key)
+                let atKamco = try await self.recordStatus(.kamco, key)
+                if atSemas == atKamco, ["supported", "withdrawn"].contains(atSemas ?? "") {
+                    settledSince = settledSince ?? Date()
+                } else {
+                    settledSince = nil
+                }
+                quarantined = settledSince.map { Date().timeIntervalSince($0) > 3 } ?? false
+                return quarantined
+            }
+            if !conflictID.isEmpty { break }
+            event("attempt \(attempt): one node heard the other's decision first and refused its own (held in quarantine); trying again")
+            if attempt == 3 { break }
+            contested = try await createReferral(at: .semas, to: .kamco)
+            try await until("the new referral reaches kamco's intake", timeout: 45) { (try await self.intake(.kamco))[contested] != nil }
         }
-        event("conflict \(conflictID) on \(r2): withdrawn (semas) vs supported (kamco), logged on every node")
-        let (code, body) = await AdminClient.request(.POST, .socket(federation.socket(.semas)), "/admin/conflicts/\(conflictID)/resolve", body: ["keep": keep])
-        guard code == 200 else { throw DemoError("resolving \(conflictID) failed: \(AdminClient.message(body))") }
-        event("an admin at semas resolved \(conflictID): kept kamco's outcome (supported); the resolution replicates")
+        if !conflictID.isEmpty {
+            event("conflict \(conflictID) on \(contested): withdrawn (semas) vs supported (kamco), logged on every node")
+            let (code, body) = await AdminClient.request(.POST, .socket(federation.socket(.semas)), "/admin/conflicts/\(conflictID)/resolve", body: ["keep": keep])
+            guard code == 200 else { throw DemoError("resolving \(conflictID) failed: \(AdminClient.message(body))") }
+            event("an admin at semas resolved conflict \(conflictID): kept kamco's outcome (supported); the resolution replicates")
+        }
 
         // Programs keep changing at the agencies until the end.
         var round = 0
-        while elapsed < duration {
+        while duration.map({ elapsed < $0 }) ?? !DemoStop.isRequested {
             let agency = AgencyID.allCases[round % 6]
             _ = try? await control(.POST, agency, "/_sim/programs")
             round += 1
@@ -114,8 +144,9 @@ final class DemoScenario: @unchecked Sendable {
         var reports: [AgencyID: NodeStatusReport] = [:]
         var converged = false
         var stableRounds = 0
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
+        let deadline = Date().addingTimeInterval(DemoStop.isRequested ? 0 : 30)
+        if DemoStop.isRequested { reports = lastReports }
+        while Date() < deadline, !DemoStop.isRequested {
             reports = await statuses()
             let digests = Set(reports.values.map(\.replica.digest))
             let pending = reports.values.flatMap(\.agencies).compactMap(\.pendingOutbound).reduce(0, +)
@@ -193,6 +224,7 @@ final class DemoScenario: @unchecked Sendable {
                   let report = try? NodeStatusReport.decoder.decode(NodeStatusReport.self, from: Data(body.readableBytesView)) else { continue }
             out[agency] = report
         }
+        if out.count == 6 { lastReports = out }
         return out
     }
 
@@ -254,6 +286,7 @@ final class DemoScenario: @unchecked Sendable {
     func until(_ what: String, timeout: Double, _ condition: @escaping () async throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
+            if DemoStop.isRequested { throw DemoError("interrupted (Ctrl-C) while waiting until \(what); every process was stopped") }
             if (try? await condition()) == true { return }
             await render()
             try await Task.sleep(for: .milliseconds(300))

@@ -47,7 +47,7 @@ public final class AdapterService: Service, Sendable {
         }
     }
 
-    /// One round — programs, referral events, deliveries — holding the agency's lock; each step
+    /// One round — referral events, programs, deliveries — holding the agency's lock; each step
     /// reports its own direction to the freshness board. `progress` hears the items of each page.
     /// - Throws: ``AdapterError`` of the first step that failed (earlier steps stay stored).
     public func cycle(full: Bool, progress: (@Sendable (Int) async -> Void)? = nil) async throws(AdapterError) {
@@ -68,8 +68,9 @@ public final class AdapterService: Service, Sendable {
         let programs: AdapterReadSummary
         let events: AdapterReadSummary
         do throws(AdapterError) {
-            programs = try await ingest.ingestPrograms(full: full, progress: progress)
+            // Referral events first: a counsellor's decision should not wait behind a page of programs.
             events = try await ingest.ingestReferralEvents(full: full, progress: progress)
+            programs = try await ingest.ingestPrograms(full: full, progress: progress)
         } catch {
             await board.failed(agency, .inbound, kind: .init(error.code), reason: error.message)
             metrics?.countFailure(agency, kind: .init(error.code))
