@@ -45,7 +45,6 @@ public actor AgencySimulator {
     /// The ids of the programs rendered malformed.
     public func malformedIDs() -> [String] { programs.values.filter(\.isMalformed).map(\.id).sorted() }
 
-    public func program(_ id: String) -> SimulatedProgram? { programs[id] }
     public var programCount: Int { programs.count }
 
     /// What reached the agency's intake, by referral id (the fields as delivered).

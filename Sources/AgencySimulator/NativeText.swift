@@ -4,23 +4,12 @@ import HanaroCore
 /// Text helpers for rendering native formats the way the agencies do.
 enum NativeText {
     /// HTML-entity escaping, as the portals store text (`R&D` → `R&amp;D`).
-    static func htmlEscaped(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func htmlEscaped(_ text: String) -> String { escaped(text, quotes: true) }
 
     /// XML character escaping for element content.
-    static func xmlEscaped(_ text: String) -> String {
+    static func xmlEscaped(_ text: String) -> String { escaped(text, quotes: false) }
+
+    private static func escaped(_ text: String, quotes: Bool) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for c in text {
@@ -28,6 +17,7 @@ enum NativeText {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
+            case "\"" where quotes: out += "&quot;"
             default: out.append(c)
             }
         }

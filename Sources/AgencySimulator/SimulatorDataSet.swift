@@ -70,7 +70,7 @@ public struct SimulatorDataSet {
             id: id,
             title: "\(year)년 \(data.pick(Self.titleHeads)) \(data.pick(Self.titleBodies)) \(data.pick(Self.suffixes))",
             summary: summary,
-            institution: data.pick(SyntheticData.institutionsPublic),
+            institution: data.pick(SyntheticData.institutions),
             category: data.pick(SupportCategory.allCases),
             regions: distinctRegions, industries: industries,
             periodStart: start, periodEnd: end, periodText: text,

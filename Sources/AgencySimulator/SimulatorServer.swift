@@ -89,7 +89,7 @@ public enum SimulatorServer {
         sim.post("referrals/:id/status") { request, context in
             let body = try await request.body.collect(upTo: 1 << 16)
             let object = (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))) as? [String: Any] ?? [:]
-            guard let status = object["status"] as? String, ReferralStatus.allCases.contains(where: { $0.name == status }) else {
+            guard let status = object["status"] as? String, ReferralStatus(name: status) != nil else {
                 return jsonResponse(["error": "body must be {\"status\": one of \(ReferralStatus.allCases.map(\.name))}"], status: .badRequest)
             }
             let known = await simulator.setReferralStatus(context.parameters.get("id") ?? "", to: status, note: object["note"] as? String)

@@ -81,7 +81,7 @@ public final class Node: Sendable {
         var transports: [AgencyHTTP] = []
         for agency in configuration.adapterAgencies {
             guard let adapter = agency.adapter else { continue }
-            let settings = AdapterSettings(baseURL: adapter.baseURL, serviceKey: adapter.serviceKey, pageSize: adapter.pageSize,
+            let settings = AdapterSettings(baseURL: adapter.baseURL, serviceKey: adapter.serviceKey,
                                            requestsPerSecond: adapter.requestsPerSecond, timeoutSeconds: adapter.timeoutSeconds, caPath: adapter.caPath)
             let http: AgencyHTTP
             do { http = try AgencyHTTP(agency: agency.id, settings: settings) } catch {

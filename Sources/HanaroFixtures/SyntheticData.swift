@@ -12,10 +12,9 @@ public struct SyntheticData: Sendable {
                                "특례보증", "새출발기금", "햇살론", "미소금융", "내일배움카드", "국민취업지원", "디지털 전환",
                                "상권 활성화", "점포 철거", "재창업", "채무조정", "고용안정", "수출 바우처"]
     static let kinds = ["지원사업 공고", "모집 공고", "융자 안내", "보증 지원", "교육생 모집", "참여기업 모집"]
-    static let institutions = ["소상공인시장진흥공단", "서울신용보증재단", "경기신용보증재단", "부산신용보증재단", "신용보증기금",
-                               "한국자산관리공사", "서민금융진흥원", "고용노동부 서울강남고용센터", "중소벤처기업부"]
     /// Institutions that publish or run programs.
-    public static var institutionsPublic: [String] { institutions }
+    public static let institutions = ["소상공인시장진흥공단", "서울신용보증재단", "경기신용보증재단", "부산신용보증재단", "신용보증기금",
+                               "한국자산관리공사", "서민금융진흥원", "고용노동부 서울강남고용센터", "중소벤처기업부"]
     static let provinces = Array(RegionCode.provinces.keys).sorted()
     static let industries = ["G47", "I56", "C10", "F41", "S95", "N75", "J58", "H49", "G46", "M73"]
     public static let surnames = ["김", "이", "박", "최", "정", "강", "조", "윤", "장", "임"]

@@ -157,18 +157,28 @@ extension Replica {
         try await read("read the conflict log") { db in
             let filter = state == nil ? "" : "WHERE state = ?"
             let arguments: StatementArguments = state.map { [$0, limit] } ?? [limit]
-            return try Row.fetchAll(db, sql: """
-                SELECT id, conflict_id, record_key, field, dots, differing, kept, source, detected_at, state, closed_by
-                FROM conflict \(filter) ORDER BY id DESC LIMIT ?
-                """, arguments: arguments).map { row in
-                ConflictEntry(
-                    id: row[0], conflictID: row[1], recordKey: row[2], field: row[3],
-                    dots: (row[4] as String).split(separator: ",").map(String.init),
-                    differingFields: (row[5] as String).split(separator: ",").map(String.init),
-                    kept: row[6], source: row[7], detectedAt: Date(timeIntervalSince1970: Double(row[8] as Int64) / 1000),
-                    state: row[9], closedBy: row[10])
-            }
+            return try Row.fetchAll(db, sql: "SELECT \(Self.conflictColumns) FROM conflict \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
+                .map(Self.conflictEntry)
         }
+    }
+
+    /// One conflict, by its row id (what `hanaro conflicts list` shows) or its conflict id.
+    public func conflict(_ id: String) async throws(StoreError) -> ConflictEntry? {
+        try await read("read conflict \(id)") { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.conflictColumns) FROM conflict WHERE id = ? OR conflict_id = ?",
+                             arguments: [Int64(id) ?? -1, id]).map(Self.conflictEntry)
+        }
+    }
+
+    private static let conflictColumns = "id, conflict_id, record_key, field, dots, differing, kept, source, detected_at, state, closed_by"
+
+    private static func conflictEntry(_ row: Row) -> ConflictEntry {
+        ConflictEntry(
+            id: row[0], conflictID: row[1], recordKey: row[2], field: row[3],
+            dots: (row[4] as String).split(separator: ",").map(String.init),
+            differingFields: (row[5] as String).split(separator: ",").map(String.init),
+            kept: row[6], source: row[7], detectedAt: Date(timeIntervalSince1970: Double(row[8] as Int64) / 1000),
+            state: row[9], closedBy: row[10])
     }
 
     /// The quarantine, newest first.
@@ -176,16 +186,25 @@ extension Replica {
         try await read("read the quarantine") { db in
             let filter = state == nil ? "" : "WHERE state = ?"
             let arguments: StatementArguments = state.map { [$0, limit] } ?? [limit]
-            return try Row.fetchAll(db, sql: """
-                SELECT id, source, record_key, code, reason, attempts, first_seen, last_seen, state
-                FROM quarantine \(filter) ORDER BY id DESC LIMIT ?
-                """, arguments: arguments).map { row in
-                QuarantineEntry(
-                    id: row[0], source: row[1], recordKey: row[2], code: row[3], reason: row[4], attempts: row[5],
-                    firstSeen: Date(timeIntervalSince1970: Double(row[6] as Int64) / 1000),
-                    lastSeen: Date(timeIntervalSince1970: Double(row[7] as Int64) / 1000), state: row[8])
-            }
+            return try Row.fetchAll(db, sql: "SELECT \(Self.quarantineColumns) FROM quarantine \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
+                .map(Self.quarantineEntry)
         }
+    }
+
+    /// One quarantined item (without its payload).
+    public func quarantineEntry(id: Int64) async throws(StoreError) -> QuarantineEntry? {
+        try await read("read quarantined item \(id)") { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.quarantineColumns) FROM quarantine WHERE id = ?", arguments: [id]).map(Self.quarantineEntry)
+        }
+    }
+
+    private static let quarantineColumns = "id, source, record_key, code, reason, attempts, first_seen, last_seen, state"
+
+    private static func quarantineEntry(_ row: Row) -> QuarantineEntry {
+        QuarantineEntry(
+            id: row[0], source: row[1], recordKey: row[2], code: row[3], reason: row[4], attempts: row[5],
+            firstSeen: Date(timeIntervalSince1970: Double(row[6] as Int64) / 1000),
+            lastSeen: Date(timeIntervalSince1970: Double(row[7] as Int64) / 1000), state: row[8])
     }
 
     /// The raw payload of a quarantined item, decrypted (for an admin's inspection or retry).

@@ -36,7 +36,7 @@ struct IngestBench: AsyncParsableCommand {
             let server = Task { try await app.run() }
             var iterator = stream.makeAsyncIterator()
             let port = await iterator.next() ?? 0
-            let settings = AdapterSettings(baseURL: "http://127.0.0.1:\(port)", serviceKey: "demo-key", pageSize: pageSize, requestsPerSecond: 100_000, timeoutSeconds: 60)
+            let settings = AdapterSettings(baseURL: "http://127.0.0.1:\(port)", serviceKey: "demo-key", requestsPerSecond: 100_000, timeoutSeconds: 60)
             let http = try AgencyHTTP(agency: agency, settings: settings)
             let path = (dir as NSString).appendingPathComponent("hanaro-bench-ingest-\(UUID().uuidString)")
             let replica = try Replica(path: path + ".sqlite", key: try ReplicaKey.create(at: path + ".key"))

@@ -53,7 +53,7 @@ final class SimulatedAgency: Sendable {
         var iterator = stream.makeAsyncIterator()
         let port = await iterator.next() ?? 0
         url = "https://127.0.0.1:\(port)"
-        let settings = AdapterSettings(baseURL: url, serviceKey: serviceKey, pageSize: pageSize, requestsPerSecond: 1000, timeoutSeconds: 10,
+        let settings = AdapterSettings(baseURL: url, serviceKey: serviceKey, requestsPerSecond: 1000, timeoutSeconds: 10,
                                        caPath: dir.file("federation-ca.pem"))
         http = try AgencyHTTP(agency: agency, settings: settings)
         adapter = AdapterFactory.make(for: agency, settings: settings, http: http)

@@ -7,8 +7,6 @@ public struct AdapterSettings: Sendable, Hashable {
     public var baseURL: String
     /// `adapter.service_key` (or the `service_key_file` it was read from): the credential.
     public var serviceKey: String
-    /// `adapter.page_size`: items per page (default 100).
-    public var pageSize = 100
     /// `adapter.rate_limit`: requests per second at most (default 20).
     public var requestsPerSecond: Double = 20
     /// `adapter.timeout`: per request, seconds (default 30).
@@ -16,10 +14,9 @@ public struct AdapterSettings: Sendable, Hashable {
     /// `adapter.ca`: a CA certificate (PEM) to trust for the agency's HTTPS, beyond the system's.
     public var caPath: String?
 
-    public init(baseURL: String, serviceKey: String, pageSize: Int = 100, requestsPerSecond: Double = 20, timeoutSeconds: Int = 30, caPath: String? = nil) {
+    public init(baseURL: String, serviceKey: String, requestsPerSecond: Double = 20, timeoutSeconds: Int = 30, caPath: String? = nil) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.serviceKey = serviceKey
-        self.pageSize = pageSize
         self.requestsPerSecond = requestsPerSecond
         self.timeoutSeconds = timeoutSeconds
         self.caPath = caPath

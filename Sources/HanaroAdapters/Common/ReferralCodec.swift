@@ -52,7 +52,7 @@ public enum ReferralCodec {
             return .created(ReferralDraft(referralID: referralID, target: target, originCentre: NativeCleaning.present(f["cntrNm"]) ?? agency.koreanName,
                                           business: business, needs: needs, program: program, consent: consent, personal: personal))
         case "status":
-            guard let status = ReferralStatus.allCases.first(where: { $0.name == f["sttsCd"] }) else {
+            guard let status = ReferralStatus(name: f["sttsCd"] ?? "") else {
                 throw ValidationError(.malformed, field: "sttsCd", "sttsCd \"\(f["sttsCd"] ?? "")\" is not a referral status")
             }
             return .status(referral: RecordKey(kind: .referral, owner: origin, localID: referralID), status, note: NativeCleaning.present(f["rmk"]))

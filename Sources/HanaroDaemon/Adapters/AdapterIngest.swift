@@ -154,12 +154,10 @@ public struct AdapterIngest: Sendable {
     /// fields go only where the replica holds them (the origin, or the consented target).
     public static func delivery(_ referral: ReferralRecord, to agency: AgencyID) -> ReferralDelivery? {
         guard referral.role(of: agency) != nil else { return nil }
-        let consent = referral.consent.value
-        let entitled = agency == referral.origin || consent?.recipient == agency
         return ReferralDelivery(
             key: referral.key, origin: referral.origin, target: referral.target, originCentre: referral.originCentre,
-            business: referral.business.value, needs: referral.needs.value, program: referral.program.value, consent: consent,
-            personal: entitled ? referral.personal.value.fields : nil, status: referral.status,
+            business: referral.business.value, needs: referral.needs.value, program: referral.program.value, consent: referral.consent.value,
+            personal: referral.mayHoldPersonalFields(agency) ? referral.personal.value.fields : nil, status: referral.status,
             notes: referral.notes.elements.sorted { $0.dot < $1.dot }.map(\.text))
     }
 

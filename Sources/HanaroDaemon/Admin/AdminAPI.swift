@@ -151,14 +151,14 @@ public struct AdminAPI: Sendable {
     }
 
     private func conflict(_ id: String) async throws -> ConflictEntry {
-        guard let entry = try await replica.conflicts(state: nil, limit: 100_000).first(where: { $0.conflictID == id || String($0.id) == id }) else {
+        guard let entry = try await replica.conflict(id) else {
             throw AdminError(.notFound, "no conflict \(id); `hanaro conflicts list` shows them")
         }
         return entry
     }
 
     private func retry(_ id: Int64) async throws -> [String: String] {
-        guard let entry = try await replica.quarantine(state: nil, limit: 100_000).first(where: { $0.id == id }) else {
+        guard let entry = try await replica.quarantineEntry(id: id) else {
             throw AdminError(.notFound, "no quarantined item \(id); `hanaro quarantine list` shows them")
         }
         guard entry.state == "held", let payload = try await replica.quarantinedPayload(id: id) else {

@@ -25,7 +25,7 @@ public final class NodeStatus: Sendable {
     let lastWriteProbe = Mutex<(at: Date, error: String?)?>(nil)
     let lastLinkFailures = Mutex<[AgencyID: Int]>([:])
     /// Pending deliveries are counted every 10 s (a scan of the change feed), not every second.
-    let pendingCache = Mutex<(at: Date, counts: [AgencyID: Int])>((.distantPast, [:]))
+    let pendingCache = Mutex<[AgencyID: (at: Date, count: Int)]>([:])
 
     init(configuration: NodeConfiguration, replica: Replica, board: FreshnessBoard, links: [PeerLink], adapters: [AdapterService],
          tls: TLSMaterial, peerCertificates: PeerCertificateLog, metrics: HanaroMetrics, version: String, resyncs: ResyncJobs) {
@@ -146,13 +146,10 @@ public final class NodeStatus: Sendable {
     }
 
     private func pendingOutbound(_ adapter: AdapterService, now: Date) async -> Int? {
-        let cached = pendingCache.withLock { $0 }
-        if now.timeIntervalSince(cached.at) < 10, let count = cached.counts[adapter.agency] { return count }
-        guard let count = try? await adapter.ingest.pendingOutbound(limit: 10_000) else { return cached.counts[adapter.agency] }
-        pendingCache.withLock {
-            $0.counts[adapter.agency] = count
-            if $0.counts.count >= adapters.count || now.timeIntervalSince($0.at) >= 10 { $0.at = now }
-        }
+        let cached = pendingCache.withLock { $0[adapter.agency] }
+        if let cached, now.timeIntervalSince(cached.at) < 10 { return cached.count }
+        guard let count = try? await adapter.ingest.pendingOutbound(limit: 10_000) else { return cached?.count }
+        pendingCache.withLock { $0[adapter.agency] = (now, count) }
         return count
     }
 
