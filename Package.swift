@@ -118,12 +118,16 @@ let package = Package(
                 "HanaroCore",
                 "HanaroFixtures",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -131,6 +135,17 @@ let package = Package(
         .target(
             name: "HanaroFixtures",
             dependencies: ["HanaroCore"],
+            swiftSettings: strictSettings
+        ),
+        // The test kit: temporary directories, a manual clock, port-0 servers with awaited
+        // teardown, child processes whose readiness is awaited, the development PKI. Tests only.
+        .target(
+            name: "HanaroTesting",
+            dependencies: [
+                "HanaroCore",
+                "HanaroFederation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: strictSettings
         ),
         // A child process for the crash tests: applies batches in a loop until killed.
@@ -176,33 +191,47 @@ let package = Package(
         ),
         .testTarget(
             name: "HanaroCoreTests",
-            dependencies: ["HanaroCore", "HanaroFixtures"],
+            dependencies: ["HanaroCore", "HanaroFixtures", "HanaroTesting"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "HanaroStoreTests",
-            dependencies: ["HanaroCore", "HanaroStore", "HanaroFixtures", "hanaro-torture"],
+            dependencies: ["HanaroCore", "HanaroStore", "HanaroFixtures", "HanaroTesting", "hanaro-torture"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "HanaroFederationTests",
-            dependencies: ["HanaroCore", "HanaroStore", "HanaroFixtures", "HanaroFederation", "HanaroDaemon"],
+            dependencies: ["HanaroCore", "HanaroStore", "HanaroFixtures", "HanaroFederation", "HanaroTesting",
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: strictSettings
         ),
         // One conformance suite for every adapter, against live simulators on loopback.
         .testTarget(
             name: "HanaroAdaptersTests",
             dependencies: [
-                "HanaroCore", "HanaroStore", "HanaroAdapters", "AgencySimulator", "HanaroDaemon", "HanaroFederation", "HanaroFixtures",
+                "HanaroCore", "HanaroStore", "HanaroAdapters", "AgencySimulator", "HanaroDaemon", "HanaroFederation", "HanaroFixtures", "HanaroTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        // The daemon's logic without processes: configuration, the admin API and the status
+        // port's routes (Hummingbird's router test mode), the freshness board.
+        .testTarget(
+            name: "HanaroDaemonTests",
+            dependencies: [
+                "HanaroCore", "HanaroStore", "HanaroDaemon", "HanaroFederation", "HanaroFixtures", "HanaroTesting",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings
         ),
         // The `hanaro` executable, run as a real process.
         .testTarget(
             name: "HanaroCLITests",
-            dependencies: ["hanaro", "HanaroCore", "HanaroStore", "HanaroFixtures", "HanaroFederation"],
+            dependencies: ["hanaro", "HanaroCore", "HanaroStore", "HanaroFixtures", "HanaroFederation", "HanaroTesting"],
             swiftSettings: strictSettings
         ),
     ],

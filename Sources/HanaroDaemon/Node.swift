@@ -70,14 +70,17 @@ public final class Node: Sendable {
         let client = PeerClient(tls: tls, requestTimeout: .seconds(Int64(configuration.longPollSeconds + 15)))
         let replica = self.replica
         self.client = client
-        links = configuration.peers.map { peer in
-            PeerLink(peer: peer.id, localAgency: configuration.agency, url: peer.federationURL!, client: client, replica: replica, logger: logger,
-                     pageSize: configuration.pageSize, longPollMilliseconds: configuration.longPollSeconds * 1000)
+        let metrics = HanaroMetrics(version: version)
+        links = configuration.peers.compactMap { peer in
+            guard let url = peer.federationURL else { return nil }
+            return PeerLink(peer: peer.id, localAgency: configuration.agency, url: url, client: client, replica: replica, logger: logger,
+                            pageSize: configuration.pageSize, longPollMilliseconds: configuration.longPollSeconds * 1000,
+                            onFailure: { agency, error in metrics.countFailure(agency, kind: FreshnessBoard.FailureKind(error.code)) })
         }
         let board = FreshnessBoard()
         self.board = board
-        let metrics = HanaroMetrics(version: version)
-        var services: [AdapterService] = []
+        var adapterByAgency: [AgencyID: any AgencyAdapter] = [:]
+        var ingests: [(AdapterIngest, Int)] = []
         var transports: [AgencyHTTP] = []
         for agency in configuration.adapterAgencies {
             guard let adapter = agency.adapter else { continue }
@@ -88,8 +91,13 @@ public final class Node: Sendable {
                 throw NodeStartupError("agencies/\(agency.id.rawValue).yaml: \(error.message)")
             }
             transports.append(http)
-            let ingest = AdapterIngest(adapter: AdapterFactory.make(for: agency.id, settings: settings, http: http), replica: replica, pageSize: adapter.pageSize)
-            services.append(AdapterService(ingest: ingest, pollIntervalSeconds: adapter.pollIntervalSeconds, board: board, logger: logger, metrics: metrics))
+            let native = AgencyFormats.makeAdapter(for: agency.id, settings: settings, http: http)
+            adapterByAgency[agency.id] = native
+            ingests.append((AdapterIngest(adapter: native, replica: replica, pageSize: adapter.pageSize), adapter.pollIntervalSeconds))
+        }
+        let retry = QuarantineRetry(replica: replica, localAgency: configuration.agency, adapters: adapterByAgency)
+        let services = ingests.map { ingest, poll in
+            AdapterService(ingest: ingest, pollIntervalSeconds: poll, board: board, logger: logger, metrics: metrics, retry: retry)
         }
         adapters = services
         adapterHTTP = transports
@@ -97,7 +105,7 @@ public final class Node: Sendable {
         resync = ResyncService(jobs: jobs, replica: replica, links: links, adapters: services, logger: logger)
         status = NodeStatus(configuration: configuration, replica: replica, board: board, links: links, adapters: services, tls: tls,
                             peerCertificates: peerCertificates, metrics: metrics, version: version, resyncs: jobs)
-        admin = AdminAPI(node: configuration, replica: replica, resync: resync, jobs: jobs, metrics: metrics, logger: logger)
+        admin = AdminAPI(node: configuration, replica: replica, resync: resync, jobs: jobs, retry: retry, metrics: metrics, logger: logger)
     }
 
     /// Who may connect: every configured agency but this one, with its pinned fingerprint.

@@ -15,9 +15,14 @@ public struct Backoff: Sendable, Hashable {
     /// [0, min(maximum, initial · 2^failures)] ("full jitter"), but never less than what the peer
     /// asked for with Retry-After (capped at ten minutes).
     public mutating func nextDelay(retryAfter: Double? = nil, using random: inout some RandomNumberGenerator) -> Double {
+        nextDelay(retryAfter: retryAfter, jitter: Double.random(in: 0...1, using: &random))
+    }
+
+    /// The same with the jitter given: `jitter` in [0, 1] picks the point below the ceiling.
+    public mutating func nextDelay(retryAfter: Double? = nil, jitter: Double) -> Double {
         let ceiling = min(maximumSeconds, initialSeconds * Double(1 << min(failures, 20)))
         failures += 1
-        let jittered = Double.random(in: 0...ceiling, using: &random)
+        let jittered = ceiling * min(max(jitter, 0), 1)
         guard let retryAfter else { return jittered }
         return max(jittered, min(retryAfter, 600))
     }

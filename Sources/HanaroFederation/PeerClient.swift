@@ -5,9 +5,24 @@ import NIOHTTP1
 
 /// What a pull returned.
 public enum PulledPage: Sendable {
+    /// One page of a peer's feed.
+    public struct Page: Sendable {
+        /// The peer replica's epoch.
+        public var epoch: String
+        /// Canonically encoded versions, in feed order.
+        public var frames: [[UInt8]]
+        /// The last sequence the peer scanned: where the next page starts.
+        public var next: Int64
+        /// Whether more changes follow.
+        public var more: Bool
+        /// The size of the response body.
+        public var bodyBytes: Int
+        /// How far the peer has read this node's own feed, if it has.
+        public var yourCursor: PeerCursor?
+    }
+
     /// Versions after the cursor.
-    /// `yourCursor` is how far the peer has read this node's feed (`<epoch> <seq>`), if it has.
-    case page(epoch: String, frames: [[UInt8]], next: Int64, more: Bool, bodyBytes: Int, yourCursor: String?)
+    case page(Page)
     /// The peer's replica was recreated (new epoch) or restored (our cursor is ahead of its
     /// head): start again from the beginning of its feed under `epoch`.
     case reset(epoch: String)
@@ -39,19 +54,19 @@ public final class PeerClient: Sendable {
     /// to `waitMilliseconds` when there is nothing yet (long-poll).
     /// - Throws: ``FederationError``: `.unreachable` (connect/TLS/timeout), `.refused` (401/403),
     ///   `.rateLimited` (429/503, with Retry-After), `.protocolError`.
-    /// With `full`, the peer sends everything, including what this node sent it (after a restore).
-    public func pull(from baseURL: String, epoch: String?, after cursor: Int64, limit: Int, waitMilliseconds: Int, full: Bool = false) async throws(FederationError) -> PulledPage {
-        var url = "\(baseURL)/v1/changes?after=\(cursor)&limit=\(limit)&wait_ms=\(waitMilliseconds)"
-        if full { url += "&echo=0" }
-        if let epoch { url += "&epoch=\(epoch)" }
+    /// A `full` cursor makes the peer send everything, including what this node sent it (after a restore).
+    public func pull(from baseURL: String, after cursor: PeerCursor, limit: Int, waitMilliseconds: Int) async throws(FederationError) -> PulledPage {
+        var url = "\(baseURL)/v1/changes?after=\(cursor.seq)&limit=\(limit)&wait_ms=\(waitMilliseconds)"
+        if cursor.full { url += "&echo=0" }
+        if let epoch = cursor.epoch { url += "&epoch=\(epoch)" }
         let (status, headers, body) = try await send(HTTPClientRequest(url: url))
         switch status.code {
         case 200:
             guard let epoch = headers.first(name: "Hanaro-Epoch"), let next = headers.first(name: "Hanaro-Next").flatMap(Int64.init) else {
                 throw FederationError(.protocolError, "\(baseURL) answered without Hanaro-Epoch/Hanaro-Next headers; is it a Hanaro node?")
             }
-            return .page(epoch: epoch, frames: try WireFrames.decode(body), next: next, more: headers.first(name: "Hanaro-More") == "1",
-                         bodyBytes: body.readableBytes, yourCursor: headers.first(name: "Hanaro-Your-Cursor"))
+            return .page(.init(epoch: epoch, frames: try WireFrames.decode(body), next: next, more: headers.first(name: "Hanaro-More") == "1",
+                               bodyBytes: body.readableBytes, yourCursor: headers.first(name: "Hanaro-Your-Cursor").flatMap(PeerCursor.init(text:))))
         case 409:
             guard let epoch = headers.first(name: "Hanaro-Epoch") else {
                 throw FederationError(.protocolError, "\(baseURL) answered 409 without Hanaro-Epoch")

@@ -21,11 +21,10 @@ public struct PeerLinkStatus: Sendable, Hashable {
     public var bytesReceived = 0
 }
 
-/// Keeps this replica up to date with one peer: pulls the peer's change feed from a checkpointed
-/// cursor (`<epoch> <seq>`, stored with each batch in one transaction), long-polling when caught
-/// up, backing off with jitter on failure and honouring Retry-After. A cursor the peer refuses
-/// (recreated or restored replica) restarts the pull from the beginning: merging is idempotent,
-/// so a full re-read loses and duplicates nothing.
+/// Keeps this replica up to date with one peer: the shell that carries out what ``PeerSync``
+/// decides — pulls over ``PeerClient``, stores pages with their ``PeerCursor`` in the replica (one
+/// transaction each), sleeps out backoffs on an injected ``MonotonicClock`` — and keeps the link's
+/// status and failure count.
 public final class PeerLink: Sendable {
     public let peer: AgencyID
     /// This node's agency (personal fields it may not hold are withheld on arrival).
@@ -36,10 +35,14 @@ public final class PeerLink: Sendable {
     let logger: Logger
     let pageSize: Int
     let longPollMilliseconds: Int
+    let clock: any MonotonicClock
+    /// Called once per failure, where it happens (the daemon counts it in its metrics).
+    let onFailure: @Sendable (AgencyID, FederationError) -> Void
     let state = Mutex(PeerLinkStatus())
 
     public init(peer: AgencyID, localAgency: AgencyID, url: String, client: PeerClient, replica: Replica, logger: Logger,
-                pageSize: Int = 1000, longPollMilliseconds: Int = 25_000) {
+                pageSize: Int = 1000, longPollMilliseconds: Int = 25_000, clock: any MonotonicClock = SystemMonotonicClock(),
+                onFailure: @escaping @Sendable (AgencyID, FederationError) -> Void = { _, _ in }) {
         self.peer = peer
         self.localAgency = localAgency
         self.url = url
@@ -50,116 +53,203 @@ public final class PeerLink: Sendable {
         self.logger = logger
         self.pageSize = pageSize
         self.longPollMilliseconds = longPollMilliseconds
+        self.clock = clock
+        self.onFailure = onFailure
     }
 
     /// The checkpoint stream of this peer.
-    public var stream: String { "peer:\(peer.rawValue)" }
+    public var stream: StreamID { .peer(peer) }
 
     public var status: PeerLinkStatus { state.withLock { $0 } }
 
     /// Runs until the task is cancelled (graceful shutdown cancels it; a batch in flight is one
     /// transaction, so it either commits with its checkpoint or not at all).
     public func run() async {
-        var backoff = Backoff()
-        var random = SystemRandomNumberGenerator()
+        var round = Round(machine: PeerSync(longPollMilliseconds: longPollMilliseconds))
+        var action = round.machine.handle(.start)
         while !Task.isCancelled {
-            do {
-                try await catchUp()
-                _ = try await syncOnce(waitMilliseconds: longPollMilliseconds)
-                backoff.reset()
-            } catch {
-                if Task.isCancelled { return }
-                let delay = backoff.nextDelay(retryAfter: error.retryAfterSeconds, using: &random)
-                logger.warning("pull failed; retrying", metadata: ["reason": "\(error.message)", "code": "\(error.code.rawValue)", "retry_in_s": "\(String(format: "%.2f", delay))"])
-                try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
-            }
+            action = await step(action, &round)
         }
     }
 
-    /// One pull and apply. Returns whether anything was applied.
+    /// One pull and store: at most one page, no pipelining. Returns whether anything was applied.
     /// - Throws: ``FederationError``.
     @discardableResult
     public func syncOnce(waitMilliseconds: Int = 0) async throws(FederationError) -> Bool {
-        do {
-            let cursor = try await currentCursor()
-            let pulled = try await client.pull(from: url, epoch: cursor.epoch, after: cursor.seq, limit: pageSize,
-                                               waitMilliseconds: cursor.full ? 0 : waitMilliseconds, full: cursor.full)
-            switch pulled {
-            case .reset(let epoch):
-                logger.notice("peer replica was recreated or restored; reconciling in full", metadata: ["epoch": "\(epoch)"])
-                try await replica.apply([], from: stream, checkpoint: Checkpoint(stream: stream, value: "\(epoch) 0 full", expected: cursor.raw))
-                state.withLock { $0.resets += 1 }
-                return false
-            case .page(let epoch, let frames, let next, let more, let bodyBytes, let yourCursor):
-                let page = Page(epoch: epoch, frames: frames, next: next, more: more, bodyBytes: bodyBytes, yourCursor: yourCursor)
-                return try await store(page, after: cursor).applied > 0
+        var round = Round(machine: PeerSync(longPollMilliseconds: waitMilliseconds, pipelined: false, startCaughtUp: waitMilliseconds > 0))
+        var action = round.machine.handle(.start)
+        var acted = false
+        while true {
+            switch action {
+            case .loadCursor where acted:
+                return round.applied > 0
+            case .backoff:
+                throw round.lastError ?? FederationError(.store, "the pull of \(peer.rawValue) failed")
+            default:
+                acted = action != .loadCursor
+                action = await step(action, &round)
             }
-        } catch {
-            throw recorded(error)
         }
     }
 
-    /// Pulls until caught up, fetching the next page while the current one is applied, so that
-    /// the peer's work (reading and encoding its feed) overlaps ours (decoding and storing).
-    /// Returns the number of versions applied. Pages that follow a reset go through
-    /// ``syncOnce(waitMilliseconds:)``.
+    /// Pulls until caught up with the peer's head, fetching the next page while the current one
+    /// is stored, and reading the peer again in full if it reset its feed. Returns the number of
+    /// versions applied.
+    /// - Throws: ``FederationError`` at the first failure (what was stored stays stored).
     @discardableResult
     public func catchUp() async throws(FederationError) -> Int {
-        var applied = 0
-        do {
-            var cursor = try await currentCursor()
-            var current = try await client.pull(from: url, epoch: cursor.epoch, after: cursor.seq, limit: pageSize, waitMilliseconds: 0, full: cursor.full)
-            while case .page(let epoch, let frames, let next, let more, let bodyBytes, let yourCursor) = current {
-                let full = cursor.full && more
-                async let upcoming = Self.prefetch(client, url: url, epoch: epoch, after: next, limit: pageSize, full: full, when: more)
-                let page = Page(epoch: epoch, frames: frames, next: next, more: more, bodyBytes: bodyBytes, yourCursor: yourCursor)
-                let stored = try await store(page, after: cursor)
-                applied += stored.applied
-                guard let following = try await upcoming.get() else { return applied }
-                cursor = (epoch, next, full, stored.checkpoint)
-                current = following
-            }
-        } catch {
-            throw recorded(error)
+        var round = Round(machine: PeerSync(longPollMilliseconds: 0))
+        var action = round.machine.handle(.start)
+        while true {
+            if case .loadCursor = action, round.machine.isCaughtUp { return round.applied }
+            if case .backoff = action { throw round.lastError ?? FederationError(.store, "the pull of \(peer.rawValue) failed") }
+            action = await step(action, &round)
         }
-        // A reset: handled (with its counters and error accounting) by the single-page path.
-        _ = try await syncOnce()
-        return applied
     }
 
-    /// The error as a ``FederationError``, counted in the link's status.
+    /// Restarts this peer's stream from the beginning in full and reads it to the peer's head
+    /// (an admin's full resync). `progress` hears each stored page's versions.
+    /// - Throws: ``FederationError``.
+    public func resyncInFull(progress: @Sendable (Int) async -> Void = { _ in }) async throws(FederationError) {
+        // Compare-and-set against what the pull loop may be writing meanwhile: read, rewrite, check.
+        var restarted = false
+        for _ in 0..<5 where !restarted {
+            let stored = try await storedCursor()
+            let restart = (stored ?? .firstContact).restartedInFull()
+            do {
+                try await replica.apply([], from: stream, checkpoint: Checkpoint(stream: stream, value: restart.text, expected: stored?.text ?? ""))
+            } catch {
+                throw recorded(error)
+            }
+            restarted = try await storedCursor()?.full == true
+        }
+        guard restarted else {
+            throw FederationError(.store, "could not restart the cursor of \(peer.rawValue): the pull loop kept moving it; try again")
+        }
+        var pages = 0
+        while try await storedCursor()?.full == true {
+            let before = status.applied
+            try await syncOnce()
+            await progress(status.applied - before)
+            pages += 1
+            if pages > 100_000 {
+                throw FederationError(.protocolError, "the full read of \(peer.rawValue) did not end after \(pages) pages (does the peer keep resetting?)")
+            }
+        }
+        try await catchUp()
+    }
+
+    /// The state of one run of the machine in the shell: the machine, the page it is storing,
+    /// what was applied and the last failure.
+    struct Round {
+        var machine: PeerSync
+        var page: PulledPage.Page?
+        var applied = 0
+        var lastError: FederationError?
+    }
+
+    /// Carries out one action and returns the machine's next.
+    func step(_ action: PeerSync.Action, _ round: inout Round) async -> PeerSync.Action {
+        switch action {
+        case .loadCursor:
+            do {
+                return round.machine.handle(.cursorLoaded(try await storedCursor()))
+            } catch {
+                return failed(error, &round)
+            }
+        case .pull(let cursor, let wait):
+            do {
+                return received(try await client.pull(from: url, after: cursor, limit: pageSize, waitMilliseconds: wait), &round)
+            } catch {
+                return failed(error, &round)
+            }
+        case .apply(let checkpoint, let expected, let write, let prefetch):
+            guard let page = round.page else { return failed(FederationError(.protocolError, "no page to store"), &round) }
+            async let upcoming = Self.prefetch(client, url: url, after: prefetch, limit: pageSize)
+            do {
+                round.applied += try await store(page, checkpoint: checkpoint, expected: expected, write: write)
+            } catch {
+                _ = await upcoming
+                return failed(error, &round)
+            }
+            let next = round.machine.handle(.applied)
+            guard next == .awaitPrefetch else { return next }
+            switch await upcoming {
+            case .success(let pulled?): return received(pulled, &round)
+            case .success(nil): return failed(FederationError(.protocolError, "the prefetch was not started"), &round)
+            case .failure(let error): return failed(error, &round)
+            }
+        case .awaitPrefetch:
+            // Handled with the apply that started it; reaching here is a shell bug: start over.
+            return round.machine.handle(.start)
+        case .restartInFull(let checkpoint, let expected):
+            logger.notice("peer replica was recreated or restored; reconciling in full", metadata: ["epoch": "\(checkpoint.epoch ?? "-")"])
+            do {
+                try await replica.apply([], from: stream, checkpoint: Checkpoint(stream: stream, value: checkpoint.text, expected: expected?.text ?? ""))
+            } catch {
+                return failed(error, &round)
+            }
+            state.withLock { $0.resets += 1 }
+            return round.machine.handle(.applied)
+        case .backoff(let until):
+            try? await clock.sleep(until: until)
+            return round.machine.handle(.timerFired)
+        }
+    }
+
+    /// Feeds a pulled page (or reset) to the machine, keeping the page's frames for the store.
+    private func received(_ pulled: PulledPage, _ round: inout Round) -> PeerSync.Action {
+        switch pulled {
+        case .reset(let epoch):
+            round.page = nil
+            return round.machine.handle(.reset(epoch: epoch))
+        case .page(let page):
+            round.page = page
+            return round.machine.handle(.pageReceived(.init(epoch: page.epoch, next: page.next, more: page.more, frameCount: page.frames.count)))
+        }
+    }
+
+    /// Counts a failure, logs it once, and lets the machine decide the backoff.
+    private func failed(_ error: any Error, _ round: inout Round) -> PeerSync.Action {
+        let failure = recorded(error)
+        round.lastError = failure
+        round.page = nil
+        let action = round.machine.handle(.failed(retryAfterSeconds: failure.retryAfterSeconds, jitter: Double.random(in: 0...1), now: clock.now))
+        if !Task.isCancelled, case .backoff(let until) = action {
+            let delay = until - clock.now
+            logger.warning("pull failed; retrying", metadata: ["reason": "\(failure.message)", "code": "\(failure.code.rawValue)",
+                                                            "retry_in_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)"])
+        }
+        return action
+    }
+
+    /// The error as a ``FederationError``, counted in the link's status and reported at once.
     private func recorded(_ error: any Error) -> FederationError {
         let failure: FederationError = switch error {
         case let error as FederationError: error
         case let error as StoreError: FederationError(.store, "applying \(peer.rawValue)'s changes failed: \(error.message)")
         default: FederationError(.store, "applying \(peer.rawValue)'s changes failed: \(error)")
         }
-        record(failure)
+        state.withLock {
+            $0.consecutiveFailures += 1
+            $0.lastError = failure.message
+            $0.lastErrorCode = failure.code
+        }
+        onFailure(peer, failure)
         return failure
     }
 
-    /// One pulled page.
-    struct Page {
-        var epoch: String
-        var frames: [[UInt8]]
-        var next: Int64
-        var more: Bool
-        var bodyBytes: Int
-        var yourCursor: String?
-    }
-
-    /// Applies a page with its checkpoint (compare-and-set against `cursor`), audits refusals and
-    /// updates the status. A full reconciliation stays full until it reaches the peer's head; an
-    /// empty page that moves nothing writes nothing.
-    func store(_ page: Page, after cursor: (epoch: String?, seq: Int64, full: Bool, raw: String)) async throws -> (applied: Int, checkpoint: String) {
+    /// Stores a page with its checkpoint (compare-and-set against `expected`): the versions, and
+    /// one audit entry summarising refusals, in one transaction; then updates the status.
+    /// - Returns: the versions applied.
+    func store(_ page: PulledPage.Page, checkpoint: PeerCursor, expected: PeerCursor?, write: Bool) async throws -> Int {
         try await noticeRestore(peerCursorOfUs: page.yourCursor)
-        let value = "\(page.epoch) \(page.next)" + (cursor.full && page.more ? " full" : "")
         var outcomes: [WriteOutcome] = []
-        if !page.frames.isEmpty || value != cursor.raw {
-            outcomes = try await replica.apply(encoded: page.frames, from: stream, checkpoint: Checkpoint(stream: stream, value: value, expected: cursor.raw),
-                                               withholdingFor: localAgency)
+        if write {
+            outcomes = try await replica.apply(encoded: page.frames, from: stream,
+                                               checkpoint: Checkpoint(stream: stream, value: checkpoint.text, expected: expected?.text ?? ""),
+                                               withholdingFor: localAgency, auditingRefusals: RefusalAudit(actor: stream.rawValue, action: "federation.reject"))
         }
-        try await PeerAudit.recordRefusals(outcomes, from: peer, replica: replica)
         let counts = PeerAudit.counts(outcomes)
         state.withLock {
             $0.applied += counts.applied
@@ -170,62 +260,55 @@ public final class PeerLink: Sendable {
             $0.lastErrorCode = nil
             if !page.more { $0.lastCaughtUpAt = Date() }
         }
-        return (counts.applied, value)
+        return counts.applied
     }
 
     /// The next page, fetched concurrently, or nil when there is none to fetch.
-    static func prefetch(_ client: PeerClient, url: String, epoch: String, after: Int64, limit: Int, full: Bool, when needed: Bool) async -> Result<PulledPage?, FederationError> {
-        guard needed else { return .success(nil) }
+    static func prefetch(_ client: PeerClient, url: String, after cursor: PeerCursor?, limit: Int) async -> Result<PulledPage?, FederationError> {
+        guard let cursor else { return .success(nil) }
         do {
-            return .success(try await client.pull(from: url, epoch: epoch, after: after, limit: limit, waitMilliseconds: 0, full: full))
+            return .success(try await client.pull(from: url, after: cursor, limit: limit, waitMilliseconds: 0))
         } catch {
             return .failure(error)
         }
     }
 
-    private func record(_ error: FederationError) {
-        state.withLock {
-            $0.consecutiveFailures += 1
-            $0.lastError = error.message
-            $0.lastErrorCode = error.code
+    /// The stored cursor (nil: first contact). A stored value that does not parse is treated as
+    /// first contact: a full read loses and duplicates nothing.
+    func storedCursor() async throws(FederationError) -> PeerCursor? {
+        let text: String?
+        do {
+            text = try await replica.checkpoint(stream)
+        } catch {
+            throw FederationError(.store, "cannot read the cursor of \(peer.rawValue): \(error.message)")
         }
-    }
-
-    /// The stored cursor, `<epoch> <seq>[ full]`, and its raw value (empty when none). First
-    /// contact is a full read: a new replica wants everything, echoes of what it once sent included.
-    func currentCursor() async throws -> (epoch: String?, seq: Int64, full: Bool, raw: String) {
-        guard let value = try await replica.checkpoint(stream) else { return (nil, 0, true, "") }
-        let parts = value.split(separator: " ")
-        guard parts.count >= 2, let seq = Int64(parts[1]) else { return (nil, 0, true, value) }
-        let epoch = parts[0] == "-" ? nil : String(parts[0])
-        return (epoch, seq, parts.count > 2 && parts[2] == "full", value)
+        return text.flatMap(PeerCursor.init(text:))
     }
 
     /// A peer that has read our feed beyond what this file held when it was opened, at a sequence
     /// this process did not issue, proves the file was restored from an older copy: what we wrote
     /// after that copy lives on only at our peers, and they hold it as echoes of us. Restart every
     /// peer stream in full (echoes included), once per process.
-    func noticeRestore(peerCursorOfUs: String?) async throws {
-        guard let parts = peerCursorOfUs?.split(separator: " "), parts.count >= 2, String(parts[0]) == replica.epoch,
-              let seq = Int64(parts[1]), seq > replica.headAtOpen, seq < replica.firstSeqOfThisProcess
+    func noticeRestore(peerCursorOfUs: PeerCursor?) async throws {
+        guard let theirs = peerCursorOfUs, theirs.epoch == replica.epoch,
+              theirs.seq > replica.headAtOpen, theirs.seq < replica.firstSeqOfThisProcess
         else { return }
-        try await RestoreRecovery.restartPeerStreams(replica, actor: "peer:\(peer.rawValue)", logger: logger,
-                                                     evidence: "peer read our feed to \(seq), beyond head \(replica.headAtOpen) at open")
+        try await RestoreRecovery.restartPeerStreams(replica, actor: stream.rawValue, logger: logger,
+                                                     evidence: "peer read our feed to \(theirs.seq), beyond head \(replica.headAtOpen) at open")
     }
 }
 
 /// What a node does when it learns its replica file was restored from an older copy.
 enum RestoreRecovery {
-    /// Restarts every `peer:` stream from the beginning in full (echoes included), once per
-    /// process, and audits it.
+    /// Restarts every peer stream from the beginning in full (echoes included), once per
+    /// process, and audits it in the same transaction.
     static func restartPeerStreams(_ replica: Replica, actor: String, logger: Logger, evidence: String) async throws {
         guard replica.noteRestored() else { return }
         logger.warning("this replica was restored from an older copy; pulling everything again from every peer", metadata: ["evidence": "\(evidence)"])
-        try await replica.rewriteCheckpoints(prefix: "peer:") { value in
-            let epoch = value.split(separator: " ").first.map(String.init) ?? "-"
-            return "\(epoch) 0 full"
+        let note = AuditNote(actor: actor, action: "federation.restore-detected", target: "replica", outcome: "ok",
+                             detail: "\(evidence); all peer streams restarted in full")
+        try await replica.rewriteCheckpoints(selecting: { $0.isPeer }, audit: note) { _, value in
+            (PeerCursor(text: value) ?? .firstContact).restartedInFull().text
         }
-        try await replica.appendAudit(actor: actor, action: "federation.restore-detected", target: "replica", outcome: "ok",
-                                      detail: "\(evidence); all peer streams restarted in full")
     }
 }

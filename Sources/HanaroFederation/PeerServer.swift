@@ -12,17 +12,32 @@ import ServiceLifecycle
 import SwiftASN1
 import X509
 
+/// A request context that can say which certificate the client presented, and carries the agency
+/// the identity middleware mapped it to. Split from the TLS channel so that the routes can be
+/// tested without TLS (a test context takes the certificate from elsewhere).
+public protocol PeerIdentityContext: RequestContext {
+    /// The DER bytes of the verified client certificate of `request`'s connection, or nil when
+    /// none was presented.
+    func peerCertificateDER(for request: Request) async throws -> [UInt8]?
+    /// Set by the identity middleware before any route runs.
+    var peer: AgencyID? { get set }
+}
+
 /// The request context of the federation port: it keeps the child channel, so that the peer's
-/// verified certificate can be read (STACK.md trap 2), and the agency that certificate names.
-public struct PeerRequestContext: RequestContext {
+/// verified certificate can be read from the TLS handler (Hummingbird hands the channel to the
+/// context source), and the agency that certificate names.
+public struct PeerRequestContext: PeerIdentityContext {
     public var coreContext: CoreRequestContextStorage
     public let channel: any Channel
-    /// Set by the identity middleware before any route runs.
     public var peer: AgencyID?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         channel = source.channel
+    }
+
+    public func peerCertificateDER(for request: Request) async throws -> [UInt8]? {
+        try await channel.nioSSL_peerCertificate().get()?.toDERBytes()
     }
 
     /// Federation bodies are batches of at most a few MiB.
@@ -81,25 +96,30 @@ public final class PeerCertificateLog: Sendable {
 }
 
 /// Maps the verified client certificate to an agency before any route reads a payload.
-struct PeerIdentityMiddleware: RouterMiddleware {
-    typealias Context = PeerRequestContext
+struct PeerIdentityMiddleware<Context: PeerIdentityContext>: RouterMiddleware {
     let policy: PeerPolicy
     let replica: Replica
 
-    func handle(_ request: Request, context: PeerRequestContext, next: (Request, PeerRequestContext) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let certificate = try await context.channel.nioSSL_peerCertificate().get()
-        guard let certificate else {
+        guard let certificate = try await context.peerCertificateDER(for: request) else {
             throw HTTPError(.unauthorized, message: "a client certificate is required")
         }
+        let peer: AgencyID
         do {
-            context.peer = try policy.authorize(certificateDER: try certificate.toDERBytes())
-        } catch let error as FederationError {
-            try? await replica.appendAudit(actor: "tls", action: "federation.refuse", target: request.uri.path, outcome: "refused", detail: error.message)
+            peer = try policy.authorize(certificateDER: certificate)
+        } catch {
             context.logger.warning("refused a peer", metadata: ["reason": "\(error.message)"])
+            do {
+                try await replica.appendAudit(actor: "tls", action: "federation.refuse", target: request.uri.path, outcome: "refused", detail: error.message)
+            } catch {
+                // The refusal stands; the log line is then the only record of it.
+                context.logger.error("could not audit a refused peer", metadata: ["reason": "\(error.message)"])
+            }
             throw HTTPError(.forbidden, message: error.message)
         }
-        context.logger[metadataKey: "peer"] = "\(context.peer!.rawValue)"
+        context.peer = peer
+        context.logger[metadataKey: "peer"] = "\(peer.rawValue)"
         return try await next(request, context)
     }
 }
@@ -119,10 +139,10 @@ public enum PeerServer {
     static let moreHeader = HTTPField.Name("Hanaro-More")!
     static let yourCursorHeader = HTTPField.Name("Hanaro-Your-Cursor")!
 
-    /// The routes, for tests that want them without TLS.
-    public static func router(replica: Replica, policy: PeerPolicy, logger: Logger) -> Router<PeerRequestContext> {
-        let router = Router(context: PeerRequestContext.self)
-        router.add(middleware: PeerIdentityMiddleware(policy: policy, replica: replica))
+    /// The routes, for any context that can name the client's certificate (tests run them without TLS).
+    public static func router<Context: PeerIdentityContext>(replica: Replica, policy: PeerPolicy, logger: Logger, context: Context.Type = PeerRequestContext.self) -> Router<Context> {
+        let router = Router(context: Context.self)
+        router.add(middleware: PeerIdentityMiddleware<Context>(policy: policy, replica: replica))
         router.get("/v1/hello") { _, context -> Response in
             let summary = try await replica.summary()
             let body = "{\"agency\":\"\(policy.localAgency.rawValue)\",\"epoch\":\"\(replica.epoch)\",\"head\":\(summary.headSeq),\"peer\":\"\(context.peer?.rawValue ?? "")\"}"
@@ -138,8 +158,8 @@ public enum PeerServer {
     }
 
     /// GET /v1/changes?epoch=E&after=SEQ&limit=N&wait_ms=MS
-    static func changes(_ request: Request, context: PeerRequestContext, replica: Replica) async throws -> Response {
-        let peer = context.peer!
+    static func changes(_ request: Request, context: some PeerIdentityContext, replica: Replica) async throws -> Response {
+        guard let peer = context.peer else { throw HTTPError(.unauthorized, message: "no peer identity") }
         let query = request.uri.queryParameters
         guard let after = Int64(query.get("after") ?? "0"), after >= 0 else {
             throw HTTPError(.badRequest, message: "`after` must be a non-negative integer sequence")
@@ -154,7 +174,7 @@ public enum PeerServer {
             if reason == "cursor_ahead" {
                 // A peer has read further than we have written: this file was restored from an
                 // older copy (the peer will re-read us in full; we re-read everyone in full).
-                try await RestoreRecovery.restartPeerStreams(replica, actor: "peer:\(peer.rawValue)", logger: context.logger,
+                try await RestoreRecovery.restartPeerStreams(replica, actor: StreamID.peer(peer).rawValue, logger: context.logger,
                                                              evidence: "peer cursor \(after) is ahead of our head \(head)")
             }
             let body = "{\"reset\":\"\(reason)\",\"epoch\":\"\(replica.epoch)\"}"
@@ -186,13 +206,13 @@ public enum PeerServer {
         headers[moreHeader] = page.hasMore ? "1" : "0"
         // How far this node has read the puller's own feed: lets a puller whose file was restored
         // from an older copy notice it (see PeerLink).
-        if let cursor = try await replica.checkpoint("peer:\(peer.rawValue)") { headers[yourCursorHeader] = cursor }
+        if let cursor = try await replica.checkpoint(.peer(peer)) { headers[yourCursorHeader] = cursor }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: WireFrames.encode(page.frames)))
     }
 
     /// POST /v1/push: a peer pushes versions (e.g. a new referral) instead of waiting to be pulled.
-    static func push(_ request: Request, context: PeerRequestContext, replica: Replica, policy: PeerPolicy) async throws -> Response {
-        let peer = context.peer!
+    static func push(_ request: Request, context: some PeerIdentityContext, replica: Replica, policy: PeerPolicy) async throws -> Response {
+        guard let peer = context.peer else { throw HTTPError(.unauthorized, message: "no peer identity") }
         var request = request
         let body: ByteBuffer
         do {
@@ -206,8 +226,9 @@ public enum PeerServer {
         } catch {
             throw HTTPError(.badRequest, message: "malformed batch: \(error.message)")
         }
-        let outcomes = try await replica.apply(encoded: frames, from: "peer:\(peer.rawValue)", withholdingFor: policy.localAgency)
-        try await PeerAudit.recordRefusals(outcomes, from: peer, replica: replica)
+        let stream = StreamID.peer(peer)
+        let outcomes = try await replica.apply(encoded: frames, from: stream, withholdingFor: policy.localAgency,
+                                               auditingRefusals: RefusalAudit(actor: stream.rawValue, action: "federation.reject"))
         let counts = PeerAudit.counts(outcomes)
         let json = "{\"applied\":\(counts.applied),\"unchanged\":\(counts.unchanged),\"quarantined\":\(counts.quarantined)}"
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
@@ -228,7 +249,7 @@ public enum PeerServer {
     }
 }
 
-/// Audit and counts of what peers delivered.
+/// Counts of what peers delivered (their refusals are audited in the batch's transaction).
 enum PeerAudit {
     static func counts(_ outcomes: [WriteOutcome]) -> (applied: Int, unchanged: Int, quarantined: Int) {
         var applied = 0, unchanged = 0, quarantined = 0
@@ -242,11 +263,4 @@ enum PeerAudit {
         return (applied, unchanged, quarantined)
     }
 
-    /// Every version a peer delivered that the rules refused is audited with its reason.
-    static func recordRefusals(_ outcomes: [WriteOutcome], from peer: AgencyID, replica: Replica) async throws {
-        for case .quarantined(let error) in outcomes {
-            try await replica.appendAudit(actor: "peer:\(peer.rawValue)", action: "federation.reject", target: error.record ?? "-",
-                                          outcome: "refused", detail: "\(error.code.rawValue): \(error.message)")
-        }
-    }
 }

@@ -17,16 +17,29 @@ public struct AuditEntry: Sendable, Hashable {
     public var detail: String
 }
 
+/// An audit entry to write together with another change, in its transaction.
+public struct AuditNote: Sendable, Hashable {
+    public var actor: String
+    public var action: String
+    public var target: String
+    public var outcome: String
+    public var detail: String
+
+    public init(actor: String, action: String, target: String, outcome: String, detail: String) {
+        self.actor = actor
+        self.action = action
+        self.target = target
+        self.outcome = outcome
+        self.detail = detail
+    }
+}
+
 extension Replica {
     /// Appends an audit entry, chained to the previous one: `hash = SHA-256(prev_hash ‖ fields)`.
     public func appendAudit(actor: String, action: String, target: String, outcome: String, detail: String) async throws(StoreError) {
         let now = Int64(clock.nowMilliseconds())
         try await write("append to the audit log") { db in
-            let previous = try Data.fetchOne(db, sql: "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1") ?? Data(count: 32)
-            let hash = Self.auditHash(previous: previous, at: now, actor: actor, action: action, target: target, outcome: outcome, detail: detail)
-            try db.execute(sql: """
-                INSERT INTO audit(at, actor, action, target, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [now, actor, action, target, outcome, detail, previous, hash])
+            try AuditChain.append(db, at: now, actor: actor, action: action, target: target, outcome: outcome, detail: detail)
         }
     }
 
@@ -47,7 +60,7 @@ extension Replica {
             var previous = Data(count: 32)
             let cursor = try Row.fetchCursor(db, sql: "SELECT seq, at, actor, action, target, outcome, detail, prev_hash, hash FROM audit ORDER BY seq")
             while let row = try cursor.next() {
-                let expected = Self.auditHash(previous: previous, at: row[1], actor: row[2], action: row[3], target: row[4], outcome: row[5], detail: row[6])
+                let expected = AuditChain.hash(previous: previous, at: row[1], actor: row[2], action: row[3], target: row[4], outcome: row[5], detail: row[6])
                 guard row[7] as Data == previous, row[8] as Data == expected else { return row[0] as Int64 }
                 previous = expected
             }
@@ -55,7 +68,20 @@ extension Replica {
         }
     }
 
-    static func auditHash(previous: Data, at: Int64, actor: String, action: String, target: String, outcome: String, detail: String) -> Data {
+}
+
+/// The audit log's hash chain: `hash = SHA-256(prev_hash ‖ length-prefixed fields)`.
+enum AuditChain {
+    /// Appends an entry chained to the last one, inside the caller's transaction.
+    static func append(_ db: Database, at now: Int64, actor: String, action: String, target: String, outcome: String, detail: String) throws {
+        let previous = try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1")) ?? Data(count: 32)
+        let hash = Self.hash(previous: previous, at: now, actor: actor, action: action, target: target, outcome: outcome, detail: detail)
+        try db.cachedStatement(sql: """
+            INSERT INTO audit(at, actor, action, target, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [now, actor, action, target, outcome, detail, previous, hash])
+    }
+
+    static func hash(previous: Data, at: Int64, actor: String, action: String, target: String, outcome: String, detail: String) -> Data {
         var hasher = SHA256()
         hasher.update(data: previous)
         for field in [String(at), actor, action, target, outcome, detail] {

@@ -27,7 +27,7 @@ extension Replica {
     /// sent is left out; a peer reconciling in full (after its replica was restored) asks for
     /// everything.
     public func feed(after cursor: Int64, limit: Int, for agency: AgencyID, suppressingEchoes: Bool = true) async throws(StoreError) -> FeedPage {
-        let key = self.key, epoch = self.epoch, stream = "peer:\(agency.rawValue)"
+        let key = self.key, epoch = self.epoch, stream = StreamID.peer(agency).rawValue
         return try await read("read the change feed for \(agency.rawValue)") { db in
             let statement = try HotStatement(db, sql: "SELECT seq, key, vector, body, sealed, echo_of FROM record WHERE seq > ? ORDER BY seq LIMIT ?")
             defer { statement.reset() }
@@ -81,15 +81,21 @@ extension Replica {
 }
 
 extension Replica {
-    /// Rewrites every checkpoint whose stream starts with `prefix`, in one transaction (a node that
-    /// learns it was restored restarts its pulls from the beginning).
-    public func rewriteCheckpoints(prefix: String, _ transform: @escaping @Sendable (String) -> String) async throws(StoreError) {
+    /// Rewrites the checkpoint of every stream `selecting` picks, in one transaction, with an
+    /// audit entry in the same transaction (a node that learns it was restored restarts its pulls
+    /// from the beginning, and says so).
+    public func rewriteCheckpoints(selecting: @escaping @Sendable (StreamID) -> Bool, audit: AuditNote? = nil,
+                                   _ transform: @escaping @Sendable (StreamID, String) -> String) async throws(StoreError) {
         let now = Int64(clock.nowMilliseconds())
-        try await write("restart the \(prefix) streams") { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT stream, value FROM checkpoint WHERE substr(stream, 1, ?) = ?", arguments: [prefix.count, prefix])
+        try await write("restart streams") { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT stream, value FROM checkpoint")
             for row in rows {
+                guard let stream = StreamID(rawValue: row[0]), selecting(stream) else { continue }
                 try db.execute(sql: "UPDATE checkpoint SET value = ?, updated_at = ? WHERE stream = ?",
-                               arguments: [transform(row[1]), now, row[0] as String])
+                               arguments: [transform(stream, row[1]), now, stream.rawValue])
+            }
+            if let audit {
+                try AuditChain.append(db, at: now, actor: audit.actor, action: audit.action, target: audit.target, outcome: audit.outcome, detail: audit.detail)
             }
         }
     }

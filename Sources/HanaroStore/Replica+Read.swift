@@ -34,6 +34,26 @@ public struct ReplicaSummary: Sendable, Hashable, Codable {
     public var digest: String
 }
 
+/// Where a logged collision stands.
+public enum ConflictState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Both values are kept; the deterministic winner shows; an admin may override.
+    case open
+    /// A later write by an entitled agency replaced the colliding values.
+    case superseded
+    /// An admin chose the value to keep.
+    case resolved
+}
+
+/// Where a quarantined item stands.
+public enum QuarantineState: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Refused and kept, waiting for a fix or a retry.
+    case held
+    /// A retry applied it.
+    case released
+    /// Dropped by an admin.
+    case discarded
+}
+
 /// A row of the conflict log.
 public struct ConflictEntry: Sendable, Hashable {
     public var id: Int64
@@ -43,23 +63,25 @@ public struct ConflictEntry: Sendable, Hashable {
     public var dots: [String]
     public var differingFields: [String]
     public var kept: String
+    /// The stream whose write made the collision appear (`peer:kodit`, `local`).
     public var source: String
     public var detectedAt: Date
-    public var state: String
+    public var state: ConflictState
     public var closedBy: String?
 }
 
 /// A row of the quarantine (the payload stays sealed; see ``Replica/quarantinedPayload(id:)``).
 public struct QuarantineEntry: Sendable, Hashable {
     public var id: Int64
-    public var source: String
+    /// The stream that delivered it.
+    public var source: StreamID
     public var recordKey: String?
     public var code: String
     public var reason: String
     public var attempts: Int64
     public var firstSeen: Date
     public var lastSeen: Date
-    public var state: String
+    public var state: QuarantineState
 }
 
 extension Replica {
@@ -102,9 +124,9 @@ extension Replica {
     }
 
     /// A stream's checkpoint value, or nil if it never delivered anything.
-    public func checkpoint(_ stream: String) async throws(StoreError) -> String? {
+    public func checkpoint(_ stream: StreamID) async throws(StoreError) -> String? {
         try await read("read checkpoint \(stream)") { db in
-            try String.fetchOne(db, sql: "SELECT value FROM checkpoint WHERE stream = ?", arguments: [stream])
+            try String.fetchOne(db, sql: "SELECT value FROM checkpoint WHERE stream = ?", arguments: [stream.rawValue])
         }
     }
 
@@ -152,11 +174,11 @@ extension Replica {
         }
     }
 
-    /// The conflict log, newest first; `state` filters (`open`, `superseded`, `resolved`).
-    public func conflicts(state: String? = nil, limit: Int = 100) async throws(StoreError) -> [ConflictEntry] {
+    /// The conflict log, newest first; `state` filters (nil: every state).
+    public func conflicts(state: ConflictState? = nil, limit: Int = 100) async throws(StoreError) -> [ConflictEntry] {
         try await read("read the conflict log") { db in
             let filter = state == nil ? "" : "WHERE state = ?"
-            let arguments: StatementArguments = state.map { [$0, limit] } ?? [limit]
+            let arguments: StatementArguments = state.map { [$0.rawValue, limit] } ?? [limit]
             return try Row.fetchAll(db, sql: "SELECT \(Self.conflictColumns) FROM conflict \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
                 .map(Self.conflictEntry)
         }
@@ -178,14 +200,24 @@ extension Replica {
             dots: (row[4] as String).split(separator: ",").map(String.init),
             differingFields: (row[5] as String).split(separator: ",").map(String.init),
             kept: row[6], source: row[7], detectedAt: Date(timeIntervalSince1970: Double(row[8] as Int64) / 1000),
-            state: row[9], closedBy: row[10])
+            state: ConflictState(rawValue: row[9]) ?? .open, closedBy: row[10])
     }
 
-    /// The quarantine, newest first.
-    public func quarantine(state: String? = "held", limit: Int = 100) async throws(StoreError) -> [QuarantineEntry] {
+    /// The quarantine, newest first; `state` and `source` filter (nil: all).
+    public func quarantine(state: QuarantineState? = .held, source: StreamID? = nil, limit: Int = 100) async throws(StoreError) -> [QuarantineEntry] {
         try await read("read the quarantine") { db in
-            let filter = state == nil ? "" : "WHERE state = ?"
-            let arguments: StatementArguments = state.map { [$0, limit] } ?? [limit]
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let state {
+                conditions.append("state = ?")
+                arguments += [state.rawValue]
+            }
+            if let source {
+                conditions.append("source = ?")
+                arguments += [source.rawValue]
+            }
+            arguments += [limit]
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             return try Row.fetchAll(db, sql: "SELECT \(Self.quarantineColumns) FROM quarantine \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
                 .map(Self.quarantineEntry)
         }
@@ -202,9 +234,10 @@ extension Replica {
 
     private static func quarantineEntry(_ row: Row) -> QuarantineEntry {
         QuarantineEntry(
-            id: row[0], source: row[1], recordKey: row[2], code: row[3], reason: row[4], attempts: row[5],
+            // Every name was written by a `StreamID`; one this version cannot parse reads as a tool's.
+            id: row[0], source: StreamID(rawValue: row[1]) ?? .tool(row[1]), recordKey: row[2], code: row[3], reason: row[4], attempts: row[5],
             firstSeen: Date(timeIntervalSince1970: Double(row[6] as Int64) / 1000),
-            lastSeen: Date(timeIntervalSince1970: Double(row[7] as Int64) / 1000), state: row[8])
+            lastSeen: Date(timeIntervalSince1970: Double(row[7] as Int64) / 1000), state: QuarantineState(rawValue: row[8]) ?? .held)
     }
 
     /// The raw payload of a quarantined item, decrypted (for an admin's inspection or retry).

@@ -4,18 +4,33 @@ import GRDB
 /// Where an inbound stream has been read up to: written in the same transaction as the records
 /// that stream delivered, so a crash never separates them.
 public struct Checkpoint: Sendable, Hashable {
-    /// The stream: `peer:kodit`, `adapter:semas`, ...
-    public var stream: String
+    /// The stream whose cursor this is.
+    public var stream: StreamID
     /// The stream's own cursor, opaque to the store.
     public var value: String
     /// When set, the checkpoint advances only if the stored value still equals this (empty: none
     /// stored yet) — compare-and-set, so a concurrent rewrite is not lost.
     public var expected: String?
 
-    public init(stream: String, value: String, expected: String? = nil) {
+    public init(stream: StreamID, value: String, expected: String? = nil) {
         self.stream = stream
         self.value = value
         self.expected = expected
+    }
+}
+
+/// How the refusals of a batch are audited: one entry per batch, written in the batch's own
+/// transaction (so it never outlives a batch that rolled back), summarising what was refused —
+/// the count per reason and the first keys. Its size is bounded whatever the batch holds.
+public struct RefusalAudit: Sendable, Hashable {
+    /// Who delivered the batch (`peer:kodit`).
+    public var actor: String
+    /// The audit action (`federation.reject`).
+    public var action: String
+
+    public init(actor: String, action: String) {
+        self.actor = actor
+        self.action = action
     }
 }
 
@@ -79,7 +94,8 @@ extension Replica {
     /// - Throws: ``StoreError`` when the transaction cannot commit (nothing of the batch, nor the
     ///   checkpoint, is then written).
     @discardableResult
-    public func apply(_ batch: [RecordVersion], from source: String, checkpoint: Checkpoint? = nil, withholdingFor receiver: AgencyID? = nil) async throws(StoreError) -> [WriteOutcome] {
+    public func apply(_ batch: [RecordVersion], from source: StreamID, checkpoint: Checkpoint? = nil, withholdingFor receiver: AgencyID? = nil,
+                      auditingRefusals audit: RefusalAudit? = nil) async throws(StoreError) -> [WriteOutcome] {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
@@ -89,6 +105,7 @@ extension Replica {
                 outcomes.append(try session.apply(receiver.map { incoming.shared(with: $0) } ?? incoming))
             }
             if let checkpoint { try session.saveCheckpoint(checkpoint) }
+            if let audit { try session.auditRefusals(outcomes, as: audit) }
             try session.finish()
             return (outcomes, session.changedRecords)
         })
@@ -103,7 +120,7 @@ extension Replica {
     /// - Returns: one outcome per edit, in order, and the new versions (for those that changed).
     /// - Throws: ``StoreError`` when the transaction cannot commit.
     @discardableResult
-    public func author(_ edits: [AuthoredEdit], by agency: AgencyID, source: String = "local", checkpoint: Checkpoint? = nil) async throws(StoreError) -> [WriteOutcome] {
+    public func author(_ edits: [AuthoredEdit], by agency: AgencyID, source: StreamID = .local, checkpoint: Checkpoint? = nil) async throws(StoreError) -> [WriteOutcome] {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         return notifyingIfChanged(try await write("record local edits by \(agency.rawValue)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
@@ -127,12 +144,12 @@ extension Replica {
         // its commit syncs the write-ahead log (synchronous=FULL for this one transaction).
         let result: RecordVersion?
         do {
-            result = try await pool.writeWithoutTransaction { db in
+            result = try await writer.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
                 defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 var version: RecordVersion?
                 try db.inTransaction {
-                    var session = try WriteSession(db: db, key: key, path: path, source: admin.map { "admin:\($0)" } ?? "local", now: now, maxClockSkew: skew)
+                    var session = try WriteSession(db: db, key: key, path: path, source: admin.map { StreamID.admin($0) } ?? .local, now: now, maxClockSkew: skew)
                     version = try session.authorOne(AuthoredEdit(key: recordKey, edit: edit), by: agency, admin: admin)
                     try session.finish()
                     return .commit
@@ -255,11 +272,13 @@ extension Replica {
     /// Applies a batch of canonically encoded versions (the federation wire form): payloads that
     /// do not decode are quarantined with the reason, the rest apply as in
     /// ``apply(_:from:checkpoint:)`` — all in one transaction with the checkpoint.
-    @discardableResult
     ///
     /// With `receiver` (this node's agency), personal fields that agency may not hold are withheld
-    /// before storing, whatever the sender did.
-    public func apply(encoded payloads: [[UInt8]], from source: String, checkpoint: Checkpoint? = nil, withholdingFor receiver: AgencyID? = nil) async throws(StoreError) -> [WriteOutcome] {
+    /// before storing, whatever the sender did. With `audit`, the refused versions are summarised
+    /// in one audit entry written in the same transaction.
+    @discardableResult
+    public func apply(encoded payloads: [[UInt8]], from source: StreamID, checkpoint: Checkpoint? = nil, withholdingFor receiver: AgencyID? = nil,
+                      auditingRefusals audit: RefusalAudit? = nil) async throws(StoreError) -> [WriteOutcome] {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
@@ -275,6 +294,7 @@ extension Replica {
                 }
             }
             if let checkpoint { try session.saveCheckpoint(checkpoint) }
+            if let audit { try session.auditRefusals(outcomes, as: audit) }
             try session.finish()
             return (outcomes, session.changedRecords)
         })
@@ -282,7 +302,7 @@ extension Replica {
 
     /// Holds a payload that could not even be mapped (an adapter's unparseable native record),
     /// with the reason.
-    public func quarantine(source: String, recordKey: String?, payload: [UInt8], error: ValidationError) async throws(StoreError) {
+    public func quarantine(source: StreamID, recordKey: String?, payload: [UInt8], error: ValidationError) async throws(StoreError) {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         try await write("quarantine a record from \(source)") { db in
             let session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)

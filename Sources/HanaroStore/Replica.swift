@@ -1,6 +1,6 @@
 public import Foundation
 public import HanaroCore
-import GRDB
+public import GRDB
 import Synchronization
 
 /// The node's SQLite replica: the only type that speaks SQL, and the one facade that owns every
@@ -31,7 +31,7 @@ public final class Replica: Sendable {
         public init() {}
     }
 
-    /// The database file.
+    /// The database file (`:memory:` for an in-memory replica).
     public let path: String
     /// The greatest feed sequence when this process opened the file. A peer that has read our
     /// feed further than this proves the file was restored from an older copy.
@@ -43,7 +43,7 @@ public final class Replica: Sendable {
     /// This replica's incarnation: created with the database, so a peer whose cursor carries
     /// another epoch knows the replica was recreated and reconciles in full.
     public let epoch: String
-    let pool: DatabasePool
+    let writer: any DatabaseWriter
     let key: ReplicaKey
     let clock: any WallClock
     let maxClockSkewMilliseconds: UInt64
@@ -59,13 +59,9 @@ public final class Replica: Sendable {
         }
     }
 
-    /// Opens (creating and migrating if needed) the replica at `path`.
-    /// - Throws: ``StoreError`` `.database` naming the file and the fix.
-    public init(path: String, key: ReplicaKey, options: Options = Options()) throws(StoreError) {
-        self.path = path
-        self.key = key
-        self.clock = options.clock
-        self.maxClockSkewMilliseconds = options.maxClockSkewMilliseconds
+    /// The connection settings every replica uses: WAL-friendly durability, a bounded page cache,
+    /// foreign keys, and the optional size cap.
+    static func configuration(_ options: Options) -> GRDB.Configuration {
         var configuration = GRDB.Configuration()
         let cacheKiB = options.cacheKiB
         let maxPageCount = options.maxPageCount
@@ -80,19 +76,54 @@ public final class Replica: Sendable {
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             if let maxPageCount { try db.execute(sql: "PRAGMA max_page_count = \(maxPageCount)") }
         }
+        return configuration
+    }
+
+    /// Opens (creating and migrating if needed) the replica at `path`, in WAL mode.
+    /// - Throws: ``StoreError`` `.database` naming the file and the fix.
+    public convenience init(path: String, key: ReplicaKey, options: Options = Options()) throws(StoreError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
+            throw StoreError(.database, "the data directory \(directory) does not exist; create it (owned by the service user, mode 0700) or fix data_dir")
+        }
+        let pool: DatabasePool
         do {
-            let directory = (path as NSString).deletingLastPathComponent
-            if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
-                throw StoreError(.database, "the data directory \(directory) does not exist; create it (owned by the service user, mode 0700) or fix data_dir")
-            }
-            pool = try DatabasePool(path: path, configuration: configuration)
-            try ReplicaSchema.migrator().migrate(pool)
+            pool = try DatabasePool(path: path, configuration: Self.configuration(options))
+        } catch {
+            throw Self.databaseError(error, path: path, doing: "open the replica")
+        }
+        try self.init(writer: pool, key: key, options: options, path: path)
+    }
+
+    /// A replica kept in memory, for tests where durability is not the subject.
+    /// - Throws: ``StoreError`` when the schema cannot be created.
+    public static func inMemory(key: ReplicaKey = .random(), options: Options = Options()) throws(StoreError) -> Replica {
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(configuration: configuration(options))
+        } catch {
+            throw databaseError(error, path: ":memory:", doing: "open an in-memory replica")
+        }
+        return try Replica(writer: queue, key: key, options: options, path: ":memory:")
+    }
+
+    /// Opens a replica on a database the caller made (GRDB's `DatabasePool` for a node,
+    /// `DatabaseQueue` in memory for tests), migrating it if needed.
+    /// - Throws: ``StoreError`` `.database`.
+    public init(writer: any DatabaseWriter, key: ReplicaKey, options: Options = Options(), path: String) throws(StoreError) {
+        self.path = path
+        self.key = key
+        self.clock = options.clock
+        self.maxClockSkewMilliseconds = options.maxClockSkewMilliseconds
+        self.writer = writer
+        do {
+            try ReplicaSchema.migrator().migrate(writer)
             let now = options.clock.nowMilliseconds()
             firstSeqOfThisProcess = Int64(options.clock.nowMilliseconds() << 16)
-            headAtOpen = try pool.read { db in
+            headAtOpen = try writer.read { db in
                 (try? Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'last_seq'")) ?? 0
             } ?? 0
-            epoch = try pool.write { db in
+            epoch = try writer.write { db in
                 if let existing = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'epoch'") {
                     return existing
                 }
@@ -103,8 +134,6 @@ public final class Replica: Sendable {
                     """, arguments: [fresh, Int64(now), Data(ReplicaDigest.empty.bytes)])
                 return fresh
             }
-        } catch let error as StoreError {
-            throw error
         } catch {
             throw Self.databaseError(error, path: path, doing: "open the replica")
         }
@@ -134,7 +163,7 @@ public final class Replica: Sendable {
     /// Runs a read transaction, mapping errors.
     func read<T: Sendable>(_ action: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
-            return try await pool.read(body)
+            return try await writer.read(body)
         } catch {
             throw Self.databaseError(error, path: path, doing: action)
         }
@@ -143,7 +172,7 @@ public final class Replica: Sendable {
     /// Runs a write transaction, mapping errors.
     func write<T: Sendable>(_ action: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(StoreError) -> T {
         do {
-            return try await pool.write(body)
+            return try await writer.write(body)
         } catch {
             throw Self.databaseError(error, path: path, doing: action)
         }

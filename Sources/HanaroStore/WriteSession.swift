@@ -10,8 +10,8 @@ struct WriteSession {
     let db: Database
     let key: ReplicaKey
     let path: String
-    /// Who delivered what this transaction writes (`peer:kodit`, `adapter:semas`, `local`).
-    let source: String
+    /// Who delivered what this transaction writes.
+    let source: StreamID
     let now: UInt64
     /// How far in the future a peer's counters may be (see `checkClock`).
     let maxClockSkewMilliseconds: UInt64
@@ -24,7 +24,7 @@ struct WriteSession {
     var programCount: Int64
     var referralCount: Int64
 
-    init(db: Database, key: ReplicaKey, path: String, source: String, now: UInt64, maxClockSkew: UInt64) throws {
+    init(db: Database, key: ReplicaKey, path: String, source: StreamID, now: UInt64, maxClockSkew: UInt64) throws {
         self.db = db
         self.maxClockSkewMilliseconds = maxClockSkew
         self.key = key
@@ -111,7 +111,7 @@ struct WriteSession {
     /// - Returns: whether the row was written.
     @discardableResult
     mutating func store(_ version: RecordVersion, previous: (row: StoredRow, personal: [UInt8], version: RecordVersion)?,
-                        resolvedBy admin: String? = nil, echoOf: String? = nil, onlyIfAbsent: Bool = false) throws -> Bool {
+                        resolvedBy admin: String? = nil, echoOf: StreamID? = nil, onlyIfAbsent: Bool = false) throws -> Bool {
         let text = version.key.description
         var writer = CanonicalWriter(reservingCapacity: 64)
         writer.write(version.vector)
@@ -158,7 +158,7 @@ struct WriteSession {
         statement.bind(7, version.isDeleted)
         statement.bind(8, !newConflicts.isEmpty)
         statement.bind(9, text)
-        if let echoOf { statement.bind(10, echoOf) } else { statement.bind(10, nil as [UInt8]?) }
+        if let echoOf { statement.bind(10, echoOf.rawValue) } else { statement.bind(10, nil as [UInt8]?) }
         _ = try statement.step(db)
         if previous == nil {
             guard db.changesCount == 1 else {
@@ -192,7 +192,7 @@ struct WriteSession {
             for report in appeared {
                 try insert.execute(arguments: [
                     report.id, report.key.description, report.field, report.dots.map(\.description).joined(separator: ","),
-                    report.differingFields.joined(separator: ","), report.kept.description, sealedState, source, Int64(now),
+                    report.differingFields.joined(separator: ","), report.kept.description, sealedState, source.rawValue, Int64(now),
                 ])
             }
         }
@@ -200,7 +200,7 @@ struct WriteSession {
             UPDATE conflict SET state = ?, closed_at = ?, closed_by = ? WHERE conflict_id = ? AND state = 'open'
             """)
         for report in old where !newIDs.contains(report.id) {
-            try close.execute(arguments: [admin == nil ? "superseded" : "resolved", Int64(now), admin ?? source, report.id])
+            try close.execute(arguments: [admin == nil ? ConflictState.superseded.rawValue : ConflictState.resolved.rawValue, Int64(now), admin ?? source.rawValue, report.id])
         }
     }
 
@@ -208,26 +208,52 @@ struct WriteSession {
     func saveCheckpoint(_ checkpoint: Checkpoint) throws {
         if let expected = checkpoint.expected {
             // Compare-and-set: someone rewrote the stream meanwhile (a restart in full); keep theirs.
-            let current = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM checkpoint WHERE stream = ?"), arguments: [checkpoint.stream])
+            let current = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM checkpoint WHERE stream = ?"), arguments: [checkpoint.stream.rawValue])
             guard current == expected || (current == nil && expected.isEmpty) else { return }
         }
         try db.cachedStatement(sql: """
             INSERT INTO checkpoint(stream, value, updated_at) VALUES (?, ?, ?)
             ON CONFLICT(stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-            """).execute(arguments: [checkpoint.stream, checkpoint.value, Int64(now)])
+            """).execute(arguments: [checkpoint.stream.rawValue, checkpoint.value, Int64(now)])
     }
 
     /// Holds a refused payload with its reason; a repeat of the same payload counts an attempt.
     func quarantine(recordKey: String?, payload: [UInt8], error: ValidationError) throws {
         // Keyed, so that the file holds no plain hash of a payload that may carry personal data.
         let fingerprint = key.fingerprint(payload)
-        let sealed = try key.seal(payload, context: "quarantine:\(source)")
+        let sealed = try key.seal(payload, context: "quarantine:\(source.rawValue)")
         try db.cachedStatement(sql: """
             INSERT INTO quarantine(source, record_key, fingerprint, sealed_payload, code, reason, first_seen, last_seen)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(source, fingerprint) DO UPDATE SET attempts = attempts + 1, last_seen = excluded.last_seen,
               code = excluded.code, reason = excluded.reason, state = 'held'
-            """).execute(arguments: [source, recordKey, fingerprint, sealed, error.code.rawValue, error.description, Int64(now), Int64(now)])
+            """).execute(arguments: [source.rawValue, recordKey, fingerprint, sealed, error.code.rawValue, error.description, Int64(now), Int64(now)])
+    }
+
+    /// Appends one audit entry, chained to the previous one, in this transaction.
+    func appendAudit(actor: String, action: String, target: String, outcome: String, detail: String) throws {
+        try AuditChain.append(db, at: Int64(now), actor: actor, action: action, target: target, outcome: outcome, detail: detail)
+    }
+
+    /// Summarises the refusals of a batch in one audit entry (nothing when none was refused): the
+    /// count per reason and the first keys — bounded whatever the batch holds.
+    func auditRefusals(_ outcomes: [WriteOutcome], as audit: RefusalAudit) throws {
+        var byCode: [String: Int] = [:]
+        var keys: [String] = []
+        var refused = 0
+        for case .quarantined(let error) in outcomes {
+            refused += 1
+            byCode[error.code.rawValue, default: 0] += 1
+            if keys.count < 5, let key = error.record, !keys.contains(key) { keys.append(key) }
+        }
+        guard refused > 0 else { return }
+        let reasons = byCode.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ")
+        let target = refused == 1 ? (keys.first ?? "-") : "\(refused) versions"
+        let first = outcomes.lazy.compactMap { if case .quarantined(let error) = $0 { error } else { nil } }.first
+        let detail = refused == 1 && first != nil
+            ? "\(first!.code.rawValue): \(first!.message)"
+            : "\(refused) refused (\(reasons)); first keys: \(keys.isEmpty ? "none readable" : keys.joined(separator: ", "))"
+        try appendAudit(actor: audit.actor, action: audit.action, target: target, outcome: "refused", detail: detail)
     }
 }
 

@@ -90,7 +90,7 @@ struct ApplyPhase: AsyncParsableCommand {
             while start < records {
                 let versions = (start..<min(start + batch, records)).map { Self.version($0, data: &data) }
                 let t0 = monotonicSeconds()
-                try await replica.apply(versions, from: "peer:bench", checkpoint: Checkpoint(stream: "peer:bench", value: String(start)))
+                try await replica.apply(versions, from: .tool("bench"), checkpoint: Checkpoint(stream: .tool("bench"), value: String(start)))
                 elapsed += monotonicSeconds() - t0
                 start += batch
             }

@@ -40,7 +40,7 @@ struct IngestBench: AsyncParsableCommand {
             let http = try AgencyHTTP(agency: agency, settings: settings)
             let path = (dir as NSString).appendingPathComponent("hanaro-bench-ingest-\(UUID().uuidString)")
             let replica = try Replica(path: path + ".sqlite", key: try ReplicaKey.create(at: path + ".key"))
-            let ingest = AdapterIngest(adapter: AdapterFactory.make(for: agency, settings: settings, http: http), replica: replica, pageSize: pageSize)
+            let ingest = AdapterIngest(adapter: AgencyFormats.makeAdapter(for: agency, settings: settings, http: http), replica: replica, pageSize: pageSize)
             // Give the simulator's data a second to fall before the signpost.
             try await Task.sleep(for: .milliseconds(1100))
             let start = monotonicSeconds()
@@ -51,12 +51,15 @@ struct IngestBench: AsyncParsableCommand {
             let pages = await simulator.nativeProgramPages(pageSize: pageSize)
             let parseStart = monotonicSeconds()
             var parsed = 0
-            for page in pages { parsed += try AdapterFactory.parseProgramPage(agency: agency, body: page).mapped }
+            let format = AgencyFormats.format(for: agency)
+            for page in pages {
+                parsed += try format.mapProgramPage(page).count { if case .success = $0 { true } else { false } }
+            }
             let parseSeconds = monotonicSeconds() - parseStart
             let ingestRate = Double(summary.items) / ingestSeconds
             let parseRate = Double(parsed) / parseSeconds
-            let format = ["semas": "JSON POST", "koreg": "XML data.go.kr", "kodit": "JSON odcloud", "kamco": "CSV CP949 daily", "kinfa": "XML data.go.kr", "ewpc": "JSON 고용24"][agency.rawValue]!
-            print("| \(agency.rawValue) | \(format) | \(stored) | \(Int(ingestRate)) | \(Int(parseRate)) | \(String(format: "%.2f", ingestRate / parseRate)) | \(summary.pages) |")
+            let label = ["semas": "JSON POST", "koreg": "XML data.go.kr", "kodit": "JSON odcloud", "kamco": "CSV CP949 daily", "kinfa": "XML data.go.kr", "ewpc": "JSON 고용24"][agency.rawValue]!
+            print("| \(agency.rawValue) | \(label) | \(stored) | \(Int(ingestRate)) | \(Int(parseRate)) | \(String(format: "%.2f", ingestRate / parseRate)) | \(summary.pages) |")
             await http.shutdown()
             server.cancel()
             _ = try? await server.value

@@ -70,7 +70,7 @@ struct SyncBench: AsyncParsableCommand {
         let link = PeerLink(peer: .kodit, localAgency: .semas, url: "https://127.0.0.1:\(port)", client: client, replica: sink, logger: Logger(label: "bench"), pageSize: pageSize)
         // Wait for the server to listen.
         for _ in 0..<100 {
-            if (try? await client.pull(from: link.url, epoch: nil, after: Int64.max / 2, limit: 1, waitMilliseconds: 0)) != nil { break }
+            if (try? await client.pull(from: link.url, after: PeerCursor(epoch: nil, seq: Int64.max / 2), limit: 1, waitMilliseconds: 0)) != nil { break }
             try await Task.sleep(for: .milliseconds(100))
         }
 
@@ -209,7 +209,7 @@ struct SyncSeed: AsyncParsableCommand {
                 let content = data.program(owner: .kodit, nativeID: id)
                 return AuthoredEdit(key: content.key, edit: .publishProgram(content))
             }
-            try await replica.author(edits, by: .kodit, source: "adapter:kodit")
+            try await replica.author(edits, by: .kodit, source: .adapter(.kodit))
             start += 5_000
         }
     }
@@ -235,7 +235,7 @@ struct SyncUpdate: AsyncParsableCommand {
                 }
                 i += 1
             }
-            try await replica.author(edits, by: .kodit, source: "adapter:kodit")
+            try await replica.author(edits, by: .kodit, source: .adapter(.kodit))
             done += edits.count
         }
     }

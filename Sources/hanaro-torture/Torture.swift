@@ -25,11 +25,11 @@ struct Torture {
         }
         do {
             let replica = try Replica(path: arguments[1], key: try ReplicaKey.load(from: arguments[2]))
-            var batch = Int(try await replica.checkpoint("torture") ?? "0")! + 1
+            var batch = Int(try await replica.checkpoint(.tool("torture")) ?? "0")! + 1
             var data = SyntheticData(seed: UInt64(batch))
             FileHandle.standardOutput.write(Data("ready \(batch)\n".utf8))
             while true {
-                try await replica.apply(Self.batch(batch, data: &data), from: "peer:torture", checkpoint: Checkpoint(stream: "torture", value: String(batch)))
+                try await replica.apply(Self.batch(batch, data: &data), from: .tool("torture"), checkpoint: Checkpoint(stream: .tool("torture"), value: String(batch)))
                 batch += 1
             }
         } catch {

@@ -59,9 +59,24 @@ enum AdminEndpoint {
     }
 }
 
-/// A small HTTP client for the CLI: answers as (status, JSON body); an unreachable node exits 2.
+/// A small HTTP client for the CLI: typed requests and answers (the types the daemon uses, from
+/// `AdminProtocol.swift`); an unreachable node exits 2.
 enum AdminClient {
-    static func request(_ method: HTTPMethod, _ endpoint: AdminEndpoint, _ path: String, body: [String: Any]? = nil) async -> (Int, Any?) {
+    /// Sends a request to the admin API and decodes its answer; a refusal or failure exits with
+    /// the node's reason (1), an unreachable node exits 2.
+    static func call<Answer: Decodable>(_ method: HTTPMethod, _ endpoint: AdminEndpoint, _ path: String, body: (any Encodable)? = nil,
+                                        expecting status: Int = 200, as type: Answer.Type = Answer.self) async -> Answer {
+        let (code, data) = await send(method, endpoint, path, body: body)
+        guard code == status else { fail(message(data)) }
+        do {
+            return try AdminWire.decoder.decode(Answer.self, from: data)
+        } catch {
+            fail("the node at \(endpoint.description) answered something this CLI cannot read (\(error)); are the CLI and the daemon the same version?")
+        }
+    }
+
+    /// Sends a request; the status and the body bytes (for callers that handle refusals themselves).
+    static func send(_ method: HTTPMethod, _ endpoint: AdminEndpoint, _ path: String, body: (any Encodable)? = nil) async -> (Int, Data) {
         let url: String
         var headers: [(String, String)] = [("Content-Type", "application/json")]
         switch endpoint {
@@ -74,21 +89,17 @@ enum AdminClient {
             url = base + path
             headers.append(("Authorization", "Bearer \(token)"))
         }
-        return await get(method, url, headers: headers, body: body, unreachable: "cannot reach the node at \(endpoint.description)")
+        let bytes = body.flatMap { (value: any Encodable) in try? AdminWire.encoder.encode(value) }
+        return await raw(method, url, headers: headers, body: bytes, unreachable: "cannot reach the node at \(endpoint.description)")
     }
 
-    static func get(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: [String: Any]? = nil, unreachable: String) async -> (Int, Any?) {
-        let (code, data) = await raw(method, url, headers: headers, body: body, unreachable: unreachable)
-        return (code, try? JSONSerialization.jsonObject(with: data))
-    }
-
-    /// The status and the body bytes.
-    static func raw(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: [String: Any]? = nil, unreachable: String) async -> (Int, Data) {
+    /// The status and the body bytes of one HTTP request.
+    static func raw(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: Data? = nil, unreachable: String) async -> (Int, Data) {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body, let data = try? JSONSerialization.data(withJSONObject: body) { request.body = .bytes(ByteBuffer(bytes: Array(data))) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: Array(body))) }
         do {
             let response = try await client.execute(request, timeout: .seconds(30))
             let buffer = try await response.body.collect(upTo: 64 << 20)
@@ -101,5 +112,7 @@ enum AdminClient {
     }
 
     /// The error message of a failed answer.
-    static func message(_ json: Any?) -> String { (json as? [String: Any])?["error"] as? String ?? "unexpected answer" }
+    static func message(_ data: Data) -> String {
+        (try? AdminWire.decoder.decode(AdminErrorBody.self, from: data))?.error ?? "unexpected answer (\(data.count) bytes)"
+    }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import HanaroDaemon
+import HanaroStore
 import NIOHTTP1
 
 /// `hanaro resync AGENCY [--full] [--wait]`: a manual resync of one agency (or `all`) through the
@@ -16,22 +18,17 @@ struct ResyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (_, admin) = await connection.resolve()
-        let (code, json) = await AdminClient.request(.POST, admin, "/admin/resync", body: ["agency": agency, "full": full])
-        guard code == 202, let job = json as? [String: Any], let id = job["id"] as? String else { fail(AdminClient.message(json)) }
+        let queued = await AdminClient.call(.POST, admin, "/admin/resync", body: ResyncRequest(agency: agency, full: full), expecting: 202, as: ResyncJob.self)
         guard wait else {
-            print("resync \(id) of \(agency)\(full ? " (full)" : "") queued (its progress: GET /admin/resync/\(id) on the admin API; or run with --wait)")
+            Output.line("resync \(queued.id) of \(agency)\(full ? " (full)" : "") queued (its progress: GET /admin/resync/\(queued.id) on the admin API; or run with --wait)")
             return
         }
         let terminal = isatty(STDOUT_FILENO) == 1
         var lastLine = ""
         var tick = 0
         while true {
-            let (code, json) = await AdminClient.request(.GET, admin, "/admin/resync/\(id)")
-            guard code == 200, let job = json as? [String: Any] else { fail(AdminClient.message(json)) }
-            let state = job["state"] as? String ?? "?"
-            let items = job["items_read"] as? Int ?? 0
-            let pages = job["pages_read"] as? Int ?? 0
-            let step = job["step"] as? String ?? state
+            let job = await AdminClient.call(.GET, admin, "/admin/resync/\(queued.id)", as: ResyncJob.self)
+            let step = job.step ?? job.state.rawValue
             if terminal {
                 // An indeterminate bar (the agency's total is not known in advance) with the counts.
                 let width = 24
@@ -39,19 +36,20 @@ struct ResyncCommand: AsyncParsableCommand {
                 let head = position < width ? position : 2 * width - 2 - position
                 var bar = Array(repeating: Character("·"), count: width)
                 for i in max(0, head - 3)...head { bar[i] = "█" }
-                if state == "done" { bar = Array(repeating: "█", count: width) }
-                FileHandle.standardOutput.write(Data("\r\u{1B}[2K[\(String(bar))] \(step) · \(items) items · \(pages) pages".utf8))
+                if job.state == .done { bar = Array(repeating: "█", count: width) }
+                Output.write("\r\u{1B}[2K[\(String(bar))] \(step) · \(job.itemsRead) items · \(job.pagesRead) pages")
                 tick += 1
             } else {
-                let line = "\(state) \(step): \(items) items, \(pages) pages"
-                if line != lastLine { print(line); lastLine = line }
+                let line = "\(job.state.rawValue) \(step): \(job.itemsRead) items, \(job.pagesRead) pages"
+                if line != lastLine { Output.line(line); lastLine = line }
             }
-            if state == "done" || state == "failed" {
-                if terminal { print("") }
-                print("before: \(job["programs_before"] ?? "-") programs, \(job["referrals_before"] ?? "-") referrals, digest \(job["digest_before"] ?? "-")")
-                print("after:  \(job["programs_after"] ?? "-") programs, \(job["referrals_after"] ?? "-") referrals, digest \(job["digest_after"] ?? "-")")
-                if state == "failed" { fail("resync \(id) failed: \(job["error"] as? String ?? "unknown reason")") }
-                print("resync \(id) done")
+            if job.state.isFinished {
+                if terminal { Output.line("") }
+                func show<T>(_ value: T?) -> String { value.map { "\($0)" } ?? "-" }
+                Output.line("before: \(show(job.programsBefore)) programs, \(show(job.referralsBefore)) referrals, digest \(show(job.digestBefore))")
+                Output.line("after:  \(show(job.programsAfter)) programs, \(show(job.referralsAfter)) referrals, digest \(show(job.digestAfter))")
+                if job.state == .failed { fail("resync \(job.id) failed: \(job.error ?? "unknown reason")") }
+                Output.line("resync \(job.id) done")
                 return
             }
             try await Task.sleep(for: .milliseconds(200))
@@ -62,38 +60,48 @@ struct ResyncCommand: AsyncParsableCommand {
 /// `hanaro conflicts [list|show ID|resolve ID --keep VERSION]`: the conflict log and the admin
 /// override (a resolution is a new version that dominates the colliding ones and replicates).
 struct ConflictsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "conflicts", abstract: "List, show or resolve conflicts.")
+    static let configuration = CommandConfiguration(
+        commandName: "conflicts", abstract: "List, show or resolve conflicts.",
+        subcommands: [List.self, Show.self, Resolve.self], defaultSubcommand: List.self)
 
-    @Argument(help: "list (default), show or resolve.") var action: String = "list"
-    @Argument(help: "The conflict id (show, resolve).") var id: String?
-    @Option(help: "The colliding version to keep (as listed under versions, e.g. kamco:118014...).") var keep: String?
-    @Option(help: "list: open (default), resolved, superseded or all.") var state: String = "open"
-    @Flag(help: "Print JSON.") var json = false
-    @OptionGroup var connection: NodeConnection
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the conflict log (open ones by default).")
+        @Option(help: "open (default), resolved, superseded or all.") var state: String = "open"
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var connection: NodeConnection
 
-    func run() async throws {
-        let (_, admin) = await connection.resolve()
-        switch action {
-        case "list":
-            let (code, body) = await AdminClient.request(.GET, admin, "/admin/conflicts?state=\(state)")
-            guard code == 200, let entries = body as? [[String: Any]] else { fail(AdminClient.message(body)) }
-            if json { return printJSON(entries) }
-            if entries.isEmpty { print("no \(state == "all" ? "" : state + " ")conflicts") }
+        func run() async throws {
+            let (_, admin) = await connection.resolve()
+            let entries = await AdminClient.call(.GET, admin, "/admin/conflicts?state=\(state)", as: [ConflictView].self)
+            if json { return Output.json(entries) }
+            if entries.isEmpty { Output.line("no \(state == "all" ? "" : state + " ")conflicts") }
             for entry in entries {
-                print("\(entry["id"] ?? "")  \(entry["state"] ?? "")  \(entry["record"] ?? "")  field \(entry["field"] ?? "")  versions \((entry["versions"] as? [String] ?? []).joined(separator: " "))  kept \(entry["kept"] ?? "")")
+                Output.line("\(entry.id)  \(entry.state.rawValue)  \(entry.record)  field \(entry.field)  versions \(entry.versions.joined(separator: " "))  kept \(entry.kept)")
             }
-        case "show":
-            guard let id else { throw ValidationError("show needs the conflict id") }
-            let (code, body) = await AdminClient.request(.GET, admin, "/admin/conflicts/\(id)")
-            guard code == 200 else { fail(AdminClient.message(body)) }
-            printJSON(body ?? [:])
-        case "resolve":
-            guard let id, let keep else { throw ValidationError("resolve needs the conflict id and --keep VERSION") }
-            let (code, body) = await AdminClient.request(.POST, admin, "/admin/conflicts/\(id)/resolve", body: ["keep": keep])
-            guard code == 200 else { fail(AdminClient.message(body)) }
-            print("conflict \(id) resolved: kept \(keep); the resolution replicates to every node")
-        default:
-            throw ValidationError("unknown action \(action): list, show or resolve")
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one conflict: the colliding versions, the kept one, the record now.")
+        @Argument(help: "The conflict id.") var id: String
+        @OptionGroup var connection: NodeConnection
+
+        func run() async throws {
+            let (_, admin) = await connection.resolve()
+            Output.json(await AdminClient.call(.GET, admin, "/admin/conflicts/\(id)", as: ConflictView.self))
+        }
+    }
+
+    struct Resolve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Keep one of the colliding versions (a new version that replicates).")
+        @Argument(help: "The conflict id.") var id: String
+        @Option(help: "The colliding version to keep (as listed under versions, e.g. kamco:118014...).") var keep: String
+        @OptionGroup var connection: NodeConnection
+
+        func run() async throws {
+            let (_, admin) = await connection.resolve()
+            _ = await AdminClient.call(.POST, admin, "/admin/conflicts/\(id)/resolve", body: ResolveRequest(keep: keep), as: ResolveResponse.self)
+            Output.line("conflict \(id) resolved: kept \(keep); the resolution replicates to every node")
         }
     }
 }
@@ -101,58 +109,58 @@ struct ConflictsCommand: AsyncParsableCommand {
 /// `hanaro quarantine [list|retry ID]`: records refused with their reason, and a retry once the
 /// cause is fixed.
 struct QuarantineCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "quarantine", abstract: "List quarantined records or retry one.")
+    static let configuration = CommandConfiguration(
+        commandName: "quarantine", abstract: "List quarantined records or retry one.",
+        subcommands: [List.self, Retry.self], defaultSubcommand: List.self)
 
-    @Argument(help: "list (default) or retry.") var action: String = "list"
-    @Argument(help: "The item id (retry).") var id: String?
-    @Flag(help: "Print JSON.") var json = false
-    @OptionGroup var connection: NodeConnection
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the items held in quarantine.")
+        @Option(help: "held (default), released or discarded.") var state: String = "held"
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var connection: NodeConnection
 
-    func run() async throws {
-        let (_, admin) = await connection.resolve()
-        switch action {
-        case "list":
-            let (code, body) = await AdminClient.request(.GET, admin, "/admin/quarantine")
-            guard code == 200, let entries = body as? [[String: Any]] else { fail(AdminClient.message(body)) }
-            if json { return printJSON(entries) }
-            if entries.isEmpty { print("quarantine is empty") }
+        func run() async throws {
+            let (_, admin) = await connection.resolve()
+            let entries = await AdminClient.call(.GET, admin, "/admin/quarantine?state=\(state)", as: [QuarantineView].self)
+            if json { return Output.json(entries) }
+            if entries.isEmpty { Output.line("quarantine is empty") }
             for entry in entries {
-                print("\(entry["id"] ?? "")  \(entry["source"] ?? "")  \(entry["record"] ?? "-")  \(entry["code"] ?? "")  attempts \(entry["attempts"] ?? "")  \(entry["reason"] ?? "")")
+                Output.line("\(entry.id)  \(entry.source)  \(entry.record ?? "-")  \(entry.code)  attempts \(entry.attempts)  \(entry.reason)")
             }
-        case "retry":
-            guard let id else { throw ValidationError("retry needs the item id") }
-            let (code, body) = await AdminClient.request(.POST, admin, "/admin/quarantine/\(id)/retry")
-            guard code == 200 else { fail(AdminClient.message(body)) }
-            print("item \(id) applied and released")
-        default:
-            throw ValidationError("unknown action \(action): list or retry")
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Apply a held item again (after its cause was fixed).")
+        @Argument(help: "The item id.") var id: Int64
+        @OptionGroup var connection: NodeConnection
+
+        func run() async throws {
+            let (_, admin) = await connection.resolve()
+            _ = await AdminClient.call(.POST, admin, "/admin/quarantine/\(id)/retry", as: RetryResponse.self)
+            Output.line("item \(id) applied and released")
         }
     }
 }
 
 /// `hanaro audit verify`: checks the hash chain of the audit log.
 struct AuditCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Verify the audit log's hash chain.")
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Verify the audit log's hash chain.",
+        subcommands: [Verify.self], defaultSubcommand: Verify.self)
 
-    @Argument(help: "verify") var action: String = "verify"
-    @OptionGroup var connection: NodeConnection
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check every entry against the one before (exit 0 intact, 1 broken, 2 unreachable).")
+        @OptionGroup var connection: NodeConnection
 
-    func run() async throws {
-        guard action == "verify" else { throw ValidationError("unknown action \(action): verify") }
-        let (_, admin) = await connection.resolve()
-        let (code, body) = await AdminClient.request(.GET, admin, "/admin/audit/verify")
-        guard code == 200, let verdict = body as? [String: Any] else { fail(AdminClient.message(body)) }
-        if verdict["intact"] as? Bool == true {
-            print("audit log intact: \(verdict["entries"] ?? 0) entries, every hash chains to the one before")
-        } else {
-            fail("audit log broken at entry \(verdict["first_broken_seq"] ?? "?"): it was altered or truncated; keep the file for investigation")
+        func run() async throws {
+            let (_, admin) = await connection.resolve()
+            let verdict = await AdminClient.call(.GET, admin, "/admin/audit/verify", as: AuditVerdict.self)
+            if verdict.intact {
+                Output.line("audit log intact: \(verdict.entries) entries, every hash chains to the one before")
+            } else {
+                fail("audit log broken at entry \(verdict.firstBrokenSeq.map(String.init) ?? "?"): it was altered or truncated; keep the file for investigation")
+            }
         }
-    }
-}
-
-func printJSON(_ value: Any) {
-    if let data = try? JSONSerialization.data(withJSONObject: value, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) {
-        FileHandle.standardOutput.write(data)
-        FileHandle.standardOutput.write(Data("\n".utf8))
     }
 }

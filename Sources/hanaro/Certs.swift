@@ -15,7 +15,7 @@ struct Certs: ParsableCommand {
         @Option(help: "Output directory.") var dir: String
         func run() throws {
             do { try DevelopmentPKI.createCA(in: dir) } catch { fail(error.message) }
-            print("wrote \(dir)/federation-ca.pem and \(dir)/federation-ca-key.pem")
+            Output.line("wrote \(dir)/federation-ca.pem and \(dir)/federation-ca-key.pem")
         }
     }
 
@@ -27,7 +27,7 @@ struct Certs: ParsableCommand {
         func run() throws {
             guard let id = AgencyID(rawValue: agency) else { fail("unknown agency \(agency); expected one of \(AgencyID.allCases.map(\.rawValue).joined(separator: ", "))") }
             do { try DevelopmentPKI.issue(for: id, in: dir, hosts: hosts) } catch { fail(error.message) }
-            print("wrote \(dir)/\(agency).pem and \(dir)/\(agency)-key.pem")
+            Output.line("wrote \(dir)/\(agency).pem and \(dir)/\(agency)-key.pem")
         }
     }
 
@@ -45,7 +45,7 @@ struct Certs: ParsableCommand {
             } catch {
                 fail("\(error)")
             }
-            print("wrote a development CA and six agency certificates to \(dir)")
+            Output.line("wrote a development CA and six agency certificates to \(dir)")
         }
     }
 
@@ -56,7 +56,7 @@ struct Certs: ParsableCommand {
             guard let pem = try? String(contentsOfFile: file, encoding: .utf8) else { fail("cannot read \(file)") }
             let base64 = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
             guard let der = Data(base64Encoded: base64) else { fail("\(file) is not a PEM certificate") }
-            print(AgencyIdentity.fingerprint(derBytes: Array(der)))
+            Output.line(AgencyIdentity.fingerprint(derBytes: Array(der)))
         }
     }
 }

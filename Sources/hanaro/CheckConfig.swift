@@ -40,9 +40,9 @@ struct CheckConfig: AsyncParsableCommand {
             }
         }
         if problems.isEmpty {
-            print("ok: \(config) (\(loaded!.agency.rawValue), \(loaded!.peers.count) peer(s))")
+            Output.line("ok: \(config) (\(loaded!.agency.rawValue), \(loaded!.peers.count) peer(s))")
         } else {
-            for problem in problems { print(problem) }
+            for problem in problems { Output.line(problem) }
             throw ExitCode.failure
         }
     }

@@ -46,8 +46,8 @@ struct Demo: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let federation = DemoFederation(dir: dir, programs: programs)
         try federation.prepare()
-        print("hanaro demo: six simulated agencies and six nodes (real processes, mutual TLS on loopback) in \(dir)")
-        if duration == nil { print("running until Ctrl-C (or SIGTERM), then a summary of the last reports; --duration 30s stops by itself and checks convergence") }
+        Output.line("hanaro demo: six simulated agencies and six nodes (real processes, mutual TLS on loopback) in \(dir)")
+        if duration == nil { Output.line("running until Ctrl-C (or SIGTERM), then a summary of the last reports; --duration 30s stops by itself and checks convergence") }
         DemoStop.install()
         try federation.start()
         let outcome: DemoOutcome
@@ -58,8 +58,8 @@ struct Demo: AsyncParsableCommand {
             throw error
         }
         federation.stop()
-        if !keep { try? FileManager.default.removeItem(atPath: dir) } else { print("kept \(dir)") }
-        print(outcome.summary)
+        if !keep { try? FileManager.default.removeItem(atPath: dir) } else { Output.line("kept \(dir)") }
+        Output.line(outcome.summary)
         if !outcome.converged { throw ExitCode(1) }
     }
 }

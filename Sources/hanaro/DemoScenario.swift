@@ -93,10 +93,10 @@ final class DemoScenario: @unchecked Sendable {
             var quarantined = false
             var settledSince: Date?
             try await until("the collision is detected (or one decision refused)", timeout: 45) {
-                let (code, body) = await AdminClient.request(.GET, .socket(self.federation.socket(.semas)), "/admin/conflicts?state=open")
-                if code == 200, let entries = body as? [[String: Any]], let entry = entries.first(where: { $0["record"] as? String == key }) {
-                    conflictID = entry["id"] as? String ?? ""
-                    keep = (entry["versions"] as? [String] ?? []).first { $0.hasPrefix("kamco:") } ?? ""
+                let (code, body) = await AdminClient.send(.GET, .socket(self.federation.socket(.semas)), "/admin/conflicts?state=open")
+                if code == 200, let entries = try? AdminWire.decoder.decode([ConflictView].self, from: body), let entry = entries.first(where: { $0.record == key }) {
+                    conflictID = entry.id
+                    keep = entry.versions.first { $0.hasPrefix("kamco:") } ?? ""
                     return !conflictID.isEmpty && !keep.isEmpty
                 }
                 // One node heard the other's outcome first: its own is refused (an outcome cannot
@@ -120,7 +120,7 @@ final class DemoScenario: @unchecked Sendable {
         }
         if !conflictID.isEmpty {
             event("conflict \(conflictID) on \(contested): withdrawn (semas) vs supported (kamco), logged on every node")
-            let (code, body) = await AdminClient.request(.POST, .socket(federation.socket(.semas)), "/admin/conflicts/\(conflictID)/resolve", body: ["keep": keep])
+            let (code, body) = await AdminClient.send(.POST, .socket(federation.socket(.semas)), "/admin/conflicts/\(conflictID)/resolve", body: ResolveRequest(keep: keep))
             guard code == 200 else { throw DemoError("resolving \(conflictID) failed: \(AdminClient.message(body))") }
             event("an admin at semas resolved conflict \(conflictID): kept kamco's outcome (supported); the resolution replicates")
         }
@@ -150,7 +150,7 @@ final class DemoScenario: @unchecked Sendable {
             reports = await statuses()
             let digests = Set(reports.values.map(\.replica.digest))
             let pending = reports.values.flatMap(\.agencies).compactMap(\.pendingOutbound).reduce(0, +)
-            let fresh = reports.values.allSatisfy { $0.agencies.allSatisfy { $0.state == "fresh" } }
+            let fresh = reports.values.allSatisfy { $0.agencies.allSatisfy { $0.state == .fresh } }
             stableRounds = (reports.count == 6 && digests.count == 1 && pending == 0 && fresh) ? stableRounds + 1 : 0
             await render(reports)
             if stableRounds >= 3 { converged = true; break }
@@ -189,8 +189,13 @@ final class DemoScenario: @unchecked Sendable {
                 continue
             }
             let cells = AgencyID.allCases.map { agency -> String in
-                let state = report.agencies.first { $0.agency == agency.rawValue }?.state ?? "never"
-                let symbol = ["fresh": "●", "stale": "◐", "failing": "✕", "never": "○"][state] ?? "?"
+                let state = report.agencies.first { $0.agency == agency.rawValue }?.state ?? .never
+                let symbol = switch state {
+                case .fresh: "●"
+                case .stale: "◐"
+                case .failing: "✕"
+                case .never: "○"
+                }
                 return symbol.padding(toLength: 6, withPad: " ", startingAt: 0)
             }.joined()
             lines.append("        \(node.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) "
@@ -200,16 +205,16 @@ final class DemoScenario: @unchecked Sendable {
                 + cells + String(report.replica.digest.prefix(12)))
         }
         lines.append("        ● fresh  ◐ stale  ✕ failing  ○ never   (each node's view of each agency)")
-        if terminal, lastTableLines > 0 { FileHandle.standardOutput.write(Data("\u{1B}[\(lastTableLines)A\u{1B}[J".utf8)) }
-        print(lines.joined(separator: "\n"))
+        if terminal, lastTableLines > 0 { Output.write("\u{1B}[\(lastTableLines)A\u{1B}[J") }
+        Output.line(lines.joined(separator: "\n"))
         lastTableLines = terminal ? lines.count : 0
         lastPrinted = Date()
     }
 
     func event(_ text: String) {
-        if terminal, lastTableLines > 0 { FileHandle.standardOutput.write(Data("\u{1B}[\(lastTableLines)A\u{1B}[J".utf8)) }
+        if terminal, lastTableLines > 0 { Output.write("\u{1B}[\(lastTableLines)A\u{1B}[J") }
         lastTableLines = 0
-        print(String(format: "[%5.1fs] ", elapsed) + text)
+        Output.line(String(format: "[%5.1fs] ", elapsed) + text)
     }
 
     // MARK: - Talking to the processes
@@ -268,8 +273,8 @@ final class DemoScenario: @unchecked Sendable {
     }
 
     func recordStatus(_ node: AgencyID, _ key: String) async throws -> String? {
-        let (code, body) = await AdminClient.request(.GET, .socket(federation.socket(node)), "/admin/record?key=\(key.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? key)")
-        return code == 200 ? (body as? [String: Any])?["status"] as? String : nil
+        let (code, body) = await AdminClient.send(.GET, .socket(federation.socket(node)), "/admin/record?key=\(key.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? key)")
+        return code == 200 ? (try? AdminWire.decoder.decode(RecordView.self, from: body))?.status : nil
     }
 
     func pause(_ agency: AgencyID) {

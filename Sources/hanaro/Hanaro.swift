@@ -10,6 +10,22 @@ struct Hanaro: AsyncParsableCommand {
         version: HanaroVersion.current,
         subcommands: [Serve.self, Demo.self, StatusCommand.self, ResyncCommand.self, ConflictsCommand.self, QuarantineCommand.self, AuditCommand.self, CheckConfig.self, Simulate.self, Certs.self, KeyGen.self, Version.self]
     )
+
+    /// ArgumentParser's entry point, with SIGPIPE ignored first: every command survives a reader
+    /// that goes away (see ``Output``).
+    static func main() async {
+        Output.ignoreSIGPIPE()
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// The release version, printed by `hanaro version` and reported on the status port.
@@ -21,6 +37,6 @@ struct Version: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the version.")
 
     func run() {
-        print("hanaro \(HanaroVersion.current)")
+        Output.line("hanaro \(HanaroVersion.current)")
     }
 }

@@ -16,7 +16,7 @@ struct KeyGen: ParsableCommand {
     func run() throws {
         do {
             try ReplicaKey.create(at: out)
-            print("wrote \(out) (mode 0600); back it up separately from the database: without it, personal fields cannot be read")
+            Output.line("wrote \(out) (mode 0600); back it up separately from the database: without it, personal fields cannot be read")
         } catch {
             FileHandle.standardError.write(Data("hanaro keygen: \(error)\n".utf8))
             throw ExitCode.failure

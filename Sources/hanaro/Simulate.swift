@@ -49,7 +49,7 @@ struct Simulate: AsyncParsableCommand {
         let simulator = AgencySimulator(agency: id, seed: seed, programs: programs, serviceKey: serviceKey)
         let scheme = tls == nil ? "http" : "https"
         try await SimulatorServer.run(simulator: simulator, host: host, port: port, tls: tls, logger: logger) { bound in
-            FileHandle.standardOutput.write(Data("simulating \(id.rawValue) (\(id.koreanName)) at \(scheme)://\(host):\(bound) with \(programs) programs; control at /_sim/\n".utf8))
+            Output.write("simulating \(id.rawValue) (\(id.koreanName)) at \(scheme)://\(host):\(bound) with \(programs) programs; control at /_sim/\n")
         }
     }
 }

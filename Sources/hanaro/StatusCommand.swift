@@ -24,10 +24,9 @@ struct StatusCommand: AsyncParsableCommand {
             fail("the status port at \(statusURL) did not answer a Hanaro status report", code: 2)
         }
         if json {
-            FileHandle.standardOutput.write(data)
-            FileHandle.standardOutput.write(Data("\n".utf8))
+            Output.write(bytes: Array(data) + [0x0A])
         } else {
-            print(Self.table(report))
+            Output.line(Self.table(report))
         }
         throw ExitCode(report.exitStatus)
     }
@@ -41,7 +40,7 @@ struct StatusCommand: AsyncParsableCommand {
         var rows = [header]
         let formatter = ISO8601DateFormatter()
         for row in report.agencies {
-            rows.append([row.agency, row.via, row.state.uppercased(), row.lastSuccessAt.map { formatter.string(from: $0) } ?? "-",
+            rows.append([row.agency, row.via, row.state.rawValue.uppercased(), row.lastSuccessAt.map { formatter.string(from: $0) } ?? "-",
                          row.lagSeconds.map(duration) ?? "-", String(row.consecutiveFailures), row.pendingOutbound.map(String.init) ?? "-",
                          String((row.lastError ?? "").prefix(70))])
         }

@@ -4,6 +4,7 @@ import HanaroAdapters
 import HanaroCore
 import HanaroDaemon
 import HanaroStore
+import HanaroTesting
 import Testing
 
 /// The one conformance suite every adapter must pass (STYLE.md habit 11), run against each
@@ -69,7 +70,7 @@ struct AdapterConformanceTests {
     func futureAndCorruptCursor(agency: AgencyID) async throws {
         let sim = try await SimulatedAgency(agency, programs: 60)
         defer { Task { await sim.stop() } }
-        let stream = "adapter:\(agency.rawValue):programs"
+        let stream = StreamID.adapter(agency, .programs)
         // Given a cursor from the future
         try await sim.replica.author([], by: agency, checkpoint: .init(stream: stream, value: "29991231235959 ZZZ"))
         let future = try await sim.ingest.ingestPrograms()
@@ -103,7 +104,7 @@ struct AdapterConformanceTests {
         #expect(summary.items == 8)
         let held = try await sim.replica.quarantine()
         #expect(held.count == 3)
-        #expect(held.allSatisfy { $0.source == "adapter:\(agency.rawValue)" && !$0.reason.isEmpty })
+        #expect(held.allSatisfy { $0.source == .adapter(agency) && !$0.reason.isEmpty })
         let payload = try await sim.replica.quarantinedPayload(id: held[0].id)
         #expect((payload?.count ?? 0) > 20, "the raw native payload is kept")
         let malformed = Set(await sim.simulator.malformedIDs())
@@ -190,7 +191,7 @@ struct AdapterTransportTests {
         defer { Task { await sim.stop() } }
         let settings = AdapterSettings(baseURL: sim.url, serviceKey: "demo-key", requestsPerSecond: 10, caPath: sim.dir.file("federation-ca.pem"))
         let http = try AgencyHTTP(agency: .ewpc, settings: settings)
-        let adapter = AdapterFactory.make(for: .ewpc, settings: settings, http: http)
+        let adapter = AgencyFormats.makeAdapter(for: .ewpc, settings: settings, http: http)
         // When 21 requests are made as fast as the adapter may
         let before = await sim.simulator.nativeRequests
         let start = ContinuousClock.now
@@ -210,14 +211,14 @@ struct AdapterTransportTests {
         // No CA given: the agency's development certificate does not verify.
         let untrusted = AdapterSettings(baseURL: sim.url, serviceKey: "demo-key")
         let http = try AgencyHTTP(agency: .semas, settings: untrusted)
-        await #expect { try await AdapterFactory.make(for: .semas, settings: untrusted, http: http).check() } throws: {
+        await #expect { try await AgencyFormats.makeAdapter(for: .semas, settings: untrusted, http: http).check() } throws: {
             ($0 as? AdapterError)?.code == .tls && ($0 as? AdapterError)?.message.contains("adapter.ca") == true
         }
         await http.shutdown()
         // Nothing listens on the port.
         let closed = AdapterSettings(baseURL: "https://127.0.0.1:1", serviceKey: "demo-key", timeoutSeconds: 2)
         let http2 = try AgencyHTTP(agency: .semas, settings: closed)
-        await #expect { try await AdapterFactory.make(for: .semas, settings: closed, http: http2).check() } throws: {
+        await #expect { try await AgencyFormats.makeAdapter(for: .semas, settings: closed, http: http2).check() } throws: {
             ($0 as? AdapterError)?.code == .unreachable && ($0 as? AdapterError)?.message.contains("adapter.base_url") == true
         }
         await http2.shutdown()

@@ -2,6 +2,7 @@ import Foundation
 import HanaroCore
 import HanaroDaemon
 import HanaroFederation
+import HanaroTesting
 import Testing
 
 /// Adapter sections in `agencies/<id>.yaml` and hub mode: exactly one node is authoritative for

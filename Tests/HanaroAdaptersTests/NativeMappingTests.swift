@@ -1,6 +1,7 @@
 import Foundation
 import HanaroAdapters
 import HanaroCore
+import HanaroTesting
 import Testing
 
 /// Fixtures built from the agencies' real field names and envelopes, with the dirt of

@@ -8,6 +8,7 @@ import HanaroStore
 import Logging
 import NIOCore
 import ServiceLifecycle
+import HanaroTesting
 import Testing
 
 /// A referral made at semas reaches kamco's intake through the adapters and the federation, and
@@ -118,11 +119,12 @@ struct EarlyStatusTests {
         // Then the event is held in quarantine, not lost
         let held = try await sim.replica.quarantine()
         #expect(held.count >= 1 && held.allSatisfy { $0.recordKey == key.description })
-        #expect(try await sim.ingest.retryHeldReferralEvents() == 0, "nothing to apply it to yet")
+        let retry = QuarantineRetry(replica: sim.replica, localAgency: agency, adapters: [agency: sim.adapter])
+        #expect(try await retry.retryHeldReferralEvents(of: agency) == 0, "nothing to apply it to yet")
         // When the referral arrives (over federation, here applied as its origin sent it)
-        try await sim.replica.apply([version], from: "peer:semas")
+        try await sim.replica.apply([version], from: .peer(.semas))
         // Then the held event applies and is released
-        #expect(try await sim.ingest.retryHeldReferralEvents() >= 1)
+        #expect(try await retry.retryHeldReferralEvents(of: agency) >= 1)
         let referral = try #require(try await sim.replica.record(key)?.referral)
         #expect(referral.status == .received)
         #expect(referral.history.elements.contains { $0.to == .received && $0.dot.agency == agency })

@@ -8,21 +8,9 @@ import HanaroStore
 import Hummingbird
 import Logging
 import NIOSSL
+import HanaroTesting
 import Testing
 
-/// A temporary directory removed when the value goes away.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() {
-        path = NSTemporaryDirectory() + "hanaro-adapters-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// One agency, simulated for real: its native API served over HTTPS on a port of 127.0.0.1 chosen
 /// by the kernel (certificate from a development CA made for the test), the adapter speaking to
@@ -56,7 +44,7 @@ final class SimulatedAgency: Sendable {
         let settings = AdapterSettings(baseURL: url, serviceKey: serviceKey, requestsPerSecond: 1000, timeoutSeconds: 10,
                                        caPath: dir.file("federation-ca.pem"))
         http = try AgencyHTTP(agency: agency, settings: settings)
-        adapter = AdapterFactory.make(for: agency, settings: settings, http: http)
+        adapter = AgencyFormats.makeAdapter(for: agency, settings: settings, http: http)
         if let existing {
             replica = existing
         } else {
@@ -69,7 +57,7 @@ final class SimulatedAgency: Sendable {
     func adapter(serviceKey: String) throws -> (any AgencyAdapter, AgencyHTTP) {
         let settings = AdapterSettings(baseURL: url, serviceKey: serviceKey, requestsPerSecond: 1000, timeoutSeconds: 10, caPath: dir.file("federation-ca.pem"))
         let http = try AgencyHTTP(agency: agency, settings: settings)
-        return (AdapterFactory.make(for: agency, settings: settings, http: http), http)
+        return (AgencyFormats.makeAdapter(for: agency, settings: settings, http: http), http)
     }
 
     /// The agency's programs as the replica holds them.

@@ -1,4 +1,5 @@
 import Foundation
+import HanaroTesting
 import Testing
 
 /// Runs the built `hanaro` executable as a real process.

@@ -1,5 +1,6 @@
 import Foundation
 import HanaroCore
+import HanaroTesting
 import Testing
 
 /// Runs a process in the background, its output to a log file.

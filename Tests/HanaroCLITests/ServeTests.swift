@@ -3,6 +3,7 @@ import HanaroCore
 import HanaroFederation
 import HanaroFixtures
 import HanaroStore
+import HanaroTesting
 import Testing
 
 /// A free TCP port on 127.0.0.1 outside the kernel's ephemeral range (32768-60999), so that servers

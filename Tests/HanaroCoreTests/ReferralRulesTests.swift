@@ -1,3 +1,4 @@
+import HanaroTesting
 import Testing
 import HanaroCore
 import HanaroFixtures

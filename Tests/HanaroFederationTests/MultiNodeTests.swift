@@ -3,6 +3,7 @@ import HanaroCore
 import HanaroFederation
 import HanaroFixtures
 import HanaroStore
+import HanaroTesting
 import Testing
 
 @Suite("Federation between nodes", .serialized)

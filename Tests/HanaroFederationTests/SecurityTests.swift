@@ -6,6 +6,7 @@ import HanaroFixtures
 import HanaroStore
 import NIOCore
 import NIOHTTP1
+import HanaroTesting
 import Testing
 
 /// Every refusal of the federation port, with real TLS on loopback.

@@ -7,21 +7,9 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOSSL
+import HanaroTesting
 import Testing
 
-/// A temporary directory removed when the value goes away.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() {
-        path = NSTemporaryDirectory() + "hanaro-fed-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// One node in a test federation: a real replica file, a real mutual-TLS server on a port of
 /// 127.0.0.1 chosen by the kernel, and links to the peers the test wires.
@@ -70,11 +58,6 @@ final class TestNode: Sendable {
     }
 }
 
-/// A development PKI for the agencies of a test.
-func makePKI(in dir: TemporaryDirectory, for agencies: [AgencyID]) throws {
-    try DevelopmentPKI.createCA(in: dir.path)
-    for agency in agencies { try DevelopmentPKI.issue(for: agency, in: dir.path) }
-}
 
 /// Pulls over every link until nothing moves (bounded).
 func settle(_ links: [PeerLink], rounds: Int = 20) async throws {

@@ -2,6 +2,7 @@ import Foundation
 import HanaroCore
 import HanaroFixtures
 import HanaroStore
+import HanaroTesting
 import Testing
 
 @Suite("Applying batches")
@@ -18,15 +19,15 @@ struct ApplyTests {
         let other = data.programVersion(owner: .kodit, nativeID: "9", at: hlc(1500))
 
         // Given a batch, When applied, Then each outcome is as expected and the checkpoint moved.
-        #expect(try await replica.apply([v1, other], from: "peer:semas", checkpoint: Checkpoint(stream: "peer:semas", value: "10")) == [.inserted, .inserted])
-        #expect(try await replica.apply([v2], from: "peer:semas") == [.replaced])
-        #expect(try await replica.apply([v1], from: "peer:semas") == [.unchanged])
+        #expect(try await replica.apply([v1, other], from: .peer(.semas), checkpoint: Checkpoint(stream: .peer(.semas), value: "10")) == [.inserted, .inserted])
+        #expect(try await replica.apply([v2], from: .peer(.semas)) == [.replaced])
+        #expect(try await replica.apply([v1], from: .peer(.semas)) == [.unchanged])
         #expect(try await replica.record(v1.key) == v2)
-        #expect(try await replica.checkpoint("peer:semas") == "10")
+        #expect(try await replica.checkpoint(.peer(.semas)) == "10")
 
         // When the same batch arrives again, Then nothing changes: not the digest, not the feed.
         let digest = try await replica.digest(), head = try await replica.headSeq()
-        #expect(try await replica.apply([v2, other, v1], from: "peer:semas") == [.unchanged, .unchanged, .unchanged])
+        #expect(try await replica.apply([v2, other, v1], from: .peer(.semas)) == [.unchanged, .unchanged, .unchanged])
         #expect(try await replica.digest() == digest)
         #expect(try await replica.headSeq() == head)
         let summary = try await replica.summary()
@@ -43,16 +44,16 @@ struct ApplyTests {
         draft.consent?.recipient = .kamco
         let key = RecordKey(kind: .referral, owner: .semas, localID: "R-7")
         let created = try RecordVersion.authoring(.createReferral(draft), on: nil, key: key, by: .semas, clock: hlc(1000))
-        try await replica.apply([created], from: "peer:semas")
+        try await replica.apply([created], from: .peer(.semas))
         // The target marks it supported while the origin withdraws it.
         let supported = try RecordVersion.authoring(.setStatus(.supported), on: created, key: key, by: .kamco, clock: hlc(2000))
         let withdrawn = try RecordVersion.authoring(.setStatus(.withdrawn), on: created, key: key, by: .semas, clock: hlc(2001))
-        #expect(try await replica.apply([supported], from: "peer:kamco") == [.replaced])
-        let outcome = try await replica.apply([withdrawn], from: "peer:semas")
+        #expect(try await replica.apply([supported], from: .peer(.kamco)) == [.replaced])
+        let outcome = try await replica.apply([withdrawn], from: .peer(.semas))
         guard case .merged(let ids) = outcome.first else { Issue.record("expected a merge, got \(outcome)"); return }
         #expect(ids.count == 1)
-        #expect(try await replica.apply([withdrawn, supported], from: "peer:semas") == [.unchanged, .unchanged])
-        let open = try await replica.conflicts(state: "open")
+        #expect(try await replica.apply([withdrawn, supported], from: .peer(.semas)) == [.unchanged, .unchanged])
+        let open = try await replica.conflicts(state: .open)
         #expect(open.count == 1)
         #expect(open.first?.field == "status")
         #expect(open.first?.differingFields == ["withdrawn", "supported"])
@@ -64,8 +65,8 @@ struct ApplyTests {
         let keep = try #require(merged.referral?.history.elements.first { $0.to == .withdrawn }?.dot)
         let resolved = try await replica.author(.resolve(field: "status", keep: keep), key: key, by: .semas, admin: "admin@semas")
         #expect(resolved?.referral?.status == .withdrawn)
-        #expect(try await replica.conflicts(state: "open").isEmpty)
-        #expect(try await replica.conflicts(state: "resolved").first?.closedBy == "admin@semas")
+        #expect(try await replica.conflicts(state: .open).isEmpty)
+        #expect(try await replica.conflicts(state: .resolved).first?.closedBy == "admin@semas")
     }
 
     @Test("a bad record is quarantined with its reason; the good records around it apply")
@@ -91,7 +92,7 @@ struct ApplyTests {
         unknownAgency[1] = 9
 
         let outcomes = try await replica.apply(encoded: [good1.canonicalBytes, forged.canonicalBytes, bytes, truncated, unknownAgency, good2.canonicalBytes],
-                                               from: "peer:test", checkpoint: Checkpoint(stream: "peer:test", value: "1"))
+                                               from: .tool("test"), checkpoint: Checkpoint(stream: .tool("test"), value: "1"))
         #expect(outcomes[0] == .inserted && outcomes[5] == .inserted)
         let codes = outcomes[1...4].map { outcome -> ValidationError.Code? in
             if case .quarantined(let error) = outcome { return error.code }
@@ -104,13 +105,13 @@ struct ApplyTests {
         }
         let held = try await replica.quarantine()
         #expect(held.count == 4)
-        #expect(try await replica.checkpoint("peer:test") == "1")
+        #expect(try await replica.checkpoint(.tool("test")) == "1")
         #expect(try await replica.summary().quarantined == 4)
         // The raw payload is kept (sealed) for inspection and retry.
         let payload = try await replica.quarantinedPayload(id: try #require(held.first { $0.recordKey == "program/kodit/f1" }).id)
         #expect(payload == forged.canonicalBytes)
         // The same bad payload again counts an attempt instead of a new row.
-        try await replica.apply(encoded: [truncated], from: "peer:test")
+        try await replica.apply(encoded: [truncated], from: .tool("test"))
         let again = try await replica.quarantine()
         #expect(again.count == 4)
         #expect(again.contains { $0.attempts == 2 })
@@ -126,7 +127,7 @@ struct ApplyTests {
         let nearFuture = data.programVersion(owner: .kodit, nativeID: "n", at: hlc(clock.nowMilliseconds() + 60_000))
         var forged = data.programVersion(owner: .kodit, nativeID: "w", at: hlc(1))
         forged.vector[.kodit] = .max
-        let outcomes = try await replica.apply([future, nearFuture, forged], from: "peer:kodit")
+        let outcomes = try await replica.apply([future, nearFuture, forged], from: .peer(.kodit))
         #expect(outcomes[1] == .inserted)
         for outcome in [outcomes[0], outcomes[2]] {
             guard case .quarantined(let error) = outcome else { Issue.record("accepted \(outcome)"); continue }
@@ -141,17 +142,17 @@ struct ApplyTests {
         var data = SyntheticData(seed: 14)
         let content = data.program(owner: .ewpc, nativeID: "T-1")
         let edits = [AuthoredEdit(key: content.key, edit: .publishProgram(content))]
-        #expect(try await replica.author(edits, by: .ewpc, source: "adapter:ewpc", checkpoint: Checkpoint(stream: "adapter:ewpc", value: "a")) == [.inserted])
+        #expect(try await replica.author(edits, by: .ewpc, source: .adapter(.ewpc), checkpoint: Checkpoint(stream: .adapter(.ewpc), value: "a")) == [.inserted])
         let head = try await replica.headSeq()
-        #expect(try await replica.author(edits, by: .ewpc, source: "adapter:ewpc", checkpoint: Checkpoint(stream: "adapter:ewpc", value: "b")) == [.unchanged])
+        #expect(try await replica.author(edits, by: .ewpc, source: .adapter(.ewpc), checkpoint: Checkpoint(stream: .adapter(.ewpc), value: "b")) == [.unchanged])
         #expect(try await replica.headSeq() == head)
-        #expect(try await replica.checkpoint("adapter:ewpc") == "b")
+        #expect(try await replica.checkpoint(.adapter(.ewpc)) == "b")
         // An adapter's edit that breaks a rule is quarantined with its native payload.
         var bad = content
         bad.nativeID = "T-2"
         bad.period = ApplicationPeriod(start: try LocalDate(year: 2026, month: 9, day: 30), end: try LocalDate(year: 2026, month: 9, day: 1))
         let raw = Array("{\"trprId\":\"T-2\"}".utf8)
-        let outcome = try await replica.author([AuthoredEdit(key: bad.key, edit: .publishProgram(bad), raw: raw)], by: .ewpc, source: "adapter:ewpc")
+        let outcome = try await replica.author([AuthoredEdit(key: bad.key, edit: .publishProgram(bad), raw: raw)], by: .ewpc, source: .adapter(.ewpc))
         guard case .quarantined(let error) = outcome.first else { Issue.record("expected quarantine, got \(outcome)"); return }
         #expect(error.code == .invalidRange && error.field == "period")
         let held = try #require(try await replica.quarantine().first)
@@ -170,8 +171,8 @@ struct ApplyTests {
         var data = SyntheticData(seed: 15)
         let versions = (0..<250).map { data.programVersion(owner: .koreg, nativeID: "n\($0)", at: hlc(1000)) }
         for chunk in stride(from: 0, to: 250, by: 50) {
-            try await replica.apply(Array(versions[chunk..<(chunk + 50)]), from: "peer:koreg")
-            clock.advance(1)
+            try await replica.apply(Array(versions[chunk..<(chunk + 50)]), from: .peer(.koreg))
+            clock.advance(milliseconds: 1)
         }
         var cursor: Int64 = 0
         var seen: [RecordKey] = []
@@ -190,7 +191,7 @@ struct ApplyTests {
         // An update moves its record to the end of the feed; an empty page keeps the cursor.
         var content = versions[3].program!
         content.title = "변경"
-        try await replica.apply([try RecordVersion.authoring(.publishProgram(content), on: versions[3], key: content.key, by: .koreg, clock: hlc(2000))], from: "peer:koreg")
+        try await replica.apply([try RecordVersion.authoring(.publishProgram(content), on: versions[3], key: content.key, by: .koreg, clock: hlc(2000))], from: .peer(.koreg))
         let tail = try await replica.changes(after: cursor, limit: 100)
         #expect(tail.changes.map(\.version.key) == [versions[3].key])
         let empty = try await replica.changes(after: tail.nextCursor, limit: 100)
@@ -203,14 +204,14 @@ struct ApplyTests {
         let clock = ManualClock()
         var data = SyntheticData(seed: 16)
         var replica: Replica? = try Replica.temporary(in: dir, clock: clock)
-        try await replica!.apply([data.programVersion(owner: .kinfa, nativeID: "a", at: hlc(1))], from: "peer:kinfa")
+        try await replica!.apply([data.programVersion(owner: .kinfa, nativeID: "a", at: hlc(1))], from: .peer(.kinfa))
         // Given a backup taken now (a checkpointed copy of the file),
-        try await replica!.apply([], from: "peer:kinfa")
+        try await replica!.apply([], from: .peer(.kinfa))
         replica = nil
         try FileManager.default.copyItem(atPath: dir.file("replica.sqlite"), toPath: dir.file("backup.sqlite"))
         replica = try Replica.temporary(in: dir, clock: clock)
-        clock.advance(10)
-        try await replica!.apply((0..<5).map { data.programVersion(owner: .kinfa, nativeID: "b\($0)", at: hlc(2)) }, from: "peer:kinfa")
+        clock.advance(milliseconds: 10)
+        try await replica!.apply((0..<5).map { data.programVersion(owner: .kinfa, nativeID: "b\($0)", at: hlc(2)) }, from: .peer(.kinfa))
         let lastBeforeRestore = try await replica!.headSeq()
         let epoch = replica!.epoch
         replica = nil
@@ -218,9 +219,9 @@ struct ApplyTests {
         try FileManager.default.removeItem(atPath: dir.file("replica.sqlite"))
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dir.file("replica.sqlite" + suffix)) }
         try FileManager.default.copyItem(atPath: dir.file("backup.sqlite"), toPath: dir.file("replica.sqlite"))
-        clock.advance(10)
+        clock.advance(milliseconds: 10)
         let restored = try Replica.temporary(in: dir, clock: clock)
-        try await restored.apply([data.programVersion(owner: .kinfa, nativeID: "c", at: hlc(3))], from: "peer:kinfa")
+        try await restored.apply([data.programVersion(owner: .kinfa, nativeID: "c", at: hlc(3))], from: .peer(.kinfa))
         // Then its new change sorts after everything a peer's cursor could have reached.
         #expect(restored.epoch == epoch)
         let page = try await restored.changes(after: lastBeforeRestore, limit: 10)

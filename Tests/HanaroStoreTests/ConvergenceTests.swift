@@ -2,6 +2,7 @@ import Foundation
 import HanaroCore
 import HanaroFixtures
 import HanaroStore
+import HanaroTesting
 import Testing
 
 /// The property at the heart of Hanaro: replicas that edit concurrently and exchange their change
@@ -24,7 +25,7 @@ struct ConvergenceTests {
     /// Pulls one page of `source`'s feed into `target`, perturbed: shuffled, with duplicates,
     /// and sometimes without advancing the checkpoint (so the page is delivered again later).
     static func pull(_ source: Node, into target: Node, sourceIndex: Int, limit: Int, rng: inout SplitMix64, perturb: Bool) async throws -> (moved: Bool, merges: Int) {
-        let stream = "peer:\(sourceIndex)"
+        let stream = StreamID.tool("source-\(sourceIndex)")
         let cursor = Int64(try await target.replica.checkpoint(stream) ?? "0")!
         let page = try await source.replica.changes(after: cursor, limit: limit)
         guard !page.changes.isEmpty else { return (false, 0) }
@@ -52,7 +53,7 @@ struct ConvergenceTests {
         let count = 2 + Int(seed % 5)
         var nodes: [Node] = []
         for i in 0..<count {
-            let clock = ManualClock(1_790_000_000_000 + UInt64(i) * 7)
+            let clock = ManualClock(wallMilliseconds: 1_790_000_000_000 + UInt64(i) * 7)
             nodes.append(Node(replica: try Replica.temporary(in: dir, name: "r\(i).sqlite", clock: clock),
                               agency: AgencyID(index: i % AgencyID.allCases.count)!, clock: clock))
         }
@@ -63,7 +64,7 @@ struct ConvergenceTests {
         var merges = 0
         for _ in 0..<500 {
             let r = Int(rng.next() % UInt64(count))
-            nodes[r].clock.advance(rng.next() % 4)
+            nodes[r].clock.advance(milliseconds: rng.next() % 4)
             if rng.next() % 5 < 3 {
                 let key = keys[Int(rng.next() % UInt64(keys.count))]
                 let current = try await nodes[r].replica.record(key)
@@ -109,7 +110,7 @@ struct ConvergenceTests {
             #expect(try await node.replica.recomputeDigest() == (try await node.replica.digest()), "seed \(seed): running digest drifted")
             let all = try await node.replica.changes(after: 0, limit: 10_000).changes.map(\.version).sorted { $0.key < $1.key }
             snapshots.append(all)
-            let open = try await node.replica.conflicts(state: "open", limit: 10_000)
+            let open = try await node.replica.conflicts(state: .open, limit: 10_000)
             conflictIDs.append(Set(open.map(\.conflictID)))
             // The open conflict log is exactly the collisions the converged state holds.
             #expect(Set(open.map(\.conflictID)) == Set(all.flatMap(\.conflicts).map(\.id)), "seed \(seed): conflict log out of step with state")

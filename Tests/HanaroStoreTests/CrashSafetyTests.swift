@@ -2,6 +2,7 @@ import Foundation
 import HanaroCore
 import HanaroFixtures
 import HanaroStore
+import HanaroTesting
 import Testing
 
 /// A real child process (`hanaro-torture`) applies batches in a loop; the test kills it with
@@ -51,7 +52,7 @@ struct CrashSafetyTests {
             // Then the file is intact and holds exactly the batches up to its checkpoint.
             let replica = try Replica(path: db, key: key)
             #expect(try await replica.integrityCheck() == "ok", "trial \(trial), seed \(seed)")
-            let n = Int(try await replica.checkpoint("torture") ?? "0")!
+            let n = Int(try await replica.checkpoint(.tool("torture")) ?? "0")!
             #expect(n >= lastBatch, "trial \(trial), seed \(seed): checkpoint went back from \(lastBatch) to \(n)")
             if n > lastBatch { killsMidRun += 1 }
             lastBatch = n

@@ -2,6 +2,7 @@ import Foundation
 import HanaroCore
 import HanaroFixtures
 import HanaroStore
+import HanaroTesting
 import Testing
 
 @Suite("Personal data at rest")
@@ -34,7 +35,7 @@ struct PrivacyTests {
             r.notes.insert(ReferralNote(dot: Dot(.kodit, 1), text: "x"))
             forged.body = .referral(r)
         }
-        try await replica.apply([forged], from: "peer:kodit")
+        try await replica.apply([forged], from: .peer(.kodit))
         #expect(try await replica.summary().quarantined == 1)
 
         let raw = Self.rawBytes(dir)
@@ -58,14 +59,14 @@ struct PrivacyTests {
         draft.consent?.recipient = .kamco
         let key = RecordKey(kind: .referral, owner: .semas, localID: "D-1")
         let version = try RecordVersion.authoring(.createReferral(draft), on: nil, key: key, by: .semas, clock: hlc(1000))
-        try await target.apply([version.shared(with: .kamco)], from: "peer:semas")
-        try await bystander.apply([version.shared(with: .kodit)], from: "peer:semas")
+        try await target.apply([version.shared(with: .kamco)], from: .peer(.semas))
+        try await bystander.apply([version.shared(with: .kodit)], from: .peer(.semas))
         #expect(try await target.record(key)?.referral?.personal.value.fields != nil)
         #expect(try await bystander.record(key)?.referral?.personal.value == .withheld)
         #expect(try await target.digest() == (try await bystander.digest()))
         // The bystander relays the withheld form; the target keeps the fields it has.
         let relayed = try #require(try await bystander.record(key))
-        #expect(try await target.apply([relayed], from: "peer:kodit") == [.unchanged])
+        #expect(try await target.apply([relayed], from: .peer(.kodit)) == [.unchanged])
         #expect(try await target.record(key)?.referral?.personal.value.fields?.ownerName == draft.personal?.ownerName)
         #expect(PrivacyTests.rawBytes(dir, name: "kodit.sqlite").firstRange(of: Data(draft.personal!.ownerName.utf8)) == nil)
     }
@@ -76,7 +77,7 @@ struct PrivacyTests {
         let replica = try Replica.temporary(in: dir)
         var data = SyntheticData(seed: 22)
         let version = data.referralVersion(origin: .kinfa, referralID: "K-1", at: hlc(1))
-        try await replica.apply([version], from: "peer:kinfa")
+        try await replica.apply([version], from: .peer(.kinfa))
         let intruder = try Replica(path: dir.file("replica.sqlite"), key: ReplicaKey.random())
         do {
             _ = try await intruder.record(version.key)
@@ -121,18 +122,18 @@ struct DigestTests {
             content.title += " (수정)"
             versions.append(try RecordVersion.authoring(.publishProgram(content), on: versions[i], key: content.key, by: .semas, clock: hlc(200)))
         }
-        try await a.apply(versions, from: "peer:x")
+        try await a.apply(versions, from: .tool("x"))
         var rng = SplitMix64(seed: 5)
         let shuffled = versions.shuffled(using: &rng)
         for chunk in stride(from: 0, to: shuffled.count, by: 7) {
-            try await b.apply(Array(shuffled[chunk..<min(chunk + 7, shuffled.count)]) + [shuffled[chunk]], from: "peer:y")
+            try await b.apply(Array(shuffled[chunk..<min(chunk + 7, shuffled.count)]) + [shuffled[chunk]], from: .tool("y"))
         }
         let da = try await a.digest()
         #expect(da == (try await b.digest()))
         #expect(da == (try await a.recomputeDigest()))
         #expect(da != .empty)
         // One differing record makes the digests differ.
-        try await b.apply([data.programVersion(owner: .ewpc, nativeID: "extra", at: hlc(300))], from: "peer:y")
+        try await b.apply([data.programVersion(owner: .ewpc, nativeID: "extra", at: hlc(300))], from: .tool("y"))
         #expect(try await b.digest() != da)
         #expect(try await b.digest() == (try await b.recomputeDigest()))
     }
@@ -144,23 +145,23 @@ struct DigestTests {
         // Cap the file at 60 pages of 4 KiB: SQLite then reports SQLITE_FULL exactly as on a full disk.
         let replica = try Replica.temporary(in: dir, maxPageCount: 60)
         let small = (0..<10).map { data.programVersion(owner: .semas, nativeID: "s\($0)", at: hlc(1)) }
-        try await replica.apply(small, from: "peer:semas", checkpoint: Checkpoint(stream: "peer:semas", value: "1"))
+        try await replica.apply(small, from: .peer(.semas), checkpoint: Checkpoint(stream: .peer(.semas), value: "1"))
         let before = try await replica.summary()
         let big = (0..<2000).map { data.programVersion(owner: .semas, nativeID: "b\($0)", at: hlc(2)) }
         do {
-            try await replica.apply(big, from: "peer:semas", checkpoint: Checkpoint(stream: "peer:semas", value: "2"))
+            try await replica.apply(big, from: .peer(.semas), checkpoint: Checkpoint(stream: .peer(.semas), value: "2"))
             Issue.record("a batch larger than the disk was accepted")
         } catch {
             #expect(error.code == .database)
             #expect(error.message.contains("full"))
             #expect(error.message.contains("replica.sqlite"))
         }
-        #expect(try await replica.checkpoint("peer:semas") == "1")
+        #expect(try await replica.checkpoint(.peer(.semas)) == "1")
         #expect(try await replica.summary() == before)
         #expect(try await replica.integrityCheck() == "ok")
         // After space is freed (here: the cap lifted), the same batch applies in full.
         let roomy = try Replica.temporary(in: dir)
-        try await roomy.apply(big, from: "peer:semas", checkpoint: Checkpoint(stream: "peer:semas", value: "2"))
+        try await roomy.apply(big, from: .peer(.semas), checkpoint: Checkpoint(stream: .peer(.semas), value: "2"))
         #expect(try await roomy.summary().programs == 2010)
         #expect(try await roomy.digest() == (try await roomy.recomputeDigest()))
     }

@@ -23,16 +23,3 @@ public struct AdapterSettings: Sendable, Hashable {
     }
 }
 
-/// Builds the adapter of an agency.
-public enum AdapterFactory {
-    public static func make(for agency: AgencyID, settings: AdapterSettings, http: AgencyHTTP) -> any AgencyAdapter {
-        switch agency {
-        case .semas: SEMASAdapter(settings: settings, http: http)
-        case .koreg: DataGoKrAdapter(agency: .koreg, settings: settings, http: http)
-        case .kodit: KODITAdapter(settings: settings, http: http)
-        case .kamco: KAMCOAdapter(settings: settings, http: http)
-        case .kinfa: DataGoKrAdapter(agency: .kinfa, settings: settings, http: http)
-        case .ewpc: EWPCAdapter(settings: settings, http: http)
-        }
-    }
-}

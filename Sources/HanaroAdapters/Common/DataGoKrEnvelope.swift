@@ -60,6 +60,16 @@ public struct DataGoKrEnvelope: Sendable {
         return DataGoKrEnvelope(resultCode: code, resultMessage: message, items: collector.items, totalCount: total)
     }
 
+    /// A quarantined `<item>` element read back.
+    /// - Throws: `.malformed` when it is not one.
+    static func quarantinedItem(_ raw: [UInt8], agency: AgencyID) throws(ValidationError) -> [String: String] {
+        let envelope = "<response><header><resultCode>00</resultCode></header><body><items>" + String(decoding: raw, as: UTF8.self) + "</items><totalCount>1</totalCount></body></response>"
+        guard let item = (try? parse(Array(envelope.utf8), agency: agency))?.items.first else {
+            throw ValidationError(.malformed, "the quarantined payload is not an XML <item>")
+        }
+        return item
+    }
+
     /// An item as XML again (its raw payload for quarantine), fields in name order.
     static func raw(_ item: [String: String]) -> [UInt8] {
         var text = "<item>"

@@ -22,6 +22,8 @@ protocol PagedAgencyAPI: AgencyAdapter {
     func eventFields(_ item: Item) -> [String: String]
     /// The item as native bytes, for quarantine.
     func raw(_ item: Item) -> [UInt8]
+    /// A quarantined item's raw bytes read back.
+    func item(fromQuarantined raw: [UInt8]) throws(ValidationError) -> Item
 }
 
 /// One page of a list answer.
@@ -43,6 +45,14 @@ struct ListPage<Item> {
 }
 
 extension PagedAgencyAPI {
+    public func remapProgram(_ raw: [UInt8]) throws(ValidationError) -> ProgramRecord {
+        try program(try item(fromQuarantined: raw))
+    }
+
+    public func remapReferralEvent(_ raw: [UInt8]) throws(ValidationError) -> ReferralEvent {
+        try ReferralCodec.event(eventFields(try item(fromQuarantined: raw)), agency: agency)
+    }
+
     public func check() async throws(AdapterError) -> AgencyTimestamp {
         try await page(programStream, since: nil, until: nil, offset: 0, limit: 1).date
     }
@@ -70,14 +80,25 @@ extension PagedAgencyAPI {
     }
 }
 
-/// JSON agencies: items are dictionaries.
+/// JSON agencies: items are dictionaries; a quarantined item is kept as its JSON object.
 extension PagedAgencyAPI where Item == [String: Any] {
     func eventFields(_ item: Item) -> [String: String] { item.compactMapValues { $0 is NSNull ? nil : "\($0)" } }
     func raw(_ item: Item) -> [UInt8] { JSONItems.raw(item) }
+
+    func item(fromQuarantined raw: [UInt8]) throws(ValidationError) -> [String: Any] {
+        guard let item = (try? JSONSerialization.jsonObject(with: Data(raw))) as? [String: Any] else {
+            throw ValidationError(.malformed, "the quarantined payload is not a JSON object")
+        }
+        return item
+    }
 }
 
-/// XML agencies: items are flat element maps.
+/// XML agencies: items are flat element maps; a quarantined item is kept as its `<item>` element.
 extension PagedAgencyAPI where Item == [String: String] {
     func eventFields(_ item: Item) -> [String: String] { item }
     func raw(_ item: Item) -> [UInt8] { DataGoKrEnvelope.raw(item) }
+
+    func item(fromQuarantined raw: [UInt8]) throws(ValidationError) -> [String: String] {
+        try DataGoKrEnvelope.quarantinedItem(raw, agency: agency)
+    }
 }

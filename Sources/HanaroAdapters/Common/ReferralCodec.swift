@@ -5,6 +5,10 @@ public import HanaroCore
 /// names everywhere — see docs/ADAPTERS.md): text fields, JSON keys for some agencies, XML
 /// elements or CSV columns for others.
 public enum ReferralCodec {
+    /// The fields of a new referral, in the order the CSV export lists them.
+    static let createdFields = ["cntrNm", "bzentyNm", "brno", "addr", "rgnCd", "ksicCd", "needCtgry", "needCn",
+                                "cnsntScope", "cnsntPrps", "cnsntEndDe", "ownrNm", "mblTelno", "pgmKey"]
+
     /// The position of an event: (`updtDt`, `evntId`).
     static func position(_ fields: [String: String]) -> AdapterCursor? {
         guard let id = NativeCleaning.present(fields["evntId"]), let stamp = fields["updtDt"].flatMap(AgencyTimestamp.init(parsing:)) else { return nil }

@@ -7,7 +7,7 @@ import NIOHTTP1
 /// referral feed `callOpenApiRfrlEvent.do`, intake `callOpenApiRfrlIntake.do`. Errors come as
 /// HTTP 200 with `{"error": ..., "errorCode": ...}`.
 public struct EWPCAdapter: PagedAgencyAPI {
-    public let agency = AgencyID.ewpc
+    public var agency: AgencyID { Self.agency }
     let settings: AdapterSettings
     let http: AgencyHTTP
     static let base = "/cm/openApi/call/hr/"
@@ -23,14 +23,14 @@ public struct EWPCAdapter: PagedAgencyAPI {
     func program(_ item: [String: Any]) throws(ValidationError) -> ProgramRecord { try EWPCMapping.program(item) }
 
     public func deliver(_ referral: ReferralDelivery) async throws(AdapterError) {
-        let url = settings.baseURL + Self.base + "callOpenApiRfrlIntake.do?authKey=" + DataGoKrAdapter.encoded(settings.serviceKey)
+        let url = settings.baseURL + Self.base + "callOpenApiRfrlIntake.do?authKey=" + DataGoKr.encoded(settings.serviceKey)
         let answer = try await http.send(.POST, url, headers: [("Content-Type", "application/json")], body: ReferralCodec.json(referral))
         let object = try JSONItems.object(answer.body, agency: agency)
         if let error = Self.envelopeError(object, agency: agency) { throw error }
     }
 
     func page(_ stream: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<[String: Any]> {
-        var url = settings.baseURL + stream + "?authKey=" + DataGoKrAdapter.encoded(settings.serviceKey)
+        var url = settings.baseURL + stream + "?authKey=" + DataGoKr.encoded(settings.serviceKey)
             + "&returnType=JSON&outType=1&pageNum=\(offset / limit + 1)&pageSize=\(limit)"
         if let since, since != .distantPast { url += "&srchUpdtBgng=\(since.digits)" }
         if let until { url += "&srchUpdtEnd=\(until.digits)" }
@@ -56,5 +56,17 @@ public struct EWPCAdapter: PagedAgencyAPI {
         return code == "E0001"
             ? AdapterError(.unauthorized, agency: agency, "고용24 refused the key (\(code) \(message)); check adapter.service_key")
             : AdapterError(.envelope, agency: agency, "고용24 answered error \(code) \(message)")
+    }
+}
+
+extension EWPCAdapter: AgencyFormat {
+    public static let agency = AgencyID.ewpc
+
+    public static func makeAdapter(settings: AdapterSettings, http: AgencyHTTP) -> any AgencyAdapter {
+        EWPCAdapter(settings: settings, http: http)
+    }
+
+    public static func mapProgramPage(_ body: [UInt8]) throws(AdapterError) -> [Result<ProgramRecord, ValidationError>] {
+        try parseList(body).0.map { item in Result { () throws(ValidationError) in try EWPCMapping.program(item) } }
     }
 }

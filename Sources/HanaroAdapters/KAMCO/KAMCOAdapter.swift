@@ -11,7 +11,7 @@ import NIOHTTP1
 /// takes the rows after the cursor and before the signpost. Referrals go to `POST /intake/referrals`
 /// as XML. Credential: `X-KAMCO-Key`.
 public struct KAMCOAdapter: AgencyAdapter {
-    public let agency = AgencyID.kamco
+    public var agency: AgencyID { Self.agency }
     let settings: AdapterSettings
     let http: AgencyHTTP
 
@@ -47,6 +47,27 @@ public struct KAMCOAdapter: AgencyAdapter {
         guard text.contains("<code>00</code>") else {
             throw AdapterError(.envelope, agency: agency, "the intake did not confirm (\(AgencyHTTP.snippet(answer.body)))")
         }
+    }
+
+    public func remapProgram(_ raw: [UInt8]) throws(ValidationError) -> ProgramRecord {
+        try KAMCOMapping.program(try Self.quarantinedRow(raw, header: KAMCOMapping.columns))
+    }
+
+    public func remapReferralEvent(_ raw: [UInt8]) throws(ValidationError) -> ReferralEvent {
+        try ReferralCodec.event(try Self.quarantinedRow(raw, header: Self.referralColumns), agency: agency)
+    }
+
+    /// The columns of the referral-event export, in order.
+    static let referralColumns = ["evntId", "evntTy", "rfrlId", "orgnAgency", "trgtAgency", "sttsCd", "rmk", "updtDt"] + ReferralCodec.createdFields
+
+    /// A quarantined CSV row read back under `header`.
+    static func quarantinedRow(_ raw: [UInt8], header: [String]) throws(ValidationError) -> [String: String] {
+        let text = header.joined(separator: ",") + "\r\n" + String(decoding: raw, as: UTF8.self) + "\r\n"
+        guard let bytes = text.data(using: cp949),
+              let row = (try? parseExport(Array(bytes), file: "quarantine.csv", columns: [header[0]]))?.first else {
+            throw ValidationError(.malformed, "the quarantined payload is not a CSV row of the export")
+        }
+        return row.fields
     }
 
     /// Fetches an export and checks it against its published checksum (RFC 9530 `Repr-Digest`),
@@ -168,5 +189,17 @@ public struct KAMCOAdapter: AgencyAdapter {
             throw AdapterError(.schema, agency: agency, "\(file) could not be parsed as CSV (\(error))")
         }
         return rows
+    }
+}
+
+extension KAMCOAdapter: AgencyFormat {
+    public static let agency = AgencyID.kamco
+
+    public static func makeAdapter(settings: AdapterSettings, http: AgencyHTTP) -> any AgencyAdapter {
+        KAMCOAdapter(settings: settings, http: http)
+    }
+
+    public static func mapProgramPage(_ body: [UInt8]) throws(AdapterError) -> [Result<ProgramRecord, ValidationError>] {
+        try parseExport(body, file: "programs.csv", columns: KAMCOMapping.columns).map { row in Result { () throws(ValidationError) in try KAMCOMapping.program(row.fields) } }
     }
 }

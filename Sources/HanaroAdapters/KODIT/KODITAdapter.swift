@@ -6,7 +6,7 @@ import NIOHTTP1
 /// odcloud conditions `cond[수정일시::GTE]`/`cond[수정일시::LT]`, credential
 /// `Authorization: Infuser KEY`; referral feed `.../referral-events`, intake `.../referral-intake`.
 public struct KODITAdapter: PagedAgencyAPI {
-    public let agency = AgencyID.kodit
+    public var agency: AgencyID { Self.agency }
     let settings: AdapterSettings
     let http: AgencyHTTP
     let programStream = "/api/15049544/v1/programs"
@@ -56,5 +56,17 @@ public struct KODITAdapter: PagedAgencyAPI {
     static func condition(_ op: String, _ stamp: AgencyTimestamp) -> String {
         let name = "cond[수정일시::\(op)]".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         return "\(name)=\(stamp.digits)"
+    }
+}
+
+extension KODITAdapter: AgencyFormat {
+    public static let agency = AgencyID.kodit
+
+    public static func makeAdapter(settings: AdapterSettings, http: AgencyHTTP) -> any AgencyAdapter {
+        KODITAdapter(settings: settings, http: http)
+    }
+
+    public static func mapProgramPage(_ body: [UInt8]) throws(AdapterError) -> [Result<ProgramRecord, ValidationError>] {
+        try parseList(body).0.map { item in Result { () throws(ValidationError) in try KODITMapping.program(item) } }
     }
 }

@@ -7,7 +7,7 @@ import NIOHTTP1
 /// `POST /api/rfrl/list`, intake `POST /api/rfrl/receive`. Errors come as HTTP 200 with
 /// `"result": false`.
 public struct SEMASAdapter: PagedAgencyAPI {
-    public let agency = AgencyID.semas
+    public var agency: AgencyID { Self.agency }
     let settings: AdapterSettings
     let http: AgencyHTTP
     let programStream = "/api/pbanc/list"
@@ -58,5 +58,17 @@ public struct SEMASAdapter: PagedAgencyAPI {
         return code == "E401"
             ? AdapterError(.unauthorized, agency: .semas, "소상공인24 refused the key (\(code) \(message)); check adapter.service_key")
             : AdapterError(.envelope, agency: .semas, "소상공인24 answered result=false (\(code) \(message))")
+    }
+}
+
+extension SEMASAdapter: AgencyFormat {
+    public static let agency = AgencyID.semas
+
+    public static func makeAdapter(settings: AdapterSettings, http: AgencyHTTP) -> any AgencyAdapter {
+        SEMASAdapter(settings: settings, http: http)
+    }
+
+    public static func mapProgramPage(_ body: [UInt8]) throws(AdapterError) -> [Result<ProgramRecord, ValidationError>] {
+        try parseList(body).0.map { item in Result { () throws(ValidationError) in try SEMASMapping.program(item) } }
     }
 }

@@ -40,4 +40,14 @@ public protocol AgencyAdapter: Sendable {
     /// same state twice is harmless).
     /// - Throws: ``AdapterError``; the caller keeps the referral pending and retries.
     func deliver(_ referral: ReferralDelivery) async throws(AdapterError)
+
+    /// Maps a quarantined native program item again (its raw payload as the adapter kept it): an
+    /// admin's retry after the mapping or the data was fixed.
+    /// - Throws: ``ValidationError`` when it still cannot be mapped.
+    func remapProgram(_ raw: [UInt8]) throws(ValidationError) -> ProgramRecord
+
+    /// Maps a quarantined native referral event again (a status change held until its referral
+    /// arrived).
+    /// - Throws: ``ValidationError`` when it still cannot be mapped.
+    func remapReferralEvent(_ raw: [UInt8]) throws(ValidationError) -> ReferralEvent
 }

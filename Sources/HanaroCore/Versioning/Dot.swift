@@ -24,5 +24,13 @@ public struct Dot: Hashable, Comparable, Sendable, CustomStringConvertible {
         return lhs.agency < rhs.agency
     }
 
+    /// `<agency>:<counter>`, as ``description`` writes it.
     public var description: String { "\(agency.rawValue):\(counter)" }
+
+    /// Parses ``description``'s form; nil for anything else.
+    public init?(parsing text: String) {
+        guard let colon = text.lastIndex(of: ":"), let agency = AgencyID(rawValue: String(text[..<colon])),
+              let counter = UInt64(text[text.index(after: colon)...]) else { return nil }
+        self.init(agency, counter)
+    }
 }

@@ -21,9 +21,9 @@ public struct AdapterIngest: Sendable {
     }
 
     public var agency: AgencyID { adapter.agency }
-    var programStream: String { "adapter:\(agency.rawValue):programs" }
-    var referralStream: String { "adapter:\(agency.rawValue):referrals" }
-    var outboundStream: String { "adapter:\(agency.rawValue):outbound" }
+    var programStream: StreamID { .adapter(agency, .programs) }
+    var referralStream: StreamID { .adapter(agency, .referrals) }
+    var outboundStream: StreamID { .adapter(agency, .outbound) }
 
     /// Reads the programs changed since the stored cursor (all of them with `full`) and records
     /// them as this agency's edits.
@@ -84,27 +84,6 @@ public struct AdapterIngest: Sendable {
         }
     }
 
-    /// Retries the referral events of this agency held in quarantine (a status change that came
-    /// before its referral reached this replica): those that now apply are released.
-    /// - Returns: how many were released.
-    @discardableResult
-    public func retryHeldReferralEvents() async throws(StoreError) -> Int {
-        let source = "adapter:\(agency.rawValue)"
-        let held = try await replica.quarantine(state: "held", limit: 200).filter { $0.source == source && ($0.recordKey?.hasPrefix("referral/") ?? false) }
-        var released = 0
-        for entry in held {
-            guard let key = entry.recordKey.flatMap({ try? RecordKey(parsing: $0) }), try await replica.record(key) != nil,
-                  let payload = try await replica.quarantinedPayload(id: entry.id),
-                  let event = try? AdapterFactory.remapReferralEvent(agency: agency, raw: payload) else { continue }
-            let outcomes = try await replica.author(Self.edits(for: event, agency: agency, raw: payload), by: agency, source: source)
-            if !outcomes.contains(where: { if case .quarantined = $0 { true } else { false } }) {
-                try await replica.releaseQuarantined(id: entry.id)
-                released += 1
-            }
-        }
-        return released
-    }
-
     /// Delivers to the agency's intake every referral it takes part in (as origin or target) that
     /// changed since the last delivery, in change-feed order; stops at the first refusal, so a
     /// failed delivery is retried first next time.
@@ -161,7 +140,7 @@ public struct AdapterIngest: Sendable {
             notes: referral.notes.elements.sorted { $0.dot < $1.dot }.map(\.text))
     }
 
-    private func storedCursor(_ stream: String, full: Bool) async throws(AdapterError) -> (AdapterCursor, String?) {
+    private func storedCursor(_ stream: StreamID, full: Bool) async throws(AdapterError) -> (AdapterCursor, String?) {
         if full { return (.beginning, nil) }
         let text: String?
         do { text = try await replica.checkpoint(stream) } catch {
@@ -181,7 +160,7 @@ public struct AdapterIngest: Sendable {
 
     static func store(_ edits: [AuthoredEdit], agency: AgencyID, replica: Replica, checkpoint: Checkpoint) async throws(AdapterError) {
         do {
-            try await replica.author(edits, by: agency, source: "adapter:\(agency.rawValue)", checkpoint: checkpoint)
+            try await replica.author(edits, by: agency, source: .adapter(agency), checkpoint: checkpoint)
         } catch {
             throw AdapterError(.store, agency: agency, "the replica refused a page: \(error)")
         }

@@ -15,12 +15,16 @@ public final class AdapterService: Service, Sendable {
     let board: FreshnessBoard
     let logger: Logger
     let metrics: HanaroMetrics?
+    /// Retries the referral events this adapter holds in quarantine.
+    let retry: QuarantineRetry?
     /// One reader of this agency at a time: the poll loop and an admin's resync never interleave
     /// (a resync's older snapshot could otherwise land after a poll's newer one).
     let lock = AsyncLock()
 
-    public init(ingest: AdapterIngest, pollIntervalSeconds: Int, board: FreshnessBoard, logger: Logger, metrics: HanaroMetrics? = nil) {
+    public init(ingest: AdapterIngest, pollIntervalSeconds: Int, board: FreshnessBoard, logger: Logger, metrics: HanaroMetrics? = nil,
+                retry: QuarantineRetry? = nil) {
         self.ingest = ingest
+        self.retry = retry
         self.metrics = metrics
         pollInterval = .seconds(pollIntervalSeconds)
         self.board = board
@@ -82,8 +86,16 @@ public final class AdapterService: Service, Sendable {
         if let reset = programs.cursorReset ?? events.cursorReset {
             logger.notice("adapter cursor set aside", metadata: ["agency": "\(agency.rawValue)", "reason": "\(reset)"])
         }
-        // Status changes that came before their referral: retried once it is here.
-        _ = try? await ingest.retryHeldReferralEvents()
+        // Status changes that came before their referral: retried once it is here. A failure here
+        // is the store's; the next cycle retries, so it is reported, not thrown.
+        if let retry {
+            do throws(AdminError) {
+                try await retry.retryHeldReferralEvents(of: agency)
+            } catch {
+                logger.warning("retrying held referral events failed", metadata: ["agency": "\(agency.rawValue)", "reason": "\(error.message)"])
+                metrics?.countFailure(agency, kind: .store)
+            }
+        }
         do throws(AdapterError) {
             try await ingest.deliverOutbound()
             await board.succeeded(agency, .outbound, asOf: Date())

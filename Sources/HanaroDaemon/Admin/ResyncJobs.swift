@@ -1,56 +1,35 @@
 public import Foundation
 public import HanaroCore
 
-/// The resyncs admins asked for, with their progress: what `hanaro resync --wait` follows.
+/// The resyncs admins asked for, with their progress: what `hanaro resync --wait` follows. Kept
+/// in memory (the last 100) until the node restarts.
 public actor ResyncJobs {
-    /// One resync, as `GET /admin/resync/ID` reports it.
-    public struct Job: Codable, Sendable, Hashable {
-        public var id: String
-        public var agency: String
-        public var full: Bool
-        /// `queued`, `running`, `done`, `failed`.
-        public var state: String
-        public var step: String?
-        public var requestedAt: Date
-        public var finishedAt: Date?
-        /// Items read so far (records or events), and pages.
-        public var itemsRead: Int
-        public var pagesRead: Int
-        public var error: String?
-        public var programsBefore: Int64?
-        public var referralsBefore: Int64?
-        public var digestBefore: String?
-        public var programsAfter: Int64?
-        public var referralsAfter: Int64?
-        public var digestAfter: String?
-    }
-
-    private var jobs: [String: Job] = [:]
+    private var jobs: [String: ResyncJob] = [:]
     private var order: [String] = []
     private var sequence = 0
 
     public init() {}
 
-    func create(agency: String, full: Bool) -> Job {
+    func create(agency: String, full: Bool) -> ResyncJob {
         sequence += 1
         let id = "r\(Int(Date().timeIntervalSince1970))-\(sequence)"
-        let job = Job(id: id, agency: agency, full: full, state: "queued", requestedAt: Date(), itemsRead: 0, pagesRead: 0)
+        let job = ResyncJob(id: id, agency: agency, full: full, state: .queued, requestedAt: Date(), itemsRead: 0, pagesRead: 0)
         jobs[id] = job
         order.append(id)
         if order.count > 100 { jobs[order.removeFirst()] = nil }
         return job
     }
 
-    func update(_ id: String, _ change: (inout Job) -> Void) {
+    func update(_ id: String, _ change: (inout ResyncJob) -> Void) {
         guard var job = jobs[id] else { return }
         change(&job)
         jobs[id] = job
     }
 
-    public func job(_ id: String) -> Job? { jobs[id] }
+    public func job(_ id: String) -> ResyncJob? { jobs[id] }
 
     /// Whether a resync of `agency` (or of all) is queued or running.
     public func isRunning(_ agency: AgencyID) -> Bool {
-        jobs.values.contains { ($0.agency == agency.rawValue || $0.agency == "all") && ($0.state == "running" || $0.state == "queued") }
+        jobs.values.contains { ($0.agency == agency.rawValue || $0.agency == "all") && !$0.state.isFinished }
     }
 }

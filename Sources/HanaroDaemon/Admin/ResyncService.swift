@@ -38,7 +38,7 @@ public final class ResyncService: Service, Sendable {
 
     /// Queues a resync of `agency` (nil: all).
     /// - Throws: a message when this node neither reads that agency's adapter nor pulls from its node.
-    func request(_ agency: AgencyID?, full: Bool) async throws(AdminError) -> ResyncJobs.Job {
+    func request(_ agency: AgencyID?, full: Bool) async throws(AdminError) -> ResyncJob {
         if let agency, !resyncable.contains(agency) {
             throw AdminError(.badRequest, "this node neither runs \(agency.rawValue)'s adapter nor pulls from its node; resync it where its data enters (\(resyncable.map(\.rawValue).joined(separator: ", ")))")
         }
@@ -58,7 +58,7 @@ public final class ResyncService: Service, Sendable {
     func perform(_ id: String, agency: AgencyID?, full: Bool) async {
         let before = try? await replica.summary()
         await jobs.update(id) {
-            $0.state = "running"
+            $0.state = .running
             $0.programsBefore = before?.programs
             $0.referralsBefore = before?.referrals
             $0.digestBefore = before?.digest
@@ -75,7 +75,7 @@ public final class ResyncService: Service, Sendable {
         let failure = failures.isEmpty ? nil : failures.joined(separator: "; ")
         let after = try? await replica.summary()
         await jobs.update(id) {
-            $0.state = failure == nil ? "done" : "failed"
+            $0.state = failure == nil ? .done : .failed
             $0.error = failure
             $0.finishedAt = Date()
             $0.programsAfter = after?.programs
@@ -95,29 +95,12 @@ public final class ResyncService: Service, Sendable {
         }
         guard let link = links.first(where: { $0.peer == agency }) else { return }
         await jobs.update(job) { $0.step = "\(agency.rawValue): federation\(full ? " (full)" : "")" }
+        let before = link.status.applied
         if full {
-            // Restart the peer's cursor from the beginning (compare-and-set: the link may move it
-            // meanwhile; then read it again and retry).
-            var restarted = false
-            for _ in 0..<5 where !restarted {
-                let current = try await replica.checkpoint(link.stream)
-                let epoch = current?.split(separator: " ").first.map(String.init) ?? "-"
-                try await replica.apply([], from: link.stream, checkpoint: Checkpoint(stream: link.stream, value: "\(epoch) 0 full", expected: current ?? ""))
-                restarted = (try await replica.checkpoint(link.stream))?.hasSuffix(" full") == true
-            }
-            guard restarted else { throw AdminError(.failed, "could not restart the cursor of \(agency.rawValue): the link kept moving it; try again") }
-            var pages = 0
-            while (try await replica.checkpoint(link.stream) ?? "").hasSuffix(" full") {
-                try await link.syncOnce()
-                pages += 1
-                await jobs.update(job) { $0.pagesRead += 1; $0.itemsRead = link.status.applied }
-                if pages > 100_000 {
-                    throw AdminError(.failed, "the full read of \(agency.rawValue) did not end after \(pages) pages (does the peer keep resetting?)")
-                }
-            }
+            try await link.resyncInFull { _ in await jobs.update(job) { $0.pagesRead += 1; $0.itemsRead = link.status.applied - before } }
+        } else {
+            try await link.catchUp()
         }
-        // Then (or for an incremental resync, only) catch up to the peer's head.
-        try await link.catchUp()
-        await jobs.update(job) { $0.itemsRead = link.status.applied }
+        await jobs.update(job) { $0.itemsRead = link.status.applied - before }
     }
 }

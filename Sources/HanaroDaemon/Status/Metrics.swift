@@ -24,6 +24,7 @@ public final class HanaroMetrics: Sendable {
         public static let replicaRecords = "hanaro_replica_records"
         public static let adminActions = "hanaro_admin_actions_total"
         public static let resyncRunning = "hanaro_resync_running"
+        public static let auditFailures = "hanaro_audit_write_failures_total"
     }
 
     let registry = PrometheusCollectorRegistry()
@@ -53,6 +54,12 @@ public final class HanaroMetrics: Sendable {
                              help: "Admin API actions, by action and outcome.").increment()
     }
 
+    /// An audit entry that could not be written (the action it records went ahead or was refused
+    /// anyway; the log line is then the only record).
+    public func countAuditFailure() {
+        registry.makeCounter(name: Name.auditFailures, help: "Audit entries that could not be written (see the node's log).").increment()
+    }
+
     /// New conflicts detected since the last scrape.
     func countConflicts(_ count: Int) {
         let counter = registry.makeCounter(name: Name.conflictsTotal, help: "Conflicts detected (all states).")
@@ -67,7 +74,7 @@ public final class HanaroMetrics: Sendable {
             for state in FreshnessBoard.State.allCases {
                 registry.makeGauge(name: Name.agencyState, labels: agency + [("state", state.rawValue)],
                                    help: "1 for the agency's current freshness state (fresh, stale, failing, never), 0 otherwise.")
-                    .set(Double(row.state == state.rawValue ? 1 : 0))
+                    .set(Double(row.state == state ? 1 : 0))
             }
             registry.makeGauge(name: Name.agencyLastSuccess, labels: agency, help: "Unix time of the last complete read of the agency (0 = never).")
                 .set(row.lastSuccessAt?.timeIntervalSince1970 ?? 0)

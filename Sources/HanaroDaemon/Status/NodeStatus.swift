@@ -23,7 +23,6 @@ public final class NodeStatus: Sendable {
     let lastConflicts = Mutex<Int64?>(nil)
     let lastLinkApplied = Mutex<[AgencyID: Int]>([:])
     let lastWriteProbe = Mutex<(at: Date, error: String?)?>(nil)
-    let lastLinkFailures = Mutex<[AgencyID: Int]>([:])
     /// Pending deliveries are counted every 10 s (a scan of the change feed), not every second.
     let pendingCache = Mutex<[AgencyID: (at: Date, count: Int)]>([:])
 
@@ -80,12 +79,7 @@ public final class NodeStatus: Sendable {
         let previous = lastConflicts.withLock { value -> Int64? in defer { value = logged }; return value }
         metrics.countConflicts(Int(logged - (previous ?? logged)))
         for link in links {
-            // Federation failures count like adapter failures (the alert on flapping sync uses them).
-            let status = link.status
-            let failuresBefore = lastLinkFailures.withLock { seen -> Int in defer { seen[link.peer] = status.consecutiveFailures }; return seen[link.peer] ?? 0 }
-            if status.consecutiveFailures > failuresBefore, let code = status.lastErrorCode {
-                for _ in failuresBefore..<status.consecutiveFailures { metrics.countFailure(link.peer, kind: FreshnessBoard.FailureKind(code)) }
-            }
+            // (Federation failures are counted by the link itself, as they happen.)
             let applied = link.status.applied
             let before = lastLinkApplied.withLock { seen -> Int in defer { seen[link.peer] = applied }; return seen[link.peer] ?? 0 }
             metrics.countRecords(link.peer, kind: "federation", applied - before)
@@ -102,7 +96,7 @@ public final class NodeStatus: Sendable {
         if let last = lastWriteProbe.withLock({ $0 }), now.timeIntervalSince(last.at) < 5 { return last.error }
         var problem: String?
         do {
-            try await replica.author([], by: configuration.agency, source: "status", checkpoint: Checkpoint(stream: "status:write-probe", value: "\(Int(now.timeIntervalSince1970))"))
+            try await replica.author([], by: configuration.agency, source: .writeProbe, checkpoint: Checkpoint(stream: .writeProbe, value: "\(Int(now.timeIntervalSince1970))"))
         } catch {
             problem = "the replica does not take writes: \(error)"
         }
@@ -128,15 +122,15 @@ public final class NodeStatus: Sendable {
             inbound = Self.direction(of: link.status, stale: stale, now: now)
         } else if agency.id == configuration.agency {
             via = "self"
-            inbound = NodeStatusReport.Direction(state: FreshnessBoard.State.fresh.rawValue, lastSuccessAt: now, lagSeconds: 0, consecutiveFailures: 0)
+            inbound = NodeStatusReport.Direction(state: .fresh, lastSuccessAt: now, lagSeconds: 0, consecutiveFailures: 0)
         } else if let hub = agency.adapter?.runBy, let hubLink = links.first(where: { $0.peer == hub }) {
             via = "federation via \(hub.rawValue)"
             inbound = Self.direction(of: hubLink.status, stale: stale, now: now)
         }
-        let worst = [inbound, outbound].compactMap { $0 }.max { FreshnessBoard.State(rawValue: $0.state)! < FreshnessBoard.State(rawValue: $1.state)! }
+        let worst = [inbound, outbound].compactMap { $0 }.max { $0.state < $1.state }
         let main = inbound ?? worst
         return NodeStatusReport.Agency(
-            agency: agency.id.rawValue, name: agency.koreanName, via: via, state: worst?.state ?? FreshnessBoard.State.never.rawValue,
+            agency: agency.id.rawValue, name: agency.koreanName, via: via, state: worst?.state ?? .never,
             lastSuccessAt: main?.lastSuccessAt, lagSeconds: main?.lagSeconds,
             consecutiveFailures: max(inbound?.consecutiveFailures ?? 0, outbound?.consecutiveFailures ?? 0),
             lastError: worst?.lastError ?? inbound?.lastError, pendingOutbound: pending,
@@ -157,8 +151,8 @@ public final class NodeStatus: Sendable {
         let entry = await board.entry(agency, direction)
         let state = FreshnessBoard.state(of: entry, staleAfterSeconds: stale, now: now)
         return NodeStatusReport.Direction(
-            state: state.rawValue, lastSuccessAt: entry?.lastSuccessAt, lagSeconds: entry?.asOf.map { max(0, Int(now.timeIntervalSince($0))) },
-            consecutiveFailures: entry?.consecutiveFailures ?? 0, lastError: entry?.lastError, lastErrorKind: entry?.lastErrorKind?.rawValue)
+            state: state, lastSuccessAt: entry?.lastSuccessAt, lagSeconds: entry?.asOf.map { max(0, Int(now.timeIntervalSince($0))) },
+            consecutiveFailures: entry?.consecutiveFailures ?? 0, lastError: entry?.lastError, lastErrorKind: entry?.lastErrorKind)
     }
 
     /// A federation link's freshness: `fresh` only when a pull reached the peer's head within
@@ -173,7 +167,7 @@ public final class NodeStatus: Sendable {
             state = .never
         }
         return NodeStatusReport.Direction(
-            state: state.rawValue, lastSuccessAt: status.lastCaughtUpAt, lagSeconds: status.lastCaughtUpAt.map { max(0, Int(now.timeIntervalSince($0))) },
-            consecutiveFailures: status.consecutiveFailures, lastError: status.lastError, lastErrorKind: status.lastErrorCode.map { FreshnessBoard.FailureKind($0).rawValue })
+            state: state, lastSuccessAt: status.lastCaughtUpAt, lagSeconds: status.lastCaughtUpAt.map { max(0, Int(now.timeIntervalSince($0))) },
+            consecutiveFailures: status.consecutiveFailures, lastError: status.lastError, lastErrorKind: status.lastErrorCode.map { FreshnessBoard.FailureKind($0) })
     }
 }

@@ -20,12 +20,12 @@ public struct NodeStatusReport: Codable, Sendable, Hashable {
 
     /// One direction of one agency.
     public struct Direction: Codable, Sendable, Hashable {
-        public var state: String
+        public var state: FreshnessBoard.State
         public var lastSuccessAt: Date?
         public var lagSeconds: Int?
         public var consecutiveFailures: Int
         public var lastError: String?
-        public var lastErrorKind: String?
+        public var lastErrorKind: FreshnessBoard.FailureKind?
     }
 
     /// One row of the freshness table.
@@ -36,7 +36,7 @@ public struct NodeStatusReport: Codable, Sendable, Hashable {
         /// `federation via <id>` (a hub node runs its adapter), or `none`.
         public var via: String
         /// The worst of the directions below.
-        public var state: String
+        public var state: FreshnessBoard.State
         public var lastSuccessAt: Date?
         public var lagSeconds: Int?
         public var consecutiveFailures: Int
@@ -85,7 +85,7 @@ public struct NodeStatusReport: Codable, Sendable, Hashable {
     public var agencies: [Agency]
 
     /// The exit status `hanaro status` gives for this report: 0 all fresh, 1 otherwise.
-    public var exitStatus: Int32 { agencies.allSatisfy { $0.state == "fresh" } ? 0 : 1 }
+    public var exitStatus: Int32 { agencies.allSatisfy { $0.state == .fresh } ? 0 : 1 }
 
     public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()

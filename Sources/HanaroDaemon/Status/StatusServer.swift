@@ -21,6 +21,15 @@ public enum StatusServer {
         status: NodeStatus, admin: AdminAPI, token: String?, host: String, port: Int, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
+        Application(
+            router: router(status: status, admin: admin, token: token),
+            configuration: .init(address: .hostname(host, port: port), serverName: "hanaro-status"),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+
+    /// The status port's routes (tests run them without a socket).
+    public static func router(status: NodeStatus, admin: AdminAPI, token: String?) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: "{\"status\":\"ok\"}")))
@@ -43,23 +52,24 @@ public enum StatusServer {
             guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return "a bearer token is required" }
             return Self.constantTimeEqual(String(header.dropFirst(7)), token) ? nil : "the bearer token is wrong"
         }
-        return Application(
-            router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: "hanaro-status"),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
-            logger: logger)
+        return router
     }
 
     /// The admin API on a Unix socket; the socket file is made owner-only (0600) as soon as it
     /// exists, in a directory the node also keeps owner-only.
     public static func adminSocket(admin: AdminAPI, path: String, logger: Logger) -> some ApplicationProtocol {
-        let router = Router()
-        admin.addRoutes(to: router, actor: "admin:socket") { _ in nil }
-        return Application(
-            router: router,
+        Application(
+            router: socketRouter(admin: admin),
             configuration: .init(address: .unixDomainSocket(path: path), serverName: "hanaro-admin"),
             onServerRunning: { _ in _ = chmod(path, 0o600) },
             logger: logger)
+    }
+
+    /// The admin socket's routes: the socket's mode is its authentication.
+    public static func socketRouter(admin: AdminAPI) -> Router<BasicRequestContext> {
+        let router = Router()
+        admin.addRoutes(to: router, actor: "admin:socket") { _ in nil }
+        return router
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

@@ -1,0 +1,43 @@
+import Foundation
+import HanaroDaemon
+
+/// Standard output for every command: plain writes that survive a closed pipe. SIGPIPE is
+/// ignored at start (`hanaro status --json | head -c 10` must not kill the process with a
+/// signal); a write to a closed pipe then fails with EPIPE, and the command stops quietly with
+/// status 0 — the reader has what it wanted.
+enum Output {
+    /// Called once, first thing in `main`.
+    static func ignoreSIGPIPE() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// Writes a line.
+    static func line(_ text: String) { write(text + "\n") }
+
+    /// Writes text as it is.
+    static func write(_ text: String) { write(bytes: Array(text.utf8)) }
+
+    /// Writes a value as pretty JSON (the admin API's encoding).
+    static func json(_ value: some Encodable) {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { fail("cannot encode the answer as JSON") }
+        write(bytes: Array(data) + [0x0A])
+    }
+
+    /// Writes every byte, retrying short writes; a closed reader ends the process quietly.
+    static func write(bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Foundation.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                // EPIPE (the reader went away) or another error on stdout: nothing more to say.
+                exit(errno == EPIPE ? 0 : 1)
+            }
+            offset += written
+        }
+    }
+}

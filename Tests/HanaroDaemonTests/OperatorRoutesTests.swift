@@ -1,0 +1,135 @@
+import Foundation
+import HanaroCore
+@testable import HanaroDaemon
+import HanaroFederation
+import HanaroFixtures
+import HanaroStore
+import HanaroTesting
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// The status port's and the admin API's routes in Hummingbird's router test mode: probes,
+/// authentication, every admin answer, and the audit trail they leave — no sockets, no process.
+@Suite("Status port and admin routes")
+struct OperatorRoutesTests {
+    static let token = "s3cret-token-0123456789abcdef"
+
+    /// A node's operator surface around an in-memory replica.
+    struct Surface {
+        let replica: Replica
+        let status: NodeStatus
+        let admin: AdminAPI
+        let metrics: HanaroMetrics
+
+        init(dir: TemporaryDirectory) throws {
+            try makePKI(in: dir, for: [.kamco])
+            replica = try Replica.inMemory()
+            var configuration = NodeConfiguration(agency: .kamco, dataDirectory: dir.path, keyFile: dir.file("replica.key"), agenciesDirectory: dir.path,
+                                                  certificate: dir.file("kamco.pem"), privateKey: dir.file("kamco-key.pem"), ca: dir.file("federation-ca.pem"))
+            configuration.agencies = [.kamco: AgencyConfiguration(id: .kamco, koreanName: "한국자산관리공사", englishName: "KAMCO")]
+            var logger = Logger(label: "routes")
+            logger.logLevel = .critical
+            let tls = try TLSMaterial(certificatePath: configuration.certificate, keyPath: configuration.privateKey, caPath: configuration.ca)
+            metrics = HanaroMetrics(version: "test")
+            let jobs = ResyncJobs()
+            let resync = ResyncService(jobs: jobs, replica: replica, links: [], adapters: [], logger: logger)
+            let retry = QuarantineRetry(replica: replica, localAgency: .kamco, adapters: [:])
+            status = NodeStatus(configuration: configuration, replica: replica, board: FreshnessBoard(), links: [], adapters: [], tls: tls,
+                                peerCertificates: PeerCertificateLog(), metrics: metrics, version: "test", resyncs: jobs)
+            admin = AdminAPI(node: configuration, replica: replica, resync: resync, jobs: jobs, retry: retry, metrics: metrics, logger: logger)
+        }
+
+        var statusApp: some ApplicationProtocol { Application(router: StatusServer.router(status: status, admin: admin, token: OperatorRoutesTests.token)) }
+        var socketApp: some ApplicationProtocol { Application(router: StatusServer.socketRouter(admin: admin)) }
+    }
+
+    @Test("probes: healthz always; readyz 503 until the first report, 200 once the replica takes writes; status JSON without personal data")
+    func probes() async throws {
+        let dir = TemporaryDirectory("routes")
+        let surface = try Surface(dir: dir)
+        try await surface.statusApp.test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(String(buffer: response.body).contains("\"reason\""))
+            }
+            await surface.status.refresh()
+            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/status", method: .get) { response in
+                let report = try? NodeStatusReport.decoder.decode(NodeStatusReport.self, from: Data(response.body.readableBytesView))
+                #expect(report?.node == "kamco" && report?.ready == true)
+                #expect(report?.agencies.map(\.agency) == ["kamco"] && report?.agencies.first?.state == .fresh)
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(String(buffer: response.body).contains("hanaro_build_info{version=\"test\"} 1"))
+            }
+        }
+    }
+
+    @Test("admin on the status port: refused without or with a wrong token (401, audited as refused), allowed with it (audited before acting)")
+    func bearerToken() async throws {
+        let dir = TemporaryDirectory("routes")
+        let surface = try Surface(dir: dir)
+        try await surface.statusApp.test(.router) { client in
+            try await client.execute(uri: "/admin/conflicts", method: .get) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+                #expect((try? AdminWire.decoder.decode(AdminErrorBody.self, from: Data(response.body.readableBytesView)))?.error.contains("bearer token") == true)
+            }
+            try await client.execute(uri: "/admin/conflicts", method: .get, headers: [.authorization: "Bearer wrong"]) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/admin/conflicts", method: .get, headers: [.authorization: "Bearer \(Self.token)"]) { response in
+                #expect(response.status == .ok)
+                #expect((try? AdminWire.decoder.decode([ConflictView].self, from: Data(response.body.readableBytesView)))?.isEmpty == true)
+            }
+        }
+        let audit = try await surface.replica.audit()
+        #expect(audit.filter { $0.action == "admin.conflicts.list" && $0.outcome == "refused" }.count == 2)
+        #expect(audit.filter { $0.action == "admin.conflicts.list" && $0.outcome == "allowed" }.count == 1)
+        #expect(try await surface.replica.verifyAudit() == nil)
+    }
+
+    @Test("admin answers: typed bodies, clear refusals, every failure audited")
+    func answers() async throws {
+        let dir = TemporaryDirectory("routes")
+        let surface = try Surface(dir: dir)
+        var data = SyntheticData(seed: 5)
+        let program = data.program(owner: .kamco, nativeID: "K-1")
+        try await surface.replica.author(.publishProgram(program), key: program.key, by: .kamco)
+        try await surface.socketApp.test(.router) { client in
+            func error(_ response: TestResponse) -> String {
+                (try? AdminWire.decoder.decode(AdminErrorBody.self, from: Data(response.body.readableBytesView)))?.error ?? ""
+            }
+            try await client.execute(uri: "/admin/resync", method: .post, body: ByteBuffer(string: #"{"agency":"nps"}"#)) { response in
+                #expect(response.status == .badRequest)
+                #expect(error(response).contains("unknown agency"))
+            }
+            try await client.execute(uri: "/admin/resync", method: .post, body: ByteBuffer(string: "not json")) { #expect($0.status == .badRequest) }
+            // kamco's node without an adapter or peers: nothing to resync there.
+            try await client.execute(uri: "/admin/resync", method: .post, body: ByteBuffer(string: #"{"agency":"semas"}"#)) { response in
+                #expect(response.status == .badRequest)
+                #expect(error(response).contains("neither runs"))
+            }
+            try await client.execute(uri: "/admin/record?key=\(program.key)", method: .get) { response in
+                let view = try? AdminWire.decoder.decode(RecordView.self, from: Data(response.body.readableBytesView))
+                #expect(view?.key == program.key.description && view?.title == program.title)
+            }
+            try await client.execute(uri: "/admin/record?key=nonsense", method: .get) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/admin/quarantine/99/retry", method: .post) { response in
+                #expect(response.status == .notFound)
+                #expect(error(response).contains("hanaro quarantine list"))
+            }
+            try await client.execute(uri: "/admin/conflicts/7", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/admin/conflicts?state=bogus", method: .get) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/admin/audit/verify", method: .get) { response in
+                let verdict = try? AdminWire.decoder.decode(AuditVerdict.self, from: Data(response.body.readableBytesView))
+                #expect(verdict?.intact == true && (verdict?.entries ?? 0) > 0)
+            }
+        }
+        let failed = try await surface.replica.audit().filter { $0.outcome == "failed" }
+        #expect(failed.count == 7, "\(failed.map(\.action))")
+        #expect(failed.allSatisfy { !$0.detail.isEmpty })
+    }
+}
