@@ -1,7 +1,7 @@
 // swift-tools-version:6.2
 //
 // Hanaro — the inter-agency data-exchange daemon.
-// Module layout and dependency direction: see ../shared/STYLE.md and docs/ARCHITECTURE.md.
+// Module layout and dependency direction: see docs/ARCHITECTURE.md.
 // Every dependency is pinned to an exact version that the local package mirror carries.
 import PackageDescription
 

@@ -18,21 +18,43 @@ public actor AgencySimulator {
     var eventSequence = 0
     var referralSequence = 0
     public private(set) var nativeRequests = 0
+    /// Programs changed by the `changeWhilePaging` fault so far.
+    public internal(set) var changedWhilePaging = 0
+    /// The agency's clock: its records' stamps and the `Date` of its answers (tests move it by hand).
+    public nonisolated let clock: any WallClock
 
     /// - Parameters:
     ///   - programs: how many programs the seeded data set holds.
-    public init(agency: AgencyID, seed: UInt64 = 1, programs count: Int = 2_000, serviceKey: String = "demo-key") {
+    ///   - clock: the agency's clock (default: the machine's).
+    public init(agency: AgencyID, seed: UInt64 = 1, programs count: Int = 2_000, serviceKey: String = "demo-key", clock: any WallClock = MachineClock()) {
         self.agency = agency
         self.serviceKey = serviceKey
+        self.clock = clock
         var dataSet = SimulatorDataSet(agency: agency, seed: seed)
-        for program in dataSet.seed(count: count, now: Self.nowSeconds()) { programs[program.id] = program }
+        for program in dataSet.seed(count: count, now: Int64(clock.nowMilliseconds() / 1000)) { programs[program.id] = program }
         self.dataSet = dataSet
     }
 
-    static func nowSeconds() -> Int64 { Int64(Date().timeIntervalSince1970) }
-
     /// The agency's clock, to the second.
-    public func now() -> AgencyTimestamp { AgencyTimestamp(secondsSince1970: Self.nowSeconds()) }
+    public func now() -> AgencyTimestamp { AgencyTimestamp(secondsSince1970: Int64(clock.nowMilliseconds() / 1000)) }
+
+    /// The agency's clock as an HTTP `Date` (RFC 9110 IMF-fixdate).
+    public nonisolated func httpDate() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(clock.nowMilliseconds() / 1000)))
+    }
+}
+
+/// The machine's wall clock.
+public struct MachineClock: WallClock {
+    public init() {}
+    public func nowMilliseconds() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+}
+
+extension AgencySimulator {
 
     // MARK: - What the tests compare with
 
@@ -184,7 +206,7 @@ public actor AgencySimulator {
         // The trigger is a real first page (not a one-item probe).
         if offset == 0, limit > 1, faults.changeWhilePaging > 0, !served.items.isEmpty {
             // Change records this read already took: they move behind it and positions shift.
-            for program in served.items.prefix(faults.changeWhilePaging) { changeProgram(program.id) }
+            for program in served.items.prefix(faults.changeWhilePaging) where changeProgram(program.id) != nil { changedWhilePaging += 1 }
             faults.changeWhilePaging = 0
         }
         return served

@@ -3,7 +3,7 @@ public import HanaroCore
 import HanaroFixtures
 
 /// Seeded, realistic program data for one agency: Korean titles, institutions, regions (some
-/// with legacy codes), industries, amounts, free-text periods, and the dirt of AGENCIES.md
+/// with legacy codes), industries, amounts, free-text periods, and the real-world dirt of the agencies' APIs
 /// (`R&D` that the formats escape, nulls, multi-values). The same seed gives the same content;
 /// updated-at stamps fall in the 30 days before `now`, many records sharing one second.
 public struct SimulatorDataSet {

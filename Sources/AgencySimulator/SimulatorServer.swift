@@ -6,7 +6,44 @@ public import Hummingbird
 import HummingbirdTLS
 public import Logging
 import NIOCore
+import NIOPosix
+public import ServiceLifecycle
+import UnixSignals
+public import HummingbirdCore
 public import NIOSSL
+
+/// Serves a simulated agency like Hummingbird's `Application` does, except that the `Date` of every
+/// answer comes from the simulator's own clock — the signpost of an adapter's read — so that tests
+/// can move the agency's time by hand instead of waiting for it (Hummingbird stamps answers from
+/// the machine's clock, which no test controls).
+public struct SimulatorApplication: Service {
+    let responder: RouterResponder<BasicRequestContext>
+    let server: HTTPServerBuilder
+    let configuration: ServerConfiguration
+    let simulator: AgencySimulator
+    let logger: Logger
+    let onRunning: @Sendable (Int) async -> Void
+
+    public func run() async throws {
+        let responder = self.responder, simulator = self.simulator, logger = self.logger, serverName = configuration.serverName
+        let server = try self.server.buildServer(configuration: configuration, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger) {
+            request, responseWriter, channel in
+            let context = BasicRequestContext(source: .init(channel: channel, logger: logger))
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: context)
+            } catch {
+                response = Response(status: .internalServerError)
+            }
+            response.headers[.date] = simulator.httpDate()
+            if let serverName { response.headers[.server] = serverName }
+            try await responseWriter.write(response: response.head, body: response.body)
+        } onServerRunning: { [onRunning] channel in
+            await onRunning(channel.localAddress?.port ?? 0)
+        }
+        try await server.run()
+    }
+}
 
 /// The HTTP(S) server of a simulated agency: its native API (see the format files) and the
 /// control endpoints under `/_sim/` (create, change, delete programs; create and advance
@@ -17,7 +54,7 @@ public enum SimulatorServer {
     public static func application(
         simulator: AgencySimulator, host: String, port: Int, tls: TLSConfiguration? = nil, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) throws -> some ApplicationProtocol {
+    ) throws -> SimulatorApplication {
         let router = Router()
         addControlRoutes(router, simulator: simulator)
         switch simulator.agency {
@@ -28,17 +65,10 @@ public enum SimulatorServer {
         case .kinfa: DataGoKrAPI.addRoutes(router, simulator: simulator, flavour: .kinfa)
         case .ewpc: EWPCAPI.addRoutes(router, simulator: simulator)
         }
-        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "agency-simulator/\(simulator.agency.rawValue)")
-        if let tls {
-            return Application(
-                router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration,
-                onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
-        }
-        return Application(
-            router: router, server: .http1(),
-            configuration: .init(address: .hostname(host, port: port), serverName: "agency-simulator/\(simulator.agency.rawValue)"),
-            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
-            logger: logger)
+        return SimulatorApplication(
+            responder: router.buildResponder(), server: try tls.map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1(),
+            configuration: ServerConfiguration(address: .hostname(host, port: port), serverName: "agency-simulator/\(simulator.agency.rawValue)"),
+            simulator: simulator, logger: logger, onRunning: onRunning)
     }
 
     /// Serves until SIGINT/SIGTERM.
@@ -46,7 +76,8 @@ public enum SimulatorServer {
         simulator: AgencySimulator, host: String, port: Int, tls: TLSConfiguration?, logger: Logger,
         onRunning: @escaping @Sendable (Int) async -> Void
     ) async throws {
-        try await application(simulator: simulator, host: host, port: port, tls: tls, logger: logger, onRunning: onRunning).runService()
+        let app = try application(simulator: simulator, host: host, port: port, tls: tls, logger: logger, onRunning: onRunning)
+        try await ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }
 
     /// A server TLS configuration from PEM files (the agency's certificate and key).

@@ -107,14 +107,6 @@ extension NodeConfiguration {
         return configuration
     }
 
-    /// Reads every `<id>.yaml` of a directory.
-    /// - Throws: ``ConfigurationError`` listing every problem.
-    public static func loadAgencies(from directory: String) async throws(ConfigurationError) -> [AgencyID: AgencyConfiguration] {
-        let (agencies, problems) = await collectAgencies(from: directory)
-        guard problems.isEmpty else { throw ConfigurationError(problems) }
-        return agencies
-    }
-
     /// Reads every `<id>.yaml` it can, and every problem found (the valid files are kept, so that
     /// checks across files still run).
     static func collectAgencies(from directory: String) async -> ([AgencyID: AgencyConfiguration], [String]) {

@@ -114,7 +114,7 @@ public final class PeerClient: Sendable {
         }
     }
 
-    /// A one-line reason for a transport error (TLS alerts surface here: STACK.md trap 3).
+    /// A one-line reason for a transport error (in TLS 1.3 a refused client certificate surfaces here, on the first read, not at connect).
     static func describe(_ error: any Error) -> String {
         let text = String(describing: error)
         if text.contains("CERTIFICATE_REQUIRED") { return "the peer requires a client certificate (TLS alert certificate_required)" }

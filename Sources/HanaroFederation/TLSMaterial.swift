@@ -67,7 +67,7 @@ public struct TLSMaterial: Sendable {
     }
 
     /// The server side: TLS 1.2+, a client certificate required and verified against the
-    /// federation CA (trap 1 of STACK.md: without this, mutual TLS is silently off). Host names
+    /// federation CA (NIOSSL's server default checks no client certificate: without this, mutual TLS is silently off). Host names
     /// are not checked on client certificates; the agency SAN is, by the identity middleware.
     public func serverConfiguration() -> TLSConfiguration {
         var configuration = TLSConfiguration.makeServerConfiguration(
@@ -75,7 +75,7 @@ public struct TLSMaterial: Sendable {
         configuration.minimumTLSVersion = .tlsv12
         configuration.certificateVerification = .noHostnameVerification
         configuration.trustRoots = .certificates(trustRoots)
-        // STACK.md trap 4: do not wait 5 s per peer for close_notify on shutdown.
+        // NIOSSL waits 5 s per connected peer for close_notify by default: shutdown would crawl.
         configuration.shutdownTimeout = .milliseconds(300)
         return configuration
     }

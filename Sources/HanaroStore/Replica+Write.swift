@@ -159,7 +159,7 @@ extension Replica {
         } catch {
             throw Self.databaseError(error, path: path, doing: "record an edit of \(recordKey)")
         }
-        headWatch.notify()
+        if result != nil { headWatch.notify() }
         return result
     }
 }

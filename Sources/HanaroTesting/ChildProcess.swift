@@ -122,6 +122,11 @@ public final class ChildProcess: Sendable {
         if isRunning { kill(process.processIdentifier, signal) }
     }
 
+    /// A process a failing test left running is killed, never orphaned.
+    deinit {
+        if isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     /// SIGTERM, then waits for the exit.
     @discardableResult
     public func terminate() async -> (status: Int32, reason: Process.TerminationReason) {

@@ -1,5 +1,5 @@
 public import HanaroCore
-public import HanaroFederation
+
 import Synchronization
 
 /// A clock the test moves by hand: wall time for the replica and the simulated agencies
@@ -11,6 +11,9 @@ public final class ManualClock: WallClock, MonotonicClock, Sendable {
         var monotonic: Duration = .zero
         var sleepers: [(deadline: Duration, id: UInt64, continuation: CheckedContinuation<Void, any Error>)] = []
         var nextID: UInt64 = 0
+        var parkWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        /// Sleeps that ever parked (a test waits for the n-th one).
+        var parkedTotal = 0
     }
 
     private let state: Mutex<State>
@@ -26,6 +29,19 @@ public final class ManualClock: WallClock, MonotonicClock, Sendable {
 
     /// Sleepers waiting right now (a test can wait until the code under test parks).
     public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+
+    /// Returns once `count` sleeps in all have parked on this clock (the code under test is then
+    /// waiting for time to pass) — an event, not a poll.
+    public func parked(_ count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.parkedTotal >= count { return true }
+                state.parkWaiters.append((count, continuation))
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
 
     /// Moves both clocks forward and wakes the sleepers whose deadline passed.
     public func advance(by duration: Duration) {
@@ -50,12 +66,17 @@ public final class ManualClock: WallClock, MonotonicClock, Sendable {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if deadline <= state.monotonic || Task.isCancelled { return true }
+                let (resumeNow, parkWaiters) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
+                    if deadline <= state.monotonic || Task.isCancelled { return (true, []) }
                     state.sleepers.append((deadline, id, continuation))
-                    return false
+                    state.parkedTotal += 1
+                    let total = state.parkedTotal
+                    let due = state.parkWaiters.filter { $0.count <= total }.map(\.continuation)
+                    state.parkWaiters.removeAll { $0.count <= total }
+                    return (false, due)
                 }
                 if resumeNow { continuation.resume() }
+                for waiter in parkWaiters { waiter.resume() }
             }
         } onCancel: {
             let parked = state.withLock { state -> CheckedContinuation<Void, any Error>? in

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The `hanaro` command: one executable for the daemon, the admin CLI and the development tools.
-/// Subcommands arrive with their issues; see README.md and ../shared/CONTRACT.md.
+/// The commands, their exit statuses and outputs are documented in README.md and docs/OPERATIONS.md.
 @main
 struct Hanaro: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -31,12 +31,36 @@ struct Serve: AsyncParsableCommand {
         }
         do {
             let node = try Node(configuration: configuration, logger: logger, version: HanaroVersion.current)
-            try await node.run()
+            // One line on standard output once both ports listen (with the ports the kernel chose
+            // for a `:0` address): what operators and tests wait for instead of sleeping.
+            let ports = ReadyLine(federationHost: configuration.federationHost, statusHost: configuration.statusHost)
+            try await node.run(onFederationPort: { await ports.federation($0) }, onStatusPort: { await ports.status($0) })
         } catch let error as NodeStartupError {
             fail(error.message)
         } catch {
             fail("\(error)")
         }
+    }
+}
+
+/// Prints `hanaro: ready: federation HOST:PORT, status HOST:PORT` once both ports are bound.
+actor ReadyLine {
+    let federationHost: String
+    let statusHost: String
+    var federationPort: Int?
+    var statusPort: Int?
+
+    init(federationHost: String, statusHost: String) {
+        self.federationHost = federationHost
+        self.statusHost = statusHost
+    }
+
+    func federation(_ port: Int) { federationPort = port; printIfReady() }
+    func status(_ port: Int) { statusPort = port; printIfReady() }
+
+    private func printIfReady() {
+        guard let federationPort, let statusPort else { return }
+        Output.line("hanaro: ready: federation \(federationHost):\(federationPort), status \(statusHost):\(statusPort)")
     }
 }
 

@@ -5,7 +5,7 @@ import HanaroTesting
 import Testing
 
 /// Fixtures built from the agencies' real field names and envelopes, with the dirt of
-/// AGENCIES.md: free-text dates, `@`/`,`/`||` multi-values, nulls, escaped entities, legacy
+/// the agencies' real-world dirt: free-text dates, `@`/`,`/`||` multi-values, nulls, escaped entities, legacy
 /// region codes, CP949 with quoting and embedded newlines.
 @Suite("Native formats and their dirt")
 struct NativeMappingTests {

@@ -54,47 +54,52 @@ struct ReferralEndToEndTests {
         let kamcoNode = try await node(.kamco, peers: [.semas], pki: pki)
         let semas = try await SimulatedAgency(.semas, programs: 5, replica: semasNode.replica)
         let kamco = try await SimulatedAgency(.kamco, programs: 5, replica: kamcoNode.replica)
-        defer {
-            Task {
-                await semas.stop(); await kamco.stop()
-                semasNode.task.cancel(); kamcoNode.task.cancel()
-                await semasNode.client.shutdown(); await kamcoNode.client.shutdown()
-            }
+        func teardown() async {
+            await semas.stop(); await kamco.stop()
+            semasNode.task.cancel(); kamcoNode.task.cancel()
+            _ = try? await semasNode.task.value; _ = try? await kamcoNode.task.value
+            await semasNode.client.shutdown(); await kamcoNode.client.shutdown()
         }
+        do {
 
-        // Given a counsellor at a semas centre who refers an owner to kamco, with consent
-        let referralID = await semas.simulator.createReferral(to: .kamco)
-        try await semas.letSecondPass()
-        // When semas's adapter reads it and kamco's node pulls from semas's node
-        try await semas.ingest.ingestReferralEvents()
-        try await pull(semasNode, into: kamcoNode, peer: .semas, local: .kamco)
-        // And kamco's adapter delivers what is pending for kamco
-        #expect(try await kamco.ingest.deliverOutbound() == 1)
-        // Then kamco's intake holds the referral, with the owner's personal fields (kamco is the consented recipient)
-        let received = try #require(await kamco.simulator.intakeSnapshot()[referralID])
-        #expect(received["orgnAgency"] == "semas" && received["trgtAgency"] == "kamco" && received["sttsCd"] == "sent")
-        #expect(received["ownrNm"]?.isEmpty == false && received["mblTelno"]?.isEmpty == false)
-        #expect(received["bzentyNm"]?.isEmpty == false)
+            // Given a counsellor at a semas centre who refers an owner to kamco, with consent
+            let referralID = await semas.simulator.createReferral(to: .kamco)
+            semas.letSecondPass()
+            // When semas's adapter reads it and kamco's node pulls from semas's node
+            try await semas.ingest.ingestReferralEvents()
+            try await pull(semasNode, into: kamcoNode, peer: .semas, local: .kamco)
+            // And kamco's adapter delivers what is pending for kamco
+            #expect(try await kamco.ingest.deliverOutbound() == 1)
+            // Then kamco's intake holds the referral, with the owner's personal fields (kamco is the consented recipient)
+            let received = try #require(await kamco.simulator.intakeSnapshot()[referralID])
+            #expect(received["orgnAgency"] == "semas" && received["trgtAgency"] == "kamco" && received["sttsCd"] == "sent")
+            #expect(received["ownrNm"]?.isEmpty == false && received["mblTelno"]?.isEmpty == false)
+            #expect(received["bzentyNm"]?.isEmpty == false)
 
-        // When a kamco counsellor takes it up and records a consultation
-        #expect(await kamco.simulator.setReferralStatus(referralID, to: "received", note: "상담 예약 완료"))
-        try await kamco.letSecondPass()
-        try await kamco.ingest.ingestReferralEvents()
-        try await pull(kamcoNode, into: semasNode, peer: .kamco, local: .semas)
-        // Then semas's replica shows the new status and the note, authored by kamco
-        let key = RecordKey(kind: .referral, owner: .semas, localID: referralID)
-        let atSemas = try #require(try await semasNode.replica.record(key)?.referral)
-        #expect(atSemas.status == .received)
-        #expect(atSemas.history.elements.contains { $0.to == .received && $0.dot.agency == .kamco })
-        #expect(atSemas.notes.elements.map(\.text) == ["상담 예약 완료"])
-        // And semas's own system hears of it through its intake
-        try await semas.ingest.deliverOutbound()
-        #expect(await semas.simulator.intakeSnapshot()[referralID]?["sttsCd"] == "received")
-        // Nothing was quarantined on either side, and both replicas agree
-        #expect(try await semasNode.replica.summary().quarantined == 0)
-        #expect(try await kamcoNode.replica.summary().quarantined == 0)
-        try await pull(semasNode, into: kamcoNode, peer: .semas, local: .kamco)
-        #expect(try await kamcoNode.replica.record(key)?.referral?.status == .received)
+            // When a kamco counsellor takes it up and records a consultation
+            #expect(await kamco.simulator.setReferralStatus(referralID, to: "received", note: "상담 예약 완료"))
+            kamco.letSecondPass()
+            try await kamco.ingest.ingestReferralEvents()
+            try await pull(kamcoNode, into: semasNode, peer: .kamco, local: .semas)
+            // Then semas's replica shows the new status and the note, authored by kamco
+            let key = RecordKey(kind: .referral, owner: .semas, localID: referralID)
+            let atSemas = try #require(try await semasNode.replica.record(key)?.referral)
+            #expect(atSemas.status == .received)
+            #expect(atSemas.history.elements.contains { $0.to == .received && $0.dot.agency == .kamco })
+            #expect(atSemas.notes.elements.map(\.text) == ["상담 예약 완료"])
+            // And semas's own system hears of it through its intake
+            try await semas.ingest.deliverOutbound()
+            #expect(await semas.simulator.intakeSnapshot()[referralID]?["sttsCd"] == "received")
+            // Nothing was quarantined on either side, and both replicas agree
+            #expect(try await semasNode.replica.summary().quarantined == 0)
+            #expect(try await kamcoNode.replica.summary().quarantined == 0)
+            try await pull(semasNode, into: kamcoNode, peer: .semas, local: .kamco)
+            #expect(try await kamcoNode.replica.record(key)?.referral?.status == .received)
+        } catch {
+            await teardown()
+            throw error
+        }
+        await teardown()
     }
 }
 
@@ -103,31 +108,31 @@ struct EarlyStatusTests {
     @Test("a status change for a referral this replica does not hold yet is held, then applied when the referral arrives", arguments: [AgencyID.kamco, .kinfa, .ewpc])
     func statusBeforeReferral(agency: AgencyID) async throws {
         // Given a replica that lost the referral (restored from an older copy) while the agency's intake has it
-        let sim = try await SimulatedAgency(agency, programs: 5)
-        defer { Task { await sim.stop() } }
-        var data = SyntheticData(seed: 11)
-        var draft = data.referralDraft(origin: .semas, referralID: "SEMAS-R777777")
-        draft.target = agency
-        draft.consent?.recipient = agency
-        let key = RecordKey(kind: .referral, owner: .semas, localID: "SEMAS-R777777")
-        let version = try RecordVersion.authoring(.createReferral(draft), on: nil, key: key, by: .semas, clock: HLCTimestamp(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000)))
-        try await sim.adapter.deliver(AdapterIngest.delivery(version.referral!, to: agency)!)
-        // When the agency's counsellor takes it up and the adapter reads that
-        #expect(await sim.simulator.setReferralStatus("SEMAS-R777777", to: "received", note: "접수"))
-        try await sim.letSecondPass()
-        try await sim.ingest.ingestReferralEvents()
-        // Then the event is held in quarantine, not lost
-        let held = try await sim.replica.quarantine()
-        #expect(held.count >= 1 && held.allSatisfy { $0.recordKey == key.description })
-        let retry = QuarantineRetry(replica: sim.replica, localAgency: agency, adapters: [agency: sim.adapter])
-        #expect(try await retry.retryHeldReferralEvents(of: agency) == 0, "nothing to apply it to yet")
-        // When the referral arrives (over federation, here applied as its origin sent it)
-        try await sim.replica.apply([version], from: .peer(.semas))
-        // Then the held event applies and is released
-        #expect(try await retry.retryHeldReferralEvents(of: agency) >= 1)
-        let referral = try #require(try await sim.replica.record(key)?.referral)
-        #expect(referral.status == .received)
-        #expect(referral.history.elements.contains { $0.to == .received && $0.dot.agency == agency })
-        #expect(try await sim.replica.quarantine().isEmpty)
+        try await SimulatedAgency.with(agency, programs: 5) { sim in
+            var data = SyntheticData(seed: 11)
+            var draft = data.referralDraft(origin: .semas, referralID: "SEMAS-R777777")
+            draft.target = agency
+            draft.consent?.recipient = agency
+            let key = RecordKey(kind: .referral, owner: .semas, localID: "SEMAS-R777777")
+            let version = try RecordVersion.authoring(.createReferral(draft), on: nil, key: key, by: .semas, clock: HLCTimestamp(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000)))
+            try await sim.adapter.deliver(AdapterIngest.delivery(version.referral!, to: agency)!)
+            // When the agency's counsellor takes it up and the adapter reads that
+            #expect(await sim.simulator.setReferralStatus("SEMAS-R777777", to: "received", note: "접수"))
+            sim.letSecondPass()
+            try await sim.ingest.ingestReferralEvents()
+            // Then the event is held in quarantine, not lost
+            let held = try await sim.replica.quarantine()
+            #expect(held.count >= 1 && held.allSatisfy { $0.recordKey == key.description })
+            let retry = QuarantineRetry(replica: sim.replica, localAgency: agency, adapters: [agency: sim.adapter])
+            #expect(try await retry.retryHeldReferralEvents(of: agency) == 0, "nothing to apply it to yet")
+            // When the referral arrives (over federation, here applied as its origin sent it)
+            try await sim.replica.apply([version], from: .peer(.semas))
+            // Then the held event applies and is released
+            #expect(try await retry.retryHeldReferralEvents(of: agency) >= 1)
+            let referral = try #require(try await sim.replica.record(key)?.referral)
+            #expect(referral.status == .received)
+            #expect(referral.history.elements.contains { $0.to == .received && $0.dot.agency == agency })
+            #expect(try await sim.replica.quarantine().isEmpty)
+        }
     }
 }

@@ -25,13 +25,15 @@ final class SimulatedAgency: Sendable {
     let ingest: AdapterIngest
     let serverTask: Task<Void, any Error>
     let dir: TemporaryDirectory
+    /// The agency's clock: its records' stamps and its answers' `Date` (the reads' signposts).
+    let clock = ManualClock(wallMilliseconds: UInt64(Date().timeIntervalSince1970) * 1000)
 
     init(_ agency: AgencyID, programs: Int = 240, pageSize: Int = 50, serviceKey: String = "demo-key", replica existing: Replica? = nil) async throws {
         self.agency = agency
         dir = TemporaryDirectory()
         try DevelopmentPKI.createCA(in: dir.path)
         try DevelopmentPKI.issue(for: agency, in: dir.path, name: "agency")
-        simulator = AgencySimulator(agency: agency, seed: 7, programs: programs)
+        simulator = AgencySimulator(agency: agency, seed: 7, programs: programs, clock: clock)
         var logger = Logger(label: "sim")
         logger.logLevel = .critical
         let tls = try SimulatorServer.tlsConfiguration(certificatePath: dir.file("agency.pem"), keyPath: dir.file("agency-key.pem"))
@@ -79,13 +81,24 @@ final class SimulatedAgency: Sendable {
         return page.changes.compactMap { $0.version.referral }.sorted { $0.referralID < $1.referralID }
     }
 
-    /// Waits until the agency's clock has passed the second of every change made so far (a read
-    /// takes only what was updated strictly before its signpost).
-    func letSecondPass() async throws {
-        let now = await simulator.now()
-        while await simulator.now() == now { try await Task.sleep(for: .milliseconds(50)) }
-        // Hummingbird's Date header lags the clock by up to a second.
-        try await Task.sleep(for: .milliseconds(1100))
+    /// Moves the agency's clock past the second of every change made so far (a read takes only
+    /// what was updated strictly before its signpost).
+    func letSecondPass() {
+        clock.advance(by: .seconds(1))
+    }
+
+    /// Runs `body` with a simulated agency, and stops it (awaited) however `body` ends.
+    static func with<T>(_ agency: AgencyID, programs: Int = 240, pageSize: Int = 50, serviceKey: String = "demo-key",
+                        _ body: (SimulatedAgency) async throws -> T) async throws -> T {
+        let sim = try await SimulatedAgency(agency, programs: programs, pageSize: pageSize, serviceKey: serviceKey)
+        do {
+            let result = try await body(sim)
+            await sim.stop()
+            return result
+        } catch {
+            await sim.stop()
+            throw error
+        }
     }
 
     func stop() async {

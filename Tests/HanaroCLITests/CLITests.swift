@@ -71,6 +71,22 @@ struct CLITests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == contents)
     }
 
+    @Test("a closed standard output (`hanaro … | head -c 10`) ends the command cleanly, never with a signal")
+    func closedPipe() async throws {
+        for arguments in [["version"], ["check-config", "--config", "/nonexistent.yaml"], ["--help"]] {
+            let pipe = Pipe()
+            try pipe.fileHandleForReading.close()
+            let process = Process()
+            process.executableURL = Hanaro.executable
+            process.arguments = arguments
+            process.standardOutput = pipe.fileHandleForWriting
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationReason == .exit, "\(arguments) died of a signal")
+        }
+    }
+
     @Test("hanaro version")
     func version() throws {
         let result = try Hanaro.run(["version"])

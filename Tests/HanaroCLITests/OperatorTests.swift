@@ -3,16 +3,15 @@ import HanaroCore
 import HanaroTesting
 import Testing
 
-/// Runs a process in the background, its output to a log file.
-func spawn(_ arguments: [String], log: String) throws -> Process {
-    let process = Process()
-    process.executableURL = Hanaro.executable
-    process.arguments = arguments
-    FileManager.default.createFile(atPath: log, contents: nil)
-    process.standardOutput = FileHandle(forWritingAtPath: log)
-    process.standardError = FileHandle(forWritingAtPath: log)
-    try process.run()
-    return process
+/// Starts `hanaro simulate` on a port the kernel picks and returns it with that port, once it listens.
+func startSimulator(_ agency: AgencyID, programs: Int, dir: String) async throws -> (ChildProcess, Int) {
+    let process = try ChildProcess(Hanaro.executable, ["simulate", "--agency", agency.rawValue, "--listen", "127.0.0.1:0", "--programs", String(programs)],
+                                   logPath: "\(dir)/sim-\(agency.rawValue).log")
+    guard let line = await process.line(where: { $0.hasPrefix("simulating") }),
+          let port = line.firstMatch(of: /127\.0\.0\.1:(\d+)/).flatMap({ Int($0.1) }) else {
+        throw ProcessFailure("the simulator did not start: \(process.output)")
+    }
+    return (process, port)
 }
 
 /// A plain HTTP request through curl (a real client from outside the process; .ci/run installs it).
@@ -33,12 +32,13 @@ func http(_ method: String, _ url: String, headers: [String: String] = [:], body
     return (Int(text[text.index(after: split)...]) ?? 0, String(text[..<split]))
 }
 
-/// Polls until `condition` holds (bounded).
-func eventually(_ seconds: Double = 30, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
+/// Polls an outside process until `condition` holds (bounded): for states that come about over
+/// time (a poll, a scrape), not for readiness, which is awaited on the process's ready line.
+func eventually(_ seconds: Double = 30, _ condition: () throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while ContinuousClock.now < deadline {
         if try condition() { return true }
-        Thread.sleep(forTimeInterval: 0.3)
+        try? await Task.sleep(for: .milliseconds(200))
     }
     return false
 }
@@ -50,34 +50,33 @@ func eventually(_ seconds: Double = 30, _ condition: () throws -> Bool) rethrows
 struct OperatorTests {
     let token = "s3cret-token-0123456789abcdef"
 
-    func kamcoNode(staleAfter: String = "5m", poll: String = "1s") throws -> (Federation, Process, Process) {
-        let simulatorPort = freePort()
+    func kamcoNode(staleAfter: String = "5m", poll: String = "1s") async throws -> (Federation, ChildProcess, ChildProcess, Int) {
+        let scratch = TemporaryDirectory("sim")
+        let (simulator, simulatorPort) = try await startSimulator(.kamco, programs: 300, dir: scratch.path)
         let federation = try Federation(
             agencies: [.kamco],
             agencyExtra: [.kamco: "adapter:\n  base_url: http://127.0.0.1:\(simulatorPort)\n  service_key: demo-key\n  poll_interval: \(poll)\n  page_size: 100"],
             staleAfter: staleAfter, nodeExtra: "  admin_token_file: token.txt")
         try token.write(toFile: "\(federation.dir)/token.txt", atomically: true, encoding: .utf8)
-        let simulator = try spawn(["simulate", "--agency", "kamco", "--listen", "127.0.0.1:\(simulatorPort)", "--programs", "300"], log: "\(federation.dir)/sim.log")
-        Thread.sleep(forTimeInterval: 1.2)
-        let node = try federation.start(.kamco)
-        return (federation, simulator, node)
+        let node = try await federation.start(.kamco)
+        return (federation, simulator, node, simulatorPort)
     }
 
     @Test("status port: healthz, readyz, status and metrics over HTTP; admin refuses the unauthenticated; resync --full keeps counts and digest")
-    func statusPortAndAdmin() throws {
-        let (federation, simulator, node) = try kamcoNode()
-        defer { node.terminate(); node.waitUntilExit(); simulator.terminate(); simulator.waitUntilExit(); federation.remove() }
+    func statusPortAndAdmin() async throws {
+        let (federation, simulator, node, simulatorPort) = try await kamcoNode()
+        defer { federation.remove() }
         let status = federation.statusURL(.kamco)
-        #expect(eventually { (try? http("GET", status + "/readyz").0) == 200 })
+        #expect(await eventually { (try? http("GET", status + "/readyz").0) == 200 })
         #expect(try http("GET", status + "/healthz").0 == 200)
         // The adapter reads the simulator's 300 programs; the agency becomes fresh.
-        #expect(eventually { (try? http("GET", status + "/status").1.contains("\"programs\" : 300")) == true })
-        #expect(eventually { (try? Hanaro.run(["status", "--config", federation.config(.kamco)]).status) == 0 })
+        #expect(await eventually { (try? http("GET", status + "/status").1.contains("\"programs\" : 300")) == true })
+        #expect(await eventually { (try? Hanaro.run(["status", "--config", federation.config(.kamco), "--status-url", federation.statusURL(.kamco)]).status) == 0 })
         // A referral with known personal fields: they must never reach the status port.
-        let referral = try http("POST", "http://127.0.0.1:\(simulatorPort(federation))/_sim/referrals",
+        let referral = try http("POST", "http://127.0.0.1:\(simulatorPort)/_sim/referrals",
                                 body: #"{"target":"semas","fields":{"ownrNm":"홍길동","mblTelno":"010-9876-5432"}}"#)
         #expect(referral.0 == 201)
-        #expect(eventually { (try? http("GET", status + "/status").1.contains("\"referrals\" : 1")) == true })
+        #expect(await eventually { (try? http("GET", status + "/status").1.contains("\"referrals\" : 1")) == true })
         let (code, body) = try http("GET", status + "/status")
         #expect(code == 200)
         for field in ["\"state\" : \"fresh\"", "\"last_success_at\"", "\"lag_seconds\"", "\"consecutive_failures\"", "\"pending_outbound\"", "\"cert_expires_at\"", "\"open_conflicts\"", "\"quarantined\""] {
@@ -110,7 +109,7 @@ struct OperatorTests {
         // The socket is owner-only.
         let mode = try FileManager.default.attributesOfItem(atPath: federation.socket(.kamco))[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        #expect(eventually { (try? http("GET", status + "/metrics").1.contains("hanaro_admin_actions_total{action=\"resync\",outcome=\"refused\"} 2")) == true })
+        #expect(await eventually { (try? http("GET", status + "/metrics").1.contains("hanaro_admin_actions_total{action=\"resync\",outcome=\"refused\"} 2")) == true })
 
         // A full resync on the populated replica: counts and digest unchanged.
         let before = try http("GET", status + "/status").1
@@ -122,7 +121,7 @@ struct OperatorTests {
         #expect(beforeLine != nil && beforeLine == afterLine, "\(resync.stdout)")
         #expect(beforeLine?.contains("300 programs, 1 referrals") == true)
         #expect(resync.stdout.contains("items"), "plain progress lines when not on a terminal")
-        #expect(eventually {
+        #expect(await eventually {
             guard let after = try? http("GET", status + "/status").1 else { return false }
             return Self.digest(after) == Self.digest(before)
         })
@@ -131,23 +130,27 @@ struct OperatorTests {
         #expect(audit.status == 0 && audit.stdout.contains("intact"))
         let conflicts = try Hanaro.run(["conflicts", "list", "--config", federation.config(.kamco)])
         #expect(conflicts.status == 0 && conflicts.stdout.contains("no open conflicts"))
+        await node.terminate()
+        await simulator.terminate()
     }
 
     @Test("hanaro status: exit 1 with a stale agency, 2 with no node")
-    func statusExitCodes() throws {
+    func statusExitCodes() async throws {
         // No node at all.
         let none = try Hanaro.run(["status", "--status-url", "http://127.0.0.1:\(freePort())"])
         #expect(none.status == 2)
         #expect(none.stderr.contains("cannot reach"))
         // A node whose only agency was read once and then not again within stale_after.
-        let (federation, simulator, node) = try kamcoNode(staleAfter: "2s", poll: "1h")
-        defer { node.terminate(); node.waitUntilExit(); simulator.terminate(); simulator.waitUntilExit(); federation.remove() }
-        #expect(eventually { (try? http("GET", federation.statusURL(.kamco) + "/status").1.contains("\"state\" : \"stale\"")) == true })
-        let stale = try Hanaro.run(["status", "--config", federation.config(.kamco)])
+        let (federation, simulator, node, _) = try await kamcoNode(staleAfter: "2s", poll: "1h")
+        defer { federation.remove() }
+        #expect(await eventually { (try? http("GET", federation.statusURL(.kamco) + "/status").1.contains("\"state\" : \"stale\"")) == true })
+        let stale = try Hanaro.run(["status", "--config", federation.config(.kamco), "--status-url", federation.statusURL(.kamco)])
         #expect(stale.status == 1)
         #expect(stale.stdout.contains("STALE"))
-        let json = try Hanaro.run(["status", "--json", "--config", federation.config(.kamco)])
+        let json = try Hanaro.run(["status", "--json", "--config", federation.config(.kamco), "--status-url", federation.statusURL(.kamco)])
         #expect(json.status == 1 && json.stdout.contains("\"node\" : \"kamco\""))
+        await node.terminate()
+        await simulator.terminate()
     }
 
     @Test("ops: alert rules use only declared metric names and pass promtool test rules")
@@ -201,8 +204,4 @@ struct OperatorTests {
         status.firstMatch(of: /"digest" : "([0-9a-f]+)"/).map { String($0.1) }
     }
 
-    func simulatorPort(_ federation: Federation) -> Int {
-        let text = (try? String(contentsOfFile: "\(federation.dir)/agencies/kamco.yaml", encoding: .utf8)) ?? ""
-        return Int(text.firstMatch(of: /base_url: http:\/\/127\.0\.0\.1:(\d+)/).map { String($0.1) } ?? "") ?? 0
-    }
 }

@@ -4,10 +4,13 @@ import HanaroFederation
 import HanaroFixtures
 import HanaroStore
 import HanaroTesting
+import Synchronization
 import Testing
 
 /// A free TCP port on 127.0.0.1 outside the kernel's ephemeral range (32768-60999), so that servers
 /// other tests bind to port 0 cannot take it between this check and `hanaro serve` binding it.
+/// Only for the federation ports of multi-node tests, which every node's agency files must name
+/// before the nodes start; everything else binds port 0 and reads the port the process reports.
 func freePort() -> Int {
     while true {
         let port = Int.random(in: 20_000..<30_000)
@@ -25,27 +28,29 @@ func freePort() -> Int {
 }
 
 /// A federation laid out on disk as an operator would: PKI, agencies/*.yaml, one node file each.
-struct Federation {
+/// Status ports are `:0`: each node reports the port it got on its ready line. A lone node's
+/// federation port is `:0` too; several nodes need fixed ones (their agency files name each other).
+final class Federation: Sendable {
     let dir: String
-    var ports: [AgencyID: Int] = [:]
-    var statusPorts: [AgencyID: Int] = [:]
+    let ports: [AgencyID: Int]
+    private let statusPorts = Mutex<[AgencyID: Int]>([:])
 
     init(agencies: [AgencyID], agencyExtra: [AgencyID: String] = [:], staleAfter: String = "5m", nodeExtra: String = "") throws {
         dir = NSTemporaryDirectory() + "hanaro-serve-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir + "/agencies", withIntermediateDirectories: true)
         try DevelopmentPKI.createCA(in: dir)
+        var ports: [AgencyID: Int] = [:]
         for agency in agencies {
             try DevelopmentPKI.issue(for: agency, in: dir)
-            ports[agency] = freePort()
-            statusPorts[agency] = freePort()
+            ports[agency] = agencies.count == 1 ? 0 : freePort()
             try FileManager.default.createDirectory(atPath: "\(dir)/data-\(agency.rawValue)", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
+        self.ports = ports
         for agency in agencies {
+            let url = agencies.count == 1 ? "" : "federation:\n  url: https://127.0.0.1:\(ports[agency]!)\n"
             try """
             id: \(agency.rawValue)
-            federation:
-              url: https://127.0.0.1:\(ports[agency]!)
-            stale_after: \(staleAfter)
+            \(url)stale_after: \(staleAfter)
             \(agencyExtra[agency] ?? "")
             """.write(toFile: "\(dir)/agencies/\(agency.rawValue).yaml", atomically: true, encoding: .utf8)
             try """
@@ -60,32 +65,38 @@ struct Federation {
               page_size: 500
               long_poll_seconds: 25
             status:
-              listen: 127.0.0.1:\(statusPorts[agency]!)
+              listen: 127.0.0.1:0
             \(nodeExtra)
             """.write(toFile: config(agency), atomically: true, encoding: .utf8)
         }
     }
 
     func config(_ agency: AgencyID) -> String { "\(dir)/\(agency.rawValue).yaml" }
-    func statusURL(_ agency: AgencyID) -> String { "http://127.0.0.1:\(statusPorts[agency]!)" }
+    func statusURL(_ agency: AgencyID) -> String { "http://127.0.0.1:\(statusPorts.withLock { $0[agency] } ?? 0)" }
     func socket(_ agency: AgencyID) -> String { "\(dir)/data-\(agency.rawValue)/admin.sock" }
     func replicaPath(_ agency: AgencyID) -> String { "\(dir)/data-\(agency.rawValue)/replica.sqlite" }
     func keyPath(_ agency: AgencyID) -> String { "\(dir)/data-\(agency.rawValue)/replica.key" }
 
-    /// Starts `hanaro serve` for an agency.
-    func start(_ agency: AgencyID) throws -> Process {
-        let process = Process()
-        process.executableURL = Hanaro.executable
-        process.arguments = ["serve", "--config", config(agency), "--log-level", "error"]
-        process.standardOutput = FileHandle.nullDevice
-        let log = "\(dir)/\(agency.rawValue).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: log)
-        try process.run()
+    /// Starts `hanaro serve` for an agency and returns once it printed its ready line (both ports
+    /// listening), or throws with its output if it exited first.
+    func start(_ agency: AgencyID) async throws -> ChildProcess {
+        let process = try ChildProcess(Hanaro.executable, ["serve", "--config", config(agency), "--log-level", "error"],
+                                       logPath: "\(dir)/\(agency.rawValue).log")
+        guard let line = await process.line(where: { $0.hasPrefix("hanaro: ready:") }),
+              let port = line.firstMatch(of: /status [0-9.]+:(\d+)/).flatMap({ Int($0.1) }) else {
+            throw ProcessFailure("hanaro serve for \(agency.rawValue) did not become ready: \(process.output)")
+        }
+        statusPorts.withLock { $0[agency] = port }
         return process
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: dir) }
+}
+
+/// A child process that did not do what the test needed.
+struct ProcessFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 @Suite("hanaro serve", .serialized)
@@ -111,7 +122,7 @@ struct ServeTests {
     }
 
     @Test("unreadable certificate and port in use: exit non-zero with one line")
-    func startupFailures() throws {
+    func startupFailures() async throws {
         let federation = try Federation(agencies: [.semas])
         defer { federation.remove() }
         try FileManager.default.removeItem(atPath: "\(federation.dir)/semas-key.pem")
@@ -120,11 +131,9 @@ struct ServeTests {
         #expect(noKey.stderr.contains("semas-key.pem") && noKey.stderr.split(separator: "\n").count == 1)
         #expect(try Hanaro.run(["check-config", "--config", federation.config(.semas)]).status == 1)
 
-        let other = try Federation(agencies: [.kodit])
+        let other = try Federation(agencies: [.kodit, .kinfa])
         defer { other.remove() }
-        let first = try other.start(.kodit)
-        defer { first.terminate(); first.waitUntilExit() }
-        Thread.sleep(forTimeInterval: 1.5)
+        let first = try await other.start(.kodit)
         // The same configuration: its admin socket is taken by a running node.
         let same = try Hanaro.run(["serve", "--config", other.config(.kodit)])
         #expect(same.status == 1)
@@ -138,6 +147,7 @@ struct ServeTests {
         #expect(second.stderr.contains("already in use"), "\(second.stderr)")
         // Log lines may come first; the reason is one line of its own.
         #expect(second.stderr.split(separator: "\n").last?.hasPrefix("hanaro: cannot listen on") == true, "\(second.stderr)")
+        await first.terminate()
     }
 
     @Test("kill -9 in the middle of a large sync, restart: converges with nothing lost or duplicated; SIGTERM exits 0")
@@ -156,9 +166,8 @@ struct ServeTests {
                 try await replica.author(edits, by: .kodit)
             }
         }
-        let kodit = try federation.start(.kodit)
-        defer { if kodit.isRunning { kodit.terminate(); kodit.waitUntilExit() } }
-        var semas = try federation.start(.semas)
+        let kodit = try await federation.start(.kodit)
+        var semas = try await federation.start(.semas)
 
         // When semas is killed with SIGKILL while it pulls,
         func programsOnSemas() async -> Int64 {
@@ -176,14 +185,14 @@ struct ServeTests {
             if size > 256 * 1024 { break }
             try await Task.sleep(for: .milliseconds(5))
         }
-        kill(semas.processIdentifier, SIGKILL)
-        semas.waitUntilExit()
-        #expect(semas.terminationReason == .uncaughtSignal, "semas exited on its own: \((try? String(contentsOfFile: "\(federation.dir)/semas.log", encoding: .utf8)) ?? "")")
+        semas.signal(SIGKILL)
+        let killed = await semas.waitForExit()
+        #expect(killed.reason == .uncaughtSignal, "semas exited on its own: \(semas.output)")
         let afterKill = await programsOnSemas()
         #expect(afterKill < 20_000, "the kill came after the sync finished (\(afterKill)); the test proves less than it claims")
 
         // Then after a restart it converges: all 20,000, once each, same digest as kodit.
-        semas = try federation.start(.semas)
+        semas = try await federation.start(.semas)
         var final: Int64 = 0
         for _ in 0..<1200 {
             final = await programsOnSemas()
@@ -199,12 +208,9 @@ struct ServeTests {
 
         // SIGTERM: graceful shutdown, exit 0, promptly even with 25 s long-polls in flight both ways.
         let stopping = Date()
-        semas.terminate()
-        semas.waitUntilExit()
-        #expect(semas.terminationReason == .exit && semas.terminationStatus == 0)
+        let stopped = await semas.terminate()
+        #expect(stopped.reason == .exit && stopped.status == 0)
         #expect(Date().timeIntervalSince(stopping) < 5, "shutdown took \(Date().timeIntervalSince(stopping)) s")
-        kodit.terminate()
-        kodit.waitUntilExit()
-        #expect(kodit.terminationStatus == 0)
+        #expect(await kodit.terminate().status == 0)
     }
 }

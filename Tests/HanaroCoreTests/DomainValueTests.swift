@@ -4,7 +4,7 @@ import HanaroCore
 
 @Suite("Domain values")
 struct DomainValueTests {
-    @Test("business numbers: the check digit from AGENCIES.md", arguments: [
+    @Test("business numbers: the published check digit rule", arguments: [
         ("1168200276", true), ("1348672683", true), ("1208147521", true), ("1018116406", true), ("1234567891", true),
         ("116-82-00276", true), ("1234567890", false), ("1168200278", false), ("1208147522", false),
         ("123456789", false), ("12345678901", false), ("12a4567891", false), ("", false),

@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdTLS
 import Logging
 import HanaroTesting
+import Synchronization
 import Testing
 
 @Suite("Backoff, rate limits and restores", .serialized)
@@ -59,6 +60,35 @@ struct BackoffAndRestoreTests {
         }
         #expect(link.status.consecutiveFailures == 1 && link.status.lastErrorCode == .rateLimited)
         server.cancel()
+        await node.stop()
+    }
+
+    @Test("a failing peer: the link counts each failure where it happens, sleeps out its backoff on the injected clock, and tries again only when the clock moves")
+    func backoffOnInjectedClock() async throws {
+        let dir = TemporaryDirectory()
+        try makePKI(in: dir, for: [.semas, .kodit])
+        let node = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
+        var logger = Logger(label: "backoff")
+        logger.logLevel = .critical
+        // Nothing listens where the peer should be; the client gives up connecting after 200 ms.
+        let client = PeerClient(tls: node.tls, connectTimeout: .milliseconds(200))
+        let clock = ManualClock()
+        let failures = Mutex(0)
+        let link = PeerLink(peer: .kodit, localAgency: .semas, url: "https://127.0.0.1:1", client: client, replica: node.replica, logger: logger,
+                            clock: clock, onFailure: { _, _ in failures.withLock { $0 += 1 } })
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await link.run() }
+            // Given the first attempt failed, the link waits on its clock
+            await clock.parked(1)
+            #expect(failures.withLock { $0 } == 1 && link.status.consecutiveFailures == 1)
+            #expect(link.status.lastErrorCode == .unreachable)
+            // When the clock moves past any backoff, Then it tries again (and fails again)
+            clock.advance(by: .seconds(60))
+            await clock.parked(2)
+            #expect(failures.withLock { $0 } == 2 && link.status.consecutiveFailures == 2)
+            group.cancelAll()
+        }
+        await client.shutdown()
         await node.stop()
     }
 

@@ -114,24 +114,6 @@ struct MultiNodeTests {
         await b.stop()
     }
 
-    @Test("two idle nodes long-polling each other do not wake each other (no checkpoint ping-pong)")
-    func idleLongPolls() async throws {
-        let dir = TemporaryDirectory()
-        try makePKI(in: dir, for: [.semas, .kinfa])
-        let a = try await TestNode(agency: .semas, dir: dir, peers: [.kinfa])
-        let b = try await TestNode(agency: .kinfa, dir: dir, peers: [.semas])
-        let ab = a.link(to: b), ba = b.link(to: a)
-        try await settle([ab, ba])
-        let started = Date()
-        async let first: Void = { for _ in 0..<2 { _ = try await ab.syncOnce(waitMilliseconds: 1_200) } }()
-        async let second: Void = { for _ in 0..<2 { _ = try await ba.syncOnce(waitMilliseconds: 1_200) } }()
-        _ = try await (first, second)
-        // Two polls each that ran to their deadline: nothing woke them early.
-        #expect(Date().timeIntervalSince(started) >= 2.2)
-        await a.stop()
-        await b.stop()
-    }
-
     @Test("catch-up pulls page after page, prefetching, and stops at the peer's head")
     func pipelinedCatchUp() async throws {
         let dir = TemporaryDirectory()

@@ -16,10 +16,15 @@ struct SecurityTests {
     static func hello(_ node: TestNode, certificate: String?, key: String?, ca: String) async -> Result<(Int, String), any Error> {
         do {
             let client = try rawClient(certificate: certificate, key: key, ca: ca)
-            defer { Task { try? await client.shutdown() } }
-            let response = try await client.execute(HTTPClientRequest(url: "\(node.url)/v1/hello"), timeout: .seconds(30))
-            let body = try await response.body.collect(upTo: 1 << 20)
-            return .success((Int(response.status.code), String(buffer: body)))
+            do {
+                let response = try await client.execute(HTTPClientRequest(url: "\(node.url)/v1/hello"), timeout: .seconds(30))
+                let body = try await response.body.collect(upTo: 1 << 20)
+                try await client.shutdown()
+                return .success((Int(response.status.code), String(buffer: body)))
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
         } catch {
             return .failure(error)
         }

@@ -227,4 +227,22 @@ struct ApplyTests {
         let page = try await restored.changes(after: lastBeforeRestore, limit: 10)
         #expect(page.changes.map(\.version.key.localID) == ["c"])
     }
+
+    @Test("a write that changes no record (a checkpoint alone) wakes no long-poll; a record change does")
+    func wakesOnlyOnChange() async throws {
+        // Two idle nodes long-polling each other must not wake each other with checkpoint writes.
+        let replica = try Replica.inMemory()
+        let start = replica.commitGeneration
+        try await replica.apply([], from: .peer(.kodit), checkpoint: Checkpoint(stream: .peer(.kodit), value: "e 5"))
+        try await replica.author([], by: .semas, source: .writeProbe, checkpoint: Checkpoint(stream: .writeProbe, value: "1"))
+        #expect(replica.commitGeneration == start)
+        var data = SyntheticData(seed: 9)
+        let program = data.program(owner: .semas, nativeID: "wake")
+        try await replica.author(.publishProgram(program), key: program.key, by: .semas)
+        #expect(replica.commitGeneration == start + 1)
+        // And the same content again is a no-op: no new version, no wake.
+        try await replica.author(.publishProgram(program), key: program.key, by: .semas)
+        #expect(replica.commitGeneration == start + 1)
+    }
+
 }

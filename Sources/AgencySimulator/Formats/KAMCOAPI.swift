@@ -126,7 +126,7 @@ extension AgencySimulator {
     /// kamco's "change while paging": after a day file is served, change records it held.
     func changeServedDuringRead(_ served: [SimulatedProgram]) {
         guard faults.changeWhilePaging > 0, !served.isEmpty else { return }
-        for program in served.prefix(faults.changeWhilePaging) { changeProgram(program.id) }
+        for program in served.prefix(faults.changeWhilePaging) where changeProgram(program.id) != nil { changedWhilePaging += 1 }
         faults.changeWhilePaging = 0
     }
 }

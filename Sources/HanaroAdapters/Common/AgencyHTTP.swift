@@ -23,7 +23,7 @@ public final class AgencyHTTP: Sendable {
     let timeout: TimeAmount
 
     /// - Throws: ``AdapterError`` `.tls` when the CA file cannot be read.
-    public init(agency: AgencyID, settings: AdapterSettings) throws(AdapterError) {
+    public init(agency: AgencyID, settings: AdapterSettings, clock: any MonotonicClock = SystemMonotonicClock()) throws(AdapterError) {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         if let caPath = settings.caPath {
@@ -37,7 +37,7 @@ public final class AgencyHTTP: Sendable {
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(Int64(settings.timeoutSeconds)))
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 4)
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        limiter = RateLimiter(perSecond: settings.requestsPerSecond)
+        limiter = RateLimiter(perSecond: settings.requestsPerSecond, clock: clock)
         self.agency = agency
         timeout = .seconds(Int64(settings.timeoutSeconds))
     }
@@ -135,27 +135,45 @@ public final class AgencyHTTP: Sendable {
 }
 
 /// A token bucket: at most `perSecond` requests per second on average, bursts of one second.
-actor RateLimiter {
-    let perSecond: Double
-    var tokens: Double
-    var last = ContinuousClock.now
+/// Pure: it is told the time, so tests drive it without waiting.
+public struct TokenBucket: Sendable, Hashable {
+    public let perSecond: Double
+    private var tokens: Double
+    private var last: Duration?
 
-    init(perSecond: Double) {
+    public init(perSecond: Double) {
         self.perSecond = max(0.01, perSecond)
         tokens = max(1, perSecond)
     }
 
+    /// Takes a token at `now` (monotonic time) if one is there.
+    /// - Returns: nil when taken, else how long to wait before asking again.
+    public mutating func take(now: Duration) -> Duration? {
+        let elapsed = last.map { now - $0 } ?? .zero
+        last = now
+        let (seconds, attoseconds) = elapsed.components
+        tokens = min(max(1, perSecond), tokens + perSecond * (Double(seconds) + Double(attoseconds) / 1e18))
+        if tokens >= 1 {
+            tokens -= 1
+            return nil
+        }
+        return .nanoseconds(Int64(((1 - tokens) / perSecond * 1e9).rounded(.up)))
+    }
+}
+
+/// The token bucket of one agency, shared by its requests, sleeping on the given clock.
+actor RateLimiter {
+    var bucket: TokenBucket
+    let clock: any MonotonicClock
+
+    init(perSecond: Double, clock: any MonotonicClock) {
+        bucket = TokenBucket(perSecond: perSecond)
+        self.clock = clock
+    }
+
     func acquire() async {
-        while true {
-            let now = ContinuousClock.now
-            let elapsed = now - last
-            last = now
-            tokens = min(max(1, perSecond), tokens + perSecond * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
-            if tokens >= 1 {
-                tokens -= 1
-                return
-            }
-            try? await Task.sleep(for: .seconds((1 - tokens) / perSecond))
+        while let wait = bucket.take(now: clock.now) {
+            try? await clock.sleep(until: clock.now + wait)
         }
     }
 }

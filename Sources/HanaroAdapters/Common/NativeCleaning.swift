@@ -1,7 +1,7 @@
 import Foundation
 public import HanaroCore
 
-/// The cleaning every agency's text needs (AGENCIES.md, "common real-world dirt"): HTML entities
+/// The cleaning every agency's text needs (the "real-world dirt" of public Korean APIs): HTML entities
 /// and tags, multi-values joined by `@`, `,`, `|` or `||`, amounts with separators, percents,
 /// and nulls where a field is usually present.
 public enum NativeCleaning {

@@ -190,11 +190,6 @@ public struct DottedSet<Element: Dotted>: Hashable, Sendable {
         for element in other.elements { result.insert(element) }
         return result
     }
-
-    /// Whether every element of `self` is in `other`.
-    public func isSubset(of other: DottedSet) -> Bool {
-        elements.allSatisfy { other.elements.contains($0) }
-    }
 }
 
 /// An element of a ``DottedSet``: identified by the dot of the write that created it.
