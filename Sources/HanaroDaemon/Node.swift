@@ -80,12 +80,11 @@ public final class Node: Sendable {
         let board = FreshnessBoard()
         self.board = board
         var adapterByAgency: [AgencyID: any AgencyAdapter] = [:]
-        var ingests: [(AdapterIngest, Int)] = []
+        var ingests: [(AdapterIngest, AdapterConfiguration)] = []
         var transports: [AgencyHTTP] = []
         for agency in configuration.adapterAgencies {
             guard let adapter = agency.adapter else { continue }
-            let settings = AdapterSettings(baseURL: adapter.baseURL, serviceKey: adapter.serviceKey,
-                                           requestsPerSecond: adapter.requestsPerSecond, timeoutSeconds: adapter.timeoutSeconds, caPath: adapter.caPath)
+            let settings = adapter.settings
             let http: AgencyHTTP
             do { http = try AgencyHTTP(agency: agency.id, settings: settings) } catch {
                 throw NodeStartupError("agencies/\(agency.id.rawValue).yaml: \(error.message)")
@@ -93,11 +92,12 @@ public final class Node: Sendable {
             transports.append(http)
             let native = AgencyFormats.makeAdapter(for: agency.id, settings: settings, http: http)
             adapterByAgency[agency.id] = native
-            ingests.append((AdapterIngest(adapter: native, replica: replica, pageSize: adapter.pageSize), adapter.pollIntervalSeconds))
+            ingests.append((AdapterIngest(adapter: native, replica: replica, pageSize: adapter.pageSize, readsReferralEvents: settings.readsReferralEvents), adapter))
         }
         let retry = QuarantineRetry(replica: replica, localAgency: configuration.agency, adapters: adapterByAgency)
-        let services = ingests.map { ingest, poll in
-            AdapterService(ingest: ingest, pollIntervalSeconds: poll, board: board, logger: logger, metrics: metrics, retry: retry)
+        let services = ingests.map { ingest, adapter in
+            AdapterService(ingest: ingest, pollIntervalSeconds: adapter.pollIntervalSeconds, board: board, logger: logger, metrics: metrics, retry: retry,
+                           degradedAfter: adapter.degradedAfter)
         }
         adapters = services
         adapterHTTP = transports

@@ -2,6 +2,7 @@ import Configuration
 public import HanaroCore
 public import Foundation
 import SystemPackage
+import HanaroAdapters
 
 extension NodeConfiguration {
     /// Reads the node file (YAML) and every `agencies/<id>.yaml`, with environment variables
@@ -154,6 +155,11 @@ extension NodeConfiguration {
             }
             if reader.string(forKey: "adapter.base_url") != nil || reader.string(forKey: "adapter.run_by") != nil {
                 agency.adapter = parseAdapter(reader, file: file, directory: directory, agency: expected, problems: &problems)
+                if let text = reader.string(forKey: "degraded_after") {
+                    if let share = parseShare(text) { agency.adapter?.degradedAfter = share } else {
+                        problems.append("\(file): degraded_after: \"\(text)\" must be a share such as 50% or 0.5 (of a read's items quarantined)")
+                    }
+                }
             }
             agencies[expected] = agency
         }
@@ -215,6 +221,32 @@ extension NodeConfiguration {
                 problems.append("\(file): adapter.rate_limit: \"\(rate)\" must be a positive number of requests per second")
             }
         }
+        for (key, assign) in [("adapter.programs_path", { (v: String) in adapter.programsPath = v }), ("adapter.intake_path", { (v: String) in adapter.intakePath = v }),
+                              ("adapter.referral_events_path", { (v: String) in adapter.referralEventsPath = v })] {
+            if let path = reader.string(forKey: ConfigKey(key)) {
+                if path.hasPrefix("/") { assign(path) } else { problems.append("\(file): \(key): \"\(path)\" must be a path starting with /") }
+            }
+        }
+        if let flag = reader.string(forKey: "adapter.referral_events") {
+            switch flag.lowercased() {
+            case "true", "yes", "on": adapter.referralEvents = true
+            case "false", "no", "off": adapter.referralEvents = false
+            default: problems.append("\(file): adapter.referral_events: \"\(flag)\" must be true or false")
+            }
+        }
+        for field in KAMCOMapping.Field.allCases {
+            if let column = reader.string(forKey: ConfigKey("adapter.columns.\(field.rawValue)")), !column.isEmpty { adapter.columns[field.rawValue] = column }
+        }
+        if let export = reader.string(forKey: "adapter.export") {
+            if AdapterSettings.ExportKind(rawValue: export) != nil { adapter.export = export } else {
+                problems.append("\(file): adapter.export: \"\(export)\" must be changes or snapshot")
+            }
+        }
+        if let pattern = reader.string(forKey: "adapter.file_pattern") {
+            if pattern.components(separatedBy: "{date}").count == 2 { adapter.filePattern = pattern } else {
+                problems.append("\(file): adapter.file_pattern: \"\(pattern)\" must hold {date} once (yyyyMMdd), e.g. programs-{date}.csv")
+            }
+        }
         if let ca = reader.string(forKey: "adapter.ca") {
             let resolved = ca.hasPrefix("/") ? ca : directory + "/" + ca
             if FileManager.default.isReadableFile(atPath: resolved) { adapter.caPath = resolved } else {
@@ -222,6 +254,14 @@ extension NodeConfiguration {
             }
         }
         return problems.count == before ? adapter : nil
+    }
+
+    /// `50%` or `0.5` → 0.5 (a share in 0…1).
+    public static func parseShare(_ text: String) -> Double? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let value = trimmed.hasSuffix("%") ? Double(trimmed.dropLast()).map { $0 / 100 } : Double(trimmed)
+        guard let value, (0...1).contains(value) else { return nil }
+        return value
     }
 
     /// `90s`, `15m`, `2h`, `1d` → seconds.

@@ -1,4 +1,5 @@
 public import HanaroCore
+public import HanaroAdapters
 
 /// A node's configuration: plain values with documented defaults. Parsing happens only at the edge
 /// (``NodeConfiguration/load(from:)``); everything else takes this struct.
@@ -81,6 +82,35 @@ public struct AdapterConfiguration: Sendable, Hashable {
     public var timeoutSeconds = 30
     /// `adapter.ca`: an extra CA (PEM) to trust for the agency's HTTPS.
     public var caPath: String?
+    /// `adapter.programs_path`, `adapter.intake_path`: paths other than the format's defaults.
+    public var programsPath: String?
+    public var intakePath: String?
+    /// `adapter.referral_events` (bool) / `adapter.referral_events_path`: read the agency's
+    /// referral-event feed (off by default: no agency publishes one).
+    public var referralEvents = false
+    public var referralEventsPath: String?
+    /// `adapter.columns.<field>` (file exports): the header of each canonical field.
+    public var columns: [String: String] = [:]
+    /// `adapter.export` (file exports): `changes` (default) or `snapshot`.
+    public var export = "changes"
+    /// `adapter.file_pattern` (file exports), default `programs-{date}.csv`.
+    public var filePattern = "programs-{date}.csv"
+    /// `degraded_after` (of the agency file): the share of quarantined items above which a
+    /// complete read is `degraded` (default 50%).
+    public var degradedAfter = 0.5
+
+    /// The adapter's settings.
+    public var settings: AdapterSettings {
+        var settings = AdapterSettings(baseURL: baseURL, serviceKey: serviceKey, requestsPerSecond: requestsPerSecond, timeoutSeconds: timeoutSeconds, caPath: caPath)
+        settings.programsPath = programsPath
+        settings.intakePath = intakePath
+        settings.referralEvents = referralEvents
+        settings.referralEventsPath = referralEventsPath
+        settings.columns = columns
+        settings.export = AdapterSettings.ExportKind(rawValue: export) ?? .changes
+        settings.filePattern = filePattern
+        return settings
+    }
 }
 
 extension NodeConfiguration {

@@ -65,19 +65,25 @@ public struct AuthoredEdit: Sendable {
     /// Why the native item could not even be mapped: it goes to quarantine, in the same
     /// transaction as the rest of its page and the page's cursor.
     public var refusal: ValidationError?
+    /// The record key a quarantined item is filed under: its own, or nil when it has no id.
+    public var quarantineKey: String?
 
     public init(key: RecordKey, edit: RecordEdit, raw: [UInt8] = []) {
         self.key = key
         self.edit = edit
         self.raw = raw
+        quarantineKey = key.description
     }
 
-    /// A native item that could not be mapped (`key` is the best key known for it).
-    public init(key: RecordKey, refused error: ValidationError, raw: [UInt8]) {
-        self.key = key
+    /// A native item that could not be mapped, filed under its own key (nil: it has no readable
+    /// id; the error says where it was served).
+    public init(key: RecordKey?, refused error: ValidationError, raw: [UInt8]) {
+        // The key of an edit that is never made: only `quarantineKey` is read for a refusal.
+        self.key = key ?? RecordKey(kind: .program, owner: .semas, localID: "-")
         edit = .addNote("")
         self.raw = raw
         refusal = error
+        quarantineKey = key?.description
     }
 }
 
@@ -205,7 +211,7 @@ extension WriteSession {
 
     mutating func author(_ item: AuthoredEdit, by agency: AgencyID) throws -> WriteOutcome {
         if let refusal = item.refusal {
-            try quarantine(recordKey: item.key.description, payload: item.raw, error: refusal)
+            try quarantine(recordKey: item.quarantineKey, payload: item.raw, error: refusal)
             return .quarantined(refusal)
         }
         do {

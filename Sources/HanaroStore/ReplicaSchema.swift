@@ -7,6 +7,7 @@ enum ReplicaSchema {
     static let migrations: [(name: String, sql: String)] = [
         ("v1-replica", v1),
         ("v2-echo", v2),
+        ("v3-snapshot", v3),
     ]
 
     static func migrator() -> DatabaseMigrator {
@@ -19,6 +20,18 @@ enum ReplicaSchema {
 
     /// The stream whose version a record's state equals exactly (NULL when the state was
     /// authored here or merged): the change feed does not send a peer back what it sent.
+    /// Which programs each agency listed in its last complete snapshots (agencies whose lists
+    /// carry no update stamp are read whole): `misses` counts consecutive complete snapshots that
+    /// lacked the program; at two it is closed.
+    static let v3 = """
+    CREATE TABLE snapshot_member (
+        agency    TEXT NOT NULL,
+        native_id TEXT NOT NULL,
+        misses    INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (agency, native_id)
+    ) STRICT, WITHOUT ROWID;
+    """
+
     static let v2 = """
     ALTER TABLE record ADD COLUMN echo_of TEXT;
     """

@@ -17,6 +17,7 @@ struct WriteSession {
     let maxClockSkewMilliseconds: UInt64
     var lastSeq: Int64
     let initialLastSeq: Int64
+    let initialClock: HLCTimestamp
     /// Whether the last versions applied were new keys (see `apply`).
     var expectNewKeys = true
     var clock: HybridLogicalClock
@@ -47,6 +48,7 @@ struct WriteSession {
         self.lastSeq = lastSeq
         self.initialLastSeq = lastSeq
         self.clock = HybridLogicalClock(last: HLCTimestamp(rawValue: UInt64(clockValue)))
+        self.initialClock = HLCTimestamp(rawValue: UInt64(clockValue))
         self.digest = digest
         self.programCount = programs
         self.referralCount = referrals
@@ -55,8 +57,10 @@ struct WriteSession {
     /// Whether this transaction changed any record (and so the feed).
     var changedRecords: Bool { lastSeq != initialLastSeq }
 
-    /// Writes the running totals back. Call once, last.
+    /// Writes the running totals back. Call once, last. A transaction that changed no record
+    /// writes nothing here (a re-read of an unchanged snapshot leaves the file as it was).
     func finish() throws {
+        guard lastSeq != initialLastSeq || clock.last != initialClock else { return }
         let statement = try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE name = ?")
         try statement.execute(arguments: [lastSeq, "last_seq"])
         try statement.execute(arguments: [Int64(clock.last.rawValue), "clock"])

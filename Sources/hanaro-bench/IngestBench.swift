@@ -56,10 +56,10 @@ struct IngestBench: AsyncParsableCommand {
                 parsed += try format.mapProgramPage(page).count { if case .success = $0 { true } else { false } }
             }
             let parseSeconds = monotonicSeconds() - parseStart
-            let ingestRate = Double(summary.items) / ingestSeconds
+            let ingestRate = Double(summary.summary.items) / ingestSeconds
             let parseRate = Double(parsed) / parseSeconds
             let label = ["semas": "JSON POST", "koreg": "XML data.go.kr", "kodit": "JSON odcloud", "kamco": "CSV CP949 daily", "kinfa": "XML data.go.kr", "ewpc": "JSON 고용24"][agency.rawValue]!
-            print("| \(agency.rawValue) | \(label) | \(stored) | \(Int(ingestRate)) | \(Int(parseRate)) | \(String(format: "%.2f", ingestRate / parseRate)) | \(summary.pages) |")
+            print("| \(agency.rawValue) | \(label) | \(stored) | \(Int(ingestRate)) | \(Int(parseRate)) | \(String(format: "%.2f", ingestRate / parseRate)) | \(summary.summary.pages) |")
             await http.shutdown()
             server.cancel()
             _ = try? await server.value

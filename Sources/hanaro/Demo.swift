@@ -124,6 +124,8 @@ final class DemoFederation: @unchecked Sendable {
                   poll_interval: 2s
                   page_size: 200
                   rate_limit: 50
+                  # The simulators publish a referral-event feed (no real agency does).
+                  referral_events: true
                 stale_after: 20s
                 """
             try file.write(toFile: "\(dir)/agencies/\(agency.rawValue).yaml", atomically: true, encoding: .utf8)

@@ -194,6 +194,7 @@ final class DemoScenario: @unchecked Sendable {
                 case .fresh: "●"
                 case .stale: "◐"
                 case .failing: "✕"
+                case .degraded: "◒"
                 case .never: "○"
                 }
                 return symbol.padding(toLength: 6, withPad: " ", startingAt: 0)
@@ -204,7 +205,7 @@ final class DemoScenario: @unchecked Sendable {
                 + String(report.replica.openConflicts).padding(toLength: 11, withPad: " ", startingAt: 0)
                 + cells + String(report.replica.digest.prefix(12)))
         }
-        lines.append("        ● fresh  ◐ stale  ✕ failing  ○ never   (each node's view of each agency)")
+        lines.append("        ● fresh  ◐ stale  ◒ degraded  ✕ failing  ○ never   (each node's view of each agency)")
         if terminal, lastTableLines > 0 { Output.write("\u{1B}[\(lastTableLines)A\u{1B}[J") }
         Output.line(lines.joined(separator: "\n"))
         lastTableLines = terminal ? lines.count : 0

@@ -47,7 +47,7 @@ struct NativeMappingTests {
         #expect(record.eligibility.businessAgeMonths == BoundedRange(max: 84))
         #expect(record.period.start?.description == "2026-01-01" && record.period.end?.description == "2026-03-31")
         #expect(record.category == .finance && record.status == .open)
-        #expect(SEMASMapping.position(item) == AdapterCursor(updatedAt: AgencyTimestamp(parsing: "20260923141615")!, id: "123456"))
+        #expect(SEMASMapping.id(item) == "123456")
     }
 
     @Test("koreg: 기업마당 XML envelope, HTML summary, free-text period kept, NODATA and key errors")
@@ -127,18 +127,19 @@ struct NativeMappingTests {
             + "KC0000002,상시 상담,,,,,,상시,,,,,Y,2026-01-01 09:00:00,2026-09-23 14:16:16\r\n"
         let bytes = try #require(csv.data(using: String.Encoding(rawValue: 0x8000_0422)))
         #expect(String(data: bytes, encoding: .utf8) == nil, "the fixture really is CP949, not UTF-8")
-        let rows = try KAMCOAdapter.parseExport(Array(bytes), file: "programs-20260923.csv", columns: KAMCOMapping.columns)
+        let rows = try KAMCOAdapter.parseExport(Array(bytes), file: "programs-20260923.csv", columns: [])
         #expect(rows.count == 2)
-        let first = try KAMCOMapping.program(rows[0].fields)
+        let columns = try KAMCOMapping.resolve(header: rows[0].header, configured: [:], file: "programs-20260923.csv")
+        let first = try KAMCOMapping.program(rows[0].fields, columns: columns)
         #expect(first.title == "새출발기금 채무조정 (똠방각하)")
         #expect(first.summary == "첫째 줄, 쉼표\n\"따옴표\" 둘째 줄")
         #expect(first.eligibility.regions.map(\.code) == ["11", "51"])
         #expect(first.supportAmountKRW == BoundedRange(max: 50_000_000))
         #expect(first.rateBasisPoints == BoundedRange(min: 200, max: 350))
-        let second = try KAMCOMapping.program(rows[1].fields)
+        let second = try KAMCOMapping.program(rows[1].fields, columns: columns)
         #expect(second.period == ApplicationPeriod(text: "상시") && second.isDeleted)
         // A download cut short (no final line break) is refused, not half-read.
-        #expect { try KAMCOAdapter.parseExport(Array(bytes.dropLast(3)), file: "programs-20260923.csv", columns: KAMCOMapping.columns) }
+        #expect { try KAMCOAdapter.parseExport(Array(bytes.dropLast(3)), file: "programs-20260923.csv", columns: []) }
             throws: { ($0 as? AdapterError)?.code == .schema }
     }
 }

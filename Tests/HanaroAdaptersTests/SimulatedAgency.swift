@@ -43,8 +43,10 @@ final class SimulatedAgency: Sendable {
         var iterator = stream.makeAsyncIterator()
         let port = await iterator.next() ?? 0
         url = "https://127.0.0.1:\(port)"
-        let settings = AdapterSettings(baseURL: url, serviceKey: serviceKey, requestsPerSecond: 1000, timeoutSeconds: 10,
+        var settings = AdapterSettings(baseURL: url, serviceKey: serviceKey, requestsPerSecond: 1000, timeoutSeconds: 10,
                                        caPath: dir.file("federation-ca.pem"))
+        // The simulator serves a referral feed (no real agency does; a node reads one only where configured).
+        settings.referralEvents = true
         http = try AgencyHTTP(agency: agency, settings: settings)
         adapter = AgencyFormats.makeAdapter(for: agency, settings: settings, http: http)
         if let existing {
@@ -52,7 +54,7 @@ final class SimulatedAgency: Sendable {
         } else {
             replica = try Replica(path: dir.file("replica.sqlite"), key: try ReplicaKey.create(at: dir.file("replica.key")))
         }
-        ingest = AdapterIngest(adapter: adapter, replica: replica, pageSize: pageSize)
+        ingest = AdapterIngest(adapter: adapter, replica: replica, pageSize: pageSize, readsReferralEvents: true)
     }
 
     /// An adapter for the same simulator with other settings (a wrong key, say).
@@ -61,6 +63,9 @@ final class SimulatedAgency: Sendable {
         let http = try AgencyHTTP(agency: agency, settings: settings)
         return (AgencyFormats.makeAdapter(for: agency, settings: settings, http: http), http)
     }
+
+    /// Whether the agency's format carries per-item update stamps (read incrementally) or not (snapshots).
+    var incremental: Bool { [.koreg, .kodit, .kamco].contains(agency) }
 
     /// The agency's programs as the replica holds them.
     func replicaPrograms() async throws -> [ProgramRecord] {

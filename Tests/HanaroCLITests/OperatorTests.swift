@@ -55,7 +55,7 @@ struct OperatorTests {
         let (simulator, simulatorPort) = try await startSimulator(.kamco, programs: 300, dir: scratch.path)
         let federation = try Federation(
             agencies: [.kamco],
-            agencyExtra: [.kamco: "adapter:\n  base_url: http://127.0.0.1:\(simulatorPort)\n  service_key: demo-key\n  poll_interval: \(poll)\n  page_size: 100"],
+            agencyExtra: [.kamco: "adapter:\n  base_url: http://127.0.0.1:\(simulatorPort)\n  service_key: demo-key\n  poll_interval: \(poll)\n  page_size: 100\n  referral_events: true"],
             staleAfter: staleAfter, nodeExtra: "  admin_token_file: token.txt")
         try token.write(toFile: "\(federation.dir)/token.txt", atomically: true, encoding: .utf8)
         let node = try await federation.start(.kamco)

@@ -16,8 +16,8 @@ enum DataGoKrAPI {
 
         var programPath: String {
             switch self {
-            case .koreg: "B552735/kfcgf/getPblancList"
-            case .kinfa: "B553701/LoanProductSearchingInfo/getLoanProductSearchingInfo"
+            case .koreg: "1421000/bizinfo/pblancBsnsService"
+            case .kinfa: "B553701/LoanProductSearchingInfo/LoanProductSearchingInfo/getLoanProductSearchingInfo"
             }
         }
 
@@ -147,7 +147,8 @@ enum DataGoKrAPI {
             NativeText.element("tgtFltr", "개인사업자"),
             NativeText.element("age", p.isMalformed && p.ownerAge.min == nil ? "만 abc세" : age),
             NativeText.element("suprtgtdtlcond", NativeText.htmlEscaped(p.summary.replacingOccurrences(of: "\n", with: " "))),
-            NativeText.element("lnlmt", p.amountMaxKRW.map(String.init)),
+            // 서민금융진흥원 publishes limits in 만원.
+            NativeText.element("lnlmt", p.amountMaxKRW.map { $0 % 10_000 == 0 ? String($0 / 10_000) : "\($0)원" }),
             NativeText.element("irt", rate),
             NativeText.element("ofrinstnm", p.institution),
             NativeText.element("rltSite", p.url),

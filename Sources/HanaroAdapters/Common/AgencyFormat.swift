@@ -35,6 +35,12 @@ public enum AgencyFormats {
 }
 
 extension Result where Failure == ValidationError {
+    /// Whether the mapping failed.
+    var isFailure: Bool {
+        if case .failure = self { return true }
+        return false
+    }
+
     /// The outcome of a throwing mapping.
     init(mapping: () throws(ValidationError) -> Success) {
         do throws(ValidationError) { self = .success(try mapping()) } catch { self = .failure(error) }

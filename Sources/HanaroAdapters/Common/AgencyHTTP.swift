@@ -53,15 +53,32 @@ public final class AgencyHTTP: Sendable {
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let answer: Answer
+        let response: HTTPClientResponse
         do {
-            let response = try await client.execute(request, timeout: timeout)
-            let buffer = try await response.body.collect(upTo: 64 << 20)
-            answer = Answer(status: Int(response.status.code), headers: response.headers,
-                            body: Array(buffer.readableBytesView), date: response.headers.first(name: "Date").flatMap(Self.parseHTTPDate))
+            response = try await client.execute(request, timeout: timeout)
         } catch {
             throw classify(error, url: url)
         }
+        // The body is read chunk by chunk so that an answer cut short says how much arrived.
+        let expected = response.headers.first(name: "Content-Length").flatMap { Int($0) }
+        var buffer = ByteBuffer()
+        do {
+            for try await chunk in response.body {
+                guard buffer.readableBytes + chunk.readableBytes <= Self.maxBodyBytes else {
+                    throw AdapterError(.schema, agency: agency, "the agency's answer is larger than \(Self.maxBodyBytes >> 20) MiB; lower adapter.page_size")
+                }
+                buffer.writeImmutableBuffer(chunk)
+            }
+        } catch let error as AdapterError {
+            throw error
+        } catch {
+            throw AdapterError(.schema, agency: agency, Self.truncated(received: buffer.readableBytes, expected: expected, path: Self.path(of: url)))
+        }
+        if let expected, buffer.readableBytes < expected {
+            throw AdapterError(.schema, agency: agency, Self.truncated(received: buffer.readableBytes, expected: expected, path: Self.path(of: url)))
+        }
+        let answer = Answer(status: Int(response.status.code), headers: response.headers,
+                            body: Array(buffer.readableBytesView), date: response.headers.first(name: "Date").flatMap(Self.parseHTTPDate))
         let retryAfter = answer.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         switch answer.status {
         case 200..<300:
@@ -77,6 +94,14 @@ public final class AgencyHTTP: Sendable {
         }
     }
 
+    /// The most an answer may hold.
+    static let maxBodyBytes = 64 << 20
+
+    /// Says that an answer was cut short, and how much of it arrived.
+    static func truncated(received: Int, expected: Int?, path: String) -> String {
+        "truncated response (\(received) of \(expected.map(String.init) ?? "an unknown number of") bytes) to \(path): the agency or a proxy closed the connection before the answer ended; retrying with backoff"
+    }
+
     private func classify(_ error: any Error, url: String) -> AdapterError {
         let text = String(describing: error)
         if error is NIOSSLError || text.contains("SSL") || text.contains("TLS") || text.contains("certificate") {
@@ -86,7 +111,7 @@ public final class AgencyHTTP: Sendable {
             return AdapterError(.unreachable, agency: agency, "the agency did not answer within \(timeout.nanoseconds / 1_000_000_000) s (adapter.timeout)")
         }
         if let client = error as? HTTPClientError, client == .remoteConnectionClosed || client == .bodyLengthMismatch {
-            return AdapterError(.schema, agency: agency, "the agency's answer was cut short (\(text))")
+            return AdapterError(.schema, agency: agency, Self.truncated(received: 0, expected: nil, path: Self.path(of: url)))
         }
         if text.contains("responseBodyTooLarge") || text.contains("TooMany") {
             return AdapterError(.schema, agency: agency, "the agency's answer is larger than 64 MiB; lower adapter.page_size")

@@ -7,26 +7,26 @@ import NIOHTTP1
 /// `updtPnttmBgng`/`updtPnttmEnd`, credential `serviceKey`. Each agency's own adapter (in its
 /// folder) names its paths and its mapping.
 protocol DataGoKrAPI: PagedAgencyAPI where Item == [String: String] {
-    var settings: AdapterSettings { get }
     var http: AgencyHTTP { get }
-    /// The path of the referral intake (an XML `<rfrl>` document).
-    var intakePath: String { get }
+    /// The format's default path of the referral intake (an XML `<rfrl>` document).
+    static var defaultIntakePath: String { get }
 }
 
 extension DataGoKrAPI {
     public func deliver(_ referral: ReferralDelivery) async throws(AdapterError) {
-        let url = settings.baseURL + intakePath + "?serviceKey=" + DataGoKr.encoded(settings.serviceKey)
+        let url = settings.baseURL + (settings.intakePath ?? Self.defaultIntakePath) + "?serviceKey=" + DataGoKr.encoded(settings.serviceKey)
         let answer = try await http.send(.POST, url, headers: [("Content-Type", "application/xml; charset=UTF-8")], body: ReferralCodec.xml(referral))
         _ = try DataGoKrEnvelope.parse(answer.body, agency: agency, expectingItems: false)
     }
 
-    func page(_ stream: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<[String: String]> {
-        var url = settings.baseURL + stream + "?serviceKey=" + DataGoKr.encoded(settings.serviceKey) + "&pageNo=\(offset / limit + 1)&numOfRows=\(limit)"
+    func page(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<[String: String]> {
+        var url = settings.baseURL + path + (path.contains("?") ? "&" : "?") + "serviceKey=" + DataGoKr.encoded(settings.serviceKey)
+            + "&pageNo=\(offset / limit + 1)&numOfRows=\(limit)"
         if let since, since != .distantPast { url += "&updtPnttmBgng=\(since.digits)" }
         if let until { url += "&updtPnttmEnd=\(until.digits)" }
         let answer = try await http.send(.GET, url, headers: [("Accept", "application/xml")])
         let envelope = try DataGoKrEnvelope.parse(answer.body, agency: agency)
-        return try ListPage(items: envelope.items, total: envelope.totalCount, date: answer.date, agency: agency)
+        return ListPage(items: envelope.items, total: envelope.totalCount, date: answer.date)
     }
 }
 

@@ -15,7 +15,8 @@ public struct DataGoKrEnvelope: Sendable {
     public var resultCode: String
     public var resultMessage: String
     public var items: [[String: String]]
-    public var totalCount: Int
+    /// The total the answer reports (nil for `NODATA`, which has none).
+    public var totalCount: Int?
 
     /// Parses an answer and judges its result code.
     /// - Throws: ``AdapterError`` — `.schema` for a body that is not the envelope (cut short,
@@ -24,7 +25,8 @@ public struct DataGoKrEnvelope: Sendable {
         let parser = XMLParser(data: Data(body))
         let collector = Collector()
         parser.delegate = collector
-        guard parser.parse() else {
+        // libxml2 may report success for a document cut short: the root element must have closed.
+        guard parser.parse(), collector.closedRoot else {
             throw AdapterError(.schema, agency: agency, "the answer is not complete XML (\(AgencyHTTP.snippet(body))); it may have been cut short")
         }
         if let reason = collector.header["returnReasonCode"] {
@@ -45,7 +47,8 @@ public struct DataGoKrEnvelope: Sendable {
         switch code {
         case "00", "0", "0000": break
         case "03", "3":
-            return DataGoKrEnvelope(resultCode: code, resultMessage: message, items: [], totalCount: 0)
+            // NODATA: the end of the list (or an empty one), not an error.
+            return DataGoKrEnvelope(resultCode: code, resultMessage: message, items: [], totalCount: nil)
         case "22":
             throw AdapterError(.rateLimited, agency: agency, "request limit exceeded (22 \(message))", retryAfterSeconds: 60)
         case "30", "31", "32", "33":
@@ -54,10 +57,8 @@ public struct DataGoKrEnvelope: Sendable {
             throw AdapterError(.envelope, agency: agency, "the answer carries error \(code) \(message)")
         }
         if !expectingItems { return DataGoKrEnvelope(resultCode: code, resultMessage: message, items: [], totalCount: 0) }
-        guard let total = collector.body["totalCount"].flatMap({ Int($0) }) else {
-            throw AdapterError(.schema, agency: agency, "the answer has no <totalCount>")
-        }
-        return DataGoKrEnvelope(resultCode: code, resultMessage: message, items: collector.items, totalCount: total)
+        return DataGoKrEnvelope(resultCode: code, resultMessage: message, items: collector.items,
+                                totalCount: collector.body["totalCount"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) })
     }
 
     /// A quarantined `<item>` element read back.
@@ -87,6 +88,8 @@ public struct DataGoKrEnvelope: Sendable {
         var path: [String] = []
         var currentItem: [String: String]?
         var text = ""
+        /// Whether the root element closed (the document is whole).
+        var closedRoot = false
 
         func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
             path.append(name)
@@ -98,6 +101,7 @@ public struct DataGoKrEnvelope: Sendable {
 
         func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
             defer { path.removeLast(); text = "" }
+            if path.count == 1 { closedRoot = true }
             if name == "item", currentItem != nil, path.dropLast().last == "items" {
                 items.append(currentItem!)
                 currentItem = nil

@@ -91,14 +91,64 @@ public enum NativeCleaning {
            first.properties.isWhitespace || last.properties.isWhitespace {
             trimmed = trimmed.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        guard !trimmed.isEmpty, trimmed != "-" else { return nil }
+        guard !trimmed.isEmpty, !absentWords.contains(trimmed) else { return nil }
         return trimmed
+    }
+
+    /// Values that mean "nothing here": a dash, and a JSON null written as text (고용24 sends "Null").
+    static let absentWords: Set<String> = ["-", "Null", "null", "NULL", "None", "N/A"]
+
+    /// Values that mean "no restriction" in a range field (age, amount): 없음, 제한없음, 무관...
+    static let unrestrictedWords: Set<String> = ["없음", "제한없음", "제한 없음", "해당없음", "무관", "누구나", "전연령"]
+
+    /// Region names or codes in one field (`강원|서울`, `42110,11`, `전국`), as codes.
+    /// - Throws: `.invalidRegion` for a code that names no region (names it does not know are left out).
+    public static func regions(namesOrCodes values: [String], field: String) throws(ValidationError) -> [RegionCode] {
+        var out: [RegionCode] = []
+        for value in values {
+            if value.first?.isASCII == true, value.first?.isNumber == true {
+                do { out.append(try RegionCode(value)) } catch { throw error.within(field) }
+            } else {
+                out += RegionCode.named(value)
+            }
+        }
+        return out
+    }
+
+    /// Region names or codes where a field mixes them with words it does not know: what cannot be
+    /// read is left out instead of refusing the item.
+    public static func regions(namesOrCodesLeniently values: [String]) -> [RegionCode] {
+        values.flatMap { value -> [RegionCode] in
+            if let code = try? RegionCode(value) { return [code] }
+            return RegionCode.named(value)
+        }
+    }
+
+    /// The regions a title names in its leading bracket (`[강원] 2026년 …`, `[전남광주] …`).
+    public static func regions(inTitle title: String) -> [RegionCode] {
+        guard title.hasPrefix("["), let close = title.firstIndex(of: "]") else { return [] }
+        return RegionCode.named(String(title[title.index(after: title.startIndex)..<close]))
     }
 
     /// An amount in KRW: `50,000,000`, `50000000`, `3000만원`, `30억원`, `1억 5천만원`.
     /// - Throws: `.malformed` naming `field` for anything else.
-    public static func amount(_ text: String?, field: String) throws(ValidationError) -> Int64? {
-        guard let raw = present(text) else { return nil }
+    public static func amount(_ text: String?, field: String, unit: Int64 = 1) throws(ValidationError) -> Int64? {
+        guard let raw = present(text), !unrestrictedWords.contains(raw) else { return nil }
+        let value = try amountInWon(raw, field: field)
+        // A bare number in a field whose unit is 만원 or 천원 (`지원한도(만원)`, `lnlmt`) is in that unit;
+        // one that names its unit (`3000만원`) is already in won.
+        return raw.contains(where: { "만억천원".contains($0) }) ? value : value * unit
+    }
+
+    /// The unit a column header names for its amounts: `(만원)` 10,000, `(천원)` 1,000, else 1.
+    public static func amountUnit(ofHeader header: String) -> Int64 {
+        if header.contains("(만원)") || header.hasSuffix("만원") { return 10_000 }
+        if header.contains("(천원)") || header.hasSuffix("천원") { return 1_000 }
+        if header.contains("(억원)") { return 100_000_000 }
+        return 1
+    }
+
+    private static func amountInWon(_ raw: String, field: String) throws(ValidationError) -> Int64 {
         let compact = raw.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: " ", with: "").replacingOccurrences(of: "원", with: "")
         if let value = Int64(compact) { return value }
         var total: Int64 = 0
@@ -125,10 +175,10 @@ public enum NativeCleaning {
     }
 
     /// Percent figures in a text (`연 4.5% ~ 6.0%`, `2.0~3.5`, `~3.5`) as basis points: (min, max).
-    /// A single figure is a maximum (`이내`) or a minimum (`이상`).
+    /// A single figure is a maximum (`이내`, `이하`, `최대`), a minimum (`이상`), or else the rate itself.
     /// - Throws: `.malformed` naming `field` when the text holds no figure.
     public static func rateRange(_ text: String?, field: String) throws(ValidationError) -> BoundedRange {
-        guard let raw = present(text) else { return .unbounded }
+        guard let raw = present(text), !unrestrictedWords.contains(raw) else { return .unbounded }
         let figures = numbers(in: raw)
         let basisPoints = figures.map { Int64(($0 * 100).rounded()) }
         if raw.contains("~") {
@@ -139,13 +189,16 @@ public enum NativeCleaning {
             return BoundedRange(min: low, max: high)
         }
         guard let only = basisPoints.first else { throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" holds no rate") }
-        return raw.contains("이상") ? BoundedRange(min: only) : BoundedRange(max: only)
+        if raw.contains("이상") { return BoundedRange(min: only) }
+        if raw.contains("이내") || raw.contains("이하") || raw.contains("최대") { return BoundedRange(max: only) }
+        // A plain figure (`4.5`, `연 2.0%`) is the rate itself.
+        return BoundedRange(min: only, max: only)
     }
 
     /// Ages in a text (`만 19세 이상 ~ 만 39세 이하`, `만 19세 이상`, `만 39세 이하`).
     /// - Throws: `.malformed` naming `field` when the text holds no age.
     public static func ageRange(_ text: String?, field: String) throws(ValidationError) -> BoundedRange {
-        guard let raw = present(text) else { return .unbounded }
+        guard let raw = present(text), !unrestrictedWords.contains(raw) else { return .unbounded }
         if raw.contains("~") {
             let halves = raw.split(separator: "~", maxSplits: 1).map(String.init)
             let low = numbers(in: halves[0]).first.map { Int64($0) }

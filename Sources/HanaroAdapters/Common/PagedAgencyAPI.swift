@@ -1,50 +1,47 @@
 import Foundation
 public import HanaroCore
 
-/// An agency API paged by position over an updated-at window — the shape of five of the six
-/// (all but kamco's daily files). A conforming adapter says how to fetch one page of a stream and
-/// how to read its items; `check`, and the signposted, tie-safe reads of programs and referral
-/// events, are shared here.
+/// An agency API paged by position — the shape of five of the six (all but kamco's daily files).
+/// A conforming adapter says how to fetch one page of a list and how to read its items; the reads
+/// of programs (incremental where the format has a per-item stamp, snapshots where it has none)
+/// and of referral events are shared here.
 protocol PagedAgencyAPI: AgencyAdapter {
     associatedtype Item
-    /// The paths of the program list and of the referral-event feed.
-    var programStream: String { get }
-    var referralStream: String { get }
+    var settings: AdapterSettings { get }
+    /// The format's default paths of the program list and of a referral-event feed.
+    static var defaultProgramsPath: String { get }
+    static var defaultReferralEventsPath: String { get }
+    /// Whether the program list carries a per-item update stamp (read incrementally) or not (read
+    /// as snapshots).
+    static var programsHaveStamps: Bool { get }
 
-    /// One page of a stream: items with `since <= updated-at < until`, sorted by (updated-at, id),
-    /// `limit` of them from `offset`, with the window's total and the agency's clock.
+    /// One page of a list: `limit` items from `offset`, filtered to `since <= stamp < until` where
+    /// the API can filter (an API may ignore the filter; the reader copes).
     /// - Throws: ``AdapterError`` for an envelope-level failure.
-    func page(_ stream: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<Item>
+    func page(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<Item>
 
-    func programPosition(_ item: Item) -> AdapterCursor?
+    func programID(_ item: Item) -> String?
+    func programStamp(_ item: Item) -> ListRead.Stamp
     func program(_ item: Item) throws(ValidationError) -> ProgramRecord
     /// A referral-event item's fields as text.
     func eventFields(_ item: Item) -> [String: String]
-    /// The item as native bytes, for quarantine.
+    /// The item as native bytes in a canonical form, for quarantine.
     func raw(_ item: Item) -> [UInt8]
     /// A quarantined item's raw bytes read back.
     func item(fromQuarantined raw: [UInt8]) throws(ValidationError) -> Item
 }
 
-/// One page of a list answer.
+/// One page of a list answer: items, the total the agency reported (nil: none, as `NODATA`), and
+/// the agency's clock (its `Date`).
 struct ListPage<Item> {
     var items: [Item]
-    var total: Int
-    var date: AgencyTimestamp
-
-    /// - Throws: `.schema` without a `Date` header: the signpost must be the agency's own clock
-    ///   (ours could be ahead of it, and a record changed mid-read would then be skipped).
-    init(items: [Item], total: Int, date: AgencyTimestamp?, agency: AgencyID) throws(AdapterError) {
-        guard let date else {
-            throw AdapterError(.schema, agency: agency, "the agency's answer carries no Date header, so no signpost can be fixed on its clock; HTTP servers must send one (RFC 9110 §6.6.1)")
-        }
-        self.items = items
-        self.total = total
-        self.date = date
-    }
+    var total: Int?
+    var date: AgencyTimestamp?
 }
 
 extension PagedAgencyAPI {
+    var programsPath: String { settings.programsPath ?? Self.defaultProgramsPath }
+
     public func remapProgram(_ raw: [UInt8]) throws(ValidationError) -> ProgramRecord {
         try program(try item(fromQuarantined: raw))
     }
@@ -53,37 +50,68 @@ extension PagedAgencyAPI {
         try ReferralCodec.event(eventFields(try item(fromQuarantined: raw)), agency: agency)
     }
 
+    /// One cheap request; returns the agency's clock.
+    /// - Throws: `.schema` without a `Date` header: a signpost must be the agency's own clock
+    ///   (ours could be ahead of it, and a record changed mid-read would then be skipped).
     public func check() async throws(AdapterError) -> AgencyTimestamp {
-        try await page(programStream, since: nil, until: nil, offset: 0, limit: 1).date
+        let page = try await page(programsPath, since: nil, until: nil, offset: 0, limit: 1)
+        guard let date = page.date else {
+            throw AdapterError(.schema, agency: agency, "the agency's answer carries no Date header, so no signpost can be fixed on its clock; HTTP servers must send one (RFC 9110 §6.6.1)")
+        }
+        return date
     }
 
     public func readPrograms(after cursor: AdapterCursor, pageSize: Int, deliver: (AdapterPage<ProgramRecord>) async throws(AdapterError) -> Void) async throws(AdapterError) -> AdapterReadSummary {
+        let path = programsPath
+        let map: (Item) -> NativeItem<ProgramRecord> = { item in
+            NativeItem(id: programID(item), stamp: Self.programsHaveStamps ? programStamp(item) : .none,
+                       raw: { raw(item) }, map: { () throws(ValidationError) in try program(item) })
+        }
+        guard Self.programsHaveStamps else {
+            // A snapshot: no signpost to fix first; the first page's Date says when it was taken.
+            var taken: AgencyTimestamp?
+            var summary = try await PagedReader.read(agency: agency, kind: .snapshot, start: cursor, signpost: .distantPast, pageSize: pageSize, fetch: { (request) async throws(AdapterError) -> NativePage<ProgramRecord> in
+                let page = try await page(path, since: nil, until: nil, offset: request.offset, limit: request.limit)
+                taken = taken ?? page.date
+                return NativePage(items: page.items.map(map), total: page.total, date: page.date)
+            }, deliver: deliver)
+            summary.signpost = taken ?? .distantPast
+            return summary
+        }
         let signpost = try await check()
-        return try await PagedReader.read(agency: agency, after: cursor, pageSize: pageSize, signpost: signpost, fetch: { (request) async throws(AdapterError) -> NativePage<ProgramRecord> in
-            let page = try await page(programStream, since: request.since, until: request.until, offset: request.offset, limit: request.limit)
-            return NativePage(items: page.items.map { item in
-                NativeItem(position: programPosition(item), raw: { raw(item) }, map: { () throws(ValidationError) in try program(item) })
-            }, total: page.total)
+        let (start, reset) = PagedReader.start(after: cursor, signpost: signpost)
+        return try await PagedReader.read(agency: agency, kind: .incremental(after: start, signpost: signpost), start: cursor, signpost: signpost,
+                                          pageSize: pageSize, cursorReset: reset, fetch: { (request) async throws(AdapterError) -> NativePage<ProgramRecord> in
+            let page = try await page(path, since: request.since, until: request.until, offset: request.offset, limit: request.limit)
+            return NativePage(items: page.items.map(map), total: page.total, date: page.date)
         }, deliver: deliver)
     }
 
     public func readReferralEvents(after cursor: AdapterCursor, pageSize: Int, deliver: (AdapterPage<ReferralEvent>) async throws(AdapterError) -> Void) async throws(AdapterError) -> AdapterReadSummary {
-        let signpost = try await check()
+        guard settings.readsReferralEvents else {
+            throw AdapterError(.envelope, agency: agency, "no referral-event feed is configured for \(agency.rawValue) (adapter.referral_events)")
+        }
+        let path = settings.referralEventsPath ?? Self.defaultReferralEventsPath
         let agency = self.agency
-        return try await PagedReader.read(agency: agency, after: cursor, pageSize: pageSize, signpost: signpost, keepingRaw: true, fetch: { (request) async throws(AdapterError) -> NativePage<ReferralEvent> in
-            let page = try await page(referralStream, since: request.since, until: request.until, offset: request.offset, limit: request.limit)
+        let signpost = try await check()
+        let (start, reset) = PagedReader.start(after: cursor, signpost: signpost)
+        return try await PagedReader.read(agency: agency, kind: .incremental(after: start, signpost: signpost), start: cursor, signpost: signpost,
+                                          pageSize: pageSize, keepingRaw: true, cursorReset: reset, fetch: { (request) async throws(AdapterError) -> NativePage<ReferralEvent> in
+            let page = try await page(path, since: request.since, until: request.until, offset: request.offset, limit: request.limit)
             return NativePage(items: page.items.map { item in
                 let fields = eventFields(item)
-                return NativeItem(position: ReferralCodec.position(fields), raw: { raw(item) }, map: { () throws(ValidationError) in try ReferralCodec.event(fields, agency: agency) })
-            }, total: page.total)
+                return NativeItem(id: NativeCleaning.present(fields["evntId"]), stamp: ReferralCodec.stamp(fields), raw: { raw(item) },
+                                  map: { () throws(ValidationError) in try ReferralCodec.event(fields, agency: agency) })
+            }, total: page.total, date: page.date)
         }, deliver: deliver)
     }
 }
 
-/// JSON agencies: items are dictionaries; a quarantined item is kept as its JSON object.
+/// JSON agencies: items are dictionaries; a quarantined item is kept as its JSON object with its
+/// keys sorted (``JSONItems/canonical(_:)``).
 extension PagedAgencyAPI where Item == [String: Any] {
     func eventFields(_ item: Item) -> [String: String] { item.compactMapValues { $0 is NSNull ? nil : "\($0)" } }
-    func raw(_ item: Item) -> [UInt8] { JSONItems.raw(item) }
+    func raw(_ item: Item) -> [UInt8] { JSONItems.canonical(item) }
 
     func item(fromQuarantined raw: [UInt8]) throws(ValidationError) -> [String: Any] {
         guard let item = (try? JSONSerialization.jsonObject(with: Data(raw))) as? [String: Any] else {

@@ -1,73 +1,81 @@
 public import HanaroCore
 
-/// One native item before mapping: where it sits in the stream (nil when its id or stamp is
-/// unreadable), how to get its raw bytes, and the mapping to run.
+/// One native item before mapping: its id and stamp as the format reads them, how to get its raw
+/// bytes, and the mapping to run.
 ///
-/// The raw payload is produced only for an item that cannot be mapped (it goes to quarantine):
-/// re-serializing every item cost more than mapping it.
+/// The raw payload is produced only for an item that goes to quarantine (or a referral event,
+/// which the store may still refuse): re-serializing every item cost more than mapping it.
 struct NativeItem<Record: Sendable> {
-    var position: AdapterCursor?
+    var id: String?
+    var stamp: ListRead.Stamp
     var raw: () -> [UInt8]
     var map: () throws(ValidationError) -> Record
 }
 
-/// One answer of an offset-paged API: its items and the window's total count.
+/// One answer of an offset-paged API: its items, the total the agency reported (nil when the
+/// answer has none, as `NODATA`), and the agency's clock (its `Date`).
 struct NativePage<Record: Sendable> {
     var items: [NativeItem<Record>]
-    var total: Int
+    var total: Int?
+    var date: AgencyTimestamp?
 }
 
-/// The read loop every offset-paged adapter shares: fix the signpost, let ``SignpostedRead``
-/// decide what to fetch and take, map what it takes, and hand each page to `deliver`.
+/// The read loop every offset-paged adapter shares: let ``ListRead`` decide what to fetch and what
+/// to take, map what it takes, quarantine what it refuses (under the item's own id, or "no id" and
+/// where it was served), and hand each page to `deliver`; the last page of a complete read carries
+/// the new cursor.
 enum PagedReader {
-    /// Re-reads from the last position at most this often per read before giving up.
-    static let maxRestarts = 20
-
-    /// - Parameter keepingRaw: keep every item's raw payload (referral events: a well-formed event
-    ///   can still be refused by the store — a status for a referral not here yet — and is then
-    ///   quarantined with it, to be retried); otherwise only unmappable items keep theirs.
+    /// - Parameters:
+    ///   - kind: incremental (from a stored cursor, up to a signpost) or a whole snapshot.
+    ///   - keepingRaw: keep every taken item's raw payload (referral events: a well-formed event
+    ///     can still be refused by the store — a status for a referral not here yet — and is then
+    ///     quarantined with it, to be retried); otherwise only refused items keep theirs.
     static func read<Record: Sendable>(
-        agency: AgencyID, after cursor: AdapterCursor, pageSize: Int, signpost: AgencyTimestamp, keepingRaw: Bool = false,
-        fetch: (SignpostedRead.Request) async throws(AdapterError) -> NativePage<Record>,
+        agency: AgencyID, kind: ListRead.Kind, start: AdapterCursor, signpost: AgencyTimestamp, pageSize: Int, keepingRaw: Bool = false,
+        cursorReset: String? = nil,
+        fetch: (ListRead.Request) async throws(AdapterError) -> NativePage<Record>,
         deliver: (AdapterPage<Record>) async throws(AdapterError) -> Void
     ) async throws(AdapterError) -> AdapterReadSummary {
-        var start = cursor
-        var reset: String?
-        if cursor.updatedAt >= signpost, cursor != .beginning {
-            reset = "the stored cursor \(cursor) is not before the agency's clock \(signpost.dashed); reading everything again"
-            start = .beginning
-        }
-        var state = SignpostedRead(cursor: start, signpost: signpost, pageSize: pageSize)
+        var state = ListRead(kind, pageSize: pageSize)
         var items = 0
+        var taken: AgencyTimestamp?
         while let request = state.nextRequest {
             let page = try await fetch(request)
-            // Items whose id or stamp cannot be read have no place in the order: they stay out of
-            // the paging logic and go to quarantine with the page they came in.
-            let positioned = page.items.filter { $0.position != nil }
-            let unplaced = page.items.filter { $0.position == nil }
-            let before = state.cursor
-            guard let taken = state.receive(positions: positioned.map { $0.position! }, total: page.total) else {
-                if state.restarts > maxRestarts {
-                    throw AdapterError(.envelope, agency: agency, "the agency's pages kept shifting or repeating (\(state.restarts) re-reads in one read); trying again later")
+            taken = taken ?? page.date
+            let decisions = state.receive(page.items.map { ListRead.Served(id: $0.id, stamp: $0.stamp) }, total: page.total)
+            var out: [AdapterItem<Record>] = []
+            for (index, (item, decision)) in zip(page.items, decisions).enumerated() {
+                let location = "page \(state.pages), item \(index + 1)"
+                switch decision {
+                case .skip:
+                    continue
+                case .quarantine(let reason):
+                    out.append(AdapterItem(nativeID: item.id, location: location, raw: item.raw(),
+                                           mapped: .failure(ValidationError(.malformed, field: item.id == nil ? "id" : "updated_at", reason))))
+                case .take:
+                    let result = Result<Record, ValidationError>(mapping: item.map)
+                    let raw: [UInt8] = if keepingRaw { item.raw() } else if case .failure = result { item.raw() } else { [] }
+                    out.append(AdapterItem(nativeID: item.id, location: location, raw: raw, mapped: result))
                 }
-                continue
             }
-            var mapped: [AdapterItem<Record>] = unplaced.map { item in
-                AdapterItem(position: before, raw: item.raw(),
-                            mapped: .failure(ValidationError(.malformed, field: "id", "the item has no readable id or updated-at stamp")))
+            // A complete snapshot stores when it was taken (nothing reads it back as a position).
+            let cursor = state.isFinished ? (state.finalCursor ?? (kind == .snapshot && state.isComplete ? AdapterCursor(updatedAt: taken ?? signpost, id: "") : nil)) : nil
+            if !out.isEmpty || cursor != nil {
+                try await deliver(AdapterPage(items: out, cursor: cursor))
             }
-            mapped += taken.map { index in
-                let item = positioned[index]
-                let result: Result<Record, ValidationError>
-                do throws(ValidationError) { result = .success(try item.map()) } catch { result = .failure(error) }
-                let raw: [UInt8] = if keepingRaw { item.raw() } else if case .failure = result { item.raw() } else { [] }
-                return AdapterItem(position: item.position!, raw: raw, mapped: result)
-            }
-            items += mapped.count
-            if !mapped.isEmpty {
-                try await deliver(AdapterPage(items: mapped, cursor: state.cursor))
-            }
+            items += out.count
         }
-        return AdapterReadSummary(cursor: state.cursor, signpost: signpost, items: items, pages: state.pages, restarts: state.restarts, cursorReset: reset)
+        let snapshot = kind == .snapshot
+        return AdapterReadSummary(
+            cursor: state.finalCursor ?? start, signpost: signpost, isSnapshot: snapshot, isComplete: state.isComplete,
+            served: state.served, items: items, quarantined: state.quarantined, pages: state.pages, restarts: state.restarts,
+            listed: snapshot && state.isComplete ? state.listed : [], cursorReset: cursorReset)
+    }
+
+    /// Where an incremental read starts: the stored cursor, or the beginning when the cursor lies
+    /// after the agency's clock (its data or clock went back), said in the summary.
+    static func start(after cursor: AdapterCursor, signpost: AgencyTimestamp) -> (AdapterCursor, String?) {
+        guard cursor.updatedAt > signpost, cursor != .beginning else { return (cursor, nil) }
+        return (.beginning, "the stored cursor \(cursor) is after the agency's clock \(signpost.dashed); reading everything again")
     }
 }

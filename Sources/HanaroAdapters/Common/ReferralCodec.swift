@@ -9,10 +9,9 @@ public enum ReferralCodec {
     static let createdFields = ["cntrNm", "bzentyNm", "brno", "addr", "rgnCd", "ksicCd", "needCtgry", "needCn",
                                 "cnsntScope", "cnsntPrps", "cnsntEndDe", "ownrNm", "mblTelno", "pgmKey"]
 
-    /// The position of an event: (`updtDt`, `evntId`).
-    static func position(_ fields: [String: String]) -> AdapterCursor? {
-        guard let id = NativeCleaning.present(fields["evntId"]), let stamp = fields["updtDt"].flatMap(AgencyTimestamp.init(parsing:)) else { return nil }
-        return AdapterCursor(updatedAt: stamp, id: id)
+    /// The update stamp of an event (`updtDt`).
+    static func stamp(_ fields: [String: String]) -> ListRead.Stamp {
+        fields["updtDt"].flatMap(AgencyTimestamp.init(parsing:)).map { .at($0) } ?? .unreadable
     }
 
     /// Maps an event read from `agency`'s feed.

@@ -2,51 +2,57 @@ import Foundation
 public import HanaroCore
 import NIOHTTP1
 
-/// 고용복지플러스센터's 고용24-style JSON API: `GET /cm/openApi/call/hr/callOpenApiSvcInfo310L01.do
-/// ?authKey=&returnType=JSON&pageNum=&pageSize=`, incremental by `srchUpdtBgng`/`srchUpdtEnd`;
-/// referral feed `callOpenApiRfrlEvent.do`, intake `callOpenApiRfrlIntake.do`. Errors come as
-/// HTTP 200 with `{"error": ..., "errorCode": ...}`.
+/// 고용복지플러스센터's 고용24 JSON API: `GET /cm/openApi/call/hr/callOpenApiSvcInfo310L01.do
+/// ?authKey=&returnType=JSON&outType=1&pageNum=&pageSize=` (`adapter.programs_path`), answered
+/// `{"scn_cnt":N,"pageNum":"1","pageSize":"100","srchList":[…]}`. The list has no per-item update
+/// stamp: it is read as snapshots. Errors come as HTTP 200 with `{"error": …, "errorCode": …}`. A
+/// referral feed (`adapter.referral_events_path`, ours: `callOpenApiRfrlEvent.do`) and the intake
+/// (`callOpenApiRfrlIntake.do`) use the same envelope.
 public struct EWPCAdapter: PagedAgencyAPI {
     public var agency: AgencyID { Self.agency }
     let settings: AdapterSettings
     let http: AgencyHTTP
     static let base = "/cm/openApi/call/hr/"
-    let programStream = base + "callOpenApiSvcInfo310L01.do"
-    let referralStream = base + "callOpenApiRfrlEvent.do"
+    static let defaultProgramsPath = base + "callOpenApiSvcInfo310L01.do"
+    static let defaultReferralEventsPath = base + "callOpenApiRfrlEvent.do"
+    static let programsHaveStamps = false
 
     public init(settings: AdapterSettings, http: AgencyHTTP) {
         self.settings = settings
         self.http = http
     }
 
-    func programPosition(_ item: [String: Any]) -> AdapterCursor? { EWPCMapping.position(item) }
+    func programID(_ item: [String: Any]) -> String? { EWPCMapping.id(item) }
+    func programStamp(_ item: [String: Any]) -> ListRead.Stamp { .none }
     func program(_ item: [String: Any]) throws(ValidationError) -> ProgramRecord { try EWPCMapping.program(item) }
 
     public func deliver(_ referral: ReferralDelivery) async throws(AdapterError) {
-        let url = settings.baseURL + Self.base + "callOpenApiRfrlIntake.do?authKey=" + DataGoKr.encoded(settings.serviceKey)
+        let url = settings.baseURL + (settings.intakePath ?? Self.base + "callOpenApiRfrlIntake.do") + "?authKey=" + DataGoKr.encoded(settings.serviceKey)
         let answer = try await http.send(.POST, url, headers: [("Content-Type", "application/json")], body: ReferralCodec.json(referral))
         let object = try JSONItems.object(answer.body, agency: agency)
         if let error = Self.envelopeError(object, agency: agency) { throw error }
     }
 
-    func page(_ stream: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<[String: Any]> {
-        var url = settings.baseURL + stream + "?authKey=" + DataGoKr.encoded(settings.serviceKey)
+    func page(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<[String: Any]> {
+        var url = settings.baseURL + path + (path.contains("?") ? "&" : "?") + "authKey=" + DataGoKr.encoded(settings.serviceKey)
             + "&returnType=JSON&outType=1&pageNum=\(offset / limit + 1)&pageSize=\(limit)"
         if let since, since != .distantPast { url += "&srchUpdtBgng=\(since.digits)" }
         if let until { url += "&srchUpdtEnd=\(until.digits)" }
         let answer = try await http.send(.GET, url, headers: [("Accept", "application/json")])
         let (list, total) = try Self.parseList(answer.body)
-        return try ListPage(items: list, total: total, date: answer.date, agency: agency)
+        return ListPage(items: list, total: total, date: answer.date)
     }
 
-    /// The items and total of a list answer.
-    static func parseList(_ body: [UInt8]) throws(AdapterError) -> ([[String: Any]], Int) {
+    /// The items and total of a list answer (a page past the end may carry no `srchList`).
+    static func parseList(_ body: [UInt8]) throws(AdapterError) -> ([[String: Any]], Int?) {
         let object = try JSONItems.object(body, agency: .ewpc)
         if let error = Self.envelopeError(object, agency: .ewpc) { throw error }
-        guard let list = object["srchList"] as? [[String: Any]], let total = JSONItems.int(object, "scn_cnt") else {
-            throw AdapterError(.schema, agency: .ewpc, "the answer lacks srchList or scn_cnt")
+        let total = JSONItems.int(object, "scn_cnt").map(Int.init)
+        guard let list = object["srchList"] as? [[String: Any]] else {
+            guard total != nil else { throw AdapterError(.schema, agency: .ewpc, "the answer lacks srchList and scn_cnt; is adapter.base_url 고용24's API?") }
+            return ([], total)
         }
-        return (list, Int(total))
+        return (list, total)
     }
 
     /// The error a 200 answer carries, if any.

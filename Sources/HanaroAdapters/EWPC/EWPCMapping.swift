@@ -1,19 +1,21 @@
 public import HanaroCore
 
-/// 고용24-style training courses → canonical programs (지원분야 인력). Fields: `trprId` +
-/// `trprDegr` (course and round: the native id `trprId-trprDegr`), `title`, `subTitle`
-/// (institution), `traStartDate`/`traEndDate` (`YYYYMMDD`), `trngAreaCd` (`|`-joined region
-/// codes), `courseMan` (fee covered, KRW), `titleLink`, `telNo`, `useYn`, `lastUpdtDt`.
+/// 고용24 training courses → canonical programs (지원분야 인력). The list has no per-item update
+/// stamp: ewpc is read as snapshots. Fields: `trprId` + `trprDegr` (course and round: one course
+/// has a row per round, so the native id is `trprId-trprDegr`), `title` (entity-escaped),
+/// `subTitle` (institution), `traStartDate`/`traEndDate` (`YYYY-MM-DD`, older data `YYYYMMDD`),
+/// `trngAreaCd` (region codes, legacy mapped, `|`-joined), `courseMan` (fee, `1,250,000`),
+/// `titleLink`, `telNo`; text `"Null"` is an absent value. Unknown extra fields are ignored.
 public enum EWPCMapping {
-    public static func position(_ item: [String: Any]) -> AdapterCursor? {
-        guard let course = JSONItems.text(item, "trprId"), let stamp = JSONItems.text(item, "lastUpdtDt").flatMap(AgencyTimestamp.init(parsing:)) else { return nil }
-        return AdapterCursor(updatedAt: stamp, id: "\(course)-\(JSONItems.text(item, "trprDegr") ?? "1")")
+    public static func id(_ item: [String: Any]) -> String? {
+        guard let course = NativeCleaning.present(JSONItems.text(item, "trprId")) else { return nil }
+        return "\(course)-\(NativeCleaning.present(JSONItems.text(item, "trprDegr")) ?? "1")"
     }
 
     /// - Throws: ``ValidationError`` naming the native field that cannot be mapped.
     public static func program(_ item: [String: Any]) throws(ValidationError) -> ProgramRecord {
-        let course = try NativeCleaning.required(JSONItems.text(item, "trprId"), field: "trprId")
-        var record = ProgramRecord(owner: .ewpc, nativeID: "\(course)-\(NativeCleaning.present(JSONItems.text(item, "trprDegr")) ?? "1")",
+        _ = try NativeCleaning.required(JSONItems.text(item, "trprId"), field: "trprId")
+        var record = ProgramRecord(owner: .ewpc, nativeID: id(item) ?? "",
                                    title: NativeCleaning.decodingEntities(try NativeCleaning.required(JSONItems.text(item, "title"), field: "title")))
         record.institution = NativeCleaning.present(JSONItems.text(item, "subTitle"))
         record.category = .workforce

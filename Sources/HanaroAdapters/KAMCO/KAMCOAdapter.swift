@@ -5,11 +5,20 @@ public import HanaroCore
 import NIOHTTP1
 
 /// 한국자산관리공사 has no API: it publishes daily CSV exports over HTTPS (CP949, no BOM, Korean
-/// header, RFC 4180 quoting with embedded newlines). `GET /exports/` lists the files;
-/// `programs-YYYYMMDD.csv` holds the programs changed that day, `referrals-YYYYMMDD.csv` the
-/// referral events. A read fetches the files from the cursor's day to the signpost's day and
-/// takes the rows after the cursor and before the signpost. Referrals go to `POST /intake/referrals`
-/// as XML. Credential: `X-KAMCO-Key`.
+/// header, RFC 4180 quoting with embedded newlines). `GET /exports/` lists the files — a plain
+/// list of names, or a web server's HTML directory index; `adapter.file_pattern` (default
+/// `programs-{date}.csv`) picks the program files, anything else (a `.part` upload, an
+/// `archive/` folder) is ignored. Which column holds what is `adapter.columns` (see
+/// ``KAMCOMapping``). What one file holds is `adapter.export`:
+///
+/// - `changes` (default): the programs changed that day. A read takes the files from the day of
+///   its cursor (that day again: a file may be rewritten during its day) to the agency's today.
+/// - `snapshot`: the agency's whole list that day. A read takes the newest file, whole, and a
+///   program absent from two consecutive snapshots is closed.
+///
+/// Rows carry no update stamp; the store recognises a row it already holds by content. Referral
+/// events (`referrals-YYYYMMDD.csv`, only with `adapter.referral_events_path`) carry `updtDt`.
+/// Referrals go to `POST /intake/referrals` as XML. Credential: `X-KAMCO-Key`.
 public struct KAMCOAdapter: AgencyAdapter {
     public var agency: AgencyID { Self.agency }
     let settings: AdapterSettings
@@ -24,24 +33,104 @@ public struct KAMCOAdapter: AgencyAdapter {
     }
 
     var headers: [(String, String)] { [("X-KAMCO-Key", settings.serviceKey)] }
+    var exportsPath: String { settings.programsPath ?? "/exports/" }
 
     public func check() async throws(AdapterError) -> AgencyTimestamp {
         try await index().date
     }
 
     public func readPrograms(after cursor: AdapterCursor, pageSize: Int, deliver: (AdapterPage<ProgramRecord>) async throws(AdapterError) -> Void) async throws(AdapterError) -> AdapterReadSummary {
-        try await read(prefix: "programs", after: cursor, pageSize: pageSize, columns: KAMCOMapping.columns,
-                       position: KAMCOMapping.position, map: { (row) throws(ValidationError) in try KAMCOMapping.program(row) }, deliver: deliver)
+        let (files, signpost) = try await index()
+        let dated = Self.dated(files, pattern: settings.filePattern).filter { $0.day <= signpost.date }
+        let snapshot = settings.export == .snapshot
+        let (start, reset) = PagedReader.start(after: cursor, signpost: signpost)
+        let firstDay = start == .beginning ? nil : start.updatedAt.date
+        let chosen: [(name: String, day: LocalDate)] = snapshot ? Array(dated.suffix(1)) : dated.filter { file in firstDay.map { file.day >= $0 } ?? true }
+        var seen: Set<String> = []
+        var items = 0, served = 0, quarantined = 0
+        for (fileIndex, file) in chosen.enumerated() {
+            let (rows, columns) = try await programRows(file.name)
+            var out: [AdapterItem<ProgramRecord>] = []
+            for (index, row) in rows.enumerated() {
+                served += 1
+                let location = "\(file.name), row \(index + 1)"
+                let raw = JSONItems.canonical(row.fields)
+                if let mismatch = row.columnMismatch {
+                    quarantined += 1
+                    out.append(AdapterItem(nativeID: KAMCOMapping.id(row.fields, columns: columns), location: location, raw: raw,
+                                           mapped: .failure(ValidationError(.malformed, field: "row", "the row has \(mismatch) columns (an unquoted comma?)"))))
+                    continue
+                }
+                guard let id = KAMCOMapping.id(row.fields, columns: columns) else {
+                    quarantined += 1
+                    out.append(AdapterItem(nativeID: nil, location: location, raw: raw,
+                                           mapped: .failure(ValidationError(.malformed, field: columns[.id] ?? "id", "the row has no id (\(columns[.id] ?? "id") is empty)"))))
+                    continue
+                }
+                // A later day's file holds the later state: a row repeated in later files is taken from the last.
+                guard seen.insert(id).inserted || !snapshot else { continue }
+                let result = Result<ProgramRecord, ValidationError>(mapping: { () throws(ValidationError) in try KAMCOMapping.program(row.fields, columns: columns) })
+                out.append(AdapterItem(nativeID: id, location: location, raw: result.isFailure ? raw : [], mapped: result))
+            }
+            let last = fileIndex == chosen.count - 1
+            let cursor = last ? AdapterCursor(updatedAt: AgencyTimestamp(day: file.day), id: "") : nil
+            for chunkStart in stride(from: 0, to: max(out.count, 1), by: max(1, pageSize)) {
+                let chunk = Array(out[min(chunkStart, out.count)..<min(out.count, chunkStart + pageSize)])
+                let final = last && chunkStart + pageSize >= out.count
+                if chunk.isEmpty && !final { continue }
+                try await deliver(AdapterPage(items: chunk, cursor: final ? cursor : nil))
+            }
+            items += out.count
+        }
+        var note = reset
+        if !snapshot, let firstDay, let oldest = dated.first?.day, firstDay < oldest, reset == nil {
+            note = "the agency no longer lists exports from \(firstDay) (its oldest is \(oldest)); rows changed in between and not exported again are missing until a full resync"
+        }
+        return AdapterReadSummary(cursor: chosen.last.map { AdapterCursor(updatedAt: AgencyTimestamp(day: $0.day), id: "") } ?? cursor,
+                                  signpost: signpost, isSnapshot: snapshot, isComplete: true, served: served, items: items, quarantined: quarantined,
+                                  pages: chosen.count, restarts: 0, listed: snapshot ? seen : [], cursorReset: note)
     }
 
     public func readReferralEvents(after cursor: AdapterCursor, pageSize: Int, deliver: (AdapterPage<ReferralEvent>) async throws(AdapterError) -> Void) async throws(AdapterError) -> AdapterReadSummary {
-        let agency = self.agency
-        return try await read(prefix: "referrals", after: cursor, pageSize: pageSize, columns: ["evntId", "rfrlId", "updtDt"],
-                              position: ReferralCodec.position, map: { (row) throws(ValidationError) in try ReferralCodec.event(row, agency: agency) }, deliver: deliver)
+        guard settings.readsReferralEvents else {
+            throw AdapterError(.envelope, agency: agency, "no referral-event export is configured for kamco (adapter.referral_events_path)")
+        }
+        let (files, signpost) = try await index()
+        let (start, reset) = PagedReader.start(after: cursor, signpost: signpost)
+        let firstDay = start == .beginning ? nil : start.updatedAt.date
+        let days = Self.dated(files, pattern: "referrals-{date}.csv").filter { file in file.day <= signpost.date && (firstDay.map { file.day >= $0 } ?? true) }
+        var read = ListRead(.incremental(after: start, signpost: signpost), pageSize: Int.max)
+        var items = 0
+        for file in days {
+            let rows = try Self.parseExport(try await download(exportsPath + file.name).body, file: file.name, columns: ["evntId"])
+            let decisions = read.decideAll(rows.map { ListRead.Served(id: NativeCleaning.present($0.fields["evntId"]), stamp: ReferralCodec.stamp($0.fields)) })
+            var out: [AdapterItem<ReferralEvent>] = []
+            for (index, (row, decision)) in zip(rows, decisions).enumerated() {
+                let location = "\(file.name), row \(index + 1)"
+                let raw = Self.csvRow(row.values)
+                switch decision {
+                case .skip: continue
+                case .quarantine(let reason):
+                    out.append(AdapterItem(nativeID: NativeCleaning.present(row.fields["evntId"]), location: location, raw: raw,
+                                           mapped: .failure(ValidationError(.malformed, field: "updtDt", reason))))
+                case .take:
+                    out.append(AdapterItem(nativeID: row.fields["evntId"], location: location, raw: raw,
+                                           mapped: Result(mapping: { () throws(ValidationError) in try ReferralCodec.event(row.fields, agency: .kamco) })))
+                }
+            }
+            for chunkStart in stride(from: 0, to: out.count, by: max(1, pageSize)) {
+                try await deliver(AdapterPage(items: Array(out[chunkStart..<min(out.count, chunkStart + pageSize)]), cursor: nil))
+            }
+            items += out.count
+        }
+        let final = AdapterCursor(updatedAt: signpost, id: "")
+        try await deliver(AdapterPage(items: [], cursor: final))
+        return AdapterReadSummary(cursor: final, signpost: signpost, isSnapshot: false, isComplete: true, served: read.served, items: items,
+                                  quarantined: read.quarantined, pages: days.count, restarts: 0, cursorReset: reset)
     }
 
     public func deliver(_ referral: ReferralDelivery) async throws(AdapterError) {
-        let answer = try await http.send(.POST, settings.baseURL + "/intake/referrals", headers: headers + [("Content-Type", "application/xml; charset=UTF-8")],
+        let answer = try await http.send(.POST, settings.baseURL + (settings.intakePath ?? "/intake/referrals"), headers: headers + [("Content-Type", "application/xml; charset=UTF-8")],
                                          body: ReferralCodec.xml(referral))
         let text = String(decoding: answer.body, as: UTF8.self)
         guard text.contains("<code>00</code>") else {
@@ -50,7 +139,15 @@ public struct KAMCOAdapter: AgencyAdapter {
     }
 
     public func remapProgram(_ raw: [UInt8]) throws(ValidationError) -> ProgramRecord {
-        try KAMCOMapping.program(try Self.quarantinedRow(raw, header: KAMCOMapping.columns))
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(raw))) as? [String: Any] else {
+            throw ValidationError(.malformed, "the quarantined payload is not a CSV row kept as a JSON object")
+        }
+        let row = object.compactMapValues { $0 as? String }
+        let columns: [KAMCOMapping.Field: String]
+        do { columns = try KAMCOMapping.resolve(header: Array(row.keys), configured: settings.columns, file: "the quarantined row") } catch {
+            throw ValidationError(.malformed, error.message)
+        }
+        return try KAMCOMapping.program(row, columns: columns)
     }
 
     public func remapReferralEvent(_ raw: [UInt8]) throws(ValidationError) -> ReferralEvent {
@@ -70,8 +167,8 @@ public struct KAMCOAdapter: AgencyAdapter {
         return row.fields
     }
 
-    /// Fetches an export and checks it against its published checksum (RFC 9530 `Repr-Digest`),
-    /// when there is one: a file cut short at a line break would otherwise look complete.
+    /// Fetches a file and checks it against its published checksum (RFC 9530 `Repr-Digest`), when
+    /// there is one: a file cut short at a line break would otherwise look complete.
     func download(_ path: String) async throws(AdapterError) -> AgencyHTTP.Answer {
         let answer = try await http.send(.GET, settings.baseURL + path, headers: headers)
         if let digest = answer.headers.first(name: "Repr-Digest"), let start = digest.range(of: "sha-256=:") {
@@ -83,86 +180,75 @@ public struct KAMCOAdapter: AgencyAdapter {
         return answer
     }
 
+    /// The export index: the file names it lists and the agency's clock.
     func index() async throws(AdapterError) -> (files: [String], date: AgencyTimestamp) {
-        let answer = try await download("/exports/")
-        let files = String(decoding: answer.body, as: UTF8.self).split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard answer.body.last == UInt8(ascii: "\n"), files.allSatisfy({ $0.hasSuffix(".csv") }) else {
-            throw AdapterError(.schema, agency: agency, "the export index is not a complete list of .csv files (\(AgencyHTTP.snippet(answer.body))); it may have been cut short")
-        }
+        let answer = try await download(exportsPath)
         guard let date = answer.date else {
             throw AdapterError(.schema, agency: agency, "the export index carries no Date header, so no signpost can be fixed on the agency's clock")
         }
-        return (files, date)
+        return (Self.fileNames(inIndex: answer.body), date)
     }
 
-    private func read<Record: Sendable>(
-        prefix: String, after cursor: AdapterCursor, pageSize: Int, columns: [String],
-        position: ([String: String]) -> AdapterCursor?, map: ([String: String]) throws(ValidationError) -> Record,
-        deliver: (AdapterPage<Record>) async throws(AdapterError) -> Void
-    ) async throws(AdapterError) -> AdapterReadSummary {
-        let (files, signpost) = try await index()
-        var start = cursor
-        var reset: String?
-        if cursor.updatedAt >= signpost, cursor != .beginning {
-            reset = "the stored cursor \(cursor) is not before the agency's clock \(signpost.dashed); reading everything again"
-            start = .beginning
-        }
-        let firstDay = start == .beginning ? "00000000" : String(start.updatedAt.digits.prefix(8))
-        let lastDay = String(signpost.digits.prefix(8))
-        let listed = files.filter { $0.hasPrefix(prefix + "-") }.map { String($0.dropFirst(prefix.count + 1).prefix(8)) }.sorted()
-        let days = listed.filter { $0 >= firstDay && $0 <= lastDay }
-        if start != .beginning, let oldest = listed.first, firstDay < oldest, reset == nil {
-            reset = "the agency no longer lists exports from \(firstDay) (its oldest is \(oldest)); rows changed in between and not exported again are missing until a full resync"
-        }
-        var current = start
-        var items = 0
-        for day in days {
-            let rows = try await fetch("\(prefix)-\(day).csv", columns: columns)
-            var taken: [AdapterItem<Record>] = []
-            for row in rows.sorted(by: { (position($0.fields) ?? current) < (position($1.fields) ?? current) }) {
-                if let mismatch = row.fields["columnMismatch"] {
-                    taken.append(AdapterItem(position: current, raw: row.raw, mapped: .failure(ValidationError(.malformed, field: "row", "the row has \(mismatch) columns (an unquoted comma?)"))))
-                    continue
-                }
-                guard let at = position(row.fields) else {
-                    taken.append(AdapterItem(position: current, raw: row.raw, mapped: .failure(ValidationError(.malformed, field: "id", "the row has no readable id or 수정일시"))))
-                    continue
-                }
-                guard current < at, at.updatedAt < signpost else { continue }
-                let result: Result<Record, ValidationError>
-                do throws(ValidationError) { result = .success(try map(row.fields)) } catch { result = .failure(error) }
-                taken.append(AdapterItem(position: at, raw: row.raw, mapped: result))
-                current = at
-            }
-            for chunkStart in stride(from: 0, to: taken.count, by: max(1, pageSize)) {
-                let chunk = Array(taken[chunkStart..<min(taken.count, chunkStart + pageSize)])
-                items += chunk.count
-                try await deliver(AdapterPage(items: chunk, cursor: chunk.last!.position))
+    /// The names an index lists: the `href`s of an HTML directory index (Apache, nginx), or one
+    /// name per line of a plain list.
+    static func fileNames(inIndex body: [UInt8]) -> [String] {
+        let text = String(decoding: body, as: UTF8.self)
+        if text.range(of: "<a ", options: .caseInsensitive) != nil || text.range(of: "<html", options: .caseInsensitive) != nil {
+            return text.matches(of: /(?i)href\s*=\s*"([^"]+)"/).map { match in
+                let href = String(match.1).removingPercentEncoding ?? String(match.1)
+                return String(href.split(separator: "/").last ?? Substring(href))
             }
         }
-        return AdapterReadSummary(cursor: current, signpost: signpost, items: items, pages: days.count, restarts: 0, cursorReset: reset)
+        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    /// One row of an export: its fields by column name, and the row as UTF-8 CSV (its raw payload).
+    /// The files matching `pattern` (`{date}` = `yyyyMMdd`), with their day, oldest first.
+    static func dated(_ files: [String], pattern: String) -> [(name: String, day: LocalDate)] {
+        let parts = pattern.components(separatedBy: "{date}")
+        guard parts.count == 2 else { return [] }
+        return files.compactMap { name -> (String, LocalDate)? in
+            guard name.hasPrefix(parts[0]), name.hasSuffix(parts[1]), name.count == parts[0].count + 8 + parts[1].count else { return nil }
+            let digits = String(name.dropFirst(parts[0].count).prefix(8))
+            guard digits.allSatisfy(\.isNumber), let day = LocalDate(parsing: digits) else { return nil }
+            return (name, day)
+        }.sorted { $0.1 < $1.1 }.map { (name: $0.0, day: $0.1) }
+    }
+
+    /// A program export's rows and which column holds what.
+    func programRows(_ file: String) async throws(AdapterError) -> ([Row], [KAMCOMapping.Field: String]) {
+        let rows = try Self.parseExport(try await download(exportsPath + file).body, file: file, columns: [])
+        let header = rows.first.map { Array($0.header) } ?? []
+        if rows.isEmpty { return ([], [:]) }
+        return (rows, try KAMCOMapping.resolve(header: header, configured: settings.columns, file: file))
+    }
+
+    /// One row of an export: the file's header, the row's values and its fields by column name.
     public struct Row: Sendable {
+        public var header: [String]
+        public var values: [String]
         public var fields: [String: String]
-        public var raw: [UInt8]
+        /// Set when the row has another number of values than the header (an unquoted comma):
+        /// its fields would be shifted, so it goes to quarantine.
+        public var columnMismatch: String?
     }
 
-    func fetch(_ file: String, columns: [String]) async throws(AdapterError) -> [Row] {
-        try Self.parseExport(try await download("/exports/" + file).body, file: file, columns: columns)
+    /// A row as CSV text (a referral event's raw payload).
+    static func csvRow(_ values: [String]) -> [UInt8] {
+        Array(values.map { $0.contains(",") || $0.contains("\"") || $0.contains("\n") ? "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : $0 }
+            .joined(separator: ",").utf8)
     }
 
     /// Parses one export file: decoded from CP949, parsed with CSV.swift (RFC 4180 quoting and
     /// embedded newlines).
-    /// - Throws: ``AdapterError`` `.schema` for a body that is not CP949, is cut short, or lacks a column.
+    /// - Throws: ``AdapterError`` `.schema` for a body that is not CP949, is cut short, or lacks a
+    ///   required column.
     public static func parseExport(_ body: [UInt8], file: String, columns: [String]) throws(AdapterError) -> [Row] {
         let agency = AgencyID.kamco
         guard let text = String(data: Data(body), encoding: Self.cp949) else {
             throw AdapterError(.schema, agency: agency, "\(file) is not CP949 text")
         }
         // Every export ends with a line break: a file that does not was cut short.
-        guard body.last == UInt8(ascii: "\n") else {
+        guard body.isEmpty || body.last == UInt8(ascii: "\n") else {
             throw AdapterError(.schema, agency: agency, "\(file) ends in the middle of a line: the download was cut short")
         }
         let reader: CSVReader
@@ -171,19 +257,16 @@ public struct KAMCOAdapter: AgencyAdapter {
         } catch {
             throw AdapterError(.schema, agency: agency, "\(file) is not CSV (\(error))")
         }
-        guard let header = reader.headerRow, columns.allSatisfy(header.contains) else {
+        guard let header = reader.headerRow?.map({ $0.trimmingCharacters(in: .whitespaces) }), columns.allSatisfy(header.contains) else {
             throw AdapterError(.schema, agency: agency, "\(file) lacks the columns \(columns.filter { !(reader.headerRow ?? []).contains($0) }.joined(separator: ", "))")
         }
         var rows: [Row] = []
         while let values = reader.next() {
+            if values.count == 1, values[0].trimmingCharacters(in: .whitespaces).isEmpty { continue }
             var fields: [String: String] = [:]
             for (name, value) in zip(header, values) { fields[name] = value }
-            let raw = Array(values.map { $0.contains(",") || $0.contains("\"") || $0.contains("\n") ? "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : $0 }
-                .joined(separator: ",").utf8)
-            // A row with the wrong number of columns (an unquoted comma) would map shifted values:
-            // keep only its id, so that it goes to quarantine at its place.
-            rows.append(Row(fields: values.count == header.count ? fields : ["관리번호": fields["관리번호"] ?? "", "evntId": fields["evntId"] ?? "",
-                                                                              "columnMismatch": "\(values.count) of \(header.count)"], raw: raw))
+            rows.append(Row(header: header, values: values, fields: fields,
+                            columnMismatch: values.count == header.count ? nil : "\(values.count) of \(header.count)"))
         }
         if let error = reader.error {
             throw AdapterError(.schema, agency: agency, "\(file) could not be parsed as CSV (\(error))")
@@ -200,6 +283,9 @@ extension KAMCOAdapter: AgencyFormat {
     }
 
     public static func mapProgramPage(_ body: [UInt8]) throws(AdapterError) -> [Result<ProgramRecord, ValidationError>] {
-        try parseExport(body, file: "programs.csv", columns: KAMCOMapping.columns).map { row in Result { () throws(ValidationError) in try KAMCOMapping.program(row.fields) } }
+        let rows = try parseExport(body, file: "programs.csv", columns: [])
+        guard let header = rows.first?.header else { return [] }
+        let columns = try KAMCOMapping.resolve(header: header, configured: [:], file: "programs.csv")
+        return rows.map { row in Result { () throws(ValidationError) in try KAMCOMapping.program(row.fields, columns: columns) } }
     }
 }

@@ -2,27 +2,32 @@ import Foundation
 public import HanaroCore
 import NIOHTTP1
 
-/// 신용보증기금's odcloud-style JSON API: `GET /api/15049544/v1/programs?page=&perPage=` with
-/// odcloud conditions `cond[수정일시::GTE]`/`cond[수정일시::LT]`, credential
-/// `Authorization: Infuser KEY`; referral feed `.../referral-events`, intake `.../referral-intake`.
+/// 신용보증기금's services in the odcloud JSON shape: `GET /api/15049544/v1/programs?page=&perPage=`
+/// (`adapter.programs_path`), answered `{"page","perPage","totalCount","currentCount","matchCount","data"}`
+/// — paged over `matchCount` (the rows that match the conditions; `totalCount` counts the whole
+/// dataset). Incremental by `수정일시` with the odcloud conditions `cond[수정일시::GTE]`/`::LT`.
+/// Credential `Authorization: Infuser KEY`. A referral feed (`adapter.referral_events_path`, ours:
+/// `/api/15049544/v1/referral-events`) and the intake (`.../referral-intake`) use the same shape.
 public struct KODITAdapter: PagedAgencyAPI {
     public var agency: AgencyID { Self.agency }
     let settings: AdapterSettings
     let http: AgencyHTTP
-    let programStream = "/api/15049544/v1/programs"
-    let referralStream = "/api/15049544/v1/referral-events"
+    static let defaultProgramsPath = "/api/15049544/v1/programs"
+    static let defaultReferralEventsPath = "/api/15049544/v1/referral-events"
+    static let programsHaveStamps = true
 
     public init(settings: AdapterSettings, http: AgencyHTTP) {
         self.settings = settings
         self.http = http
     }
 
-    func programPosition(_ item: [String: Any]) -> AdapterCursor? { KODITMapping.position(item) }
+    func programID(_ item: [String: Any]) -> String? { KODITMapping.id(item) }
+    func programStamp(_ item: [String: Any]) -> ListRead.Stamp { KODITMapping.stamp(item) }
     func program(_ item: [String: Any]) throws(ValidationError) -> ProgramRecord { try KODITMapping.program(item) }
 
     public func deliver(_ referral: ReferralDelivery) async throws(AdapterError) {
-        let answer = try await http.send(.POST, settings.baseURL + "/api/15049544/v1/referral-intake", headers: headers + [("Content-Type", "application/json")],
-                                         body: ReferralCodec.json(referral))
+        let answer = try await http.send(.POST, settings.baseURL + (settings.intakePath ?? "/api/15049544/v1/referral-intake"),
+                                         headers: headers + [("Content-Type", "application/json")], body: ReferralCodec.json(referral))
         let object = try JSONItems.object(answer.body, agency: agency)
         guard JSONItems.int(object, "code") == 0 else {
             throw AdapterError(.envelope, agency: agency, "the intake answered code \(JSONItems.text(object, "code") ?? "?") \(JSONItems.text(object, "msg") ?? "")")
@@ -31,25 +36,31 @@ public struct KODITAdapter: PagedAgencyAPI {
 
     var headers: [(String, String)] { [("Authorization", "Infuser \(settings.serviceKey)"), ("Accept", "application/json")] }
 
-    func page(_ stream: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<[String: Any]> {
-        var url = settings.baseURL + stream + "?page=\(offset / limit + 1)&perPage=\(limit)"
+    func page(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<[String: Any]> {
+        var url = settings.baseURL + path + (path.contains("?") ? "&" : "?") + "page=\(offset / limit + 1)&perPage=\(limit)&returnType=JSON"
         if let since, since != .distantPast { url += "&" + Self.condition("GTE", since) }
         if let until { url += "&" + Self.condition("LT", until) }
         let answer = try await http.send(.GET, url, headers: headers)
         let (data, total) = try Self.parseList(answer.body)
-        return try ListPage(items: data, total: total, date: answer.date, agency: agency)
+        return ListPage(items: data, total: total, date: answer.date)
     }
 
-    /// The items and total of a list answer.
-    static func parseList(_ body: [UInt8]) throws(AdapterError) -> ([[String: Any]], Int) {
+    /// The items and total of a list answer: `matchCount` (what the conditions match), else
+    /// `totalCount`, else none.
+    static func parseList(_ body: [UInt8]) throws(AdapterError) -> ([[String: Any]], Int?) {
         let object = try JSONItems.object(body, agency: .kodit)
-        guard let data = object["data"] as? [[String: Any]], let total = JSONItems.int(object, "matchCount") ?? JSONItems.int(object, "totalCount") else {
+        guard let data = object["data"] as? [[String: Any]] else {
             if let code = JSONItems.text(object, "code") {
-                throw AdapterError(.envelope, agency: .kodit, "odcloud answered code \(code) \(JSONItems.text(object, "msg") ?? "")")
+                let message = JSONItems.text(object, "msg") ?? ""
+                if code == "-401" || code == "401" || message.contains("인증") {
+                    throw AdapterError(.unauthorized, agency: .kodit, "odcloud refused the key (\(code) \(message)); check adapter.service_key")
+                }
+                throw AdapterError(.envelope, agency: .kodit, "odcloud answered code \(code) \(message)")
             }
-            throw AdapterError(.schema, agency: .kodit, "the answer lacks data or matchCount")
+            throw AdapterError(.schema, agency: .kodit, "the answer lacks data; is adapter.base_url the odcloud API?")
         }
-        return (data, Int(total))
+        let total = JSONItems.int(object, "matchCount") ?? JSONItems.int(object, "totalCount")
+        return (data, total.map(Int.init))
     }
 
     /// `cond[수정일시::GTE]=...`, percent-encoded.

@@ -1,22 +1,27 @@
 public import HanaroCore
 
-/// 신용보증재단중앙회's announcements through data.go.kr (기업마당 style XML): programs at
-/// `/B552735/kfcgf/getPblancList`, the referral feed at `/B552735/kfcgf/getRfrlEventList`, the
-/// intake at `/B552735/kfcgf/rfrlIntake`.
+/// 신용보증재단중앙회's announcements in the 기업마당 shape through data.go.kr (XML): programs at
+/// `/1421000/bizinfo/pblancBsnsService` (`adapter.programs_path`), incremental by `updtPnttm`; a
+/// referral feed (`adapter.referral_events_path`, ours: `/B552735/kfcgf/getRfrlEventList`) and the
+/// intake (`/B552735/kfcgf/rfrlIntake`) use the same envelope.
 public struct KOREGAdapter: DataGoKrAPI {
     public var agency: AgencyID { Self.agency }
     let settings: AdapterSettings
     let http: AgencyHTTP
-    let programStream = "/B552735/kfcgf/getPblancList"
-    let referralStream = "/B552735/kfcgf/getRfrlEventList"
-    let intakePath = "/B552735/kfcgf/rfrlIntake"
+    static let defaultProgramsPath = "/1421000/bizinfo/pblancBsnsService"
+    static let defaultReferralEventsPath = "/B552735/kfcgf/getRfrlEventList"
+    static let defaultIntakePath = "/B552735/kfcgf/rfrlIntake"
+    static let programsHaveStamps = true
 
     public init(settings: AdapterSettings, http: AgencyHTTP) {
         self.settings = settings
         self.http = http
     }
 
-    func programPosition(_ item: [String: String]) -> AdapterCursor? { KOREGMapping.position(item) }
+    func programID(_ item: [String: String]) -> String? { NativeCleaning.present(item["pblancId"]) }
+    func programStamp(_ item: [String: String]) -> ListRead.Stamp {
+        item["updtPnttm"].flatMap(AgencyTimestamp.init(parsing:)).map { .at($0) } ?? .unreadable
+    }
     func program(_ item: [String: String]) throws(ValidationError) -> ProgramRecord { try KOREGMapping.program(item) }
 }
 

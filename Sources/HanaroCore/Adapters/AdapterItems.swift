@@ -1,31 +1,37 @@
-/// One native item as read from an agency: its position in the stream, its raw bytes (kept in
-/// quarantine if it cannot be mapped) and the canonical record it maps to, or why it does not.
+/// One native item as read from an agency: its own id (when it has a readable one), where it was
+/// served, its native bytes (kept in quarantine if it is refused) and the canonical record it maps
+/// to, or why it does not.
 public struct AdapterItem<Record: Sendable>: Sendable {
-    /// Its (updated-at, id) position: the cursor after taking it.
-    public var position: AdapterCursor
-    /// The native payload (one JSON object, one XML `<item>`, one CSV row as UTF-8) of an item
-    /// that could not be mapped; empty for a mapped one (the store then keeps its key if it is
-    /// refused later).
+    /// The agency's id of the item, or nil when it has none that can be read.
+    public var nativeID: String?
+    /// Where it was served (`page 2, item 4`): names an item that has no id.
+    public var location: String
+    /// The native payload in a canonical form (one JSON object with sorted keys, one XML `<item>`
+    /// with its fields in name order, one CSV row as a JSON object): the same bytes whatever the
+    /// key order the agency served, so that a repeated bad item is recognised. Empty for an item
+    /// mapped and not needed again.
     public var raw: [UInt8]
-    /// The mapped record, or the mapping error (the item goes to quarantine).
+    /// The mapped record, or why it could not be mapped (the item goes to quarantine).
     public var mapped: Result<Record, ValidationError>
 
-    public init(position: AdapterCursor, raw: [UInt8], mapped: Result<Record, ValidationError>) {
-        self.position = position
+    public init(nativeID: String?, location: String, raw: [UInt8], mapped: Result<Record, ValidationError>) {
+        self.nativeID = nativeID
+        self.location = location
         self.raw = raw
         self.mapped = mapped
     }
 }
 
-/// One page of a signposted read, to be stored in one transaction together with ``cursor``.
+/// One page of a read, to be stored in one transaction together with ``cursor``.
 public struct AdapterPage<Record: Sendable>: Sendable {
-    /// The items taken from this page, in stream order (items at or before the previous cursor,
-    /// or at or after the signpost, are already left out).
+    /// The items taken or refused from this page, in the order served (items skipped — already
+    /// read, for the next read, repeated — are left out).
     public var items: [AdapterItem<Record>]
-    /// Where the read stands after this page.
-    public var cursor: AdapterCursor
+    /// The cursor to store with this page, or nil to keep the stored one (a read moves its cursor
+    /// only with its last page, once it is complete).
+    public var cursor: AdapterCursor?
 
-    public init(items: [AdapterItem<Record>], cursor: AdapterCursor) {
+    public init(items: [AdapterItem<Record>], cursor: AdapterCursor?) {
         self.items = items
         self.cursor = cursor
     }
@@ -33,27 +39,43 @@ public struct AdapterPage<Record: Sendable>: Sendable {
 
 /// How a read ended.
 public struct AdapterReadSummary: Sendable, Hashable {
-    /// The cursor after the read.
+    /// The cursor after the read (the stored one when it did not move).
     public var cursor: AdapterCursor
-    /// The upper bound fixed before the read started: everything the agency had before it was read.
+    /// The agency's clock when the read started: everything it had before was read, if complete.
     public var signpost: AgencyTimestamp
-    /// Items taken (mapped or quarantined).
+    /// Whether the read covered the whole list (a snapshot), so that absent items can be told.
+    public var isSnapshot: Bool
+    /// Whether the read went through everything it had to (a snapshot: the whole list; an
+    /// incremental read: every change before the signpost). An incomplete read moves no cursor
+    /// and closes nothing.
+    public var isComplete: Bool
+    /// Items served by the agency, and of those: taken (mapped or not), quarantined for no id or
+    /// no readable stamp, and refused by the mapping.
+    public var served: Int
     public var items: Int
-    /// Pages fetched (including re-reads after the agency's pages shifted).
+    public var quarantined: Int
+    /// Pages fetched (including the passes made again after the list moved).
     public var pages: Int
-    /// Times the read started again from its last position because the agency's pages shifted
-    /// (a record changed while paging, a duplicated page).
+    /// Times the read went through the list again because it moved while paged.
     public var restarts: Int
+    /// The ids the agency listed (a snapshot's membership; empty for incremental reads).
+    public var listed: Set<String>
     /// Why the stored cursor was set aside, when it was (a future or corrupt cursor): the read
     /// then started from the beginning.
     public var cursorReset: String?
 
-    public init(cursor: AdapterCursor, signpost: AgencyTimestamp, items: Int, pages: Int, restarts: Int, cursorReset: String? = nil) {
+    public init(cursor: AdapterCursor, signpost: AgencyTimestamp, isSnapshot: Bool, isComplete: Bool, served: Int, items: Int,
+                quarantined: Int, pages: Int, restarts: Int, listed: Set<String> = [], cursorReset: String? = nil) {
         self.cursor = cursor
         self.signpost = signpost
+        self.isSnapshot = isSnapshot
+        self.isComplete = isComplete
+        self.served = served
         self.items = items
+        self.quarantined = quarantined
         self.pages = pages
         self.restarts = restarts
+        self.listed = listed
         self.cursorReset = cursorReset
     }
 }

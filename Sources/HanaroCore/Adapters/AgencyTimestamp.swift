@@ -37,6 +37,15 @@ public struct AgencyTimestamp: Hashable, Sendable, Comparable, CustomStringConve
         self.digits = String(decoding: digits, as: UTF8.self)
     }
 
+    /// Midnight (KST) of a calendar day: where a read of that day's file starts.
+    public init(day: LocalDate) {
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        digits = pad(day.year, 4) + pad(day.month, 2) + pad(day.day, 2) + "000000"
+    }
+
     /// The stamp of a moment given as seconds since 1970 (UTC), in KST (UTC+9, no daylight saving).
     public init(secondsSince1970 seconds: Int64) {
         let kst = seconds + 9 * 3600

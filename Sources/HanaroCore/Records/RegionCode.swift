@@ -40,6 +40,36 @@ public struct RegionCode: Hashable, Sendable, Comparable, CustomStringConvertibl
         code = prefix + trimmed.dropFirst(2)
     }
 
+    /// The 시도 a region name stands for, as agencies write them in titles (`[강원]`), institution
+    /// names (`강원특별자치도`) and lists (`강원, 서울`): short names, full names old and new, and
+    /// the merged 전남광주 (both 시도). Empty for 전국 (nationwide) and for names it does not know.
+    public static func named(_ name: String) -> [RegionCode] {
+        let key = name.trimmingASCIIWhitespace
+        if let codes = namedProvinces[key] { return codes.map { RegionCode(known: $0) } }
+        // `강원도 원주시`, `서울특별시 강남구`: the 시도 word leads.
+        if let first = key.split(separator: " ").first, first.count < key.count, let codes = namedProvinces[String(first)] {
+            return codes.map { RegionCode(known: $0) }
+        }
+        return []
+    }
+
+    private init(known code: String) { self.code = code }
+
+    static let namedProvinces: [String: [String]] = {
+        var table: [String: [String]] = [:]
+        let names: [(String, [String])] = [
+            ("11", ["서울", "서울시", "서울특별시"]), ("26", ["부산", "부산시", "부산광역시"]), ("27", ["대구", "대구시", "대구광역시"]),
+            ("28", ["인천", "인천시", "인천광역시"]), ("29", ["광주", "광주시", "광주광역시"]), ("30", ["대전", "대전시", "대전광역시"]),
+            ("31", ["울산", "울산시", "울산광역시"]), ("36", ["세종", "세종시", "세종특별자치시"]), ("41", ["경기", "경기도"]),
+            ("43", ["충북", "충청북도"]), ("44", ["충남", "충청남도"]), ("46", ["전남", "전라남도"]), ("47", ["경북", "경상북도"]),
+            ("48", ["경남", "경상남도"]), ("50", ["제주", "제주도", "제주특별자치도"]), ("51", ["강원", "강원도", "강원특별자치도"]),
+            ("52", ["전북", "전라북도", "전북특별자치도"]),
+        ]
+        for (code, aliases) in names { for alias in aliases { table[alias] = [code] } }
+        for merged in ["전남광주", "전남광주통합특별시", "광주전남"] { table[merged] = ["29", "46"] }
+        return table
+    }()
+
     /// The 시도 this region lies in.
     public var province: String { String(code.prefix(2)) }
 

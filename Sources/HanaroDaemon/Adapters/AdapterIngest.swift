@@ -8,16 +8,20 @@ import HanaroAdapters
 /// the replica's change feed from a checkpoint that only advances past delivered referrals.
 ///
 /// Streams (checkpoint names): `adapter:<id>:programs`, `adapter:<id>:referrals` (adapter cursors),
-/// `adapter:<id>:outbound` (a change-feed sequence).
+/// `adapter:<id>:outbound` (a change-feed sequence). A snapshot's membership is kept by the store
+/// (``Replica/recordSnapshot(of:listed:closeAfterMisses:)``).
 public struct AdapterIngest: Sendable {
     public let adapter: any AgencyAdapter
     public let replica: Replica
     public let pageSize: Int
+    /// Whether the agency's referral-event feed is read (only where one is configured).
+    public let readsReferralEvents: Bool
 
-    public init(adapter: any AgencyAdapter, replica: Replica, pageSize: Int = 100) {
+    public init(adapter: any AgencyAdapter, replica: Replica, pageSize: Int = 100, readsReferralEvents: Bool = false) {
         self.adapter = adapter
         self.replica = replica
         self.pageSize = pageSize
+        self.readsReferralEvents = readsReferralEvents
     }
 
     public var agency: AgencyID { adapter.agency }
@@ -25,34 +29,68 @@ public struct AdapterIngest: Sendable {
     var referralStream: StreamID { .adapter(agency, .referrals) }
     var outboundStream: StreamID { .adapter(agency, .outbound) }
 
-    /// Reads the programs changed since the stored cursor (all of them with `full`) and records
-    /// them as this agency's edits.
+    /// What one read of an agency stored.
+    public struct Outcome: Sendable, Hashable {
+        /// How the read went (pages, complete or not, a snapshot or not).
+        public var summary: AdapterReadSummary
+        /// Items that made a new version, that the replica already held as they are, that were
+        /// quarantined (by the adapter: no id, no readable stamp, unmappable; or by the store's
+        /// rules), and programs closed for being absent from two complete snapshots.
+        public var applied = 0
+        public var unchanged = 0
+        public var quarantined = 0
+        public var closed = 0
+
+        /// Items the read could use (applied or already held).
+        public var usable: Int { applied + unchanged }
+    }
+
+    /// Reads the agency's programs — those changed since the stored cursor, or its whole list
+    /// where its format has no update stamp (all of them with `full`) — and records them as this
+    /// agency's edits. After a complete snapshot, the programs it stopped listing are closed.
     /// - Throws: ``AdapterError`` (`.store` when the replica refused a page).
     @discardableResult
-    public func ingestPrograms(full: Bool = false, progress: (@Sendable (Int) async -> Void)? = nil) async throws(AdapterError) -> AdapterReadSummary {
+    public func ingestPrograms(full: Bool = false, progress: (@Sendable (Int) async -> Void)? = nil) async throws(AdapterError) -> Outcome {
         let (cursor, corrupt) = try await storedCursor(programStream, full: full)
         let agency = self.agency, replica = self.replica, stream = programStream
+        var counts = Outcome(summary: AdapterReadSummary(cursor: cursor, signpost: .distantPast, isSnapshot: false, isComplete: false,
+                                                         served: 0, items: 0, quarantined: 0, pages: 0, restarts: 0))
         var summary = try await adapter.readPrograms(after: cursor, pageSize: pageSize) { (page) async throws(AdapterError) in
             let edits = page.items.map { item -> AuthoredEdit in
                 switch item.mapped {
                 case .success(let record): AuthoredEdit(key: record.key, edit: .publishProgram(record), raw: item.raw)
-                case .failure(let error): AuthoredEdit(key: RecordKey(kind: .program, owner: agency, localID: item.position.id), refused: error, raw: item.raw)
+                case .failure(let error):
+                    AuthoredEdit(key: item.nativeID.map { RecordKey(kind: .program, owner: agency, localID: $0) },
+                                 refused: Self.located(error, item), raw: item.raw)
                 }
             }
-            try await Self.store(edits, agency: agency, replica: replica, checkpoint: Checkpoint(stream: stream, value: page.cursor.text))
+            let outcomes = try await Self.store(edits, agency: agency, replica: replica,
+                                                checkpoint: page.cursor.map { Checkpoint(stream: stream, value: $0.text) })
+            counts.add(outcomes)
             await progress?(page.items.count)
         }
         if summary.cursorReset == nil { summary.cursorReset = corrupt }
-        return summary
+        counts.summary = summary
+        if summary.isSnapshot, summary.isComplete {
+            do {
+                counts.closed = try await replica.recordSnapshot(of: agency, listed: summary.listed).count
+            } catch {
+                throw AdapterError(.store, agency: agency, "the replica refused the snapshot's membership: \(error)")
+            }
+        }
+        return counts
     }
 
     /// Reads the referral events (new referrals from this agency's counsellors, status changes)
-    /// since the stored cursor and records them as this agency's edits.
+    /// since the stored cursor and records them as this agency's edits. Only for an agency whose
+    /// referral-event feed is configured: no agency publishes one.
     /// - Throws: ``AdapterError``.
     @discardableResult
-    public func ingestReferralEvents(full: Bool = false, progress: (@Sendable (Int) async -> Void)? = nil) async throws(AdapterError) -> AdapterReadSummary {
+    public func ingestReferralEvents(full: Bool = false, progress: (@Sendable (Int) async -> Void)? = nil) async throws(AdapterError) -> Outcome {
         let (cursor, corrupt) = try await storedCursor(referralStream, full: full)
         let agency = self.agency, replica = self.replica, stream = referralStream
+        var counts = Outcome(summary: AdapterReadSummary(cursor: cursor, signpost: .distantPast, isSnapshot: false, isComplete: false,
+                                                         served: 0, items: 0, quarantined: 0, pages: 0, restarts: 0))
         var summary = try await adapter.readReferralEvents(after: cursor, pageSize: pageSize) { (page) async throws(AdapterError) in
             var edits: [AuthoredEdit] = []
             for item in page.items {
@@ -60,14 +98,26 @@ public struct AdapterIngest: Sendable {
                 case .success(let event):
                     edits += Self.edits(for: event, agency: agency, raw: item.raw)
                 case .failure(let error):
-                    edits.append(AuthoredEdit(key: RecordKey(kind: .referral, owner: agency, localID: item.position.id), refused: error, raw: item.raw))
+                    edits.append(AuthoredEdit(key: item.nativeID.map { RecordKey(kind: .referral, owner: agency, localID: $0) },
+                                              refused: Self.located(error, item), raw: item.raw))
                 }
             }
-            try await Self.store(edits, agency: agency, replica: replica, checkpoint: Checkpoint(stream: stream, value: page.cursor.text))
+            let outcomes = try await Self.store(edits, agency: agency, replica: replica,
+                                                checkpoint: page.cursor.map { Checkpoint(stream: stream, value: $0.text) })
+            counts.add(outcomes)
             await progress?(page.items.count)
         }
         if summary.cursorReset == nil { summary.cursorReset = corrupt }
-        return summary
+        counts.summary = summary
+        return counts
+    }
+
+    /// The error of an item without an id says where it was served.
+    static func located<Record>(_ error: ValidationError, _ item: AdapterItem<Record>) -> ValidationError {
+        guard item.nativeID == nil else { return error }
+        var located = error
+        located.message = "\(error.message) (no id: \(item.location))"
+        return located
     }
 
     /// The edits a referral event makes, by `agency`.
@@ -158,11 +208,24 @@ public struct AdapterIngest: Sendable {
         }
     }
 
-    static func store(_ edits: [AuthoredEdit], agency: AgencyID, replica: Replica, checkpoint: Checkpoint) async throws(AdapterError) {
+    @discardableResult
+    static func store(_ edits: [AuthoredEdit], agency: AgencyID, replica: Replica, checkpoint: Checkpoint?) async throws(AdapterError) -> [WriteOutcome] {
         do {
-            try await replica.author(edits, by: agency, source: .adapter(agency), checkpoint: checkpoint)
+            return try await replica.author(edits, by: agency, source: .adapter(agency), checkpoint: checkpoint)
         } catch {
             throw AdapterError(.store, agency: agency, "the replica refused a page: \(error)")
+        }
+    }
+}
+
+extension AdapterIngest.Outcome {
+    mutating func add(_ outcomes: [WriteOutcome]) {
+        for outcome in outcomes {
+            switch outcome {
+            case .inserted, .replaced, .merged: applied += 1
+            case .unchanged: unchanged += 1
+            case .quarantined: quarantined += 1
+            }
         }
     }
 }

@@ -17,13 +17,16 @@ public final class AdapterService: Service, Sendable {
     let metrics: HanaroMetrics?
     /// Retries the referral events this adapter holds in quarantine.
     let retry: QuarantineRetry?
+    /// The share of refused items above which a complete read counts as `degraded`, not fresh.
+    let degradedAfter: Double
     /// One reader of this agency at a time: the poll loop and an admin's resync never interleave
     /// (a resync's older snapshot could otherwise land after a poll's newer one).
     let lock = AsyncLock()
 
     public init(ingest: AdapterIngest, pollIntervalSeconds: Int, board: FreshnessBoard, logger: Logger, metrics: HanaroMetrics? = nil,
-                retry: QuarantineRetry? = nil) {
+                retry: QuarantineRetry? = nil, degradedAfter: Double = 0.5) {
         self.ingest = ingest
+        self.degradedAfter = degradedAfter
         self.retry = retry
         self.metrics = metrics
         pollInterval = .seconds(pollIntervalSeconds)
@@ -69,26 +72,42 @@ public final class AdapterService: Service, Sendable {
         // Our own clock when the read starts: the point up to which the agency is then known
         // (its own clock, the signpost, could run ahead of ours and stretch `fresh`).
         let started = Date()
-        let programs: AdapterReadSummary
-        let events: AdapterReadSummary
+        let programs: AdapterIngest.Outcome
+        var events: AdapterIngest.Outcome?
         do throws(AdapterError) {
-            // Referral events first: a counsellor's decision should not wait behind a page of programs.
-            events = try await ingest.ingestReferralEvents(full: full, progress: progress)
+            // Referral events first (where the agency has a feed): a counsellor's decision should
+            // not wait behind a page of programs.
+            if ingest.readsReferralEvents { events = try await ingest.ingestReferralEvents(full: full, progress: progress) }
             programs = try await ingest.ingestPrograms(full: full, progress: progress)
+            guard programs.summary.isComplete else {
+                throw AdapterError(.envelope, agency: agency, "the agency's list kept moving or repeating pages while it was read (\(programs.summary.restarts) passes); what was read is stored, nothing was closed, and the next read goes through it again")
+            }
         } catch {
             await board.failed(agency, .inbound, kind: .init(error.code), reason: error.message)
             metrics?.countFailure(agency, kind: .init(error.code))
             throw error
         }
-        metrics?.countRecords(agency, kind: "program", programs.items)
-        metrics?.countRecords(agency, kind: "referral", events.items)
-        await board.succeeded(agency, .inbound, asOf: started)
-        if let reset = programs.cursorReset ?? events.cursorReset {
+        metrics?.countRecords(agency, kind: "program", programs.summary.items)
+        metrics?.countRecords(agency, kind: "referral", events?.summary.items ?? 0)
+        metrics?.countQuarantined(agency, programs.quarantined + (events?.quarantined ?? 0))
+        let counted = programs.usable + programs.quarantined
+        if counted > 0, programs.usable == 0 || Double(programs.quarantined) / Double(counted) > degradedAfter {
+            // A read that completed but could use nothing, or too little, of what it got.
+            await board.degraded(agency, asOf: started, usable: programs.usable, refused: programs.quarantined,
+                                 reason: "\(programs.quarantined) of \(counted) items of the last complete read were quarantined (\(programs.usable) usable); `hanaro quarantine list` shows why")
+            logger.warning("adapter degraded", metadata: ["agency": "\(agency.rawValue)", "usable": "\(programs.usable)", "quarantined": "\(programs.quarantined)"])
+        } else {
+            await board.succeeded(agency, .inbound, asOf: started, usable: programs.usable, refused: programs.quarantined)
+        }
+        if programs.closed > 0 {
+            logger.notice("programs closed: absent from two complete snapshots", metadata: ["agency": "\(agency.rawValue)", "closed": "\(programs.closed)"])
+        }
+        if let reset = programs.summary.cursorReset ?? events?.summary.cursorReset {
             logger.notice("adapter cursor set aside", metadata: ["agency": "\(agency.rawValue)", "reason": "\(reset)"])
         }
         // Status changes that came before their referral: retried once it is here. A failure here
         // is the store's; the next cycle retries, so it is reported, not thrown.
-        if let retry {
+        if let retry, ingest.readsReferralEvents {
             do throws(AdminError) {
                 try await retry.retryHeldReferralEvents(of: agency)
             } catch {

@@ -15,12 +15,15 @@ public actor FreshnessBoard {
         case outbound
     }
 
-    /// `fresh`, `stale`, `failing`, `never`.
+    /// `fresh`, `stale`, `degraded`, `failing`, `never`.
     public enum State: String, Sendable, Codable, CaseIterable, Comparable {
         case fresh, stale, failing, never
+        /// The last read completed, but more than `degraded_after` of its items (or all of them)
+        /// were quarantined: the agency answers, and what it says cannot be used.
+        case degraded
 
         public static func < (a: State, b: State) -> Bool { a.rank < b.rank }
-        var rank: Int { switch self { case .fresh: 0; case .stale: 1; case .never: 2; case .failing: 3 } }
+        var rank: Int { switch self { case .fresh: 0; case .stale: 1; case .degraded: 2; case .never: 3; case .failing: 4 } }
     }
 
     /// The kinds of failure the status port names.
@@ -38,6 +41,11 @@ public actor FreshnessBoard {
         public var lastErrorKind: FailureKind?
         public var lastError: String?
         public var lastAttemptFailed = false
+        /// Whether the last complete read was degraded (too much of it quarantined).
+        public var degraded = false
+        /// Items the last complete read could use, and items it quarantined (adapters).
+        public var usableItems: Int?
+        public var refusedItems: Int?
     }
 
     private var entries: [AgencyID: [Direction: Entry]] = [:]
@@ -46,15 +54,33 @@ public actor FreshnessBoard {
     public init(clock: @escaping @Sendable () -> Date = { Date() }) { self.clock = clock }
 
     /// A complete read (or delivery round) that covered everything up to `asOf`.
-    public func succeeded(_ agency: AgencyID, _ direction: Direction, asOf: Date) {
+    public func succeeded(_ agency: AgencyID, _ direction: Direction, asOf: Date, usable: Int? = nil, refused: Int? = nil) {
         var entry = entries[agency]?[direction] ?? Entry()
         entry.asOf = max(entry.asOf ?? asOf, asOf)
         entry.lastSuccessAt = clock()
         entry.consecutiveFailures = 0
         entry.lastAttemptFailed = false
+        entry.degraded = false
         entry.lastError = nil
         entry.lastErrorKind = nil
+        entry.usableItems = usable ?? entry.usableItems
+        entry.refusedItems = refused ?? entry.refusedItems
         entries[agency, default: [:]][direction] = entry
+    }
+
+    /// A complete inbound read that quarantined too much of what it got: `degraded`, with the
+    /// counts and a reason, until a read does better.
+    public func degraded(_ agency: AgencyID, asOf: Date, usable: Int, refused: Int, reason: String) {
+        var entry = entries[agency]?[.inbound] ?? Entry()
+        entry.asOf = max(entry.asOf ?? asOf, asOf)
+        entry.consecutiveFailures = 0
+        entry.lastAttemptFailed = false
+        entry.degraded = true
+        entry.usableItems = usable
+        entry.refusedItems = refused
+        entry.lastError = reason
+        entry.lastErrorKind = .schema
+        entries[agency, default: [:]][.inbound] = entry
     }
 
     /// A failed attempt, with its kind and a reason an operator can act on (never personal data).
@@ -77,6 +103,7 @@ public actor FreshnessBoard {
     public nonisolated static func state(of entry: Entry?, staleAfterSeconds: Int, now: Date) -> State {
         guard let entry else { return .never }
         if entry.lastAttemptFailed { return .failing }
+        if entry.degraded { return .degraded }
         guard let asOf = entry.asOf else { return .never }
         return now.timeIntervalSince(asOf) > Double(staleAfterSeconds) ? .stale : .fresh
     }

@@ -25,6 +25,7 @@ public final class HanaroMetrics: Sendable {
         public static let adminActions = "hanaro_admin_actions_total"
         public static let resyncRunning = "hanaro_resync_running"
         public static let auditFailures = "hanaro_audit_write_failures_total"
+        public static let adapterQuarantined = "hanaro_adapter_quarantined_total"
     }
 
     let registry = PrometheusCollectorRegistry()
@@ -52,6 +53,14 @@ public final class HanaroMetrics: Sendable {
     public func countAdmin(action: String, outcome: String) {
         registry.makeCounter(name: Name.adminActions, labels: [("action", action), ("outcome", outcome)],
                              help: "Admin API actions, by action and outcome.").increment()
+    }
+
+    /// Items an adapter read and quarantined (no id, unreadable stamp, unmappable, refused by the
+    /// rules), counted at each read: a bad item served again is counted again.
+    public func countQuarantined(_ agency: AgencyID, _ count: Int) {
+        let counter = registry.makeCounter(name: Name.adapterQuarantined, labels: [("agency", agency.rawValue)],
+                                           help: "Items read from the agency's API and quarantined, counted at each read.")
+        if count > 0 { counter.increment(by: Int64(count)) }
     }
 
     /// An audit entry that could not be written (the action it records went ahead or was refused

@@ -136,7 +136,7 @@ public final class NodeStatus: Sendable {
             lastError: worst?.lastError ?? inbound?.lastError, pendingOutbound: pending,
             certExpiresAt: agency.id == configuration.agency ? tls.expiresAt : peerCertificates.expiry(of: agency.id),
             staleAfterSeconds: stale, inbound: inbound, outbound: outbound,
-            resyncRunning: await resyncs.isRunning(agency.id))
+            resyncRunning: await resyncs.isRunning(agency.id), usableItems: inbound?.usableItems, quarantinedItems: inbound?.quarantinedItems)
     }
 
     private func pendingOutbound(_ adapter: AdapterService, now: Date) async -> Int? {
@@ -152,7 +152,8 @@ public final class NodeStatus: Sendable {
         let state = FreshnessBoard.state(of: entry, staleAfterSeconds: stale, now: now)
         return NodeStatusReport.Direction(
             state: state, lastSuccessAt: entry?.lastSuccessAt, lagSeconds: entry?.asOf.map { max(0, Int(now.timeIntervalSince($0))) },
-            consecutiveFailures: entry?.consecutiveFailures ?? 0, lastError: entry?.lastError, lastErrorKind: entry?.lastErrorKind)
+            consecutiveFailures: entry?.consecutiveFailures ?? 0, lastError: entry?.lastError, lastErrorKind: entry?.lastErrorKind,
+            usableItems: entry?.usableItems, quarantinedItems: entry?.refusedItems)
     }
 
     /// A federation link's freshness: `fresh` only when a pull reached the peer's head within

@@ -26,6 +26,9 @@ public struct NodeStatusReport: Codable, Sendable, Hashable {
         public var consecutiveFailures: Int
         public var lastError: String?
         public var lastErrorKind: FreshnessBoard.FailureKind?
+        /// Items the last complete read could use, and items it quarantined (adapters only).
+        public var usableItems: Int? = nil
+        public var quarantinedItems: Int? = nil
     }
 
     /// One row of the freshness table.
@@ -48,10 +51,13 @@ public struct NodeStatusReport: Codable, Sendable, Hashable {
         public var inbound: Direction?
         public var outbound: Direction?
         public var resyncRunning: Bool
+        /// Of the last complete read: items usable and items quarantined (null when not read by an adapter here).
+        public var usableItems: Int? = nil
+        public var quarantinedItems: Int? = nil
 
         enum CodingKeys: String, CodingKey {
             case agency, name, via, state, lastSuccessAt, lagSeconds, consecutiveFailures, lastError, pendingOutbound
-            case certExpiresAt, staleAfterSeconds, inbound, outbound, resyncRunning
+            case certExpiresAt, staleAfterSeconds, inbound, outbound, resyncRunning, usableItems, quarantinedItems
         }
 
         /// Every contract field is present in every row: `null` when unknown, never left out.
@@ -71,6 +77,8 @@ public struct NodeStatusReport: Codable, Sendable, Hashable {
             try c.encode(inbound, forKey: .inbound)
             try c.encode(outbound, forKey: .outbound)
             try c.encode(resyncRunning, forKey: .resyncRunning)
+            try c.encode(usableItems, forKey: .usableItems)
+            try c.encode(quarantinedItems, forKey: .quarantinedItems)
         }
     }
 

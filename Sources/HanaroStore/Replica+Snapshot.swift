@@ -1,0 +1,48 @@
+public import HanaroCore
+import GRDB
+
+extension Replica {
+    /// Records a complete snapshot of `agency`'s program list — every id it listed — and closes
+    /// the programs it has stopped listing, in one transaction.
+    ///
+    /// A program listed in an earlier complete snapshot and absent from `closeAfterMisses`
+    /// consecutive complete ones (default two: one absence can be a program moving between pages
+    /// while the list was read) is closed: the agency's tombstone (`deleteProgram`), which a later
+    /// listing revives. Call it only after a read that went through the whole list: a partial or
+    /// failed read proves nothing about absence.
+    /// - Returns: the programs closed.
+    /// - Throws: ``StoreError`` when the transaction cannot commit.
+    @discardableResult
+    public func recordSnapshot(of agency: AgencyID, listed: Set<String>, closeAfterMisses: Int = 2) async throws(StoreError) -> [RecordKey] {
+        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
+        let (closed, changed) = try await write("record a snapshot of \(agency.rawValue)") { db -> ([RecordKey], Bool) in
+            var members: [String: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT native_id, misses FROM snapshot_member WHERE agency = ?", arguments: [agency.rawValue]) {
+                members[row[0]] = row[1]
+            }
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO snapshot_member(agency, native_id, misses) VALUES (?, ?, ?)
+                ON CONFLICT(agency, native_id) DO UPDATE SET misses = excluded.misses
+                """)
+            for id in listed where members[id] != 0 {
+                try upsert.execute(arguments: [agency.rawValue, id, 0])
+            }
+            var session = try WriteSession(db: db, key: key, path: path, source: .adapter(agency, .snapshot), now: now, maxClockSkew: skew)
+            var closed: [RecordKey] = []
+            let forget = try db.cachedStatement(sql: "DELETE FROM snapshot_member WHERE agency = ? AND native_id = ?")
+            for (id, misses) in members.sorted(by: { $0.key < $1.key }) where !listed.contains(id) {
+                if misses + 1 >= Int64(closeAfterMisses) {
+                    let recordKey = RecordKey(kind: .program, owner: agency, localID: id)
+                    if case .replaced = try session.author(AuthoredEdit(key: recordKey, edit: .deleteProgram), by: agency) { closed.append(recordKey) }
+                    try forget.execute(arguments: [agency.rawValue, id])
+                } else {
+                    try upsert.execute(arguments: [agency.rawValue, id, misses + 1])
+                }
+            }
+            try session.finish()
+            return (closed, session.changedRecords)
+        }
+        if changed { headWatch.notify() }
+        return closed
+    }
+}

@@ -1,0 +1,197 @@
+import HanaroCore
+import HanaroTesting
+import Testing
+
+/// The paging logic of adapter reads, driven against an agency modelled in memory: stamps are
+/// values the test chooses, so no test waits for a clock.
+@Suite("List reads")
+struct ListReadTests {
+    /// An item of the modelled agency: id (nil: unreadable) and stamp.
+    struct Item: Hashable {
+        var id: String?
+        var stamp: ListRead.Stamp
+        var cursor: AdapterCursor? {
+            guard let id, case .at(let at) = stamp else { return nil }
+            return AdapterCursor(updatedAt: at, id: id)
+        }
+    }
+
+    /// An offset-paged list. By default it honours the filter and sorts by (stamp, id); it can
+    /// ignore both, cap its page size, and answer past the end with NODATA (no total).
+    struct Agency {
+        var items: [Item]
+        var cap = Int.max
+        var honoursFilter = true
+        var nodataPastEnd = true
+
+        func page(_ request: ListRead.Request) -> (items: [ListRead.Served], total: Int?) {
+            var window = items
+            if honoursFilter {
+                window = window.filter { item in
+                    guard case .at(let at) = item.stamp else { return true }
+                    return (request.since.map { at >= $0 } ?? true) && (request.until.map { at < $0 } ?? true)
+                }
+                window.sort { ($0.cursor ?? AdapterCursor.beginning) < ($1.cursor ?? AdapterCursor.beginning) }
+            }
+            let size = min(request.limit, cap)
+            let start = min(request.offset, window.count)
+            let served = Array(window[start..<min(window.count, start + size)]).map { ListRead.Served(id: $0.id, stamp: $0.stamp) }
+            if served.isEmpty && nodataPastEnd { return ([], nil) }
+            return (served, window.count)
+        }
+    }
+
+    static func stamp(_ second: Int) -> AgencyTimestamp { AgencyTimestamp(secondsSince1970: 1_790_000_000 + Int64(second)) }
+
+    /// Many items sharing a few seconds (ties), numeric ids.
+    static func items(_ count: Int) -> [Item] {
+        (0..<count).map { Item(id: String(1000 - $0), stamp: .at(stamp($0 / 7))) }
+    }
+
+    /// Runs a read to its end; `change` may alter the agency after each page.
+    static func read(_ agency: inout Agency, _ kind: ListRead.Kind, pageSize: Int,
+                     change: (Int, inout Agency) -> Void = { _, _ in }) -> (taken: [String], quarantined: Int, read: ListRead) {
+        var read = ListRead(kind, pageSize: pageSize)
+        var taken: [String] = []
+        var quarantined = 0
+        while let request = read.nextRequest, read.pages < 1000 {
+            let (served, total) = agency.page(request)
+            for (item, decision) in zip(served, read.receive(served, total: total)) {
+                switch decision {
+                case .take: taken.append(item.id!)
+                case .quarantine: quarantined += 1
+                case .skip: break
+                }
+            }
+            change(read.pages, &agency)
+        }
+        return (taken, quarantined, read)
+    }
+
+    @Test("an incremental read takes every item before the signpost exactly once, ties included; its cursor becomes the signpost", arguments: [1, 3, 7, 10, 50])
+    func everyItemOnce(pageSize: Int) {
+        var agency = Agency(items: Self.items(40))
+        let (taken, _, read) = Self.read(&agency, .incremental(after: .beginning, signpost: Self.stamp(100)), pageSize: pageSize)
+        #expect(taken.sorted() == agency.items.compactMap(\.id).sorted())
+        #expect(read.isComplete && read.restarts == 0)
+        #expect(read.finalCursor == AdapterCursor(updatedAt: Self.stamp(100), id: ""))
+    }
+
+    @Test("items at or after the signpost wait for the next read, which starts at the signpost")
+    func signpostBound() {
+        var agency = Agency(items: Self.items(40)) // seconds 0...5
+        let (first, _, read) = Self.read(&agency, .incremental(after: .beginning, signpost: Self.stamp(3)), pageSize: 5)
+        #expect(Set(first) == Set(agency.items.filter { $0.cursor!.updatedAt < Self.stamp(3) }.compactMap(\.id)))
+        let (rest, _, _) = Self.read(&agency, .incremental(after: read.finalCursor!, signpost: Self.stamp(100)), pageSize: 5)
+        #expect((first + rest).sorted() == agency.items.compactMap(\.id).sorted())
+        #expect(Set(first).isDisjoint(with: rest))
+    }
+
+    @Test("one item without an id and one with an unreadable stamp are quarantined; the paging does not shift and NODATA ends the read")
+    func badItemsDoNotShiftPaging() {
+        var items = Self.items(9)
+        items.insert(Item(id: nil, stamp: .at(Self.stamp(0))), at: 2)
+        items.insert(Item(id: "PBLN_BAD", stamp: .unreadable), at: 5)
+        var agency = Agency(items: items, honoursFilter: false) // served in this order, 11 items
+        let (taken, quarantined, read) = Self.read(&agency, .incremental(after: .beginning, signpost: Self.stamp(100)), pageSize: 10)
+        #expect(taken.count == 9 && quarantined == 2)
+        #expect(read.isComplete && read.restarts == 0 && read.pageSize == 10)
+        #expect(read.pages == 2, "the second page (one item) ends at the total")
+    }
+
+    @Test("a server that ignores the filter and the order (sends everything again) is read once, without re-reads")
+    func ignoredFilter() {
+        var rng = SplitMixGenerator(seed: 7)
+        var agency = Agency(items: Self.items(30).shuffled(using: &rng), honoursFilter: false)
+        let cursor = AdapterCursor(updatedAt: Self.stamp(2), id: "")
+        let (taken, _, read) = Self.read(&agency, .incremental(after: cursor, signpost: Self.stamp(4)), pageSize: 7)
+        let expected = agency.items.filter { $0.cursor!.updatedAt >= Self.stamp(2) && $0.cursor!.updatedAt < Self.stamp(4) }.compactMap(\.id)
+        #expect(taken.sorted() == expected.sorted())
+        #expect(read.restarts == 0 && read.isComplete)
+    }
+
+    @Test("an empty page, or a total of 0, ends the read complete")
+    func emptyEnds() {
+        var empty = Agency(items: [])
+        let (taken, _, read) = Self.read(&empty, .snapshot, pageSize: 10)
+        #expect(taken.isEmpty && read.isComplete && read.pages == 1)
+        var zero = ListRead(.snapshot, pageSize: 10)
+        _ = zero.receive([ListRead.Served(id: "x", stamp: .none)], total: 0)
+        #expect(zero.isFinished && zero.isComplete)
+    }
+
+    @Test("a record that leaves the window while paging: the read goes through again and loses nothing")
+    func recordLeavesWindow() {
+        var agency = Agency(items: Self.items(30))
+        let original = agency.items
+        let (taken, _, read) = Self.read(&agency, .incremental(after: .beginning, signpost: Self.stamp(50)), pageSize: 4) { page, agency in
+            guard page == 2 else { return }
+            // An item already read and one not yet read change (stamped after the signpost).
+            for victim in [original[1], original[20]] {
+                agency.items[agency.items.firstIndex(of: victim)!].stamp = .at(Self.stamp(60))
+            }
+        }
+        #expect(read.restarts >= 1 && read.isComplete)
+        #expect(Set(taken).count == taken.count)
+        let unchanged = Set(original.compactMap(\.id)).subtracting([original[20].id!])
+        #expect(Set(taken).isSuperset(of: unchanged.subtracting([original[1].id!])))
+    }
+
+    @Test("a page served twice: the read goes through again from the top and takes every item once")
+    func repeatedPage() {
+        let agency = Agency(items: Self.items(20))
+        var read = ListRead(.snapshot, pageSize: 5)
+        var taken: [String] = []
+        var repeats = 1
+        while let request = read.nextRequest {
+            // The second page asked for is the first one again.
+            let (served, total) = request.offset == 5 && repeats > 0 ? agency.page(ListRead(.snapshot, pageSize: 5).nextRequest!) : agency.page(request)
+            if request.offset == 5 { repeats -= 1 }
+            for (item, decision) in zip(served, read.receive(served, total: total)) where decision == .take { taken.append(item.id!) }
+        }
+        #expect(read.restarts == 1 && read.isComplete)
+        #expect(taken.sorted() == agency.items.compactMap(\.id).sorted())
+    }
+
+    @Test("an agency that caps the page size is followed with the size it serves")
+    func cappedPageSize() {
+        var agency = Agency(items: Self.items(33), cap: 4)
+        let (taken, _, read) = Self.read(&agency, .snapshot, pageSize: 10)
+        #expect(taken.sorted() == agency.items.compactMap(\.id).sorted())
+        #expect(read.pageSize == 4 && read.isComplete)
+    }
+
+    @Test("a snapshot lists every id it could read; an agency that serves its first page for every page gives up incomplete")
+    func snapshotMembership() {
+        var agency = Agency(items: Self.items(12) + [Item(id: nil, stamp: .none)])
+        let (_, quarantined, read) = Self.read(&agency, .snapshot, pageSize: 5)
+        #expect(read.listed == Set(agency.items.compactMap(\.id)) && quarantined == 1)
+        var stuck = ListRead(.snapshot, pageSize: 5)
+        let first = Array(Self.items(5)).map { ListRead.Served(id: $0.id, stamp: .none) }
+        while stuck.nextRequest != nil && stuck.pages < 100 { _ = stuck.receive(first, total: 20) }
+        #expect(stuck.isFinished && !stuck.isComplete && stuck.restarts > ListRead.maxRestarts)
+    }
+
+    @Test("numeric ids order by value within a second; cursors round-trip their stored text")
+    func cursorOrder() throws {
+        let at = Self.stamp(1)
+        #expect(AdapterCursor(updatedAt: at, id: "9") < AdapterCursor(updatedAt: at, id: "10"))
+        #expect(AdapterCursor(updatedAt: at, id: "PBLN_2") < AdapterCursor(updatedAt: at, id: "PBLN_3"))
+        let cursor = AdapterCursor(updatedAt: at, id: "PBLN 0001")
+        #expect(try AdapterCursor(text: cursor.text) == cursor)
+        #expect(throws: ValidationError.self) { try AdapterCursor(text: "garbage") }
+    }
+}
+
+/// A seeded generator (the core's tests need no Foundation).
+struct SplitMixGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
