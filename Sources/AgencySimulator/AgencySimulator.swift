@@ -10,6 +10,8 @@ public actor AgencySimulator {
     public let serviceKey: String
     var dataSet: SimulatorDataSet
     var programs: [String: SimulatedProgram] = [:]
+    /// Programs the agency stopped listing (kept so that they can come back).
+    var unlisted: [String: SimulatedProgram] = [:]
     var events: [SimulatedReferralEvent] = []
     var intake: [String: [String: String]] = [:]
     var faults = SimulatorFaults()
@@ -64,6 +66,9 @@ extension AgencySimulator {
         programs.values.compactMap { $0.expected(for: agency) }.sorted { $0.nativeID < $1.nativeID }
     }
 
+    /// The ids the agency lists now.
+    public func listedIDs() -> [String] { programs.keys.sorted() }
+
     /// The ids of the programs rendered malformed.
     public func malformedIDs() -> [String] { programs.values.filter(\.isMalformed).map(\.id).sorted() }
 
@@ -96,6 +101,25 @@ extension AgencySimulator {
         program.updatedAt = now()
         store(program)
         return program
+    }
+
+    /// The agency stops listing a program (no tombstone, no trace: how a list without update stamps
+    /// loses an item); ``relist(_:)`` puts it back.
+    /// - Returns: false when there is no such program.
+    @discardableResult
+    public func unlist(_ id: String) -> Bool {
+        guard let program = programs.removeValue(forKey: id) else { return false }
+        unlisted[id] = program
+        sortedPrograms = nil
+        return true
+    }
+
+    /// Lists an unlisted program again.
+    @discardableResult
+    public func relist(_ id: String) -> Bool {
+        guard let program = unlisted.removeValue(forKey: id) else { return false }
+        store(program)
+        return true
     }
 
     /// A counsellor of this agency refers an owner to `target`.
@@ -180,6 +204,10 @@ extension AgencySimulator {
             return .rateLimited(retryAfter: faults.retryAfterSeconds)
         }
         if faults.errorBurst > 0 {
+            if faults.errorAfterPages > 0 {
+                faults.errorAfterPages -= 1
+                return nil
+            }
             faults.errorBurst -= 1
             return .error
         }

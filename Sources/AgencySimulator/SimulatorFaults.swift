@@ -6,6 +6,9 @@ public struct SimulatorFaults: Sendable, Codable, Hashable {
     /// The next n native requests answer with the agency's own error envelope (HTTP 200 carrying an
     /// error code for the data.go.kr agencies, HTTP 500 for the others).
     public var errorBurst = 0
+    /// The error burst starts only after this many more native requests were served normally
+    /// (an error in the middle of a read).
+    public var errorAfterPages = 0
     /// The next n native requests answer 429 with `Retry-After: retryAfterSeconds`.
     public var rateLimited = 0
     public var retryAfterSeconds = 1
@@ -22,7 +25,7 @@ public struct SimulatorFaults: Sendable, Codable, Hashable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case latencyMilliseconds = "latency_ms", errorBurst = "error_burst", rateLimited = "rate_limited"
+        case latencyMilliseconds = "latency_ms", errorBurst = "error_burst", errorAfterPages = "error_after_pages", rateLimited = "rate_limited"
         case retryAfterSeconds = "retry_after_s", truncate, duplicatePages = "duplicate_pages"
         case changeWhilePaging = "change_while_paging", malformedRecords = "malformed_records"
     }
@@ -31,6 +34,7 @@ public struct SimulatorFaults: Sendable, Codable, Hashable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         latencyMilliseconds = try c.decodeIfPresent(Int.self, forKey: .latencyMilliseconds) ?? 0
         errorBurst = try c.decodeIfPresent(Int.self, forKey: .errorBurst) ?? 0
+        errorAfterPages = try c.decodeIfPresent(Int.self, forKey: .errorAfterPages) ?? 0
         rateLimited = try c.decodeIfPresent(Int.self, forKey: .rateLimited) ?? 0
         retryAfterSeconds = try c.decodeIfPresent(Int.self, forKey: .retryAfterSeconds) ?? 1
         truncate = try c.decodeIfPresent(Int.self, forKey: .truncate) ?? 0

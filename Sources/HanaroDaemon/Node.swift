@@ -128,10 +128,11 @@ public final class Node: Sendable {
     }
 
     private func runServices(onFederationPort: @escaping @Sendable (Int) async -> Void, onStatusPort: @escaping @Sendable (Int) async -> Void) async throws {
+        let status = self.status
         let server = try PeerServer.application(
             replica: replica, tls: tls, policy: policy, host: configuration.federationHost, port: configuration.federationPort,
-            logger: logger, onRunning: onFederationPort)
-        await status.refresh()
+            logger: logger, freshness: { status.relayFreshness }, onRunning: onFederationPort)
+        await self.status.refresh()
         let statusServer = StatusServer.application(status: status, admin: admin, token: configuration.adminToken,
                                                     host: configuration.statusHost, port: configuration.statusPort, logger: logger, onRunning: onStatusPort)
         try Self.prepareSocket(configuration.adminSocket)

@@ -19,6 +19,8 @@ public enum PulledPage: Sendable {
         public var bodyBytes: Int
         /// How far the peer has read this node's own feed, if it has.
         public var yourCursor: PeerCursor?
+        /// The peer's own view of how fresh each agency is.
+        public var freshness: RelayFreshness? = nil
     }
 
     /// Versions after the cursor.
@@ -66,7 +68,8 @@ public final class PeerClient: Sendable {
                 throw FederationError(.protocolError, "\(baseURL) answered without Hanaro-Epoch/Hanaro-Next headers; is it a Hanaro node?")
             }
             return .page(.init(epoch: epoch, frames: try WireFrames.decode(body), next: next, more: headers.first(name: "Hanaro-More") == "1",
-                               bodyBytes: body.readableBytes, yourCursor: headers.first(name: "Hanaro-Your-Cursor").flatMap(PeerCursor.init(text:))))
+                               bodyBytes: body.readableBytes, yourCursor: headers.first(name: "Hanaro-Your-Cursor").flatMap(PeerCursor.init(text:)),
+                               freshness: headers.first(name: "Hanaro-Freshness").map(RelayFreshness.init(header:))))
         case 409:
             guard let epoch = headers.first(name: "Hanaro-Epoch") else {
                 throw FederationError(.protocolError, "\(baseURL) answered 409 without Hanaro-Epoch")

@@ -19,6 +19,8 @@ public struct PeerLinkStatus: Sendable, Hashable {
     public var resets = 0
     /// Response body bytes received from this peer since start.
     public var bytesReceived = 0
+    /// The peer's own view of each agency's freshness, from its last answer.
+    public var relayView = RelayFreshness()
 }
 
 /// Keeps this replica up to date with one peer: the shell that carries out what ``PeerSync``
@@ -255,6 +257,7 @@ public final class PeerLink: Sendable {
             $0.applied += counts.applied
             $0.refused += counts.quarantined
             $0.bytesReceived += page.bodyBytes
+            if let view = page.freshness { $0.relayView = view }
             $0.consecutiveFailures = 0
             $0.lastError = nil
             $0.lastErrorCode = nil

@@ -138,9 +138,13 @@ public enum PeerServer {
     static let nextHeader = HTTPField.Name("Hanaro-Next")!
     static let moreHeader = HTTPField.Name("Hanaro-More")!
     static let yourCursorHeader = HTTPField.Name("Hanaro-Your-Cursor")!
+    static let freshnessHeader = HTTPField.Name("Hanaro-Freshness")!
 
     /// The routes, for any context that can name the client's certificate (tests run them without TLS).
-    public static func router<Context: PeerIdentityContext>(replica: Replica, policy: PeerPolicy, logger: Logger, context: Context.Type = PeerRequestContext.self) -> Router<Context> {
+    /// - Parameter freshness: this node's own view of each agency, sent to pullers so that a node
+    ///   that hears of an agency only through this one can say how fresh that agency is.
+    public static func router<Context: PeerIdentityContext>(replica: Replica, policy: PeerPolicy, logger: Logger, context: Context.Type = PeerRequestContext.self,
+                                                          freshness: @escaping @Sendable () -> RelayFreshness = { RelayFreshness() }) -> Router<Context> {
         let router = Router(context: Context.self)
         router.add(middleware: PeerIdentityMiddleware<Context>(policy: policy, replica: replica))
         router.get("/v1/hello") { _, context -> Response in
@@ -149,7 +153,10 @@ public enum PeerServer {
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         router.get("/v1/changes") { request, context -> Response in
-            try await changes(request, context: context, replica: replica)
+            var response = try await changes(request, context: context, replica: replica)
+            let view = freshness()
+            if !view.agencies.isEmpty { response.headers[freshnessHeader] = view.headerValue }
+            return response
         }
         router.post("/v1/push") { request, context -> Response in
             try await push(request, context: context, replica: replica, policy: policy)
@@ -238,10 +245,11 @@ public enum PeerServer {
     /// `onRunning` learns it).
     public static func application(
         replica: Replica, tls: TLSMaterial, policy: PeerPolicy, host: String, port: Int, logger: Logger,
+        freshness: @escaping @Sendable () -> RelayFreshness = { RelayFreshness() },
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         Application(
-            router: router(replica: replica, policy: policy, logger: logger),
+            router: router(replica: replica, policy: policy, logger: logger, freshness: freshness),
             server: try .tls(.http1(), tlsConfiguration: tls.serverConfiguration()),
             configuration: .init(address: .hostname(host, port: port), serverName: "hanaro-\(policy.localAgency.rawValue)"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },

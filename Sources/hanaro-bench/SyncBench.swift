@@ -119,7 +119,7 @@ struct SyncBench: AsyncParsableCommand {
         let semasTLS = try TLSMaterial(certificatePath: dir + "/semas.pem", keyPath: dir + "/semas-key.pem", caPath: dir + "/federation-ca.pem")
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = try PeerServer.application(replica: kodit, tls: koditTLS, policy: PeerPolicy(localAgency: .kodit, peers: [.semas: nil]),
-                                             host: "127.0.0.1", port: 0, logger: Logger(label: "bench")) { continuation.yield($0) }
+                                             host: "127.0.0.1", port: 0, logger: Logger(label: "bench"), onRunning: { continuation.yield($0) })
         let server = Task { try await app.run() }
         var iterator = ports.makeAsyncIterator()
         let port = await iterator.next()!

@@ -75,6 +75,58 @@ struct AdapterConformanceTests {
         }
     }
 
+    @Test("snapshot formats: a program missing from one complete snapshot stays; missing from two it is closed; listed again it comes back", arguments: [AgencyID.semas, .kinfa, .ewpc])
+    func absentTwiceIsClosed(agency: AgencyID) async throws {
+        try await SimulatedAgency.with(agency, programs: 30) { sim in
+            try await sim.ingest.ingestPrograms()
+            let ids = await sim.simulator.listedIDs()
+            let key = RecordKey(kind: .program, owner: agency, localID: ids[3])
+            // Given the agency stops listing one program
+            #expect(await sim.simulator.unlist(ids[3]))
+            // When one complete snapshot lacks it, Then it is kept
+            let once = try await sim.ingest.ingestPrograms()
+            #expect(once.closed == 0)
+            #expect(try await sim.replica.record(key)?.program?.isDeleted == false)
+            // When a second consecutive one lacks it, Then it is closed (a tombstone)
+            let twice = try await sim.ingest.ingestPrograms()
+            #expect(twice.closed == 1)
+            #expect(try await sim.replica.record(key)?.program?.isDeleted == true)
+            // And a third read changes nothing more
+            let head = try await sim.replica.summary().headSeq
+            #expect(try await sim.ingest.ingestPrograms().closed == 0)
+            #expect(try await sim.replica.summary().headSeq == head)
+            // When the agency lists it again, Then it is open again
+            #expect(await sim.simulator.relist(ids[3]))
+            try await sim.ingest.ingestPrograms()
+            #expect(try await sim.replica.record(key)?.program?.isDeleted == false)
+            // A program absent from one snapshot and back in the next is never closed.
+            #expect(await sim.simulator.unlist(ids[5]))
+            try await sim.ingest.ingestPrograms()
+            #expect(await sim.simulator.relist(ids[5]))
+            try await sim.ingest.ingestPrograms()
+            #expect(await sim.simulator.unlist(ids[5]))
+            #expect(try await sim.ingest.ingestPrograms().closed == 0)
+        }
+    }
+
+    @Test("a failed snapshot closes nothing: an error page mid-read leaves every program as it was")
+    func failedSnapshotClosesNothing() async throws {
+        try await SimulatedAgency.with(.semas, programs: 120, pageSize: 20) { sim in
+            try await sim.ingest.ingestPrograms()
+            let ids = await sim.simulator.listedIDs()
+            #expect(await sim.simulator.unlist(ids[0]))
+            try await sim.ingest.ingestPrograms()
+            // Given the program was missing once; When the next read fails midway
+            var faults = SimulatorFaults()
+            faults.errorBurst = 1
+            faults.errorAfterPages = 2
+            await sim.simulator.setFaults(faults)
+            await #expect(throws: AdapterError.self) { try await sim.ingest.ingestPrograms() }
+            // Then nothing was closed, and the next complete read is what counts
+            #expect(try await sim.replica.record(RecordKey(kind: .program, owner: .semas, localID: ids[0]))?.program?.isDeleted == false)
+        }
+    }
+
     @Test("a future or corrupt cursor is set aside and the read starts over", arguments: AgencyID.allCases)
     func futureAndCorruptCursor(agency: AgencyID) async throws {
         try await SimulatedAgency.with(agency, programs: 60) { sim in

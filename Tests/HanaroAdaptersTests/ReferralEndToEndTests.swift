@@ -31,7 +31,7 @@ struct ReferralEndToEndTests {
         logger.logLevel = .critical
         let policy = PeerPolicy(localAgency: agency, peers: Dictionary(uniqueKeysWithValues: peers.map { ($0, nil as String?) }))
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try PeerServer.application(replica: replica, tls: tls, policy: policy, host: "127.0.0.1", port: 0, logger: logger) { continuation.yield($0) }
+        let app = try PeerServer.application(replica: replica, tls: tls, policy: policy, host: "127.0.0.1", port: 0, logger: logger, onRunning: { continuation.yield($0) })
         let task = Task { try await app.run() }
         var iterator = stream.makeAsyncIterator()
         let port = await iterator.next() ?? 0

@@ -35,9 +35,9 @@ final class TestNode: Sendable {
         logger.logLevel = .critical
         let policy = PeerPolicy(localAgency: agency, peers: Dictionary(uniqueKeysWithValues: peers.map { ($0, nil as String?) }))
         let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try PeerServer.application(replica: replica, tls: tls, policy: policy, host: "127.0.0.1", port: 0, logger: logger) { port in
+        let app = try PeerServer.application(replica: replica, tls: tls, policy: policy, host: "127.0.0.1", port: 0, logger: logger, onRunning: { port in
             continuation.yield(port)
-        }
+        })
         serverTask = Task { try await app.run() }
         var iterator = stream.makeAsyncIterator()
         port = await iterator.next() ?? 0

@@ -64,7 +64,10 @@ public final class NodeStatus: Sendable {
             notReady = problem
         }
         var rows: [NodeStatusReport.Agency] = []
-        for agency in configuration.agencies.values.sorted(by: { $0.id < $1.id }) {
+        // Every agency has a row, with or without a file here: one heard of only through a relay
+        // is reported as fresh as the relay's view of it.
+        for id in AgencyID.allCases {
+            let agency = configuration.agencies[id] ?? AgencyConfiguration(id: id, koreanName: id.koreanName, englishName: id.englishName)
             rows.append(await row(agency, now: now))
         }
         let report = NodeStatusReport(
@@ -126,6 +129,9 @@ public final class NodeStatus: Sendable {
         } else if let hub = agency.adapter?.runBy, let hubLink = links.first(where: { $0.peer == hub }) {
             via = "federation via \(hub.rawValue)"
             inbound = Self.direction(of: hubLink.status, stale: stale, now: now)
+        } else if let (relay, relayed) = Self.relayed(agency.id, links: links, stale: stale, now: now) {
+            via = "federation via \(relay.rawValue)"
+            inbound = relayed
         }
         let worst = [inbound, outbound].compactMap { $0 }.max { $0.state < $1.state }
         let main = inbound ?? worst
@@ -154,6 +160,38 @@ public final class NodeStatus: Sendable {
             state: state, lastSuccessAt: entry?.lastSuccessAt, lagSeconds: entry?.asOf.map { max(0, Int(now.timeIntervalSince($0))) },
             consecutiveFailures: entry?.consecutiveFailures ?? 0, lastError: entry?.lastError, lastErrorKind: entry?.lastErrorKind,
             usableItems: entry?.usableItems, quarantinedItems: entry?.refusedItems)
+    }
+
+    /// An agency this node hears of only through relays: the best relay's view of it, never
+    /// fresher than this node's own link to that relay.
+    static func relayed(_ agency: AgencyID, links: [PeerLink], stale: Int, now: Date) -> (AgencyID, NodeStatusReport.Direction)? {
+        var best: (AgencyID, NodeStatusReport.Direction)?
+        for link in links {
+            let status = link.status
+            guard let view = status.relayView.agencies[agency] else { continue }
+            let own = direction(of: status, stale: stale, now: now)
+            let theirs = FreshnessBoard.State(rawValue: view.state) ?? .never
+            var state = max(theirs, own.state)
+            if state == .fresh, let asOf = view.asOf, now.timeIntervalSince(asOf) > Double(stale) { state = .stale }
+            let direction = NodeStatusReport.Direction(
+                state: state, lastSuccessAt: view.asOf, lagSeconds: view.asOf.map { max(0, Int(now.timeIntervalSince($0))) },
+                consecutiveFailures: own.consecutiveFailures, lastError: own.lastError ?? (theirs == .fresh ? nil : "\(link.peer.rawValue) reports \(agency.rawValue) \(view.state)"),
+                lastErrorKind: own.lastErrorKind)
+            if best == nil || direction.state < best!.1.state { best = (link.peer, direction) }
+        }
+        return best
+    }
+
+    /// This node's own view of every agency, for the nodes that pull from it (a relay's view).
+    public var relayFreshness: RelayFreshness {
+        guard let report else { return RelayFreshness() }
+        var view: [AgencyID: RelayFreshness.View] = [:]
+        for row in report.agencies {
+            guard let agency = AgencyID(rawValue: row.agency), row.via != "none" else { continue }
+            let asOf = row.lagSeconds.map { report.startedAt.addingTimeInterval(TimeInterval(report.uptimeSeconds - $0)) }
+            view[agency] = RelayFreshness.View(state: row.state.rawValue, asOf: asOf)
+        }
+        return RelayFreshness(view)
     }
 
     /// A federation link's freshness: `fresh` only when a pull reached the peer's head within
