@@ -12,8 +12,12 @@ extension Replica {
     /// failed read proves nothing about absence.
     /// - Returns: the programs closed.
     /// - Throws: ``StoreError`` when the transaction cannot commit.
+    ///
+    /// An empty snapshot is not recorded: an agency that suddenly lists nothing is far likelier
+    /// to be broken than to have withdrawn every program.
     @discardableResult
     public func recordSnapshot(of agency: AgencyID, listed: Set<String>, closeAfterMisses: Int = 2) async throws(StoreError) -> [RecordKey] {
+        guard !listed.isEmpty else { return [] }
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         let (closed, changed) = try await write("record a snapshot of \(agency.rawValue)") { db -> ([RecordKey], Bool) in
             var members: [String: Int64] = [:]

@@ -127,10 +127,36 @@ public final class ChildProcess: Sendable {
         if isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
-    /// SIGTERM, then waits for the exit.
+    /// SIGTERM, then waits for the exit; SIGKILL if it has not exited after `grace` (a child
+    /// inherits the test runner's signal mask, in which SIGTERM may be blocked).
     @discardableResult
-    public func terminate() async -> (status: Int32, reason: Process.TerminationReason) {
+    public func terminate(grace: Duration = .seconds(5)) async -> (status: Int32, reason: Process.TerminationReason) {
         signal(SIGTERM)
+        let pid = process.processIdentifier
+        let outcome = await withTaskGroup(of: (status: Int32, reason: Process.TerminationReason)?.self) { group in
+            group.addTask { await self.waitForExit() }
+            group.addTask {
+                try? await Task.sleep(for: grace)
+                if !Task.isCancelled, self.isRunning { kill(pid, SIGKILL) }
+                return nil
+            }
+            var result: (status: Int32, reason: Process.TerminationReason)?
+            for await outcome in group {
+                if let outcome {
+                    result = outcome
+                    group.cancelAll()
+                    break
+                }
+            }
+            return result
+        }
+        if let outcome { return outcome }
         return await waitForExit()
     }
+}
+
+/// A child process that did not do what the test needed (its output says why).
+public struct ProcessFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

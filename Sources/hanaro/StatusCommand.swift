@@ -9,7 +9,7 @@ import NIOHTTP1
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the node's freshness table (exit 0 all fresh, 1 some stale/failing, 2 node unreachable).")
+        abstract: "Show the node's freshness table (exit 0 all fresh, 1 some stale/degraded/failing/never, 2 node unreachable).")
 
     @OptionGroup var connection: NodeConnection
 

@@ -93,11 +93,6 @@ final class Federation: Sendable {
     func remove() { try? FileManager.default.removeItem(atPath: dir) }
 }
 
-/// A child process that did not do what the test needed.
-struct ProcessFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
 
 @Suite("hanaro serve", .serialized)
 struct ServeTests {

@@ -90,7 +90,9 @@ public final class AgencyHTTP: Sendable {
         case 500...:
             throw AdapterError(.envelope, agency: agency, "the agency answered HTTP \(answer.status) (\(Self.snippet(answer.body))); retrying with backoff", retryAfterSeconds: retryAfter)
         default:
-            throw AdapterError(.envelope, agency: agency, "the agency answered HTTP \(answer.status) to \(Self.path(of: url)) (\(Self.snippet(answer.body))); check adapter.base_url")
+            var error = AdapterError(.envelope, agency: agency, "the agency answered HTTP \(answer.status) to \(Self.path(of: url)) (\(Self.snippet(answer.body))); check adapter.base_url and the path")
+            error.httpStatus = answer.status
+            throw error
         }
     }
 

@@ -48,8 +48,15 @@ public struct KAMCOAdapter: AgencyAdapter {
         let chosen: [(name: String, day: LocalDate)] = snapshot ? Array(dated.suffix(1)) : dated.filter { file in firstDay.map { file.day >= $0 } ?? true }
         var seen: Set<String> = []
         var items = 0, served = 0, quarantined = 0
+        var notes: [String] = []
         for (fileIndex, file) in chosen.enumerated() {
-            let (rows, columns) = try await programRows(file.name)
+            let last = fileIndex == chosen.count - 1
+            // An older file the index lists but the server no longer has is skipped, and said: the
+            // days after it still apply. The newest file must be there.
+            guard let (rows, columns) = try await programRows(file.name, required: last) else {
+                notes.append("\(file.name) is listed but missing (404); skipped")
+                continue
+            }
             var out: [AdapterItem<ProgramRecord>] = []
             for (index, row) in rows.enumerated() {
                 served += 1
@@ -57,6 +64,8 @@ public struct KAMCOAdapter: AgencyAdapter {
                 let raw = JSONItems.canonical(row.fields)
                 if let mismatch = row.columnMismatch {
                     quarantined += 1
+                    // Listed all the same: a row that cannot be read is not a program that left.
+                    if let id = KAMCOMapping.id(row.fields, columns: columns) { seen.insert(id) }
                     out.append(AdapterItem(nativeID: KAMCOMapping.id(row.fields, columns: columns), location: location, raw: raw,
                                            mapped: .failure(ValidationError(.malformed, field: "row", "the row has \(mismatch) columns (an unquoted comma?)"))))
                     continue
@@ -72,7 +81,6 @@ public struct KAMCOAdapter: AgencyAdapter {
                 let result = Result<ProgramRecord, ValidationError>(mapping: { () throws(ValidationError) in try KAMCOMapping.program(row.fields, columns: columns) })
                 out.append(AdapterItem(nativeID: id, location: location, raw: result.isFailure ? raw : [], mapped: result))
             }
-            let last = fileIndex == chosen.count - 1
             let cursor = last ? AdapterCursor(updatedAt: AgencyTimestamp(day: file.day), id: "") : nil
             for chunkStart in stride(from: 0, to: max(out.count, 1), by: max(1, pageSize)) {
                 let chunk = Array(out[min(chunkStart, out.count)..<min(out.count, chunkStart + pageSize)])
@@ -86,9 +94,13 @@ public struct KAMCOAdapter: AgencyAdapter {
         if !snapshot, let firstDay, let oldest = dated.first?.day, firstDay < oldest, reset == nil {
             note = "the agency no longer lists exports from \(firstDay) (its oldest is \(oldest)); rows changed in between and not exported again are missing until a full resync"
         }
+        if !notes.isEmpty { note = ([note].compactMap { $0 } + notes).joined(separator: "; ") }
+        // A snapshot counts (for closing absent programs) once per file: re-reading the same day's
+        // file is no second absence.
+        let newSnapshot = snapshot && chosen.last.map { file in firstDay.map { file.day > $0 } ?? true } == true
         return AdapterReadSummary(cursor: chosen.last.map { AdapterCursor(updatedAt: AgencyTimestamp(day: $0.day), id: "") } ?? cursor,
-                                  signpost: signpost, isSnapshot: snapshot, isComplete: true, served: served, items: items, quarantined: quarantined,
-                                  pages: chosen.count, restarts: 0, listed: snapshot ? seen : [], cursorReset: note)
+                                  signpost: signpost, isSnapshot: newSnapshot, isComplete: true, served: served, items: items, quarantined: quarantined,
+                                  pages: chosen.count, restarts: 0, listed: newSnapshot ? seen : [], cursorReset: note)
     }
 
     public func readReferralEvents(after cursor: AdapterCursor, pageSize: Int, deliver: (AdapterPage<ReferralEvent>) async throws(AdapterError) -> Void) async throws(AdapterError) -> AdapterReadSummary {
@@ -214,9 +226,16 @@ public struct KAMCOAdapter: AgencyAdapter {
         }.sorted { $0.1 < $1.1 }.map { (name: $0.0, day: $0.1) }
     }
 
-    /// A program export's rows and which column holds what.
-    func programRows(_ file: String) async throws(AdapterError) -> ([Row], [KAMCOMapping.Field: String]) {
-        let rows = try Self.parseExport(try await download(exportsPath + file).body, file: file, columns: [])
+    /// A program export's rows and which column holds what; nil when the file is not there and
+    /// not `required`.
+    func programRows(_ file: String, required: Bool = true) async throws(AdapterError) -> ([Row], [KAMCOMapping.Field: String])? {
+        let answer: AgencyHTTP.Answer
+        do {
+            answer = try await download(exportsPath + file)
+        } catch where !required && error.httpStatus == 404 {
+            return nil
+        }
+        let rows = try Self.parseExport(answer.body, file: file, columns: [])
         let header = rows.first.map { Array($0.header) } ?? []
         if rows.isEmpty { return ([], [:]) }
         return (rows, try KAMCOMapping.resolve(header: header, configured: settings.columns, file: file))

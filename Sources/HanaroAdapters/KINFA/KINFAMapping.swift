@@ -6,7 +6,7 @@ public import HanaroCore
 /// (conditions), `lnlmt` (loan limit in 만원, as 서민금융진흥원 publishes it: `2000` is 20,000,000
 /// KRW; a figure that names its unit, `3000만원`, is taken as written), `irt` (rate, free text:
 /// `~11.5`, `1.5~2.5`, `4.5`, `연 4.5% ~ 6.0%`), `prdoprprid` (the period the product runs,
-/// `상시` or a range), `rsdarea` (region names, `전국`), `ofrinstnm` (the provider, sometimes a
+/// `상시` or a range), `rsdAreaPamtEqltIstm` and `rsdarea` (the regions of residence, as names: `서울, 경기`, `전국`), `ofrinstnm` (the provider, sometimes a
 /// region's office: `강원도 원주시`), `rltsite` (also `rltSite`), `cnpl`, `useAt`. No update stamp.
 public enum KINFAMapping {
     /// - Throws: ``ValidationError`` naming the native field that cannot be mapped.
@@ -16,7 +16,7 @@ public enum KINFAMapping {
         record.summary = NativeCleaning.lines(NativeCleaning.decodingEntities(item["suprtgtdtlcond"] ?? ""))
         record.institution = NativeCleaning.present(item["ofrinstnm"])
         record.category = .finance
-        var regions = NativeCleaning.regions(namesOrCodesLeniently: NativeCleaning.multiValues(item["rsdarea"]))
+        var regions = NativeCleaning.regions(namesOrCodesLeniently: NativeCleaning.multiValues(item["rsdAreaPamtEqltIstm"]) + NativeCleaning.multiValues(item["rsdarea"]))
         if let provider = record.institution { regions += RegionCode.named(provider) }
         record.eligibility = Eligibility(regions: regions, ownerAge: try NativeCleaning.ageRange(item["age"], field: "age"),
                                          targets: NativeCleaning.multiValues(item["trgt"]).map(TargetType.init(label:)))

@@ -31,7 +31,8 @@ public struct SEMASAdapter: PagedAgencyAPI {
         guard object["result"] as? Bool == true else { throw Self.envelopeError(object) }
     }
 
-    var headers: [(String, String)] { [("X-Api-Key", settings.serviceKey), ("Content-Type", "application/json"), ("Accept", "application/json")] }
+    /// 소상공인24's list endpoint is called by its own web front end with `Origin-Method: GET`.
+    var headers: [(String, String)] { [("X-Api-Key", settings.serviceKey), ("Content-Type", "application/json"), ("Accept", "application/json"), ("Origin-Method", "GET")] }
 
     func page(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<[String: Any]> {
         var search: [String: Any] = [:]

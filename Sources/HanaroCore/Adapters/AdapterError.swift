@@ -28,6 +28,8 @@ public struct AdapterError: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     /// How long the agency asked us to wait (`Retry-After`), when it did.
     public var retryAfterSeconds: Int?
+    /// The HTTP status of the answer that failed, when there was one.
+    public var httpStatus: Int?
 
     public init(_ code: Code, agency: AgencyID, _ message: String, retryAfterSeconds: Int? = nil) {
         self.code = code

@@ -1,12 +1,12 @@
 /// The seam between Hanaro and one institution's own API, modelled on the connector contracts of
 /// Airbyte and Singer: `check`, incremental `read` from a cursor, and `write` to the agency.
 ///
-/// Reads are *signposted*: the upper bound (the agency's clock when the read starts) is fixed
-/// before the first page, and only items updated strictly before it are taken; anything that
-/// changes while the read is paging is updated at or after the signpost and is taken by the next
-/// read. Cursors are *tie-safe*: items are ordered by (updated-at, id). Each page is handed to
-/// `deliver`, which stores its records and its cursor in one transaction; a page the store
-/// refuses is not acknowledged and the read stops, so nothing is skipped.
+/// A read is incremental where the agency's format carries a per-item update stamp — *signposted*:
+/// the agency's clock when the read starts is the upper bound, and what changes while the read
+/// pages is taken by the next read — or a whole snapshot where it carries none (``ListRead``).
+/// Each page is handed to `deliver`, which stores its records (and, with the last page of a
+/// complete read, the new cursor) in one transaction; a page the store refuses stops the read, so
+/// nothing is skipped.
 ///
 /// A record that cannot be mapped is an ``AdapterItem`` carrying the error: it goes to quarantine
 /// with its raw payload and the page goes on. Only envelope-level failures throw.

@@ -82,7 +82,7 @@ public final class HanaroMetrics: Sendable {
             let agency = [("agency", row.agency)]
             for state in FreshnessBoard.State.allCases {
                 registry.makeGauge(name: Name.agencyState, labels: agency + [("state", state.rawValue)],
-                                   help: "1 for the agency's current freshness state (fresh, stale, failing, never), 0 otherwise.")
+                                   help: "1 for the agency's current freshness state (fresh, stale, degraded, failing, never), 0 otherwise.")
                     .set(Double(row.state == state ? 1 : 0))
             }
             registry.makeGauge(name: Name.agencyLastSuccess, labels: agency, help: "Unix time of the last complete read of the agency (0 = never).")

@@ -64,10 +64,12 @@ public final class NodeStatus: Sendable {
             notReady = problem
         }
         var rows: [NodeStatusReport.Agency] = []
-        // Every agency has a row, with or without a file here: one heard of only through a relay
-        // is reported as fresh as the relay's view of it.
+        // Every agency with a file here has a row, and so has one heard of only through a relay
+        // (reported as fresh as the relay's view of it).
         for id in AgencyID.allCases {
-            let agency = configuration.agencies[id] ?? AgencyConfiguration(id: id, koreanName: id.koreanName, englishName: id.englishName)
+            let configured = configuration.agencies[id]
+            guard configured != nil || Self.relayed(id, links: links, stale: 900, now: now) != nil else { continue }
+            let agency = configured ?? AgencyConfiguration(id: id, koreanName: id.koreanName, englishName: id.englishName)
             rows.append(await row(agency, now: now))
         }
         let report = NodeStatusReport(
@@ -128,7 +130,8 @@ public final class NodeStatus: Sendable {
             inbound = NodeStatusReport.Direction(state: .fresh, lastSuccessAt: now, lagSeconds: 0, consecutiveFailures: 0)
         } else if let hub = agency.adapter?.runBy, let hubLink = links.first(where: { $0.peer == hub }) {
             via = "federation via \(hub.rawValue)"
-            inbound = Self.direction(of: hubLink.status, stale: stale, now: now)
+            // The hub's own view of the agency it reads, when it sends one; else the link to it.
+            inbound = Self.relayed(agency.id, links: [hubLink], stale: stale, now: now)?.1 ?? Self.direction(of: hubLink.status, stale: stale, now: now)
         } else if let (relay, relayed) = Self.relayed(agency.id, links: links, stale: stale, now: now) {
             via = "federation via \(relay.rawValue)"
             inbound = relayed

@@ -1,0 +1,187 @@
+import AgencySimulator
+import Foundation
+import HanaroAdapters
+import HanaroCore
+import HanaroDaemon
+import HanaroStore
+import HanaroTesting
+import Logging
+import Testing
+
+/// The adapters against payloads shaped like the agencies' published formats — built from public
+/// samples (Fixtures/real/README.md cites them), not from our simulator — and served by a small
+/// Python HTTP server written without looking at the adapters (Fixtures/serve_fixtures.py). Each
+/// agency's `manifest.json` says what a careful integrator extracts from each item.
+@Suite("Real formats", .serialized)
+struct RealFormatTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    /// One item of a manifest.
+    struct Expected: Decodable {
+        struct Period: Decodable { var start: String?; var end: String?; var text: String? }
+        var index: Int
+        var bad: Bool
+        var nativeID: String?
+        var title: String?
+        var regions: [String]?
+        var period: Period?
+    }
+
+    struct Manifest: Decodable {
+        struct File: Decodable { var file: String; var role: String?; var items: [Expected]? }
+        var files: [File]
+    }
+
+    static func manifest(_ agency: AgencyID) throws -> [Expected] {
+        let data = try Data(contentsOf: fixtures.appendingPathComponent("real/\(agency.rawValue)/manifest.json"))
+        return try JSONDecoder().decode(Manifest.self, from: data).files.filter { $0.role == "page" }.flatMap { $0.items ?? [] }
+    }
+
+    /// The fixture server for one agency, for the duration of `body`.
+    static func withFixtureServer<T>(_ agency: AgencyID, mode: String = "normal", _ body: (String) async throws -> T) async throws -> T {
+        let dir = TemporaryDirectory("fixtures")
+        let server = try ChildProcess(URL(fileURLWithPath: "/usr/bin/env"),
+                                      ["python3", fixtures.appendingPathComponent("serve_fixtures.py").path, "--agency", agency.rawValue, "--port", "0", "--mode", mode],
+                                      logPath: dir.file("server.log"))
+        guard let line = await server.line(where: { $0.hasPrefix("serving") }),
+              let port = line.firstMatch(of: /127\.0\.0\.1:(\d+)/).map({ String($0.1) }) else {
+            throw ProcessFailure("the fixture server did not start: \(server.output)")
+        }
+        // The server holds no state: stop it at once.
+        func stop() async {
+            server.signal(SIGKILL)
+            await server.waitForExit()
+        }
+        do {
+            let result = try await body("http://127.0.0.1:\(port)")
+            await stop()
+            return result
+        } catch {
+            await stop()
+            throw error
+        }
+    }
+
+    /// An adapter and a replica on the fixture server, with the node's freshness logic.
+    struct Reader {
+        let replica: Replica
+        let ingest: AdapterIngest
+        let service: AdapterService
+        let board: FreshnessBoard
+        let http: AgencyHTTP
+
+        init(_ agency: AgencyID, url: String, pageSize: Int) throws {
+            replica = try Replica.inMemory()
+            let settings = AdapterSettings(baseURL: url, serviceKey: "test-key", requestsPerSecond: 1000, timeoutSeconds: 10)
+            http = try AgencyHTTP(agency: agency, settings: settings)
+            ingest = AdapterIngest(adapter: AgencyFormats.makeAdapter(for: agency, settings: settings, http: http), replica: replica, pageSize: pageSize)
+            board = FreshnessBoard()
+            var logger = Logger(label: "real")
+            logger.logLevel = .critical
+            service = AdapterService(ingest: ingest, pollIntervalSeconds: 60, board: board, logger: logger)
+        }
+
+        func programs(_ agency: AgencyID) async throws -> [String: ProgramRecord] {
+            let page = try await replica.changes(after: 0, limit: 1000)
+            return Dictionary(uniqueKeysWithValues: page.changes.compactMap { $0.version.program }.filter { $0.owner == agency }.map { ($0.nativeID, $0) })
+        }
+    }
+
+    static func id(_ agency: AgencyID, _ item: Expected) -> String? {
+        // 고용24 courses are one row per round: our id is `trprId-trprDegr` (the manifest writes `:`).
+        agency == .ewpc ? item.nativeID?.replacingOccurrences(of: ":", with: "-") : item.nativeID
+    }
+
+    @Test("each real format: the good items stored and normalised, the bad one quarantined once under its own id, a second poll changes nothing, the agency fresh",
+          arguments: AgencyID.allCases)
+    func realFormat(agency: AgencyID) async throws {
+        let expected = try Self.manifest(agency)
+        try await Self.withFixtureServer(agency) { url in
+            let reader = try Reader(agency, url: url, pageSize: 3)
+            // When the node reads the agency (through its freshness logic)
+            try await reader.service.cycle(full: false)
+            // Then every good item is stored, with its fields normalised as the manifest says
+            let stored = try await reader.programs(agency)
+            let good = expected.filter { !$0.bad }
+            #expect(stored.count == good.count, "\(agency): stored \(stored.keys.sorted())")
+            for item in good {
+                guard let id = Self.id(agency, item), let record = stored[id] else {
+                    Issue.record("\(agency): \(item.nativeID ?? "?") was not stored")
+                    continue
+                }
+                #expect(record.title == item.title, "\(agency) \(id) title")
+                if let regions = item.regions, !regions.isEmpty {
+                    #expect(Set(regions).isSubset(of: Set(record.eligibility.regions.map(\.code))), "\(agency) \(id) regions \(record.eligibility.regions)")
+                }
+                if let period = item.period {
+                    #expect(record.period.start?.description == period.start && record.period.end?.description == period.end, "\(agency) \(id) period \(record.period)")
+                    if period.text != nil { #expect(record.period.text == period.text, "\(agency) \(id) period text") }
+                }
+            }
+            // And the bad item is quarantined once, under its own id (or none, with where it was)
+            let held = try await reader.replica.quarantine()
+            #expect(held.count == 1, "\(agency): \(held.map(\.reason))")
+            let bad = try #require(expected.first { $0.bad })
+            if let id = Self.id(agency, bad) {
+                #expect(held.first?.recordKey == RecordKey(kind: .program, owner: agency, localID: id).description)
+            } else {
+                #expect(held.first?.recordKey == nil && held.first?.reason.contains("no id") == true, "\(held.first?.reason ?? "")")
+            }
+            #expect(await reader.board.state(agency, .inbound, staleAfterSeconds: 900) == .fresh)
+            // When it reads again, Then nothing changes: same quarantine rows, same digest
+            let digest = try await reader.replica.digest()
+            try await reader.service.cycle(full: false)
+            #expect(try await reader.replica.digest() == digest)
+            let again = try await reader.replica.quarantine()
+            #expect(again.count == 1 && again.first?.id == held.first?.id && (again.first?.attempts ?? 0) >= (held.first?.attempts ?? 0))
+            await reader.http.shutdown()
+        }
+    }
+
+    @Test("koreg: one bad item and a NODATA second page end the read fresh")
+    func koregNodata() async throws {
+        try await Self.withFixtureServer(.koreg, mode: "nodata-after-first") { url in
+            let reader = try Reader(.koreg, url: url, pageSize: 6)
+            try await reader.service.cycle(full: false)
+            #expect(await reader.board.state(.koreg, .inbound, staleAfterSeconds: 900) == .fresh)
+            #expect(try await reader.replica.quarantine().count == 1)
+            #expect(try await reader.programs(.koreg).count == 5)
+            await reader.http.shutdown()
+        }
+    }
+
+    @Test("an agency answering only errors is failing with the reason, and nothing is stored", arguments: [AgencyID.semas, .koreg, .kodit, .kinfa])
+    func errors(agency: AgencyID) async throws {
+        try await Self.withFixtureServer(agency, mode: "error") { url in
+            let reader = try Reader(agency, url: url, pageSize: 10)
+            await #expect(throws: AdapterError.self) { try await reader.service.cycle(full: false) }
+            #expect(await reader.board.state(agency, .inbound, staleAfterSeconds: 900) == .failing)
+            #expect(await reader.board.entry(agency, .inbound)?.lastError?.isEmpty == false)
+            #expect(try await reader.replica.summary().programs == 0)
+            await reader.http.shutdown()
+        }
+    }
+
+    @Test("a complete read whose every item is refused is degraded, with the counts, not fresh — and stays so while the agency sends them")
+    func degraded() async throws {
+        try await SimulatedAgency.with(.ewpc, programs: 6) { sim in
+            var faults = SimulatorFaults()
+            faults.malformedRecords = 6
+            await sim.simulator.setFaults(faults)
+            let board = FreshnessBoard()
+            var logger = Logger(label: "degraded")
+            logger.logLevel = .critical
+            let service = AdapterService(ingest: sim.ingest, pollIntervalSeconds: 60, board: board, logger: logger)
+            try await service.cycle(full: false)
+            #expect(await board.state(.ewpc, .inbound, staleAfterSeconds: 900) == .degraded)
+            let entry = await board.entry(.ewpc, .inbound)
+            #expect(entry?.usableItems == 0 && entry?.refusedItems == 6)
+            #expect(entry?.lastError?.contains("6 of 6") == true)
+            #expect(try await sim.replica.quarantine().count == 6)
+            // When the next read brings the same bad items, Then it stays degraded (and adds no rows).
+            try await service.cycle(full: false)
+            #expect(try await sim.replica.quarantine().count == 6)
+            #expect(await board.state(.ewpc, .inbound, staleAfterSeconds: 900) == .degraded)
+        }
+    }
+}
