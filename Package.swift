@@ -231,7 +231,8 @@ let package = Package(
         // The `hanaro` executable, run as a real process.
         .testTarget(
             name: "HanaroCLITests",
-            dependencies: ["hanaro", "HanaroCore", "HanaroStore", "HanaroFixtures", "HanaroFederation", "HanaroTesting"],
+            dependencies: ["hanaro", "HanaroCore", "HanaroStore", "HanaroFixtures", "HanaroFederation", "HanaroTesting",
+                           .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
     ],

@@ -32,6 +32,13 @@ public final class Node: Sendable {
     let resync: ResyncService
     let admin: AdminAPI
     let peerCertificates = PeerCertificateLog()
+    /// The limits of the federation port's and the status port's connections (metrics read them).
+    let federationConnections = ConnectionGuard(listener: "federation")
+    let statusConnections: ConnectionGuard = {
+        var limits = ConnectionGuard.Limits()
+        limits.maxConnections = 128
+        return ConnectionGuard(listener: "status", limits: limits)
+    }()
     let adapterHTTP: [AgencyHTTP]
     let client: PeerClient
     let logger: Logger
@@ -104,7 +111,8 @@ public final class Node: Sendable {
         let jobs = ResyncJobs()
         resync = ResyncService(jobs: jobs, replica: replica, links: links, adapters: services, logger: logger)
         status = NodeStatus(configuration: configuration, replica: replica, board: board, links: links, adapters: services, tls: tls,
-                            peerCertificates: peerCertificates, metrics: metrics, version: version, resyncs: jobs)
+                            peerCertificates: peerCertificates, metrics: metrics, version: version, resyncs: jobs,
+                            connections: [federationConnections, statusConnections])
         admin = AdminAPI(node: configuration, replica: replica, resync: resync, jobs: jobs, retry: retry, metrics: metrics, logger: logger)
     }
 
@@ -131,10 +139,11 @@ public final class Node: Sendable {
         let status = self.status
         let server = try PeerServer.application(
             replica: replica, tls: tls, policy: policy, host: configuration.federationHost, port: configuration.federationPort,
-            logger: logger, freshness: { status.relayFreshness }, onRunning: onFederationPort)
+            logger: logger, connections: federationConnections, freshness: { status.relayFreshness }, onRunning: onFederationPort)
         await self.status.refresh()
-        let statusServer = StatusServer.application(status: status, admin: admin, token: configuration.adminToken,
-                                                    host: configuration.statusHost, port: configuration.statusPort, logger: logger, onRunning: onStatusPort)
+        let statusServer = try StatusServer.application(status: status, admin: admin, token: configuration.adminToken,
+                                                        host: configuration.statusHost, port: configuration.statusPort, logger: logger,
+                                                        connections: statusConnections, onRunning: onStatusPort)
         try Self.prepareSocket(configuration.adminSocket)
         let adminSocket = StatusServer.adminSocket(admin: admin, path: configuration.adminSocket, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(

@@ -242,16 +242,18 @@ public enum PeerServer {
     }
 
     /// The federation application: HTTPS with mutual TLS on `host:port` (port 0 picks one;
-    /// `onRunning` learns it).
+    /// `onRunning` learns it), its connections held to `connections`' limits.
     public static func application(
         replica: Replica, tls: TLSMaterial, policy: PeerPolicy, host: String, port: Int, logger: Logger,
+        connections: ConnectionGuard = ConnectionGuard(listener: "federation"),
         freshness: @escaping @Sendable () -> RelayFreshness = { RelayFreshness() },
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         Application(
             router: router(replica: replica, policy: policy, logger: logger, freshness: freshness),
-            server: try .tls(.http1(), tlsConfiguration: tls.serverConfiguration()),
-            configuration: .init(address: .hostname(host, port: port), serverName: "hanaro-\(policy.localAgency.rawValue)"),
+            server: try connections.serverBuilder(tls: tls.serverConfiguration()),
+            configuration: .init(address: .hostname(host, port: port), serverName: "hanaro-\(policy.localAgency.rawValue)",
+                                 availableConnectionsDelegate: connections.availableConnections),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
     }

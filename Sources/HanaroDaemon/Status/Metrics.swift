@@ -26,6 +26,8 @@ public final class HanaroMetrics: Sendable {
         public static let resyncRunning = "hanaro_resync_running"
         public static let auditFailures = "hanaro_audit_write_failures_total"
         public static let adapterQuarantined = "hanaro_adapter_quarantined_total"
+        public static let connections = "hanaro_connections"
+        public static let connectionsEvicted = "hanaro_connections_evicted_total"
     }
 
     let registry = PrometheusCollectorRegistry()
@@ -61,6 +63,18 @@ public final class HanaroMetrics: Sendable {
         let counter = registry.makeCounter(name: Name.adapterQuarantined, labels: [("agency", agency.rawValue)],
                                            help: "Items read from the agency's API and quarantined, counted at each read.")
         if count > 0 { counter.increment(by: Int64(count)) }
+    }
+
+    /// A listener's connections now (`state`: pending — no complete request yet — or established),
+    /// and the pending ones closed to make room since the last update.
+    func updateConnections(listener: String, pending: Int, established: Int, newlyEvicted: Int) {
+        for (state, value) in [("pending", pending), ("established", established)] {
+            registry.makeGauge(name: Name.connections, labels: [("listener", listener), ("state", state)],
+                               help: "Open connections of a listener: pending (no complete request yet) or established.").set(Double(value))
+        }
+        let counter = registry.makeCounter(name: Name.connectionsEvicted, labels: [("listener", listener)],
+                                           help: "Pending connections closed to make room for newer ones (a flood of idle or slow connections).")
+        if newlyEvicted > 0 { counter.increment(by: Int64(newlyEvicted)) }
     }
 
     /// An audit entry that could not be written (the action it records went ahead or was refused

@@ -23,11 +23,16 @@ public final class NodeStatus: Sendable {
     let lastConflicts = Mutex<Int64?>(nil)
     let lastLinkApplied = Mutex<[AgencyID: Int]>([:])
     let lastWriteProbe = Mutex<(at: Date, error: String?)?>(nil)
+    /// The listeners' connection guards, and how many evictions the metrics counted so far.
+    let connections: [ConnectionGuard]
+    let lastEvicted = Mutex<[String: Int]>([:])
     /// Pending deliveries are counted every 10 s (a scan of the change feed), not every second.
     let pendingCache = Mutex<[AgencyID: (at: Date, count: Int)]>([:])
 
     init(configuration: NodeConfiguration, replica: Replica, board: FreshnessBoard, links: [PeerLink], adapters: [AdapterService],
-         tls: TLSMaterial, peerCertificates: PeerCertificateLog, metrics: HanaroMetrics, version: String, resyncs: ResyncJobs) {
+         tls: TLSMaterial, peerCertificates: PeerCertificateLog, metrics: HanaroMetrics, version: String, resyncs: ResyncJobs,
+         connections: [ConnectionGuard] = []) {
+        self.connections = connections
         self.configuration = configuration
         self.replica = replica
         self.board = board
@@ -88,6 +93,11 @@ public final class NodeStatus: Sendable {
             let applied = link.status.applied
             let before = lastLinkApplied.withLock { seen -> Int in defer { seen[link.peer] = applied }; return seen[link.peer] ?? 0 }
             metrics.countRecords(link.peer, kind: "federation", applied - before)
+        }
+        for guardian in connections {
+            let counts = guardian.counts
+            let before = lastEvicted.withLock { seen -> Int in defer { seen[guardian.listener] = counts.evicted }; return seen[guardian.listener] ?? 0 }
+            metrics.updateConnections(listener: guardian.listener, pending: counts.pending, established: counts.established, newlyEvicted: counts.evicted - before)
         }
         metrics.update(from: report)
         let json = (try? NodeStatusReport.encoder.encode(report)).map { Array($0) } ?? Array("{}".utf8)

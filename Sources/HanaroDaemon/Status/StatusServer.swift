@@ -2,6 +2,7 @@ import Foundation
 public import Hummingbird
 public import Logging
 import NIOCore
+public import HanaroFederation
 
 /// The status port (plain HTTP, default `127.0.0.1:9464`) for probes and Prometheus, and the
 /// admin Unix socket.
@@ -19,11 +20,14 @@ import NIOCore
 public enum StatusServer {
     public static func application(
         status: NodeStatus, admin: AdminAPI, token: String?, host: String, port: Int, logger: Logger,
+        connections: ConnectionGuard = ConnectionGuard(listener: "status"),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
         Application(
             router: router(status: status, admin: admin, token: token),
-            configuration: .init(address: .hostname(host, port: port), serverName: "hanaro-status"),
+            server: try connections.serverBuilder(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "hanaro-status",
+                                 availableConnectionsDelegate: connections.availableConnections),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
     }
