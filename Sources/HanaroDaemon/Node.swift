@@ -31,6 +31,7 @@ public final class Node: Sendable {
     public let status: NodeStatus
     let resync: ResyncService
     let admin: AdminAPI
+    let retry: QuarantineRetry
     let peerCertificates = PeerCertificateLog()
     /// The limits of the federation port's and the status port's connections (metrics read them).
     let federationConnections = ConnectionGuard(listener: "federation")
@@ -102,6 +103,7 @@ public final class Node: Sendable {
             ingests.append((AdapterIngest(adapter: native, replica: replica, pageSize: adapter.pageSize, readsReferralEvents: settings.readsReferralEvents), adapter))
         }
         let retry = QuarantineRetry(replica: replica, localAgency: configuration.agency, adapters: adapterByAgency)
+        self.retry = retry
         let services = ingests.map { ingest, adapter in
             AdapterService(ingest: ingest, pollIntervalSeconds: adapter.pollIntervalSeconds, board: board, logger: logger, metrics: metrics, retry: retry,
                            degradedAfter: adapter.degradedAfter)
@@ -150,10 +152,22 @@ public final class Node: Sendable {
             services: [.init(service: server), .init(service: statusServer), .init(service: adminSocket),
                        .init(service: StatusRefresher(status: status), successTerminationBehavior: .ignore),
                        .init(service: resync, successTerminationBehavior: .ignore),
-                       .init(service: LinksService(links: links), successTerminationBehavior: .ignore)]
+                       .init(service: LinksService(links: links), successTerminationBehavior: .ignore),
+                       .init(service: Housekeeping(retry: retry, logger: logger), successTerminationBehavior: .ignore)]
                 + adapters.map { .init(service: $0, successTerminationBehavior: .ignore) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
+        if let from = replica.clampedClockFrom {
+            let ahead = (Int64(from) - Int64(Date().timeIntervalSince1970 * 1000)) / 1000
+            logger.critical("the replica's logical clock was \(ahead) s ahead of the wall clock (the node ran with its clock set ahead); brought back to now so that peers accept this node's writes — check NTP",
+                            metadata: ["ahead_s": "\(ahead)"])
+            do {
+                try await replica.appendAudit(actor: "node", action: "clock.clamped", target: "replica", outcome: "ok",
+                                              detail: "logical clock \(ahead) s ahead of the wall clock at start; brought back to the wall clock")
+            } catch {
+                logger.error("could not audit the clock clamp", metadata: ["reason": "\(error.message)"])
+            }
+        }
         let group = ServiceGroup(configuration: groupConfiguration)
         logger.info("node starting", metadata: ["agency": "\(configuration.agency.rawValue)", "federation": "\(configuration.federationHost):\(configuration.federationPort)",
                                                 "peers": "\(links.map(\.peer.rawValue))", "adapters": "\(adapters.map(\.agency.rawValue))"])
@@ -194,6 +208,27 @@ public final class Node: Sendable {
             return NodeStartupError("cannot listen on \(configuration.federationHost):\(configuration.federationPort) (federation.listen): permission denied; use a port above 1024 or grant CAP_NET_BIND_SERVICE")
         }
         return error
+    }
+}
+
+/// The node's periodic chores: every 30 s, versions held for a clock skew are retried (those the
+/// clock now allows apply).
+struct Housekeeping: Service {
+    let retry: QuarantineRetry
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do throws(AdminError) {
+                    let (released, ahead) = try await retry.retryClockSkewed()
+                    if released > 0 { logger.notice("versions held for a clock skew applied", metadata: ["released": "\(released)", "still_ahead": "\(ahead)"]) }
+                } catch {
+                    logger.warning("retrying clock-skewed versions failed", metadata: ["reason": "\(error.message)"])
+                }
+                try? await Task.sleep(for: .seconds(30))
+            }
+        }
     }
 }
 

@@ -21,6 +21,10 @@ public struct PeerLinkStatus: Sendable, Hashable {
     public var bytesReceived = 0
     /// The peer's own view of each agency's freshness, from its last answer.
     public var relayView = RelayFreshness()
+    /// How far ahead of this node's clock the versions of the last stored page were stamped, when
+    /// some were held for it (the author's clock is wrong; they are retried once the clock allows).
+    public var clockSkewSeconds: Int?
+    public var clockSkewReason: String?
 }
 
 /// Keeps this replica up to date with one peer: the shell that carries out what ``PeerSync``
@@ -253,17 +257,32 @@ public final class PeerLink: Sendable {
                                                withholdingFor: localAgency, auditingRefusals: RefusalAudit(actor: stream.rawValue, action: "federation.reject"))
         }
         let counts = PeerAudit.counts(outcomes)
+        let skew = Self.clockSkew(in: outcomes)
         state.withLock {
             $0.applied += counts.applied
             $0.refused += counts.quarantined
             $0.bytesReceived += page.bodyBytes
             if let view = page.freshness { $0.relayView = view }
+            if write {
+                $0.clockSkewSeconds = skew?.seconds
+                $0.clockSkewReason = skew?.reason
+            }
             $0.consecutiveFailures = 0
             $0.lastError = nil
             $0.lastErrorCode = nil
             if !page.more { $0.lastCaughtUpAt = Date() }
         }
         return counts.applied
+    }
+
+    /// The largest clock skew among the versions of a page held for one.
+    static func clockSkew(in outcomes: [WriteOutcome]) -> (seconds: Int, reason: String)? {
+        var worst: (seconds: Int, reason: String)?
+        for case .quarantined(let error) in outcomes where error.code == .clockSkew {
+            let seconds = error.message.firstMatch(of: /clock skew (-?\d+) s/).flatMap { Int($0.1) } ?? 0
+            if seconds > (worst?.seconds ?? -1) { worst = (seconds, error.message) }
+        }
+        return worst
     }
 
     /// The next page, fetched concurrently, or nil when there is none to fetch.

@@ -129,8 +129,9 @@ struct PeerIdentityMiddleware<Context: PeerIdentityContext>: RouterMiddleware {
 public enum PeerServer {
     /// Largest request body accepted (a pushed batch).
     public static let maxBodyBytes = 16 << 20
-    /// Largest page served.
+    /// Largest page served, and most versions in one pushed batch.
     public static let maxPageSize = 5_000
+    public static let maxFramesPerPush = 10_000
     /// Longest long-poll.
     public static let maxWaitMilliseconds = 60_000
 
@@ -158,8 +159,9 @@ public enum PeerServer {
             if !view.agencies.isEmpty { response.headers[freshnessHeader] = view.headerValue }
             return response
         }
+        let budget = RefusalBudget()
         router.post("/v1/push") { request, context -> Response in
-            try await push(request, context: context, replica: replica, policy: policy)
+            try await push(request, context: context, replica: replica, policy: policy, budget: budget)
         }
         return router
     }
@@ -218,8 +220,23 @@ public enum PeerServer {
     }
 
     /// POST /v1/push: a peer pushes versions (e.g. a new referral) instead of waiting to be pulled.
-    static func push(_ request: Request, context: some PeerIdentityContext, replica: Replica, policy: PeerPolicy) async throws -> Response {
+    static func push(_ request: Request, context: some PeerIdentityContext, replica: Replica, policy: PeerPolicy, budget: RefusalBudget) async throws -> Response {
         guard let peer = context.peer else { throw HTTPError(.unauthorized, message: "no peer identity") }
+        // A peer whose pushes keep being refused waits: its refusals cost this node rows and work.
+        if let wait = budget.exhausted(peer) {
+            let seconds = max(1, Int(wait.components.seconds))
+            if budget.claimAudit(peer) {
+                do {
+                    try await replica.appendAudit(actor: StreamID.peer(peer).rawValue, action: "federation.throttle", target: "push", outcome: "refused",
+                                                  detail: "more than \(budget.perWindow) refused versions in \(Int(budget.window.components.seconds)) s; pushes refused for \(seconds) s")
+                } catch {
+                    context.logger.error("could not audit a throttled peer", metadata: ["reason": "\(error.message)"])
+                }
+            }
+            let body = "{\"error\":\"too many refused versions from \(peer.rawValue); retry after \(seconds) s\"}"
+            return Response(status: .tooManyRequests, headers: [.contentType: "application/json", .retryAfter: String(seconds)],
+                            body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
         var request = request
         let body: ByteBuffer
         do {
@@ -229,14 +246,26 @@ public enum PeerServer {
         }
         let frames: [[UInt8]]
         do {
-            frames = try WireFrames.decode(body)
+            frames = try WireFrames.decode(body, maxFrames: maxFramesPerPush)
         } catch {
-            throw HTTPError(.badRequest, message: "malformed batch: \(error.message)")
+            throw HTTPError(error.message.contains("more than") ? .contentTooLarge : .badRequest, message: "malformed batch: \(error.message)")
         }
         let stream = StreamID.peer(peer)
-        let outcomes = try await replica.apply(encoded: frames, from: stream, withholdingFor: policy.localAgency,
+        let outcomes: [WriteOutcome]
+        do {
+            outcomes = try await replica.apply(encoded: frames, from: stream, withholdingFor: policy.localAgency,
                                                auditingRefusals: RefusalAudit(actor: stream.rawValue, action: "federation.reject"))
+        } catch {
+            // Nothing of the batch was kept (one transaction); the peer may send it again later.
+            context.logger.error("a pushed batch could not be stored", metadata: ["reason": "\(error.message)", "code": "\(error.code.rawValue)"])
+            let status: HTTPResponse.Status = error.code == .diskFull ? .serviceUnavailable : .internalServerError
+            let reason = error.code == .diskFull ? "this node's disk is full; nothing of the batch was kept; retry later" : "this node could not store the batch (\(error.code.rawValue)); nothing of it was kept; retry later"
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if error.code == .diskFull { headers[.retryAfter] = "60" }
+            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"\(reason)\"}")))
+        }
         let counts = PeerAudit.counts(outcomes)
+        budget.spend(peer, counts.quarantined)
         let json = "{\"applied\":\(counts.applied),\"unchanged\":\(counts.unchanged),\"quarantined\":\(counts.quarantined)}"
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
     }
@@ -256,6 +285,55 @@ public enum PeerServer {
                                  availableConnectionsDelegate: connections.availableConnections),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
+    }
+}
+
+/// How many refused versions each peer may push per window: past it, its pushes answer 429 with
+/// `Retry-After` until the window ends (audited once per window), so a flood of refusals costs
+/// bounded rows and work.
+final class RefusalBudget: Sendable {
+    let perWindow: Int
+    let window: Duration
+    private let state = Mutex<[AgencyID: (start: ContinuousClock.Instant, used: Int, audited: Bool)]>([:])
+
+    init(perWindow: Int = 20_000, window: Duration = .seconds(600)) {
+        self.perWindow = perWindow
+        self.window = window
+    }
+
+    /// How long until `peer` may push again, or nil when it may now.
+    func exhausted(_ peer: AgencyID) -> Duration? {
+        let now = ContinuousClock.now
+        return state.withLock { budgets in
+            guard let budget = budgets[peer] else { return nil }
+            if now - budget.start >= window {
+                budgets[peer] = nil
+                return nil
+            }
+            return budget.used >= perWindow ? window - (now - budget.start) : nil
+        }
+    }
+
+    /// Counts refused versions of a push.
+    func spend(_ peer: AgencyID, _ refused: Int) {
+        guard refused > 0 else { return }
+        let now = ContinuousClock.now
+        state.withLock { budgets in
+            var budget = budgets[peer] ?? (now, 0, false)
+            if now - budget.start >= window { budget = (now, 0, false) }
+            budget.used += refused
+            budgets[peer] = budget
+        }
+    }
+
+    /// True the first time in a window that a throttled push is to be audited.
+    func claimAudit(_ peer: AgencyID) -> Bool {
+        state.withLock { budgets in
+            guard var budget = budgets[peer], !budget.audited else { return false }
+            budget.audited = true
+            budgets[peer] = budget
+            return true
+        }
     }
 }
 

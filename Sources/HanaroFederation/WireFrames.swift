@@ -23,12 +23,15 @@ public enum WireFrames {
         return buffer
     }
 
-    /// Splits a body into frames.
-    /// - Throws: ``FederationError`` `.protocolError` on a truncated or oversized frame.
-    public static func decode(_ buffer: ByteBuffer) throws(FederationError) -> [[UInt8]] {
+    /// Splits a body into frames (at most `maxFrames`).
+    /// - Throws: ``FederationError`` `.protocolError` on a truncated or oversized frame, or too many.
+    public static func decode(_ buffer: ByteBuffer, maxFrames: Int = .max) throws(FederationError) -> [[UInt8]] {
         var buffer = buffer
         var frames: [[UInt8]] = []
         while buffer.readableBytes > 0 {
+            guard frames.count < maxFrames else {
+                throw FederationError(.protocolError, "a batch holds more than \(maxFrames) versions; send smaller batches")
+            }
             var length: UInt64 = 0
             var shift: UInt64 = 0
             while true {

@@ -204,10 +204,14 @@ extension Replica {
     }
 
     /// The quarantine, newest first; `state` and `source` filter (nil: all).
-    public func quarantine(state: QuarantineState? = .held, source: StreamID? = nil, limit: Int = 100) async throws(StoreError) -> [QuarantineEntry] {
+    public func quarantine(state: QuarantineState? = .held, source: StreamID? = nil, code: String? = nil, limit: Int = 100) async throws(StoreError) -> [QuarantineEntry] {
         try await read("read the quarantine") { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
+            if let code {
+                conditions.append("code = ?")
+                arguments += [code]
+            }
             if let state {
                 conditions.append("state = ?")
                 arguments += [state.rawValue]

@@ -231,8 +231,9 @@ extension WriteSession {
     func checkClock(_ version: RecordVersion) throws(ValidationError) {
         let limit = (now + maxClockSkewMilliseconds) << 16
         guard version.vector.maxCounter <= limit else {
-            throw ValidationError(.inconsistentVersion, record: version.key.description, field: "vector",
-                                  "version stamped \(HLCTimestamp(rawValue: version.vector.maxCounter).millisecondsSince1970 / 1000 - now / 1000) s in the future (more than the allowed \(maxClockSkewMilliseconds / 1000) s clock skew); check the author's clock (NTP)")
+            let ahead = Int64(HLCTimestamp(rawValue: version.vector.maxCounter).millisecondsSince1970 / 1000) - Int64(now / 1000)
+            throw ValidationError(.clockSkew, record: version.key.description, field: "vector",
+                                  "clock skew \(ahead) s: version stamped \(ahead) s ahead of this node's clock (more than the allowed \(maxClockSkewMilliseconds / 1000) s); held and retried once the clock allows — check the author's clock (NTP)")
         }
     }
 
@@ -311,7 +312,7 @@ extension Replica {
     public func quarantine(source: StreamID, recordKey: String?, payload: [UInt8], error: ValidationError) async throws(StoreError) {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         try await write("quarantine a record from \(source)") { db in
-            let session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
+            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
             try session.quarantine(recordKey: recordKey, payload: payload, error: error)
         }
     }

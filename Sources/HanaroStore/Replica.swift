@@ -43,6 +43,11 @@ public final class Replica: Sendable {
     /// This replica's incarnation: created with the database, so a peer whose cursor carries
     /// another epoch knows the replica was recreated and reconciles in full.
     public let epoch: String
+    /// When the file's logical clock was found further ahead of the wall clock than the allowed
+    /// skew (the node ran with a clock set ahead) and brought back at open: from what, in
+    /// milliseconds since 1970. Peers refuse versions stamped that far ahead, so carrying the
+    /// clock on would make every write of this node refused until the wall clock caught up.
+    public let clampedClockFrom: UInt64?
     let writer: any DatabaseWriter
     let key: ReplicaKey
     let clock: any WallClock
@@ -123,6 +128,12 @@ public final class Replica: Sendable {
             headAtOpen = try writer.read { db in
                 (try? Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'last_seq'")) ?? 0
             } ?? 0
+            let skewBound = (now + options.maxClockSkewMilliseconds) << 16
+            clampedClockFrom = try writer.write { db -> UInt64? in
+                guard let stored = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'clock'"), UInt64(stored) > skewBound else { return nil }
+                try db.execute(sql: "UPDATE meta SET value = ? WHERE name = 'clock'", arguments: [Int64(now << 16)])
+                return HLCTimestamp(rawValue: UInt64(stored)).millisecondsSince1970
+            }
             epoch = try writer.write { db in
                 if let existing = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'epoch'") {
                     return existing
@@ -148,7 +159,7 @@ public final class Replica: Sendable {
         if let db = error as? DatabaseError {
             switch db.resultCode {
             case .SQLITE_FULL:
-                return StoreError(.database, "cannot \(action): the disk holding \(path) is full (or its size cap was reached); nothing of this operation was written — free space and retry", cause: error)
+                return StoreError(.diskFull, "cannot \(action): the disk holding \(path) is full (or its size cap was reached); nothing of this operation was written — free space and retry", cause: error)
             case .SQLITE_CORRUPT, .SQLITE_NOTADB:
                 return StoreError(.corrupt, "cannot \(action): \(path) is damaged or not a Hanaro replica; restore it from backup or move it away to resync from peers", cause: error)
             case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY:

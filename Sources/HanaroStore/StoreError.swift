@@ -14,6 +14,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case decryption
         /// A caller asked for something that does not exist or does not fit.
         case invalidRequest = "invalid_request"
+        /// The disk holding the replica is full (or its size cap was reached): nothing of the
+        /// operation was written; it can be retried once space is freed.
+        case diskFull = "disk_full"
     }
 
     public var code: Code

@@ -24,6 +24,13 @@ struct WriteSession {
     var digest: ReplicaDigest
     var programCount: Int64
     var referralCount: Int64
+    /// Refused payloads held in this transaction, and those refused beyond the cap (counted only).
+    var quarantinedInBatch = 0
+    var notKept = 0
+    /// At most this many refused payloads of one batch are kept in quarantine: a flood of refused
+    /// frames costs bounded rows (the batch's audit entry counts the rest). Clock-skewed versions
+    /// are always kept: they are not wrong, and are retried once the clock allows.
+    static let maxQuarantinedPerBatch = 1_000
 
     init(db: Database, key: ReplicaKey, path: String, source: StreamID, now: UInt64, maxClockSkew: UInt64) throws {
         self.db = db
@@ -222,7 +229,14 @@ struct WriteSession {
     }
 
     /// Holds a refused payload with its reason; a repeat of the same payload counts an attempt.
-    func quarantine(recordKey: String?, payload: [UInt8], error: ValidationError) throws {
+    mutating func quarantine(recordKey: String?, payload: [UInt8], error: ValidationError) throws {
+        if error.code != .clockSkew {
+            guard quarantinedInBatch < Self.maxQuarantinedPerBatch else {
+                notKept += 1
+                return
+            }
+            quarantinedInBatch += 1
+        }
         // Keyed, so that the file holds no plain hash of a payload that may carry personal data.
         let fingerprint = key.fingerprint(payload)
         let sealed = try key.seal(payload, context: "quarantine:\(source.rawValue)")
@@ -254,9 +268,10 @@ struct WriteSession {
         let reasons = byCode.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ")
         let target = refused == 1 ? (keys.first ?? "-") : "\(refused) versions"
         let first = outcomes.lazy.compactMap { if case .quarantined(let error) = $0 { error } else { nil } }.first
-        let detail = refused == 1 && first != nil
+        var detail = refused == 1 && first != nil
             ? "\(first!.code.rawValue): \(first!.message)"
             : "\(refused) refused (\(reasons)); first keys: \(keys.isEmpty ? "none readable" : keys.joined(separator: ", "))"
+        if notKept > 0 { detail += "; \(notKept) not kept in quarantine (more than \(Self.maxQuarantinedPerBatch) refused in one batch)" }
         try appendAudit(actor: audit.actor, action: audit.action, target: target, outcome: "refused", detail: detail)
     }
 }

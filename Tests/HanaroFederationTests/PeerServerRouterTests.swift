@@ -102,4 +102,58 @@ struct PeerServerRouterTests {
             }
         }
     }
+
+    @Test("floods of refused versions cost bounded rows: a batch over 10,000 versions is 413; refusals past the peer's budget answer 429 with Retry-After, audited once")
+    func refusalFlood() async throws {
+        try makePKI(in: dir, for: [.semas, .kodit])
+        let replica = try Replica.inMemory()
+        let kodit = try certificate(.kodit)
+        let garbage = (0..<10_000).map { i in [UInt8(i & 0xFF), UInt8(i >> 8), 0xFF, 0xFF] }
+        try await app(replica).test(.router) { client in
+            // More versions than a push may hold: refused before anything is decoded or stored.
+            try await client.execute(uri: "/v1/push", method: .post, headers: [HeaderIdentityContext.header: kodit], body: WireFrames.encode(garbage + [[1, 2]])) {
+                #expect($0.status == .contentTooLarge)
+            }
+            // Two batches of 10,000 refused versions spend the peer's budget (20,000 per 10 minutes).
+            for _ in 0..<2 {
+                try await client.execute(uri: "/v1/push", method: .post, headers: [HeaderIdentityContext.header: kodit], body: WireFrames.encode(garbage)) {
+                    #expect($0.status == .ok)
+                }
+            }
+            for _ in 0..<3 {
+                try await client.execute(uri: "/v1/push", method: .post, headers: [HeaderIdentityContext.header: kodit], body: WireFrames.encode(garbage)) { response in
+                    #expect(response.status == .tooManyRequests)
+                    #expect(Int(response.headers[.retryAfter] ?? "") ?? 0 > 0)
+                }
+            }
+        }
+        let audit = try await replica.audit(limit: 1000)
+        #expect(audit.count == 3, "two batch summaries and one throttle: \(audit.map(\.action))")
+        #expect(audit.filter { $0.action == "federation.throttle" }.count == 1)
+        // Each batch kept at most 1,000 refused payloads in quarantine; the audit entry counts the rest.
+        #expect(try await replica.summary().quarantined <= 2_000)
+        #expect(audit.first { $0.action == "federation.reject" }?.detail.contains("not kept in quarantine") == true)
+    }
+
+    @Test("a push that finds the disk full: 503 with a JSON reason and Retry-After; nothing of the batch kept, no audit row left behind")
+    func pushDiskFull() async throws {
+        try makePKI(in: dir, for: [.semas, .kodit])
+        var options = Replica.Options()
+        options.maxPageCount = 60
+        let replica = try Replica.inMemory(options: options)
+        let kodit = try certificate(.kodit)
+        var data = SyntheticData(seed: 9)
+        let big = (0..<2_000).map { data.programVersion(owner: .kodit, nativeID: "b\($0)", at: HLCTimestamp(millisecondsSince1970: 1_790_000_000_000)).canonicalBytes }
+        let before = try await replica.summary()
+        try await app(replica).test(.router) { client in
+            try await client.execute(uri: "/v1/push", method: .post, headers: [HeaderIdentityContext.header: kodit], body: WireFrames.encode(big)) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(String(buffer: response.body).contains("disk is full"))
+                #expect(response.headers[.retryAfter] == "60")
+            }
+        }
+        #expect(try await replica.summary() == before)
+        #expect(try await replica.audit().isEmpty)
+    }
+
 }

@@ -131,7 +131,7 @@ struct ApplyTests {
         #expect(outcomes[1] == .inserted)
         for outcome in [outcomes[0], outcomes[2]] {
             guard case .quarantined(let error) = outcome else { Issue.record("accepted \(outcome)"); continue }
-            #expect(error.code == .inconsistentVersion && error.message.contains("clock"))
+            #expect(error.code == .clockSkew && error.message.contains("clock skew"))
         }
     }
 

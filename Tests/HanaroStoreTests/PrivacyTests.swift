@@ -152,7 +152,7 @@ struct DigestTests {
             try await replica.apply(big, from: .peer(.semas), checkpoint: Checkpoint(stream: .peer(.semas), value: "2"))
             Issue.record("a batch larger than the disk was accepted")
         } catch {
-            #expect(error.code == .database)
+            #expect(error.code == .diskFull)
             #expect(error.message.contains("full"))
             #expect(error.message.contains("replica.sqlite"))
         }

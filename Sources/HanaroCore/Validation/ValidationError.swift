@@ -16,6 +16,9 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         case consentMissing = "consent_missing"
         case residentNumber = "resident_registration_number"
         case inconsistentVersion = "inconsistent_version"
+        /// Stamped further ahead of this node's clock than the allowed skew: not wrong, not yet
+        /// acceptable (held, and retried once the clock allows).
+        case clockSkew = "clock_skew"
     }
 
     /// The rule that was broken.

@@ -62,6 +62,26 @@ public struct QuarantineRetry: Sendable {
         return released
     }
 
+    /// Retries the versions held for a clock skew (stamped further ahead of this node's clock than
+    /// allowed): those whose stamp the clock now allows apply and are released.
+    /// - Returns: how many were released, and how many are still ahead.
+    /// - Throws: ``AdminError`` `.failed` when the store fails.
+    @discardableResult
+    public func retryClockSkewed(limit: Int = 1_000) async throws(AdminError) -> (released: Int, stillAhead: Int) {
+        var released = 0, ahead = 0
+        do {
+            for entry in try await replica.quarantine(state: .held, code: ValidationError.Code.clockSkew.rawValue, limit: limit) {
+                guard let payload = try await replica.quarantinedPayload(id: entry.id) else { continue }
+                if try await apply(entry, payload: payload) == nil { released += 1 } else { ahead += 1 }
+            }
+        } catch let error as AdminError {
+            throw error
+        } catch {
+            throw AdminError(.failed, "cannot retry clock-skewed versions: \(error)")
+        }
+        return (released, ahead)
+    }
+
     /// Applies a held item again; marks it released when it applied.
     /// - Returns: nil when it applied, else why it is still refused.
     private func apply(_ entry: QuarantineEntry, payload: [UInt8]) async throws(AdminError) -> String? {

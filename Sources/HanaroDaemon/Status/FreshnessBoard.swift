@@ -29,6 +29,8 @@ public actor FreshnessBoard {
     /// The kinds of failure the status port names.
     public enum FailureKind: String, Sendable, Codable, CaseIterable {
         case unreachable, tls, certificate, rateLimited = "rate_limited", envelope, schema, store, unauthorized
+        /// A peer's versions are stamped further ahead of this node's clock than allowed.
+        case clockSkew = "clock_skew"
     }
 
     /// One agency in one direction.

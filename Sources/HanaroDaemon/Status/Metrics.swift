@@ -27,6 +27,7 @@ public final class HanaroMetrics: Sendable {
         public static let auditFailures = "hanaro_audit_write_failures_total"
         public static let adapterQuarantined = "hanaro_adapter_quarantined_total"
         public static let connections = "hanaro_connections"
+        public static let peerClockSkew = "hanaro_peer_clock_skew_seconds"
         public static let connectionsEvicted = "hanaro_connections_evicted_total"
     }
 
@@ -75,6 +76,12 @@ public final class HanaroMetrics: Sendable {
         let counter = registry.makeCounter(name: Name.connectionsEvicted, labels: [("listener", listener)],
                                            help: "Pending connections closed to make room for newer ones (a flood of idle or slow connections).")
         if newlyEvicted > 0 { counter.increment(by: Int64(newlyEvicted)) }
+    }
+
+    /// How far ahead of this node's clock a peer's last versions were stamped, when held for it (0: none).
+    func setClockSkew(_ agency: AgencyID, seconds: Int) {
+        registry.makeGauge(name: Name.peerClockSkew, labels: [("agency", agency.rawValue)],
+                           help: "Seconds ahead of this node's clock that the peer's last held versions were stamped (0 = none held).").set(Double(seconds))
     }
 
     /// An audit entry that could not be written (the action it records went ahead or was refused

@@ -90,6 +90,7 @@ public final class NodeStatus: Sendable {
         metrics.countConflicts(Int(logged - (previous ?? logged)))
         for link in links {
             // (Federation failures are counted by the link itself, as they happen.)
+            metrics.setClockSkew(link.peer, seconds: link.status.clockSkewSeconds ?? 0)
             let applied = link.status.applied
             let before = lastLinkApplied.withLock { seen -> Int in defer { seen[link.peer] = applied }; return seen[link.peer] ?? 0 }
             metrics.countRecords(link.peer, kind: "federation", applied - before)
@@ -210,9 +211,12 @@ public final class NodeStatus: Sendable {
     /// A federation link's freshness: `fresh` only when a pull reached the peer's head within
     /// `stale_after`.
     static func direction(of status: PeerLinkStatus, stale: Int, now: Date) -> NodeStatusReport.Direction {
-        let state: FreshnessBoard.State
+        var state: FreshnessBoard.State
         if status.consecutiveFailures > 0 {
             state = .failing
+        } else if status.clockSkewSeconds != nil {
+            // The peer answers, and its versions are held for a clock skew: not fresh.
+            state = .degraded
         } else if let caughtUp = status.lastCaughtUpAt {
             state = now.timeIntervalSince(caughtUp) > Double(stale) ? .stale : .fresh
         } else {
@@ -220,6 +224,7 @@ public final class NodeStatus: Sendable {
         }
         return NodeStatusReport.Direction(
             state: state, lastSuccessAt: status.lastCaughtUpAt, lagSeconds: status.lastCaughtUpAt.map { max(0, Int(now.timeIntervalSince($0))) },
-            consecutiveFailures: status.consecutiveFailures, lastError: status.lastError, lastErrorKind: status.lastErrorCode.map { FreshnessBoard.FailureKind($0) })
+            consecutiveFailures: status.consecutiveFailures, lastError: status.lastError ?? status.clockSkewReason,
+            lastErrorKind: status.lastErrorCode.map { FreshnessBoard.FailureKind($0) } ?? (status.clockSkewSeconds != nil ? .clockSkew : nil))
     }
 }
