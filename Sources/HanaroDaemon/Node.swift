@@ -43,16 +43,20 @@ public final class Node: Sendable {
     let adapterHTTP: [AgencyHTTP]
     let client: PeerClient
     let logger: Logger
+    /// Held for the node's lifetime: the exclusive lock on its data directory.
+    let dataLock: DataDirectoryLock
 
     /// Opens the replica and loads the TLS material.
     /// - Throws: ``NodeStartupError`` with a one-line reason.
     public init(configuration: NodeConfiguration, logger: Logger, version: String = "dev") throws(NodeStartupError) {
         self.configuration = configuration
         self.logger = logger
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: configuration.dataDirectory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw NodeStartupError("node.data_dir \(configuration.dataDirectory) does not exist; create it (owned by the service user, mode 0700)")
+        if let problem = NodeConfiguration.directoryProblems(configuration.dataDirectory, file: "node", key: "node.data_dir").first {
+            throw NodeStartupError(problem)
         }
+        // One data directory serves one process: a second `hanaro serve` on it would share the
+        // replica's writer and race its checkpoints.
+        dataLock = try DataDirectoryLock(directory: configuration.dataDirectory)
         do {
             let key: ReplicaKey
             if FileManager.default.fileExists(atPath: configuration.keyFile) {
@@ -64,6 +68,10 @@ public final class Node: Sendable {
                 throw StoreError(.keyFile, "node.key_file \(configuration.keyFile) is missing but the replica \(configuration.replicaPath) exists; restore the key file from backup (a new key could not read stored personal fields)")
             }
             replica = try Replica(path: configuration.replicaPath, key: key)
+            // Files of an older version, or created under another umask, become owner-only too.
+            for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: configuration.replicaPath + suffix) {
+                _ = chmod(configuration.replicaPath + suffix, 0o600)
+            }
         } catch {
             throw NodeStartupError("\(error)")
         }
@@ -208,6 +216,35 @@ public final class Node: Sendable {
             return NodeStartupError("cannot listen on \(configuration.federationHost):\(configuration.federationPort) (federation.listen): permission denied; use a port above 1024 or grant CAP_NET_BIND_SERVICE")
         }
         return error
+    }
+}
+
+/// An exclusive lock on a data directory (`flock` on `<data_dir>/hanaro.lock`, which holds the
+/// holder's pid), held while the value lives; the kernel releases it if the process dies.
+final class DataDirectoryLock: Sendable {
+    let path: String
+    let descriptor: Int32
+
+    init(directory: String) throws(NodeStartupError) {
+        path = directory + "/hanaro.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw NodeStartupError("cannot open \(path) to lock node.data_dir: \(String(cString: strerror(errno))); check that the service user owns \(directory)")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            close(fd)
+            throw NodeStartupError("node.data_dir \(directory) is in use by another hanaro process\(holder.isEmpty ? "" : " (pid \(holder))") holding \(path); one data directory serves one node — stop the other, or give this one its own data_dir")
+        }
+        _ = ftruncate(fd, 0)
+        let pid = Array("\(getpid())\n".utf8)
+        _ = pid.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        descriptor = fd
+    }
+
+    deinit {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
     }
 }
 

@@ -3,6 +3,7 @@ public import HanaroCore
 public import Foundation
 import SystemPackage
 import HanaroAdapters
+import HanaroFederation
 
 extension NodeConfiguration {
     /// Reads the node file (YAML) and every `agencies/<id>.yaml`, with environment variables
@@ -86,12 +87,45 @@ extension NodeConfiguration {
                 }
             }
         }
+        // The files the node will need, checked now so that every problem is listed at once.
+        let keyFile = reader.string(forKey: "node.key_file").map(resolve) ?? dataDirectory.map { $0 + "/replica.key" }
+        if let dataDirectory {
+            problems += Self.directoryProblems(dataDirectory, file: path, key: "node.data_dir")
+        }
+        if let keyFile, FileManager.default.fileExists(atPath: keyFile), let problem = Self.ownerOnlyProblem(keyFile) {
+            problems.append("\(path): node.key_file: \(keyFile) \(problem)")
+        }
+        if let privateKey, FileManager.default.isReadableFile(atPath: privateKey), let problem = Self.ownerOnlyProblem(privateKey) {
+            problems.append("\(path): federation.private_key: \(privateKey) \(problem)")
+        }
+        if let certificate, let privateKey, let ca, [certificate, privateKey, ca].allSatisfy(FileManager.default.isReadableFile(atPath:)) {
+            do {
+                let tls = try TLSMaterial(certificatePath: certificate, keyPath: privateKey, caPath: ca)
+                if let agency, tls.agency != agency {
+                    problems.append("\(path): federation.certificate: \(certificate) names \(tls.agency.rawValue) but node.agency is \(agency.rawValue); use this agency's certificate")
+                }
+                if let chain = await tls.chainProblem() {
+                    problems.append("\(path): federation.certificate: \(certificate) \(chain); issue it from the CA in \(ca) (`hanaro certs`, certs/README.md)")
+                }
+            } catch {
+                problems.append("\(path): \(error.message)")
+            }
+        }
+        if let tokenFile = reader.string(forKey: "status.admin_token_file").map(resolve) {
+            if FileManager.default.fileExists(atPath: tokenFile), let problem = Self.ownerOnlyProblem(tokenFile) {
+                problems.append("\(path): status.admin_token_file: \(tokenFile) \(problem)")
+            }
+            // The status port speaks plain HTTP: beyond loopback the token would cross the network in clear.
+            if let host = status?.0, !Self.isLoopback(host) {
+                problems.append("\(path): status.admin_token_file: the status port listens on \(host), beyond loopback, where the bearer token would travel in clear; bind status.listen to 127.0.0.1 (reach it through SSH or a TLS proxy) or remove admin_token_file and use the admin socket")
+            }
+        }
         guard problems.isEmpty, let agency, let dataDirectory, let certificate, let privateKey, let ca, let federation, let status else {
             throw ConfigurationError(problems)
         }
         var configuration = NodeConfiguration(
             agency: agency, dataDirectory: dataDirectory,
-            keyFile: reader.string(forKey: "node.key_file").map(resolve) ?? dataDirectory + "/replica.key",
+            keyFile: keyFile ?? dataDirectory + "/replica.key",
             agenciesDirectory: agenciesDirectory, certificate: certificate, privateKey: privateKey, ca: ca)
         (configuration.federationHost, configuration.federationPort) = federation
         (configuration.statusHost, configuration.statusPort) = status
@@ -254,6 +288,31 @@ extension NodeConfiguration {
             }
         }
         return problems.count == before ? adapter : nil
+    }
+
+    /// Whether a listen host is reachable only from this machine.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    /// Why a secret file is not owner-only (group or others may read it), or nil.
+    static func ownerOnlyProblem(_ file: String) -> String? {
+        guard let mode = (try? FileManager.default.attributesOfItem(atPath: file))?[.posixPermissions] as? Int else { return nil }
+        guard mode & 0o077 != 0 else { return nil }
+        return "is readable by group or others (mode \(String(mode, radix: 8))); run `chmod 600 \(file)`"
+    }
+
+    /// Why a data directory cannot serve: missing, not a directory, or open to others.
+    static func directoryProblems(_ directory: String, file: String, key: String) -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            return ["\(file): \(key): \(directory) does not exist; create it, owned by the service user, mode 0700 (`install -d -m 0700 \(directory)`)"]
+        }
+        guard isDirectory.boolValue else { return ["\(file): \(key): \(directory) is not a directory"] }
+        if let mode = (try? FileManager.default.attributesOfItem(atPath: directory))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            return ["\(file): \(key): \(directory) is open to group or others (mode \(String(mode, radix: 8))); it holds personal data: `chmod 700 \(directory)`"]
+        }
+        return []
     }
 
     /// `50%` or `0.5` → 0.5 (a share in 0…1).

@@ -66,6 +66,27 @@ public struct TLSMaterial: Sendable {
         }
     }
 
+    /// Checks that this node's certificate chains to the federation CA (RFC 5280 path validation
+    /// at `now`): a certificate issued by another CA would make every peer refuse this node.
+    /// - Returns: nil when it does, else why not.
+    public func chainProblem(now: Date = Date()) async -> String? {
+        do {
+            let roots = try trustRoots.map { try Certificate(derEncoded: try $0.toDERBytes()) }
+            let chain = try certificateChain.map { try Certificate(derEncoded: try $0.toDERBytes()) }
+            guard let leaf = chain.first else { return "holds no certificate" }
+            var verifier = Verifier(rootCertificates: CertificateStore(roots)) { RFC5280Policy(validationTime: now) }
+            switch await verifier.validate(leaf: leaf, intermediates: CertificateStore(chain.dropFirst())) {
+            case .validCertificate:
+                return nil
+            case .couldNotValidate(let failures):
+                let reason = failures.first.map { "\($0.policyFailureReason)" } ?? "no path to a trusted root"
+                return "does not chain to the federation CA (\(reason.prefix(160)))"
+            }
+        } catch {
+            return "cannot be parsed for path validation (\(error))"
+        }
+    }
+
     /// The server side: TLS 1.2+, a client certificate required and verified against the
     /// federation CA (NIOSSL's server default checks no client certificate: without this, mutual TLS is silently off). Host names
     /// are not checked on client certificates; the agency SAN is, by the identity middleware.

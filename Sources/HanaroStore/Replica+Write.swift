@@ -268,7 +268,9 @@ extension WriteSession {
         case (.setStatus(let status), .referral(let referral)):
             return referral.role(of: agency) != nil && referral.history.elements.contains { $0.to == status && $0.dot.agency == agency }
         case (.addNote(let text), .referral(let referral)):
-            return referral.role(of: agency) != nil && referral.notes.elements.contains { $0.text == text && $0.dot.agency == agency }
+            // Notes are stored redacted (ContactDetector): compare what would be stored.
+            let stored = ContactDetector.redacted(text)
+            return referral.role(of: agency) != nil && referral.notes.elements.contains { $0.text == stored && $0.dot.agency == agency }
         default:
             return false
         }

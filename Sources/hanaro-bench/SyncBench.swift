@@ -31,7 +31,7 @@ struct SyncBench: AsyncParsableCommand {
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
         let dir = NSTemporaryDirectory() + "hanaro-sync-bench-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir + "/agencies", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: dir + "/data-kodit", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/data-kodit", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try DevelopmentPKI.createCA(in: dir)
         try DevelopmentPKI.issue(for: .kodit, in: dir)

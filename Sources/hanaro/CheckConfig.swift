@@ -24,19 +24,10 @@ struct CheckConfig: AsyncParsableCommand {
             problems += error.problems
         }
         if let configuration = loaded {
-            do {
-                let tls = try TLSMaterial(certificatePath: configuration.certificate, keyPath: configuration.privateKey, caPath: configuration.ca)
-                if tls.agency != configuration.agency {
-                    problems.append("\(config): federation.certificate names \(tls.agency.rawValue) but node.agency is \(configuration.agency.rawValue)")
-                }
+            // Beyond validity (the loader's checks): a certificate close to its end.
+            if let tls = try? TLSMaterial(certificatePath: configuration.certificate, keyPath: configuration.privateKey, caPath: configuration.ca) {
                 let days = Int(tls.expiresAt.timeIntervalSinceNow / 86_400)
                 if days < 30 { problems.append("\(configuration.certificate): expires in \(days) day(s) (\(tls.expiresAt)); renew it (certs/README.md)") }
-            } catch {
-                problems.append(error.message)
-            }
-            var isDirectory: ObjCBool = false
-            if !FileManager.default.fileExists(atPath: configuration.dataDirectory, isDirectory: &isDirectory) || !isDirectory.boolValue {
-                problems.append("\(config): node.data_dir: \(configuration.dataDirectory) does not exist; create it (mode 0700)")
             }
         }
         if problems.isEmpty {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `hanaro` command: one executable for the daemon, the admin CLI and the development tools.
 /// The commands, their exit statuses and outputs are documented in README.md and docs/OPERATIONS.md.
@@ -15,6 +16,9 @@ struct Hanaro: AsyncParsableCommand {
     /// that goes away (see ``Output``).
     static func main() async {
         Output.ignoreSIGPIPE()
+        // Everything a command creates — the replica, its WAL and SHM, keys, sockets, logs — is
+        // owner-only, whatever the umask it was started with.
+        umask(0o077)
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand {

@@ -14,7 +14,7 @@ struct HubConfigurationTests {
         try DevelopmentPKI.createCA(in: dir.path)
         try DevelopmentPKI.issue(for: AgencyID(rawValue: agency)!, in: dir.path)
         try FileManager.default.createDirectory(atPath: dir.file("agencies"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: dir.file("data"), withIntermediateDirectories: true)
+        try dir.directory("data")
         for (id, body) in agencies {
             try "id: \(id)\n\(body)".write(toFile: dir.file("agencies/\(id).yaml"), atomically: true, encoding: .utf8)
         }

@@ -57,7 +57,7 @@ struct OperatorTests {
             agencies: [.kamco],
             agencyExtra: [.kamco: "adapter:\n  base_url: http://127.0.0.1:\(simulatorPort)\n  service_key: demo-key\n  poll_interval: \(poll)\n  page_size: 100\n  referral_events: true"],
             staleAfter: staleAfter, nodeExtra: "  admin_token_file: token.txt")
-        try token.write(toFile: "\(federation.dir)/token.txt", atomically: true, encoding: .utf8)
+        FileManager.default.createFile(atPath: "\(federation.dir)/token.txt", contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
         let node = try await federation.start(.kamco)
         return (federation, simulator, node, simulatorPort)
     }
@@ -149,6 +149,12 @@ struct OperatorTests {
         #expect(stale.stdout.contains("STALE"))
         let json = try Hanaro.run(["status", "--json", "--config", federation.config(.kamco), "--status-url", federation.statusURL(.kamco)])
         #expect(json.status == 1 && json.stdout.contains("\"node\" : \"kamco\""))
+        // Piped into a reader that leaves early: an exit status, never a signal.
+        let arguments = ["status", "--json", "--config", federation.config(.kamco), "--status-url", federation.statusURL(.kamco)]
+        let closed = try Hanaro.runIntoClosedPipe(arguments)
+        #expect(closed.reason == .exit && closed.status <= 1, "\(closed)")
+        let head = try Hanaro.runIntoHead(arguments)
+        #expect(head.status <= 1 && head.head == String(json.stdout.prefix(10)), "\(head)")
         await node.terminate()
         await simulator.terminate()
     }

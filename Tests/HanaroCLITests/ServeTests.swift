@@ -129,10 +129,10 @@ struct ServeTests {
         let other = try Federation(agencies: [.kodit, .kinfa])
         defer { other.remove() }
         let first = try await other.start(.kodit)
-        // The same configuration: its admin socket is taken by a running node.
+        // The same configuration: its data directory is locked by a running node, which is named.
         let same = try Hanaro.run(["serve", "--config", other.config(.kodit)])
         #expect(same.status == 1)
-        #expect(same.stderr.contains("belongs to a node that is running"), "\(same.stderr)")
+        #expect(same.stderr.contains("in use by another hanaro process (pid \(first.process.processIdentifier))"), "\(same.stderr)")
         // Another data directory, the same ports.
         try FileManager.default.createDirectory(atPath: "\(other.dir)/data-second", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let text = try String(contentsOfFile: other.config(.kodit), encoding: .utf8).replacingOccurrences(of: "data_dir: data-kodit", with: "data_dir: data-second")
@@ -143,6 +143,37 @@ struct ServeTests {
         // Log lines may come first; the reason is one line of its own.
         #expect(second.stderr.split(separator: "\n").last?.hasPrefix("hanaro: cannot listen on") == true, "\(second.stderr)")
         await first.terminate()
+    }
+
+    @Test("under umask 022 the node's files are owner-only; check-config exits 1 naming a key others can read")
+    func ownerOnlyUnderUmask022() async throws {
+        let federation = try Federation(agencies: [.semas])
+        defer { federation.remove() }
+        let node = try ChildProcess(URL(fileURLWithPath: "/bin/sh"),
+                                    ["-c", #"umask 022; exec "$0" serve --config "$1" --log-level error"#, Hanaro.executable.path, federation.config(.semas)],
+                                    logPath: "\(federation.dir)/semas.log")
+        guard await node.line(where: { $0.hasPrefix("hanaro: ready:") }) != nil else {
+            Issue.record("not ready: \(node.output)")
+            return
+        }
+        func mode(_ path: String) -> Int? { (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int }
+        let data = "\(federation.dir)/data-semas"
+        #expect(mode(data) == 0o700)
+        let replica = federation.replicaPath(.semas)
+        for file in [replica, replica + "-wal", replica + "-shm", federation.keyPath(.semas), federation.socket(.semas), data + "/hanaro.lock"] {
+            #expect(mode(file) == 0o600, "\(file): \(mode(file).map { String($0, radix: 8) } ?? "missing")")
+        }
+        // Whatever else the node created in its data directory is owner-only too.
+        for name in try FileManager.default.contentsOfDirectory(atPath: data) {
+            #expect((mode(data + "/" + name) ?? 0) & 0o077 == 0, "\(name)")
+        }
+        await node.terminate()
+
+        // A private key others can read: check-config (the unit's pre-start check) says so.
+        chmod("\(federation.dir)/semas-key.pem", 0o644)
+        let check = try Hanaro.run(["check-config", "--config", federation.config(.semas)])
+        #expect(check.status == 1)
+        #expect(check.stdout.contains("semas-key.pem") && check.stdout.contains("chmod 600"), "\(check.stdout)")
     }
 
     @Test("kill -9 in the middle of a large sync, restart: converges with nothing lost or duplicated; SIGTERM exits 0")

@@ -81,6 +81,23 @@ struct DomainValueTests {
         #expect(ResidentNumberDetector.containsResidentNumber(text) == expected, "\(text)")
     }
 
+    @Test("phone numbers and e-mail addresses in free text are found and redacted; representative numbers, dates and amounts stay", arguments: [
+        ("연락처 010-1234-5678 로", "연락처 [연락처 삭제] 로"),
+        ("010.1234.5678", "[연락처 삭제]"), ("01012345678번", "[연락처 삭제]번"), ("011 234 5678", "[연락처 삭제]"),
+        ("+82 10-9876-5432 (휴대폰)", "[연락처 삭제] (휴대폰)"), ("+82-2-123-4567", "[연락처 삭제]"),
+        ("자택 02-123-4567, 031)987-6543", "자택 [연락처 삭제], [연락처 삭제]"), ("070-1234-5678", "[연락처 삭제]"),
+        ("메일 hong.gildong+1@example.co.kr.", "메일 [연락처 삭제]."), ("A@B.KR 로 회신", "[연락처 삭제] 로 회신"),
+        ("대표번호 1588-1234 문의", "대표번호 1588-1234 문의"), ("2026-01-02 접수", "2026-01-02 접수"),
+        ("매출 0원, 대출 30,000,000원", "매출 0원, 대출 30,000,000원"), ("사업자 116-82-00276", "사업자 116-82-00276"),
+        ("계좌 1010-1234-5678-99", "계좌 1010-1234-5678-99"), ("010-1234-56789", "010-1234-56789"),
+        ("user@localhost", "user@localhost"), ("@example.com", "@example.com"), ("상담 메모 1234", "상담 메모 1234"),
+    ])
+    func contacts(text: String, expected: String) {
+        #expect(ContactDetector.redacted(text) == expected, "\(text)")
+        #expect(ContactDetector.containsContact(text) == (expected != text), "\(text)")
+        #expect(!ContactDetector.containsContact(ContactDetector.redacted(text)))
+    }
+
     @Test("record keys round-trip through text and refuse unknown agencies")
     func recordKeys() throws {
         let key = try RecordKey(parsing: "program/kamco/2026/07/A-1")

@@ -126,6 +126,39 @@ struct ReferralRulesTests {
         }
     }
 
+    @Test("a phone number or e-mail typed into a note or the needs is redacted where it is written; the referral is kept")
+    func contactsRedactedAtAuthoring() throws {
+        var data = SyntheticData(seed: 3)
+        var draft = data.referralDraft(origin: .semas, referralID: "R-1")
+        draft.target = .kamco
+        draft.consent?.recipient = .kamco
+        draft.needs.summary = "운전자금 상담, 연락 010-2222-3333"
+        var v = try RecordVersion.authoring(.createReferral(draft), on: nil, key: Self.key, by: .semas, clock: Self.t(1000))
+        #expect(v.referral?.needs.value.summary == "운전자금 상담, 연락 [연락처 삭제]")
+        v = try RecordVersion.authoring(.addNote("대표자 메일 owner@shop.kr, 휴대폰 01099998888"), on: v, key: Self.key, by: .kamco, clock: Self.t(2000))
+        #expect(v.referral?.notes.elements.map(\.text) == ["대표자 메일 [연락처 삭제], 휴대폰 [연락처 삭제]"])
+        v = try RecordVersion.authoring(.updateNeeds(ReferralNeeds(categories: [.finance], summary: "재상담 02-555-1234")), on: v, key: Self.key, by: .semas, clock: Self.t(3000))
+        #expect(v.referral?.needs.value.summary == "재상담 [연락처 삭제]")
+        try v.validate()
+    }
+
+    @Test("a received version with a phone number in free text is refused as personal_contact, without echoing it")
+    func contactInReceivedVersion() throws {
+        var v = try Self.created()
+        // A peer that skipped redaction: the note is inserted as it would arrive.
+        guard case .referral(var referral) = v.body else { Issue.record("not a referral"); return }
+        referral.notes.insert(ReferralNote(dot: Dot(.kamco, 5000), text: "연락처 010-4444-5555"))
+        v.body = .referral(referral)
+        v.vector[.kamco] = 5000
+        do {
+            try v.validate()
+            Issue.record("accepted a phone number in a note")
+        } catch {
+            #expect(error.code == .personalContact && error.field == "notes")
+            #expect(!error.description.contains("4444"))
+        }
+    }
+
     @Test("personal fields travel only to the origin and the consented target; others get the write withheld")
     func withholding() throws {
         let v = try Self.created() // semas → kamco, consent names kamco

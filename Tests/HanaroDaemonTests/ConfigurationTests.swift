@@ -1,6 +1,7 @@
 import Foundation
 import HanaroCore
 import HanaroDaemon
+import HanaroFederation
 import HanaroTesting
 import Testing
 
@@ -23,18 +24,19 @@ struct ConfigurationTests {
             federation:
               certificate: tls/kamco.pem
               private_key: tls/kamco-key.pem
-              ca: tls/ca.pem
+              ca: tls/federation-ca.pem
             """, agencies: ["kamco": "id: kamco\n", "semas": "id: semas\nfederation:\n  url: https://semas.example:8443/\nstale_after: 2h\n"])
-        // The loader checks that the TLS files are readable (their contents are TLSMaterial's job).
-        try FileManager.default.createDirectory(atPath: dir.file("tls"), withIntermediateDirectories: true)
-        for name in ["kamco.pem", "kamco-key.pem", "ca.pem"] { FileManager.default.createFile(atPath: dir.file("tls/\(name)"), contents: Data()) }
-        let configuration = try await NodeConfiguration.load(from: path, environment: ["FEDERATION_PAGE_SIZE": "250", "NODE_DATA_DIR": "/srv/hanaro"])
+        // The loader reads the TLS files: the certificate must name kamco and chain to the CA.
+        try DevelopmentPKI.createCA(in: dir.directory("tls"))
+        try DevelopmentPKI.issue(for: .kamco, in: dir.file("tls"))
+        let elsewhere = try dir.directory("srv/hanaro")
+        let configuration = try await NodeConfiguration.load(from: path, environment: ["FEDERATION_PAGE_SIZE": "250", "NODE_DATA_DIR": elsewhere])
         #expect(configuration.agency == .kamco)
-        #expect(configuration.dataDirectory == "/srv/hanaro")
+        #expect(configuration.dataDirectory == elsewhere)
         #expect(configuration.certificate == dir.file("tls/kamco.pem"))
         #expect(configuration.federationPort == 8443 && configuration.statusPort == 9464 && configuration.statusHost == "127.0.0.1")
         #expect(configuration.pageSize == 250)
-        #expect(configuration.keyFile == "/srv/hanaro/replica.key")
+        #expect(configuration.keyFile == elsewhere + "/replica.key")
         #expect(configuration.peers.map(\.id) == [.semas])
         #expect(configuration.peers.first?.federationURL == "https://semas.example:8443")
         #expect(configuration.agencies[.semas]?.staleAfterSeconds == 7200)
@@ -62,5 +64,72 @@ struct ConfigurationTests {
             }
             #expect(error.problems.allSatisfy { $0.hasPrefix(dir.path) })
         }
+    }
+
+    @Test("what serve would refuse is found at load: a certificate from another CA or for another agency, secrets and data readable by others, a token beyond loopback — each naming file and key")
+    func whatServeWouldRefuse() async throws {
+        let dir = TemporaryDirectory()
+        try DevelopmentPKI.createCA(in: dir.directory("tls"))
+        try DevelopmentPKI.issue(for: .kamco, in: dir.file("tls"))
+        try DevelopmentPKI.issue(for: .semas, in: dir.file("tls"))
+        try DevelopmentPKI.createCA(in: dir.directory("other"))
+        try DevelopmentPKI.issue(for: .kamco, in: dir.file("other"))
+        let data = try dir.directory("data")
+        try "0123456789abcdef0123456789abcdef\n".write(toFile: dir.file("token.txt"), atomically: true, encoding: .utf8)
+        try "x".write(toFile: data + "/replica.key", atomically: true, encoding: .utf8)
+        func node(certificate: String = "tls/kamco.pem", key: String = "tls/kamco-key.pem", status: String = "127.0.0.1:9464") -> String {
+            """
+            node:
+              agency: kamco
+              data_dir: data
+            federation:
+              certificate: \(certificate)
+              private_key: \(key)
+              ca: tls/federation-ca.pem
+            status:
+              listen: \(status)
+              admin_token_file: token.txt
+            """
+        }
+        func problems(_ text: String) async throws -> [String] {
+            let path = try layout(dir, node: text, agencies: ["kamco": "id: kamco\n"])
+            do {
+                _ = try await NodeConfiguration.load(from: path, environment: [:])
+                return []
+            } catch {
+                #expect(error.problems.allSatisfy { $0.hasPrefix(path + ": ") }, "\(error.problems)")
+                return error.problems
+            }
+        }
+        for file in [dir.file("token.txt"), data + "/replica.key"] { chmod(file, 0o600) }
+        #expect(try await problems(node()) == [])
+
+        // A certificate issued by another CA: it would be refused by every peer.
+        var found = try await problems(node(certificate: "other/kamco.pem", key: "other/kamco-key.pem"))
+        #expect(found.count == 1 && found[0].contains("federation.certificate") && found[0].contains("other/kamco.pem") && found[0].contains("federation-ca.pem"), "\(found)")
+        // Another agency's certificate.
+        found = try await problems(node(certificate: "tls/semas.pem", key: "tls/semas-key.pem"))
+        #expect(found.count == 1 && found[0].contains("names semas but node.agency is kamco"), "\(found)")
+
+        // Secrets and data readable by others: each listed, with the chmod that fixes it.
+        chmod(dir.file("tls/kamco-key.pem"), 0o644)
+        chmod(dir.file("token.txt"), 0o644)
+        chmod(data + "/replica.key", 0o640)
+        chmod(data, 0o755)
+        found = try await problems(node())
+        for (key, file) in [("federation.private_key", "tls/kamco-key.pem"), ("status.admin_token_file", "token.txt"), ("node.key_file", "data/replica.key"), ("node.data_dir", "data")] {
+            #expect(found.contains { $0.contains(key + ": ") && $0.contains(file) && $0.contains("chmod") }, "missing \(key)\n\(found)")
+        }
+        #expect(found.count == 4, "\(found)")
+        for file in [dir.file("tls/kamco-key.pem"), dir.file("token.txt"), data + "/replica.key", data] { chmod(file, file == data ? 0o700 : 0o600) }
+
+        // The bearer token would cross the network in clear.
+        found = try await problems(node(status: "0.0.0.0:9464"))
+        #expect(found.count == 1 && found[0].contains("status.admin_token_file") && found[0].contains("beyond loopback"), "\(found)")
+
+        // A missing data directory is listed beside the other problems, not hidden by them.
+        try FileManager.default.removeItem(atPath: data)
+        found = try await problems(node(certificate: "other/kamco.pem", key: "other/kamco-key.pem"))
+        #expect(found.contains { $0.contains("node.data_dir") && $0.contains("does not exist") } && found.contains { $0.contains("federation.certificate") }, "\(found)")
     }
 }

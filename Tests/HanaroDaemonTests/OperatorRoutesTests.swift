@@ -84,10 +84,16 @@ struct OperatorRoutesTests {
                 #expect(response.status == .ok)
                 #expect((try? AdminWire.decoder.decode([ConflictView].self, from: Data(response.body.readableBytesView)))?.isEmpty == true)
             }
+            // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+            for header in ["bearer \(Self.token)", "BEARER  \(Self.token) "] {
+                try await client.execute(uri: "/admin/conflicts", method: .get, headers: [.authorization: header]) { #expect($0.status == .ok, "\(header)") }
+            }
+            try await client.execute(uri: "/admin/conflicts", method: .get, headers: [.authorization: "Bearer \(Self.token.uppercased())"]) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/admin/conflicts", method: .get, headers: [.authorization: "Basic \(Self.token)"]) { #expect($0.status == .unauthorized) }
         }
         let audit = try await surface.replica.audit()
-        #expect(audit.filter { $0.action == "admin.conflicts.list" && $0.outcome == "refused" }.count == 2)
-        #expect(audit.filter { $0.action == "admin.conflicts.list" && $0.outcome == "allowed" }.count == 1)
+        #expect(audit.filter { $0.action == "admin.conflicts.list" && $0.outcome == "refused" }.count == 4)
+        #expect(audit.filter { $0.action == "admin.conflicts.list" && $0.outcome == "allowed" }.count == 3)
         #expect(try await surface.replica.verifyAudit() == nil)
     }
 

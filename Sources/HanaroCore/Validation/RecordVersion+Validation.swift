@@ -127,6 +127,9 @@ extension ReferralRecord {
         }
         for entry in needs.entries { try ResidentNumberDetector.refuse(entry.value.summary, field: "needs.summary") }
         for note in notes.elements { try ResidentNumberDetector.refuse(note.text, field: "notes") }
+        // Nor a phone number or e-mail address in free text (the authoring node redacts them).
+        for entry in needs.entries { try ContactDetector.refuse(entry.value.summary, field: "needs.summary") }
+        for note in notes.elements { try ContactDetector.refuse(note.text, field: "notes") }
         for entry in personal.entries {
             guard let fields = entry.value.fields else { continue }
             try ResidentNumberDetector.refuse(fields.ownerName, field: "personal.ownerName")

@@ -15,6 +15,9 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         case unauthorizedAuthor = "unauthorized_author"
         case consentMissing = "consent_missing"
         case residentNumber = "resident_registration_number"
+        /// A phone number or e-mail address in a referral's free text (it belongs in the encrypted
+        /// personal fields; ``ContactDetector``).
+        case personalContact = "personal_contact"
         case inconsistentVersion = "inconsistent_version"
         /// Stamped further ahead of this node's clock than the allowed skew: not wrong, not yet
         /// acceptable (held, and retried once the clock allows).

@@ -52,7 +52,9 @@ public enum RecordEdit: Hashable, Sendable {
 extension RecordVersion {
     /// Applies an edit by `agency` to the current state of a record (nil if the node has none),
     /// returning the new version: its vector advances `agency`'s entry to a new counter that is
-    /// greater than anything `agency` wrote into this record and not before `clock`.
+    /// greater than anything `agency` wrote into this record and not before `clock`. Phone numbers
+    /// and e-mail addresses typed into a referral's `needs.summary` or a note are redacted here
+    /// (``ContactDetector``): the referral is kept, the contact is not.
     ///
     /// - Throws: ``ValidationError`` — `.unauthorizedAuthor` when `agency` may not make this edit,
     ///   `.invalidTransition` for an impossible status change, `.malformed` for an edit that does
@@ -92,7 +94,8 @@ extension RecordVersion {
             register.assign(tombstone, dot: dot)
             return .program(register)
 
-        case (.createReferral(let draft), nil):
+        case (.createReferral(var draft), nil):
+            draft.needs.summary = ContactDetector.redacted(draft.needs.summary)
             guard key.kind == .referral, agency == key.owner, draft.referralID == key.localID else {
                 throw unauthorized(agency, "create", key)
             }
@@ -121,12 +124,15 @@ extension RecordVersion {
                 }
                 referral.history.insert(StatusEvent(dot: dot, from: from, to: status))
             case .addNote(let text):
-                referral.notes.insert(ReferralNote(dot: dot, text: text))
+                // A phone number or e-mail typed into a note is redacted here, where it is written.
+                referral.notes.insert(ReferralNote(dot: dot, text: ContactDetector.redacted(text)))
             case .updateBusiness(let business):
                 guard role == .origin else { throw unauthorized(agency, "change the business data of", key) }
                 referral.business.assign(business, dot: dot)
             case .updateNeeds(let needs):
                 guard role == .origin else { throw unauthorized(agency, "change the needs of", key) }
+                var needs = needs
+                needs.summary = ContactDetector.redacted(needs.summary)
                 referral.needs.assign(needs, dot: dot)
             case .recordConsent(let consent):
                 guard role == .origin else { throw unauthorized(agency, "record consent on", key) }

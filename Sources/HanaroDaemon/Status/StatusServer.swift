@@ -53,10 +53,19 @@ public enum StatusServer {
         }
         admin.addRoutes(to: router, actor: "admin:status-port") { request in
             guard let token else { return "the admin API is not enabled on the status port (no status.admin_token_file); use the admin socket" }
-            guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { return "a bearer token is required" }
-            return Self.constantTimeEqual(String(header.dropFirst(7)), token) ? nil : "the bearer token is wrong"
+            guard let presented = request.headers[.authorization].flatMap(Self.bearerToken) else { return "a bearer token is required" }
+            return Self.constantTimeEqual(presented, token) ? nil : "the bearer token is wrong"
         }
         return router
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive
+    /// (RFC 9110 §11.1), spaces around the token are ignored.
+    static func bearerToken(_ header: String) -> String? {
+        let trimmed = header.trimmingCharacters(in: .whitespaces)
+        guard let space = trimmed.firstIndex(of: " "), trimmed[..<space].lowercased() == "bearer" else { return nil }
+        let token = trimmed[space...].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
     }
 
     /// The admin API on a Unix socket; the socket file is made owner-only (0600) as soon as it
