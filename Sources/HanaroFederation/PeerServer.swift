@@ -245,12 +245,21 @@ public enum PeerServer {
             throw HTTPError(.contentTooLarge, message: "a pushed batch is limited to \(maxBodyBytes) bytes; send smaller batches")
         }
         let frames: [[UInt8]]
+        let stream = StreamID.peer(peer)
         do {
             frames = try WireFrames.decode(body, maxFrames: maxFramesPerPush)
         } catch {
+            // A batch refused whole spends the budget as if all it could hold were refused (so a
+            // stream of oversized or broken batches is throttled too), and is audited once.
+            budget.spend(peer, maxFramesPerPush)
+            do {
+                try await replica.appendAudit(actor: stream.rawValue, action: "federation.reject", target: "push", outcome: "refused",
+                                              detail: "malformed batch of \(body.readableBytes) bytes: \(error.message)")
+            } catch {
+                context.logger.error("could not audit a malformed batch", metadata: ["reason": "\(error.message)"])
+            }
             throw HTTPError(error.message.contains("more than") ? .contentTooLarge : .badRequest, message: "malformed batch: \(error.message)")
         }
-        let stream = StreamID.peer(peer)
         let outcomes: [WriteOutcome]
         do {
             outcomes = try await replica.apply(encoded: frames, from: stream, withholdingFor: policy.localAgency,
