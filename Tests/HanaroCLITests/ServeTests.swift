@@ -158,6 +158,8 @@ struct ServeTests {
         }
         func mode(_ path: String) -> Int? { (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int }
         let data = "\(federation.dir)/data-semas"
+        // The admin socket comes up beside the ports, possibly just after the ready line.
+        #expect(await eventually(10) { FileManager.default.fileExists(atPath: federation.socket(.semas)) })
         #expect(mode(data) == 0o700)
         let replica = federation.replicaPath(.semas)
         for file in [replica, replica + "-wal", replica + "-shm", federation.keyPath(.semas), federation.socket(.semas), data + "/hanaro.lock"] {
