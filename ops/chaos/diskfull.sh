@@ -11,6 +11,8 @@
 #     of new versions to kodit (curl with semas's certificate, the body a page of semas's feed)
 #     answers 503 with Retry-After; kodit's row for semas (and its own adapter's) says why; kodit
 #     stays alive the whole time (polled every second for FULL_SECONDS, default 30);
+#     then kodit is killed with SIGKILL and restarted on the still-full disk (what it does is
+#     reported: serve not-ready, or exit 1 with a reason);
 #  3. the filler is removed: /readyz is 200 again, and both nodes converge (same digest, exactly
 #     the programs the simulators list) within CONVERGE_BOUND (120 s), every change present;
 #  4. SIGTERM exits 0; integrity_check ok on the replica that ran out of space.
@@ -91,8 +93,22 @@ chaos_log "kodit's own adapter row: $own; ready/not_ready_reason: $not_ready"
 wait "$edit_pid"
 chaos_absorb_edits "$edits"
 
+# 2b. kill -9 while full, and a restart on the full disk: it either serves (not ready) or exits
+# with a one-line reason; either way nothing may be lost once space is back.
+chaos_kill9 kodit
+failed_before=$CHAOS_FAILED
+if chaos_start_node kodit; then
+    sleep 6
+    restart_full="started on the full disk; /readyz $(curl -s -w ' %{http_code}' --max-time 3 "$(status_url kodit)/readyz" | tail -c 200)"
+else
+    restart_full="refused to start on the full disk: $(grep '^hanaro:' "$CHAOS_DIR/kodit/serve.log" | tail -1)"
+    CHAOS_FAILED=$failed_before   # an exit with a reason is an acceptable outcome here, not a failure
+fi
+chaos_log "kill -9 while full, restart while still full: $restart_full"
+
 # 3. Space back.
 rm -f "$DISK/filler"
+chaos_alive kodit || chaos_start_node kodit || chaos_die "kodit did not start once space was back"
 t_free=$(chaos_now)
 code=000
 for ((i = 0; i < 120; i++)); do
@@ -109,6 +125,9 @@ check "converged after the disk was freed: $(python3 -c 'import json,sys; r=json
 changed=$($CHAOS_PY changed --sockets "$(chaos_socket_list)" $CHANGED_KEYS)
 rc=$?
 check "every change made while kodit was full is on both nodes: ${changed:0:300}" '(( rc == 0 ))'
+intake=$($CHAOS_PY intake --sims "$(chaos_sim_list)" "$REFERRALS_FILE")
+rc=$?
+check "every referral made meanwhile reached its target's intake: $intake" '(( rc == 0 ))'
 check "both nodes alive" 'chaos_alive semas && chaos_alive kodit'
 $CHAOS_PY snapshot --nodes "$(chaos_node_list)"
 for a in "${NODES[@]}"; do

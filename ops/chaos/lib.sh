@@ -200,30 +200,36 @@ chaos_kill9() {
     NODE_PID[$a]=""
 }
 
-# chaos_stop AGENCY: SIGTERM, up to CHAOS_STOP_TIMEOUT (15) s, then SIGKILL. Sets STOP_STATUS to
-# the exit status (0 after a clean shutdown) and STOP_HOW to "term" or "kill".
+# chaos_stop AGENCY: SIGTERM, up to CHAOS_STOP_TIMEOUT (15) s for the node and everything it runs
+# under to exit, then SIGKILL. Sets STOP_STATUS to the exit status of the started process (0 after
+# a clean shutdown; under a wrapper such as faketime, the wrapper's) and STOP_HOW to "term" (all
+# gone after SIGTERM) or "kill"; STOP_SECONDS to how long it took.
 chaos_stop() {
-    local a=$1 pid=${NODE_PID[$1]:-} i
-    STOP_STATUS=""; STOP_HOW=""
+    local a=$1 pid=${NODE_PID[$1]:-} i p left t0
+    STOP_STATUS=""; STOP_HOW=""; STOP_SECONDS=""
     [[ -n $pid ]] || return 0
+    t0=$(chaos_now)
     local pids
     pids=$(chaos_tree "$pid")
     # shellcheck disable=SC2086
     kill -TERM $pids 2>/dev/null
+    STOP_HOW=term
     for ((i = 0; i < ${CHAOS_STOP_TIMEOUT:-15} * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
+        left=""
+        for p in $pids; do
+            [[ -d /proc/$p ]] && [[ $(awk '{print $3}' /proc/"$p"/stat 2>/dev/null) != Z ]] && left+=" $p"
+        done
+        [[ -z $left ]] && break
         sleep 0.1
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if [[ -n $left ]]; then
         STOP_HOW=kill
-        pids=$(chaos_tree "$pid")
         # shellcheck disable=SC2086
-        kill -KILL $pids 2>/dev/null
-    else
-        STOP_HOW=term
+        kill -KILL $left 2>/dev/null
     fi
     wait "$pid" 2>/dev/null
     STOP_STATUS=$?
+    STOP_SECONDS=$(chaos_elapsed "$t0" "$(chaos_now)")
     NODE_PID[$a]=""
 }
 

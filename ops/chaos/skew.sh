@@ -84,7 +84,7 @@ chaos_log "CPU while idle: semas under faketime ${cpu_skewed}% of a core, kodit 
 
 # 3. Fix the clock: restart semas on the right clock.
 chaos_stop semas
-chaos_log "semas under faketime: SIGTERM -> exit $STOP_STATUS ($STOP_HOW)"
+chaos_log "semas under faketime: SIGTERM -> node and wrapper gone in $STOP_SECONDS s ($STOP_HOW; the wrapper exited $STOP_STATUS)"
 lines_before=$(wc -l <"$CHAOS_DIR/semas/serve.log")
 chaos_start_node semas || chaos_die "semas did not restart on the right clock"
 sleep 1
