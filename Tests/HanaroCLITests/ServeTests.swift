@@ -159,7 +159,9 @@ struct ServeTests {
         func mode(_ path: String) -> Int? { (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int }
         let data = "\(federation.dir)/data-semas"
         // The admin socket comes up beside the ports, possibly just after the ready line.
-        #expect(await eventually(10) { FileManager.default.fileExists(atPath: federation.socket(.semas)) })
+        // It is bound under the process umask (077: mode 700, already owner-only) and set to 600 once the
+        // server runs, so wait for the final mode rather than catch the moment between.
+        #expect(await eventually(10) { mode(federation.socket(.semas)) == 0o600 })
         #expect(mode(data) == 0o700)
         let replica = federation.replicaPath(.semas)
         for file in [replica, replica + "-wal", replica + "-shm", federation.keyPath(.semas), federation.socket(.semas), data + "/hanaro.lock"] {
