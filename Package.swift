@@ -46,11 +46,19 @@ let package = Package(
             name: "HanaroCore",
             swiftSettings: strictSettings
         ),
+        // Transparency-log primitives: RFC 6962 Merkle trees and proofs, C2SP signed notes,
+        // checkpoints and cosignatures (Ed25519 through swift-crypto). No IO.
+        .target(
+            name: "HanaroEvidence",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         // The replica: the only module that speaks SQL.
         .target(
             name: "HanaroStore",
             dependencies: [
                 "HanaroCore",
+                "HanaroEvidence",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -148,6 +156,27 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The fuzz targets: every parser of outside bytes, with its properties (ops/fuzz).
+        .target(
+            name: "HanaroFuzzTargets",
+            dependencies: [
+                "HanaroCore",
+                "HanaroAdapters",
+                "HanaroDaemon",
+                "HanaroFederation",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // libFuzzer's driver entry point, declared for `hanaro-fuzz` (a header, no code).
+        .target(name: "CLibFuzzer"),
+        // libFuzzer on one target (built with -sanitize=fuzzer by ops/fuzz/run.sh), or a replay of
+        // files through it (the normal build).
+        .executableTarget(
+            name: "hanaro-fuzz",
+            dependencies: ["HanaroFuzzTargets", "CLibFuzzer"],
+            swiftSettings: strictSettings
+        ),
         // A child process for the crash tests: applies batches in a loop until killed.
         .executableTarget(
             name: "hanaro-torture",
@@ -190,6 +219,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "HanaroEvidenceTests",
+            dependencies: ["HanaroEvidence"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "HanaroCoreTests",
             dependencies: ["HanaroCore", "HanaroFixtures", "HanaroTesting"],
             swiftSettings: strictSettings
@@ -202,6 +236,7 @@ let package = Package(
         .testTarget(
             name: "HanaroFederationTests",
             dependencies: ["HanaroCore", "HanaroStore", "HanaroFixtures", "HanaroFederation", "HanaroTesting",
+                           .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "HTTPTypes", package: "swift-http-types")],
             swiftSettings: strictSettings
@@ -222,7 +257,7 @@ let package = Package(
         .testTarget(
             name: "HanaroDaemonTests",
             dependencies: [
-                "HanaroCore", "HanaroStore", "HanaroDaemon", "HanaroFederation", "HanaroFixtures", "HanaroTesting",
+                "HanaroCore", "HanaroStore", "HanaroDaemon", "HanaroFederation", "HanaroFixtures", "HanaroTesting", "HanaroFuzzTargets",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],

@@ -67,7 +67,20 @@ public final class Node: Sendable {
             } else {
                 throw StoreError(.keyFile, "node.key_file \(configuration.keyFile) is missing but the replica \(configuration.replicaPath) exists; restore the key file from backup (a new key could not read stored personal fields)")
             }
-            replica = try Replica(path: configuration.replicaPath, key: key)
+            // Every version this agency authors is signed; every version received is verified
+            // against the agencies' listed keys, whoever relayed it.
+            let signer: AgencySigningKey
+            do {
+                signer = try AgencySigningKey(text: (try? String(contentsOfFile: configuration.signingKey, encoding: .utf8)) ?? "")
+            } catch {
+                throw NodeStartupError("federation.signing_key \(configuration.signingKey) \(error.description)")
+            }
+            guard signer.agency == configuration.agency else {
+                throw NodeStartupError("federation.signing_key \(configuration.signingKey) is a key of \(signer.agency.rawValue), not of \(configuration.agency.rawValue)")
+            }
+            var options = Replica.Options()
+            options.authentication = VersionAuthentication(signer: signer, keys: configuration.agencies.values.flatMap(\.signingKeys))
+            replica = try Replica(path: configuration.replicaPath, key: key, options: options)
             // Files of an older version, or created under another umask, become owner-only too.
             for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: configuration.replicaPath + suffix) {
                 _ = chmod(configuration.replicaPath + suffix, 0o600)

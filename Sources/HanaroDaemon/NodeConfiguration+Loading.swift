@@ -4,6 +4,7 @@ public import Foundation
 import SystemPackage
 import HanaroAdapters
 import HanaroFederation
+import HanaroStore
 
 extension NodeConfiguration {
     /// Reads the node file (YAML) and every `agencies/<id>.yaml`, with environment variables
@@ -63,7 +64,7 @@ extension NodeConfiguration {
         if !(1...60).contains(longPoll) { problems.append("\(path): federation.long_poll_seconds: \(longPoll) is outside 1...60") }
         let agenciesDirectory = resolve(reader.string(forKey: "node.agencies_dir") ?? "agencies")
 
-        let (agencies, agencyProblems) = await collectAgencies(from: agenciesDirectory)
+        let (agencies, agencyProblems) = await collectAgencies(from: agenciesDirectory, configuredIn: path)
         problems += agencyProblems
         if let agency, !agencies.isEmpty, agencies[agency] == nil {
             problems.append("\(agenciesDirectory)/\(agency.rawValue).yaml: missing; every node needs the file of its own agency")
@@ -98,6 +99,28 @@ extension NodeConfiguration {
         if let privateKey, FileManager.default.isReadableFile(atPath: privateKey), let problem = Self.ownerOnlyProblem(privateKey) {
             problems.append("\(path): federation.private_key: \(privateKey) \(problem)")
         }
+        // The signing key: owner-only, this agency's, and listed in its own agency file (peers
+        // verify every version this node authors against that list).
+        let signingKey = reader.string(forKey: "federation.signing_key").map(resolve)
+            ?? privateKey.flatMap { key in agency.map { URL(fileURLWithPath: key).deletingLastPathComponent().path + "/\($0.rawValue)-signing.key" } }
+        if let signingKey, let agency {
+            if !FileManager.default.isReadableFile(atPath: signingKey) {
+                problems.append("\(path): federation.signing_key: cannot read \(signingKey); make one with `hanaro keys generate --agency \(agency.rawValue) --out \(signingKey)` and list its public key in \(agenciesDirectory)/\(agency.rawValue).yaml signing_keys")
+            } else if let problem = Self.ownerOnlyProblem(signingKey) {
+                problems.append("\(path): federation.signing_key: \(signingKey) \(problem)")
+            } else {
+                do {
+                    let key = try AgencySigningKey(text: (try? String(contentsOfFile: signingKey, encoding: .utf8)) ?? "")
+                    if key.agency != agency {
+                        problems.append("\(path): federation.signing_key: \(signingKey) is a key of \(key.agency.rawValue), not of \(agency.rawValue)")
+                    } else if let own = agencies[agency], !own.signingKeys.contains(where: { $0.text == key.verifier.text && $0.retiredAtMilliseconds == nil }) {
+                        problems.append("\(agenciesDirectory)/\(agency.rawValue).yaml: signing_keys: does not list this node's key as current; add \"\(key.verifier.text)\" (peers refuse what it signs otherwise)")
+                    }
+                } catch {
+                    problems.append("\(path): federation.signing_key: \(signingKey) \(error.description)")
+                }
+            }
+        }
         if let certificate, let privateKey, let ca, [certificate, privateKey, ca].allSatisfy(FileManager.default.isReadableFile(atPath:)) {
             do {
                 let tls = try TLSMaterial(certificatePath: certificate, keyPath: privateKey, caPath: ca)
@@ -129,6 +152,7 @@ extension NodeConfiguration {
             agenciesDirectory: agenciesDirectory, certificate: certificate, privateKey: privateKey, ca: ca)
         (configuration.federationHost, configuration.federationPort) = federation
         (configuration.statusHost, configuration.statusPort) = status
+        configuration.signingKey = signingKey ?? ""
         configuration.adminSocket = reader.string(forKey: "admin.socket").map(resolve) ?? dataDirectory + "/admin.sock"
         if let tokenFile = reader.string(forKey: "status.admin_token_file").map(resolve) {
             guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), token.count >= 16 else {
@@ -144,9 +168,9 @@ extension NodeConfiguration {
 
     /// Reads every `<id>.yaml` it can, and every problem found (the valid files are kept, so that
     /// checks across files still run).
-    static func collectAgencies(from directory: String) async -> ([AgencyID: AgencyConfiguration], [String]) {
+    static func collectAgencies(from directory: String, configuredIn path: String) async -> ([AgencyID: AgencyConfiguration], [String]) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-            return ([:], ["\(directory): cannot read the agencies directory; set node.agencies_dir"])
+            return ([:], ["\(path): node.agencies_dir: cannot read the agencies directory \(directory); check the path (relative paths start at the node file's directory)"])
         }
         var problems: [String] = []
         var agencies: [AgencyID: AgencyConfiguration] = [:]
@@ -180,6 +204,29 @@ extension NodeConfiguration {
                     agency.fingerprint = pin.lowercased()
                 } else {
                     problems.append("\(file): federation.fingerprint: expected sha256:<64 hex digits> (`hanaro certs fingerprint FILE`)")
+                }
+            }
+            let keyTexts = reader.stringArray(forKey: "signing_keys") ?? reader.string(forKey: "signing_keys").map { [$0] } ?? []
+            for text in keyTexts {
+                let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+                var retired: UInt64? = nil
+                if parts.count == 3, parts[1] == "retired" {
+                    guard let date = ISO8601DateFormatter().date(from: String(parts[2])) else {
+                        problems.append("\(file): signing_keys: \"\(parts[2])\" is not an ISO 8601 time such as 2026-06-01T00:00:00Z")
+                        continue
+                    }
+                    retired = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+                } else if parts.count != 1 {
+                    problems.append("\(file): signing_keys: expected \"<agency>+<id>+<key>\" or \"<agency>+<id>+<key> retired <time>\"")
+                    continue
+                }
+                do {
+                    let key = try AgencyVerifierKey(text: String(parts[0]), retiredAtMilliseconds: retired)
+                    if key.agency == expected { agency.signingKeys.append(key) } else {
+                        problems.append("\(file): signing_keys: a key of \(key.agency.rawValue) listed for \(expected.rawValue)")
+                    }
+                } catch {
+                    problems.append("\(file): signing_keys: \(error.description)")
                 }
             }
             if let stale = reader.string(forKey: "stale_after") {

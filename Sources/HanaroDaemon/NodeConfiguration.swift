@@ -1,5 +1,6 @@
 public import HanaroCore
 public import HanaroAdapters
+public import HanaroStore
 
 /// A node's configuration: plain values with documented defaults. Parsing happens only at the edge
 /// (``NodeConfiguration/load(from:)``); everything else takes this struct.
@@ -20,6 +21,9 @@ public struct NodeConfiguration: Sendable, Hashable {
     public var certificate: String
     public var privateKey: String
     public var ca: String
+    /// The key that signs every version this agency authors (`federation.signing_key`, default
+    /// `<agency>-signing.key` beside `federation.private_key`; `hanaro keys generate`; 0600).
+    public var signingKey: String = ""
     /// Versions per pull (`federation.page_size`, default 1000).
     public var pageSize = 1000
     /// How long a pull waits for news when caught up (`federation.long_poll_seconds`, default 25).
@@ -56,6 +60,9 @@ public struct AgencyConfiguration: Sendable, Hashable {
     public var federationURL: String?
     /// `federation.fingerprint`: optional pin of its certificate (`sha256:<hex>`).
     public var fingerprint: String?
+    /// `signing_keys`: the agency's public version-signing keys, old ones included (a retired key
+    /// carries ` retired <ISO 8601 time>`): every version the agency authors must verify under one.
+    public var signingKeys: [AgencyVerifierKey] = []
     /// `stale_after`: how old its freshest complete pull may be before it is `stale` (default 15m).
     public var staleAfterSeconds: Int = 900
     /// `adapter.*`: the agency's native API, if a node reads it.

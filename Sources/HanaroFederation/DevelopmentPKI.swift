@@ -1,5 +1,6 @@
 public import HanaroCore
 import Crypto
+public import HanaroStore
 public import Foundation
 import SwiftASN1
 import X509
@@ -82,12 +83,27 @@ public enum DevelopmentPKI {
                     SubjectAlternativeNames(names)
                 },
                 issuerPrivateKey: .init(caKey))
-            return try save(certificate, key: key, as: "\(directory)/\(name ?? agency.rawValue)")
+            let issued = try save(certificate, key: key, as: "\(directory)/\(name ?? agency.rawValue)")
+            _ = try signingKey(for: agency, in: directory)
+            return issued
         } catch let error as FederationError {
             throw error
         } catch {
             throw FederationError(.certificate, "cannot issue a certificate for \(agency.rawValue) in \(directory): \(error); create the CA first with `hanaro certs ca`")
         }
+    }
+
+    /// The agency's version-signing key, `<agency>-signing.key` (0600) in `directory`: read if it
+    /// exists, created otherwise (`issue` creates it beside the certificate).
+    /// - Throws: ``FederationError`` `.certificate`.
+    public static func signingKey(for agency: AgencyID, in directory: String) throws(FederationError) -> AgencySigningKey {
+        let path = "\(directory)/\(agency.rawValue)-signing.key"
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            do { return try AgencySigningKey(text: text) } catch { throw FederationError(.certificate, "\(path) \(error.description)") }
+        }
+        let key = AgencySigningKey(agency: agency)
+        try write(key.text + "\n", to: path, mode: 0o600)
+        return key
     }
 
     /// Writes `<base>.pem` (0644) and `<base>-key.pem` (0600).

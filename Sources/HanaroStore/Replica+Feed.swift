@@ -7,7 +7,8 @@ import GRDB
 public struct FeedPage: Sendable {
     /// The replica's epoch.
     public var epoch: String
-    /// Canonically encoded versions (``RecordVersion/canonicalBytes``), in feed order.
+    /// Frames (``SignedVersion/frame``: a canonical version and its author's signature), in feed
+    /// order. A record whose state merges concurrent versions goes out as those versions.
     public var frames: [[UInt8]]
     /// The cursor for the next page: the last sequence scanned (echoes included).
     public var nextCursor: Int64
@@ -27,9 +28,9 @@ extension Replica {
     /// sent is left out; a peer reconciling in full (after its replica was restored) asks for
     /// everything.
     public func feed(after cursor: Int64, limit: Int, for agency: AgencyID, suppressingEchoes: Bool = true) async throws(StoreError) -> FeedPage {
-        let key = self.key, epoch = self.epoch, stream = StreamID.peer(agency).rawValue
+        let key = self.key, epoch = self.epoch, stream = StreamID.peer(agency).rawValue, signed = authentication != nil
         return try await read("read the change feed for \(agency.rawValue)") { db in
-            let statement = try HotStatement(db, sql: "SELECT seq, key, vector, body, sealed, echo_of FROM record WHERE seq > ? ORDER BY seq LIMIT ?")
+            let statement = try HotStatement(db, sql: "SELECT seq, key, vector, body, sealed, echo_of, signature FROM record WHERE seq > ? ORDER BY seq LIMIT ?")
             defer { statement.reset() }
             statement.bind(1, cursor)
             statement.bind(2, Int64(limit + 1))
@@ -49,17 +50,27 @@ extension Replica {
                     continue
                 }
                 let recordKey = try RecordKey(parsing: statement.text(1))
-                var writer = CanonicalWriter(reservingCapacity: 640)
-                writer.write(recordKey)
-                writer.bytes.append(contentsOf: statement.blob(2))
+                guard !statement.isNull(6) || !signed else {
+                    // A merge of concurrent versions: send the signed versions it is made of;
+                    // the peer verifies each and merges them itself.
+                    for part in try WriteSession.readFrontier(db, of: recordKey, key: key) {
+                        frames.append(SignedVersion(part.version.shared(with: agency), signature: part.signature).frame)
+                    }
+                    continue
+                }
+                var writer = CanonicalWriter(reservingCapacity: 768)
                 if recordKey.kind == .program {
+                    // The stored form is the wire form: no decoding.
+                    writer.write(recordKey)
+                    writer.bytes.append(contentsOf: statement.blob(2))
                     writer.bytes.append(contentsOf: statement.blob(3))
                 } else {
                     let stored = StoredRow(vector: statement.blob(2), body: statement.blob(3), sealed: Data(statement.blob(4)))
                     let version = try stored.decode(recordKey, with: key).version
-                    writer = CanonicalWriter(reservingCapacity: 640)
                     version.shared(with: agency).encode(to: &writer)
                 }
+                // The author's signature follows the version (canonical VersionSignature bytes).
+                if !statement.isNull(6) { writer.bytes.append(contentsOf: statement.blob(6)) }
                 frames.append(writer.bytes)
             }
             return FeedPage(epoch: epoch, frames: frames, nextCursor: next, hasMore: more, suppressedEchoes: suppressed)

@@ -1,5 +1,8 @@
 public import HanaroCore
+import Dispatch
+import Foundation
 import GRDB
+import Synchronization
 
 /// Where an inbound stream has been read up to: written in the same transaction as the records
 /// that stream delivered, so a crash never separates them.
@@ -108,7 +111,8 @@ extension Replica {
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(batch.count)
             for incoming in batch {
-                outcomes.append(try session.apply(receiver.map { incoming.shared(with: $0) } ?? incoming))
+                let version = receiver.map { incoming.shared(with: $0) } ?? incoming
+                outcomes.append(try session.apply(SignedVersion(version, signature: nil), payload: version.canonicalBytes))
             }
             if let checkpoint { try session.saveCheckpoint(checkpoint) }
             if let audit { try session.auditRefusals(outcomes, as: audit) }
@@ -127,9 +131,9 @@ extension Replica {
     /// - Throws: ``StoreError`` when the transaction cannot commit.
     @discardableResult
     public func author(_ edits: [AuthoredEdit], by agency: AgencyID, source: StreamID = .local, checkpoint: Checkpoint? = nil) async throws(StoreError) -> [WriteOutcome] {
-        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
+        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds, signer = signer(for: agency)
         return notifyingIfChanged(try await write("record local edits by \(agency.rawValue)") { db in
-            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
+            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, signer: signer)
             var outcomes: [WriteOutcome] = []
             for item in edits {
                 outcomes.append(try session.author(item, by: agency))
@@ -145,7 +149,7 @@ extension Replica {
     /// - Throws: ``ValidationError`` (wrapped in ``StoreError`` `.invalidRequest`) or ``StoreError``.
     @discardableResult
     public func author(_ edit: RecordEdit, key recordKey: RecordKey, by agency: AgencyID, admin: String? = nil) async throws(StoreError) -> RecordVersion? {
-        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
+        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds, signer = signer(for: agency)
         // An interactive edit has no source that would deliver it again after a power loss, so
         // its commit syncs the write-ahead log (synchronous=FULL for this one transaction).
         let result: RecordVersion?
@@ -155,7 +159,7 @@ extension Replica {
                 defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 var version: RecordVersion?
                 try db.inTransaction {
-                    var session = try WriteSession(db: db, key: key, path: path, source: admin.map { StreamID.admin($0) } ?? .local, now: now, maxClockSkew: skew)
+                    var session = try WriteSession(db: db, key: key, path: path, source: admin.map { StreamID.admin($0) } ?? .local, now: now, maxClockSkew: skew, signer: signer)
                     version = try session.authorOne(AuthoredEdit(key: recordKey, edit: edit), by: agency, admin: admin)
                     try session.finish()
                     return .commit
@@ -171,23 +175,26 @@ extension Replica {
 }
 
 extension WriteSession {
-    mutating func apply(_ incoming: RecordVersion) throws -> WriteOutcome {
+    /// Applies one received version. `payload` is what is held in quarantine if it is refused
+    /// (the frame as it arrived, signature included, so that a retry verifies it again).
+    mutating func apply(_ signed: SignedVersion, payload: @autoclosure () -> [UInt8]) throws -> WriteOutcome {
+        let incoming = signed.version
         do {
             try incoming.validate()
             try checkClock(incoming)
         } catch {
-            try quarantine(recordKey: incoming.key.description, payload: incoming.canonicalBytes, error: error)
+            try quarantine(recordKey: incoming.key.description, payload: payload(), error: error)
             return .quarantined(error)
         }
         // New records are inserted without a lookup while the batch keeps bringing new keys; after
         // a key that exists, look up first (an update batch would otherwise encode twice).
         if expectNewKeys {
-            if try store(incoming, previous: nil, echoOf: source, onlyIfAbsent: true) { return .inserted }
+            if try store(incoming, previous: nil, signature: signed.signature, echoOf: source, onlyIfAbsent: true) { return .inserted }
             expectNewKeys = false
         }
         guard let previous = try current(incoming.key) else {
             expectNewKeys = true
-            try store(incoming, previous: nil, echoOf: source)
+            try store(incoming, previous: nil, signature: signed.signature, echoOf: source)
             return .inserted
         }
         let relation = incoming.relation(to: previous.version)
@@ -199,12 +206,27 @@ extension WriteSession {
         do {
             merged = try previous.version.merged(with: incoming)
         } catch {
-            try quarantine(recordKey: incoming.key.description, payload: incoming.canonicalBytes, error: error)
+            try quarantine(recordKey: incoming.key.description, payload: payload(), error: error)
             return .quarantined(error)
         }
         if merged == previous.version { return .unchanged }
         let before = Set(previous.version.conflicts.map(\.id))
-        try store(merged, previous: previous, echoOf: merged == incoming ? source : nil)
+        if merged == incoming {
+            // The state is the received version: its author's signature goes with it.
+            try store(merged, previous: previous, signature: signed.signature, echoOf: source)
+        } else {
+            // A merge of concurrent versions: nobody signed it, so the signed versions it is made
+            // of are kept (those the new one does not supersede, and the new one) and sent instead.
+            var parts: [SignedVersion]
+            if let bytes = previous.row.signature, let signature = try? VersionSignature(canonicalBytes: bytes) {
+                parts = [SignedVersion(previous.version, signature: signature)]
+            } else {
+                parts = try frontier(of: incoming.key)
+            }
+            parts.removeAll { $0.version.vector.relation(to: incoming.vector) == .before || $0.version.vector == incoming.vector }
+            if signed.signature != nil { parts.append(signed) }
+            try store(merged, previous: previous, signature: nil, frontier: parts)
+        }
         if relation == .after { return .replaced }
         return .merged(newConflicts: merged.conflicts.map(\.id).filter { !before.contains($0) })
     }
@@ -248,7 +270,7 @@ extension WriteSession {
         } catch {
             throw StoreError(.invalidRequest, error.description, cause: error)
         }
-        try store(version, previous: previous, resolvedBy: admin)
+        try store(version, previous: previous, signature: signer?.sign(version), resolvedBy: admin)
         return version
     }
 
@@ -289,17 +311,21 @@ extension Replica {
     public func apply(encoded payloads: [[UInt8]], from source: StreamID, checkpoint: Checkpoint? = nil, withholdingFor receiver: AgencyID? = nil,
                       auditingRefusals audit: RefusalAudit? = nil) async throws(StoreError) -> [WriteOutcome] {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
+        // Decoding and signature checks happen before the write transaction, spread over the
+        // cores: they need no database, and the writer is the one serial resource.
+        let decoded = Self.decodeAndVerify(payloads, authentication: authentication)
         return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(payloads.count)
-            for payload in payloads {
-                do {
-                    let version = try RecordVersion(canonicalBytes: payload)
-                    outcomes.append(try session.apply(receiver.map { version.shared(with: $0) } ?? version))
-                } catch let error as ValidationError {
-                    try session.quarantine(recordKey: nil, payload: payload, error: error)
-                    outcomes.append(.quarantined(error))
+            for (payload, result) in zip(payloads, decoded) {
+                switch result {
+                case .success(var signed):
+                    if let receiver { signed.version = signed.version.shared(with: receiver) }
+                    outcomes.append(try session.apply(signed, payload: payload))
+                case .failure(let refusal):
+                    try session.quarantine(recordKey: refusal.key, payload: payload, error: refusal.error)
+                    outcomes.append(.quarantined(refusal.error))
                 }
             }
             if let checkpoint { try session.saveCheckpoint(checkpoint) }
@@ -307,6 +333,47 @@ extension Replica {
             try session.finish()
             return (outcomes, session.changedRecords)
         })
+    }
+
+    /// This node's key when `agency` is its own (a replica signs only for its own agency; tests
+    /// that author for several agencies in one replica store those versions unsigned).
+    func signer(for agency: AgencyID) -> AgencySigningKey? {
+        authentication?.signer.flatMap { $0.agency == agency ? $0 : nil }
+    }
+
+    struct Refusal: Error {
+        var key: String?
+        var error: ValidationError
+    }
+
+    /// Decodes each frame and, when this replica verifies, checks its author's signature.
+    static func decodeAndVerify(_ payloads: [[UInt8]], authentication: VersionAuthentication?) -> [Result<SignedVersion, Refusal>] {
+        @Sendable func one(_ payload: [UInt8]) -> Result<SignedVersion, Refusal> {
+            let signed: SignedVersion
+            do throws(ValidationError) {
+                signed = try SignedVersion(frame: payload)
+            } catch {
+                return .failure(Refusal(key: nil, error: error))
+            }
+            do throws(ValidationError) {
+                try authentication?.verify(signed)
+            } catch {
+                return .failure(Refusal(key: signed.version.key.description, error: error))
+            }
+            return .success(signed)
+        }
+        guard authentication != nil, payloads.count >= 64 else { return payloads.map(one) }
+        // Ed25519 verification is most of the cost of a page: split it across the cores.
+        let results = Mutex([Result<SignedVersion, Refusal>?](repeating: nil, count: payloads.count))
+        let chunks = min(ProcessInfo.processInfo.activeProcessorCount, 8)
+        let size = (payloads.count + chunks - 1) / chunks
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let range = chunk * size ..< min(payloads.count, (chunk + 1) * size)
+            guard !range.isEmpty else { return }
+            let part = range.map { one(payloads[$0]) }
+            results.withLock { all in for (index, result) in zip(range, part) { all[index] = result } }
+        }
+        return results.withLock { $0.map { $0! } }
     }
 
     /// Holds a payload that could not even be mapped (an adapter's unparseable native record),

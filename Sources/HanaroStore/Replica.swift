@@ -27,6 +27,9 @@ public final class Replica: Sendable {
         public var clock: any WallClock = SystemWallClock()
         /// How far ahead of this node's clock a received version may be stamped (default 1 h).
         public var maxClockSkewMilliseconds: UInt64 = 3_600_000
+        /// Signs what this node's agency authors and verifies every received version (nil: no
+        /// signatures, as in the store's own tests; a node always sets it).
+        public var authentication: VersionAuthentication? = nil
 
         public init() {}
     }
@@ -52,6 +55,8 @@ public final class Replica: Sendable {
     let key: ReplicaKey
     let clock: any WallClock
     let maxClockSkewMilliseconds: UInt64
+    /// Signing and verification (see ``Options/authentication``).
+    public let authentication: VersionAuthentication?
     /// Wakes long-polling feed readers after each commit.
     let headWatch = HeadWatch()
     private let restoreNoticed = Mutex(false)
@@ -120,6 +125,7 @@ public final class Replica: Sendable {
         self.key = key
         self.clock = options.clock
         self.maxClockSkewMilliseconds = options.maxClockSkewMilliseconds
+        self.authentication = options.authentication
         self.writer = writer
         do {
             try ReplicaSchema.migrator().migrate(writer)

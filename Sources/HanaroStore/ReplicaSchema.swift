@@ -8,6 +8,7 @@ enum ReplicaSchema {
         ("v1-replica", v1),
         ("v2-echo", v2),
         ("v3-snapshot", v3),
+        ("v4-signatures", v4),
     ]
 
     static func migrator() -> DatabaseMigrator {
@@ -17,6 +18,24 @@ enum ReplicaSchema {
         }
         return migrator
     }
+
+    /// Authors' signatures. `record.signature` is the signature (canonical `VersionSignature`) of
+    /// the author whose version the state equals; NULL when the state merges concurrent versions,
+    /// which are then kept, each with its signature, in `frontier` (sealed like the record's
+    /// personal part) — the feed sends those, so that every receiver verifies each author's bytes
+    /// and merges them itself. A state authored or received whole deletes its key's frontier rows.
+    static let v4 = """
+    ALTER TABLE record ADD COLUMN signature BLOB;
+    CREATE TABLE frontier (
+        key       TEXT NOT NULL,
+        author    TEXT NOT NULL,
+        vector    BLOB NOT NULL,
+        body      BLOB NOT NULL,
+        sealed    BLOB,
+        signature BLOB NOT NULL,
+        PRIMARY KEY (key, author)
+    ) STRICT, WITHOUT ROWID;
+    """
 
     /// The stream whose version a record's state equals exactly (NULL when the state was
     /// authored here or merged): the change feed does not send a peer back what it sent.

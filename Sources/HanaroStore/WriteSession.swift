@@ -15,6 +15,9 @@ struct WriteSession {
     let now: UInt64
     /// How far in the future a peer's counters may be (see `checkClock`).
     let maxClockSkewMilliseconds: UInt64
+    /// Signs what this node's agency authors (nil: versions are stored unsigned, as in the store's
+    /// own tests).
+    var signer: AgencySigningKey?
     var lastSeq: Int64
     let initialLastSeq: Int64
     let initialClock: HLCTimestamp
@@ -32,8 +35,9 @@ struct WriteSession {
     /// are always kept: they are not wrong, and are retried once the clock allows.
     static let maxQuarantinedPerBatch = 1_000
 
-    init(db: Database, key: ReplicaKey, path: String, source: StreamID, now: UInt64, maxClockSkew: UInt64) throws {
+    init(db: Database, key: ReplicaKey, path: String, source: StreamID, now: UInt64, maxClockSkew: UInt64, signer: AgencySigningKey? = nil) throws {
         self.db = db
+        self.signer = signer
         self.maxClockSkewMilliseconds = maxClockSkew
         self.key = key
         self.path = path
@@ -88,11 +92,12 @@ struct WriteSession {
 
 
     func storedRow(_ key: String) throws -> StoredRow? {
-        let statement = try HotStatement(db, sql: "SELECT vector, body, sealed FROM record WHERE key = ?")
+        let statement = try HotStatement(db, sql: "SELECT vector, body, sealed, signature FROM record WHERE key = ?")
         defer { statement.reset() }
         statement.bind(1, key)
         guard try statement.step(db) else { return nil }
-        return StoredRow(vector: statement.blob(0), body: statement.blob(1), sealed: statement.isNull(2) ? nil : Data(statement.blob(2)))
+        return StoredRow(vector: statement.blob(0), body: statement.blob(1), sealed: statement.isNull(2) ? nil : Data(statement.blob(2)),
+                         signature: statement.isNull(3) ? nil : statement.blob(3))
     }
 
     /// The shareable form of stored personal bytes (each personal write withheld): what the
@@ -122,6 +127,7 @@ struct WriteSession {
     /// - Returns: whether the row was written.
     @discardableResult
     mutating func store(_ version: RecordVersion, previous: (row: StoredRow, personal: [UInt8], version: RecordVersion)?,
+                        signature: VersionSignature?, frontier: [SignedVersion]? = nil,
                         resolvedBy admin: String? = nil, echoOf: StreamID? = nil, onlyIfAbsent: Bool = false) throws -> Bool {
         let text = version.key.description
         var writer = CanonicalWriter(reservingCapacity: 64)
@@ -149,14 +155,14 @@ struct WriteSession {
             previous.version.encodeShareablePersonal(to: &previousShareable)
             digest.toggle(ReplicaDigest.recordHash(key: text, vector: previous.row.vector, body: previous.row.body, personal: previousShareable.bytes))
             statement = try HotStatement(db, sql: """
-                UPDATE record SET seq = ?1, vector = ?4, body = ?5, sealed = ?6, deleted = ?7, conflicted = ?8, echo_of = ?10 WHERE key = ?9
+                UPDATE record SET seq = ?1, vector = ?4, body = ?5, sealed = ?6, deleted = ?7, conflicted = ?8, echo_of = ?10, signature = ?11 WHERE key = ?9
                 """)
         } else {
             statement = try HotStatement(db, sql: onlyIfAbsent ? """
-                INSERT INTO record(seq, kind, owner, vector, body, sealed, deleted, conflicted, key, echo_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                INSERT INTO record(seq, kind, owner, vector, body, sealed, deleted, conflicted, key, echo_of, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                 ON CONFLICT(key) DO NOTHING
                 """ : """
-                INSERT INTO record(seq, kind, owner, vector, body, sealed, deleted, conflicted, key, echo_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                INSERT INTO record(seq, kind, owner, vector, body, sealed, deleted, conflicted, key, echo_of, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                 """)
             statement.bind(2, Int64(version.key.kind.rawValue))
             statement.bind(3, version.key.owner.rawValue)
@@ -170,6 +176,7 @@ struct WriteSession {
         statement.bind(8, !newConflicts.isEmpty)
         statement.bind(9, text)
         if let echoOf { statement.bind(10, echoOf.rawValue) } else { statement.bind(10, nil as [UInt8]?) }
+        statement.bind(11, signature?.canonicalBytes)
         _ = try statement.step(db)
         if previous == nil {
             guard db.changesCount == 1 else {
@@ -183,9 +190,46 @@ struct WriteSession {
             case .referral: referralCount += 1
             }
         }
+        if let frontier {
+            try replaceFrontier(of: text, with: frontier)
+        } else if let previous, previous.row.signature == nil {
+            // The state was a merge (or unsigned): whole again, its frontier goes.
+            try db.cachedStatement(sql: "DELETE FROM frontier WHERE key = ?").execute(arguments: [text])
+        }
         clock.observe(HLCTimestamp(rawValue: version.vector.maxCounter))
         try logConflicts(old: previous?.version.conflicts ?? [], new: newConflicts, state: version, resolvedBy: admin)
         return true
+    }
+
+    /// The signed versions a merged state is made of (empty for a state that is one version).
+    func frontier(of recordKey: RecordKey) throws -> [SignedVersion] {
+        try Self.readFrontier(db, of: recordKey, key: key)
+    }
+
+    static func readFrontier(_ db: Database, of recordKey: RecordKey, key: ReplicaKey) throws -> [SignedVersion] {
+        let text = recordKey.description
+        return try Row.fetchAll(db.cachedStatement(sql: "SELECT author, vector, body, sealed, signature FROM frontier WHERE key = ? ORDER BY author"),
+                                arguments: [text]).map { row in
+            let author: String = row[0]
+            let stored = StoredRow(vector: Array(row[1] as Data), body: Array(row[2] as Data), sealed: row[3] as Data?, signature: nil)
+            let version = try stored.decode(recordKey, with: key, context: "frontier:\(text):\(author)").version
+            return SignedVersion(version, signature: try VersionSignature(canonicalBytes: Array(row[4] as Data)))
+        }
+    }
+
+    private func replaceFrontier(of text: String, with versions: [SignedVersion]) throws {
+        try db.cachedStatement(sql: "DELETE FROM frontier WHERE key = ?").execute(arguments: [text])
+        let insert = try db.cachedStatement(sql: "INSERT INTO frontier(key, author, vector, body, sealed, signature) VALUES (?, ?, ?, ?, ?, ?)")
+        for signed in versions {
+            guard let signature = signed.signature else { continue }
+            let version = signed.version
+            let author = signature.author.description
+            let sealed: Data? = version.key.kind == .referral
+                ? try key.seal(version.personalBytes, context: "frontier:\(text):\(author)") : nil
+            var vector = CanonicalWriter(reservingCapacity: 64)
+            vector.write(version.vector)
+            try insert.execute(arguments: [text, author, Data(vector.bytes), Data(version.bodyBytes), sealed, Data(signature.canonicalBytes)])
+        }
     }
 
     /// Records collisions that appeared, and closes those that a later write superseded.
@@ -276,17 +320,18 @@ struct WriteSession {
     }
 }
 
-/// A record row as stored: vector, body and sealed personal register.
+/// A record row as stored: vector, body, sealed personal register and the author's signature.
 struct StoredRow {
     var vector: [UInt8]
     var body: [UInt8]
     var sealed: Data?
+    var signature: [UInt8]? = nil
 
     /// Decrypts the personal register and decodes the version — the one way every read path
     /// turns a row back into a record.
     /// - Throws: `.decryption` for the wrong key file, `.corrupt` for bytes that do not decode.
-    func decode(_ recordKey: RecordKey, with key: ReplicaKey) throws(StoreError) -> (personal: [UInt8], version: RecordVersion) {
-        let personal = try sealed.map { sealed throws(StoreError) in try key.open(sealed, context: recordKey.description) } ?? []
+    func decode(_ recordKey: RecordKey, with key: ReplicaKey, context: String? = nil) throws(StoreError) -> (personal: [UInt8], version: RecordVersion) {
+        let personal = try sealed.map { sealed throws(StoreError) in try key.open(sealed, context: context ?? recordKey.description) } ?? []
         do {
             var reader = CanonicalReader(vector)
             let vector = try reader.readVector()

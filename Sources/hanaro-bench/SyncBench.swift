@@ -37,8 +37,9 @@ struct SyncBench: AsyncParsableCommand {
         try DevelopmentPKI.issue(for: .kodit, in: dir)
         try DevelopmentPKI.issue(for: .semas, in: dir)
         let port = 20_000 + Int.random(in: 0..<20_000)
-        try "id: kodit\nfederation:\n  url: https://127.0.0.1:\(port)\n".write(toFile: dir + "/agencies/kodit.yaml", atomically: true, encoding: .utf8)
-        try "id: semas\n".write(toFile: dir + "/agencies/semas.yaml", atomically: true, encoding: .utf8)
+        let koditKey = try DevelopmentPKI.signingKey(for: .kodit, in: dir), semasKey = try DevelopmentPKI.signingKey(for: .semas, in: dir)
+        try "id: kodit\nfederation:\n  url: https://127.0.0.1:\(port)\nsigning_keys: [\"\(koditKey.verifier.text)\"]\n".write(toFile: dir + "/agencies/kodit.yaml", atomically: true, encoding: .utf8)
+        try "id: semas\nsigning_keys: [\"\(semasKey.verifier.text)\"]\n".write(toFile: dir + "/agencies/semas.yaml", atomically: true, encoding: .utf8)
         try """
         node:
           agency: kodit

@@ -3,6 +3,7 @@ import Foundation
 import HanaroCore
 import HanaroDaemon
 import HanaroFederation
+import HanaroStore
 import NIOHTTP1
 import Synchronization
 #if canImport(Glibc)
@@ -127,6 +128,8 @@ final class DemoFederation: @unchecked Sendable {
                   # The simulators publish a referral-event feed (no real agency does).
                   referral_events: true
                 stale_after: 20s
+                signing_keys:
+                  - \(try DevelopmentPKI.signingKey(for: agency, in: dir).verifier.text)
                 """
             try file.write(toFile: "\(dir)/agencies/\(agency.rawValue).yaml", atomically: true, encoding: .utf8)
             try FileManager.default.createDirectory(atPath: "\(dir)/\(agency.rawValue)", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -2,6 +2,7 @@ import Foundation
 import HanaroCore
 import HanaroDaemon
 import HanaroFederation
+import HanaroStore
 import HanaroTesting
 import Testing
 
@@ -15,8 +16,10 @@ struct HubConfigurationTests {
         try DevelopmentPKI.issue(for: AgencyID(rawValue: agency)!, in: dir.path)
         try FileManager.default.createDirectory(atPath: dir.file("agencies"), withIntermediateDirectories: true)
         try dir.directory("data")
+        let ownKey = try DevelopmentPKI.signingKey(for: AgencyID(rawValue: agency)!, in: dir.path).verifier.text
         for (id, body) in agencies {
-            try "id: \(id)\n\(body)".write(toFile: dir.file("agencies/\(id).yaml"), atomically: true, encoding: .utf8)
+            let keys = id == agency ? "signing_keys: [\"\(ownKey)\"]\n" : ""
+            try "id: \(id)\n\(keys)\(body)".write(toFile: dir.file("agencies/\(id).yaml"), atomically: true, encoding: .utf8)
         }
         try "api-key-123\n".write(toFile: dir.file("agencies/key.txt"), atomically: true, encoding: .utf8)
         let node = """

@@ -51,6 +51,7 @@ final class Federation: Sendable {
             try """
             id: \(agency.rawValue)
             \(url)stale_after: \(staleAfter)
+            signing_keys: ["\(try DevelopmentPKI.signingKey(for: agency, in: dir).verifier.text)"]
             \(agencyExtra[agency] ?? "")
             """.write(toFile: "\(dir)/agencies/\(agency.rawValue).yaml", atomically: true, encoding: .utf8)
             try """
@@ -186,7 +187,10 @@ struct ServeTests {
         defer { federation.remove() }
         // Given kodit's replica holds 20,000 programs before its node starts,
         do {
-            let replica = try Replica(path: federation.replicaPath(.kodit), key: try ReplicaKey.create(at: federation.keyPath(.kodit)))
+            // (signed with kodit's key, as its node would sign them)
+            var options = Replica.Options()
+            options.authentication = VersionAuthentication(signer: try DevelopmentPKI.signingKey(for: .kodit, in: federation.dir), keys: [])
+            let replica = try Replica(path: federation.replicaPath(.kodit), key: try ReplicaKey.create(at: federation.keyPath(.kodit)), options: options)
             var data = SyntheticData(seed: 61)
             for chunk in 0..<20 {
                 let edits = (0..<1000).map { i -> AuthoredEdit in
@@ -229,7 +233,7 @@ struct ServeTests {
             if final >= 20_000 { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        #expect(final == 20_000)
+        #expect(final == 20_000, "semas: \(semas.output.suffix(3000))")
         let semasReplica = try Replica(path: federation.replicaPath(.semas), key: try ReplicaKey.load(from: federation.keyPath(.semas)))
         let koditReplica = try Replica(path: federation.replicaPath(.kodit), key: try ReplicaKey.load(from: federation.keyPath(.kodit)))
         #expect(try await semasReplica.digest() == (try await koditReplica.digest()))

@@ -2,6 +2,7 @@ import Foundation
 import HanaroCore
 import HanaroDaemon
 import HanaroFederation
+import HanaroStore
 import HanaroTesting
 import Testing
 
@@ -25,10 +26,13 @@ struct ConfigurationTests {
               certificate: tls/kamco.pem
               private_key: tls/kamco-key.pem
               ca: tls/federation-ca.pem
-            """, agencies: ["kamco": "id: kamco\n", "semas": "id: semas\nfederation:\n  url: https://semas.example:8443/\nstale_after: 2h\n"])
+            """, agencies: ["semas": "id: semas\nfederation:\n  url: https://semas.example:8443/\nstale_after: 2h\n"])
         // The loader reads the TLS files: the certificate must name kamco and chain to the CA.
         try DevelopmentPKI.createCA(in: dir.directory("tls"))
         try DevelopmentPKI.issue(for: .kamco, in: dir.file("tls"))
+        // Its signing key (`kamco-signing.key` beside the private key, by default) is listed.
+        let signing = try DevelopmentPKI.signingKey(for: .kamco, in: dir.file("tls"))
+        try "id: kamco\nsigning_keys:\n  - \(signing.verifier.text)\n".write(toFile: dir.file("agencies/kamco.yaml"), atomically: true, encoding: .utf8)
         let elsewhere = try dir.directory("srv/hanaro")
         let configuration = try await NodeConfiguration.load(from: path, environment: ["FEDERATION_PAGE_SIZE": "250", "NODE_DATA_DIR": elsewhere])
         #expect(configuration.agency == .kamco)
@@ -41,6 +45,8 @@ struct ConfigurationTests {
         #expect(configuration.peers.first?.federationURL == "https://semas.example:8443")
         #expect(configuration.agencies[.semas]?.staleAfterSeconds == 7200)
         #expect(configuration.agencies[.semas]?.koreanName == "소상공인시장진흥공단")
+        #expect(configuration.signingKey == dir.file("tls/kamco-signing.key"))
+        #expect(configuration.agencies[.kamco]?.signingKeys.map(\.text) == [signing.verifier.text])
     }
 
     @Test("every problem is reported at once, each with its file and key")
@@ -86,13 +92,15 @@ struct ConfigurationTests {
               certificate: \(certificate)
               private_key: \(key)
               ca: tls/federation-ca.pem
+              signing_key: tls/kamco-signing.key
             status:
               listen: \(status)
               admin_token_file: token.txt
             """
         }
+        let signing = try DevelopmentPKI.signingKey(for: .kamco, in: dir.file("tls")).verifier.text
         func problems(_ text: String) async throws -> [String] {
-            let path = try layout(dir, node: text, agencies: ["kamco": "id: kamco\n"])
+            let path = try layout(dir, node: text, agencies: ["kamco": "id: kamco\nsigning_keys: [\"\(signing)\"]\n"])
             do {
                 _ = try await NodeConfiguration.load(from: path, environment: [:])
                 return []
@@ -116,12 +124,33 @@ struct ConfigurationTests {
         chmod(dir.file("token.txt"), 0o644)
         chmod(data + "/replica.key", 0o640)
         chmod(data, 0o755)
+        chmod(dir.file("tls/kamco-signing.key"), 0o644)
         found = try await problems(node())
-        for (key, file) in [("federation.private_key", "tls/kamco-key.pem"), ("status.admin_token_file", "token.txt"), ("node.key_file", "data/replica.key"), ("node.data_dir", "data")] {
+        for (key, file) in [("federation.private_key", "tls/kamco-key.pem"), ("status.admin_token_file", "token.txt"), ("node.key_file", "data/replica.key"), ("node.data_dir", "data"),
+                            ("federation.signing_key", "tls/kamco-signing.key")] {
             #expect(found.contains { $0.contains(key + ": ") && $0.contains(file) && $0.contains("chmod") }, "missing \(key)\n\(found)")
         }
-        #expect(found.count == 4, "\(found)")
-        for file in [dir.file("tls/kamco-key.pem"), dir.file("token.txt"), data + "/replica.key", data] { chmod(file, file == data ? 0o700 : 0o600) }
+        #expect(found.count == 5, "\(found)")
+        for file in [dir.file("tls/kamco-key.pem"), dir.file("token.txt"), data + "/replica.key", data, dir.file("tls/kamco-signing.key")] { chmod(file, file == data ? 0o700 : 0o600) }
+
+        // A signing key the agency file does not list: peers would refuse everything it signs.
+        let other = try DevelopmentPKI.signingKey(for: .kamco, in: dir.file("other")).verifier.text
+        do {
+            _ = try await NodeConfiguration.load(from: try layout(dir, node: node(), agencies: ["kamco": "id: kamco\nsigning_keys: [\"\(other)\"]\n"]), environment: [:])
+            Issue.record("a node whose key its agency file does not list loaded")
+        } catch let error as ConfigurationError {
+            #expect(error.problems.count == 1 && error.problems[0].contains("kamco.yaml: signing_keys") && error.problems[0].contains(signing), "\(error.problems)")
+        }
+        // A retired key is not the current one either; a malformed line names the file and key.
+        for (listed, expected) in [(signing + " retired 2026-01-01T00:00:00Z", "does not list this node's key as current"),
+                                   (signing + " retired yesterday", "not an ISO 8601 time"), ("kamco+0000+AAAA", "not a public signing key")] {
+            do {
+                _ = try await NodeConfiguration.load(from: try layout(dir, node: node(), agencies: ["kamco": "id: kamco\nsigning_keys: [\"\(listed)\"]\n"]), environment: [:])
+                Issue.record("loaded with signing_keys \(listed)")
+            } catch let error as ConfigurationError {
+                #expect(error.problems.contains { $0.contains("kamco.yaml: signing_keys") && $0.contains(expected) }, "\(error.problems)")
+            }
+        }
 
         // The bearer token would cross the network in clear.
         found = try await problems(node(status: "0.0.0.0:9464"))

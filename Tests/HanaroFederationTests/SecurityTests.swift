@@ -105,7 +105,9 @@ struct SecurityTests {
         stolen.title = "kodit rewrote this"
         let forged = RecordVersion(key: stolen.key, vector: VersionVector([.kodit: 1 << 40]),
                                    body: .program(MVRegister(stolen, dot: Dot(.kodit, 1 << 40))))
-        try await kodit.client.push([own.canonicalBytes, forged.canonicalBytes], to: node.url)
+        // Both signed with kodit's own key: the signature is kodit's, the program is not.
+        let key = try DevelopmentPKI.signingKey(for: .kodit, in: dir.path)
+        try await kodit.client.push([SignedVersion(own, signature: key.sign(own)).frame, SignedVersion(forged, signature: key.sign(forged)).frame], to: node.url)
         #expect(try await node.replica.record(own.key) != nil)
         #expect(try await node.replica.record(stolen.key) == nil)
         let held = try await node.replica.quarantine()

@@ -22,12 +22,15 @@ final class TestNode: Sendable {
     let url: String
     let serverTask: Task<Void, any Error>
 
-    init(agency: AgencyID, dir: TemporaryDirectory, peers: [AgencyID], replicaName: String? = nil) async throws {
+    init(agency: AgencyID, dir: TemporaryDirectory, peers: [AgencyID], replicaName: String? = nil, signing: Bool = true) async throws {
         self.agency = agency
         let name = replicaName ?? agency.rawValue
         let keyPath = dir.file("\(name).key")
         let key = FileManager.default.fileExists(atPath: keyPath) ? try ReplicaKey.load(from: keyPath) : try ReplicaKey.create(at: keyPath)
-        replica = try Replica(path: dir.file("\(name).sqlite"), key: key)
+        // As a node: signs what it authors, verifies every version against the six agencies' keys.
+        var options = Replica.Options()
+        if signing { options.authentication = try testAuthentication(for: agency, in: dir) }
+        replica = try Replica(path: dir.file("\(name).sqlite"), key: key, options: options)
         tls = try TLSMaterial(certificatePath: dir.file("\(agency.rawValue).pem"), keyPath: dir.file("\(agency.rawValue)-key.pem"),
                               caPath: dir.file("federation-ca.pem"))
         client = PeerClient(tls: tls, requestTimeout: .seconds(20))
@@ -58,6 +61,13 @@ final class TestNode: Sendable {
     }
 }
 
+
+/// The signing key of `agency` and every agency's public key, from the test's directory (made on
+/// first use, as `hanaro certs` makes them).
+func testAuthentication(for agency: AgencyID, in dir: TemporaryDirectory) throws -> VersionAuthentication {
+    let keys = try AgencyID.allCases.map { try DevelopmentPKI.signingKey(for: $0, in: dir.path) }
+    return VersionAuthentication(signer: keys.first { $0.agency == agency }, keys: keys.map(\.verifier))
+}
 
 /// Pulls over every link until nothing moves (bounded).
 func settle(_ links: [PeerLink], rounds: Int = 20) async throws {

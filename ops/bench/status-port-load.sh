@@ -22,7 +22,8 @@ PK=$(port); PS=$(port); SK=$(port); SS=$(port)
 $BIN/hanaro certs dev --dir "$dir" >/dev/null
 mkdir -p "$dir/agencies" "$dir/kodit"; chmod 700 "$dir/kodit"
 for a in kodit:$PK semas:$PS; do
-  printf 'id: %s\nfederation:\n  url: https://127.0.0.1:%s\nstale_after: 15m\n' "${a%%:*}" "${a##*:}" > "$dir/agencies/${a%%:*}.yaml"
+  printf 'id: %s\nfederation:\n  url: https://127.0.0.1:%s\nstale_after: 15m\nsigning_keys: ["%s"]\n' "${a%%:*}" "${a##*:}" \
+    "$($BIN/hanaro keys public "$dir/${a%%:*}-signing.key")" > "$dir/agencies/${a%%:*}.yaml"
 done
 node() { # agency data_dir fed_port status_port
   printf 'node:\n  agency: %s\n  data_dir: %s\nfederation:\n  listen: 127.0.0.1:%s\n  certificate: %s.pem\n  private_key: %s-key.pem\n  ca: federation-ca.pem\nstatus:\n  listen: 127.0.0.1:%s\n' \

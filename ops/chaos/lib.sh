@@ -136,6 +136,7 @@ chaos_write_agencies() {
             echo "federation:"
             echo "  url: $url"
             echo "stale_after: ${CHAOS_STALE_AFTER:-5m}"
+            echo "signing_keys: [\"$("$HANARO" keys public "$CHAOS_DIR/pki/$b-signing.key")\"]"
             if [[ $b == "$node" && -n ${SIM_PORT[$b]:-} ]]; then
                 echo "adapter:"
                 echo "  base_url: $(sim_url "$b")"

@@ -1,15 +1,44 @@
 #!/usr/bin/env bash
-# Fuzz the canonical reader with libFuzzer for a fixed number of executions, corpus kept in the
-# repo (ops/fuzz/corpus/canonical). HanaroCore has no dependencies, so its sources are compiled
-# with the target directly (no instrumented rebuild of the whole package).
-#   ops/fuzz/run.sh [RUNS]        default 200000
+# Fuzz every parser of outside bytes with libFuzzer, a fixed number of executions per target, the
+# corpus kept in the repo (ops/fuzz/corpus/<target>):
+#   wire-frames  the federation batch body (LEB128 frames of canonical versions)
+#   canonical    one canonical record version
+#   semas koreg kodit kamco kinfa ewpc   each agency's native program page / daily export
+#   config       the node configuration file (YAML)
+# The whole package is built with -sanitize=fuzzer,address into .build-fuzz (the first build takes
+# about as long as a clean debug build); `hanaro-fuzz TARGET` then runs libFuzzer's driver on one
+# target (Sources/HanaroFuzzTargets: each target checks properties beyond "no trap").
+#
+#   ops/fuzz/run.sh [RUNS] [TARGET...]     default 200000 executions, every target
+#   MERGE=1 ops/fuzz/run.sh ...            afterwards, merge what was found into the repo corpus
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-200000}
-out=.build-fuzz
-mkdir -p "$out"
-swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name HanaroFuzz \
-  -enable-upcoming-feature ExistentialAny -enable-upcoming-feature MemberImportVisibility \
-  $(find Sources/HanaroCore -name '*.swift') ops/fuzz/canonical.swift -o "$out/fuzz-canonical" 2>&1 | grep -v "Cannot export local symbol" || true
-mkdir -p "$out/new-canonical"
-"$out/fuzz-canonical" -runs="$runs" -max_len=4096 -print_final_stats=1 "$out/new-canonical" ops/fuzz/corpus/canonical
+shift || true
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=(wire-frames canonical semas koreg kodit kamco kinfa ewpc config)
+scratch=.build-fuzz
+swift build --scratch-path "$scratch" --product hanaro-fuzz \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DHANARO_FUZZ 2>&1 | grep -E "error|warning: |Compiling hanaro|Build" || true
+fuzz="$scratch/debug/hanaro-fuzz"
+[[ -x $fuzz ]] || { echo "fuzz: the instrumented build failed" >&2; exit 1; }
+# libFuzzer, not the Swift runtime, reports a trap: it keeps the input as crash-<sha1>.
+export SWIFT_BACKTRACE=enable=no
+status=0
+for target in "${targets[@]}"; do
+    corpus=ops/fuzz/corpus/$target
+    found=$scratch/found-$target
+    mkdir -p "$corpus" "$found" "$scratch/crashes"
+    echo "== $target: $runs executions on $(ls "$corpus" | wc -l) corpus inputs"
+    if ! "$fuzz" "$target" -runs="$runs" -max_len=8192 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+        -artifact_prefix="$scratch/crashes/$target-" "$found" "$corpus" 2>"$scratch/$target.log"; then
+        status=1
+        echo "   CRASH: see $scratch/$target.log and $scratch/crashes/" >&2
+    fi
+    grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+.*DONE" "$scratch/$target.log" | sed 's/^/   /'
+    if [[ ${MERGE:-0} == 1 ]]; then
+        "$fuzz" "$target" -merge=1 "$corpus" "$found" 2>/dev/null || true
+        echo "   corpus now $(ls "$corpus" | wc -l) inputs"
+    fi
+done
+exit $status

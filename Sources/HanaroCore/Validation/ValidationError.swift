@@ -22,6 +22,13 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         /// Stamped further ahead of this node's clock than the allowed skew: not wrong, not yet
         /// acceptable (held, and retried once the clock allows).
         case clockSkew = "clock_skew"
+        /// A version from a peer without its author's signature.
+        case signatureMissing = "signature_missing"
+        /// A signature that does not verify: the version was altered, or forged under another
+        /// agency's dot, or signed by a key not valid when the version was made.
+        case signatureInvalid = "signature_invalid"
+        /// Signed with a key the federation's agency files do not list for that agency.
+        case signingKeyUnknown = "signing_key_unknown"
     }
 
     /// The rule that was broken.

@@ -1,0 +1,2 @@
+// A C target needs a source file; the header is all there is (see include/CLibFuzzer.h).
+#include "CLibFuzzer.h"

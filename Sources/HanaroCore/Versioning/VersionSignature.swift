@@ -1,0 +1,116 @@
+/// The author's signature on one version, as it travels after the version in a federation frame.
+///
+/// The signed bytes are ``SignedVersion/envelope(bodyHash:)``: the record key, the version vector,
+/// the author's dot, the SHA-256 of the body and the SHA-256 of the personal part as the author held
+/// it. Hashing the two parts apart keeps the evidence verifiable when a sender withholds the
+/// personal part from an agency not entitled to it: the hash travels in the signature.
+/// HanaroCore does no cryptography; HanaroStore signs and verifies (`VersionAuthentication`).
+///
+/// Canonical form, in order: author dot, key id (varint), personal hash (optional bytes), signature
+/// (bytes).
+public struct VersionSignature: Hashable, Sendable, CanonicalEncodable {
+    /// The write the version records: its agency signed it, and its counter is the vector's entry
+    /// for that agency.
+    public var author: Dot
+    /// Which of the author's keys (the first four bytes of its signed-note key hash).
+    public var keyID: UInt32
+    /// SHA-256 of the personal register's canonical bytes as authored (referrals only).
+    public var personalHash: [UInt8]?
+    /// Ed25519 over the envelope (64 bytes).
+    public var signature: [UInt8]
+
+    public init(author: Dot, keyID: UInt32, personalHash: [UInt8]?, signature: [UInt8]) {
+        self.author = author
+        self.keyID = keyID
+        self.personalHash = personalHash
+        self.signature = signature
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(author)
+        writer.write(UInt64(keyID))
+        writer.writeOptional(personalHash) { $0.write(bytes: $1) }
+        writer.write(bytes: signature)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(ValidationError) {
+        author = try reader.readDot()
+        let id = try reader.readUInt64()
+        guard id <= UInt64(UInt32.max) else { throw ValidationError(.malformed, field: "signature.keyID", "a key id has four bytes") }
+        keyID = UInt32(id)
+        personalHash = try reader.readOptional { reader throws(ValidationError) in try reader.readBytes() }
+        signature = try reader.readBytes()
+        guard signature.count == 64, personalHash?.count ?? 32 == 32 else {
+            throw ValidationError(.malformed, field: "signature", "an Ed25519 signature has 64 bytes and a SHA-256 hash 32")
+        }
+    }
+}
+
+/// One federation frame: a version and, after it, its author's signature.
+public struct SignedVersion: Sendable, Hashable {
+    public var version: RecordVersion
+    /// Nil for a frame without a signature (refused by a node that verifies).
+    public var signature: VersionSignature?
+
+    public init(_ version: RecordVersion, signature: VersionSignature?) {
+        self.version = version
+        self.signature = signature
+    }
+
+    /// Reads a frame: a canonical version, optionally followed by its signature; nothing else.
+    /// - Throws: `.malformed`.
+    public init(frame: some Collection<UInt8>) throws(ValidationError) {
+        var reader = CanonicalReader(Array(frame))
+        version = try RecordVersion(from: &reader)
+        signature = reader.isAtEnd ? nil : try VersionSignature(from: &reader)
+        try reader.expectEnd()
+    }
+
+    /// The frame's bytes.
+    public var frame: [UInt8] {
+        var writer = CanonicalWriter(reservingCapacity: 768)
+        version.encode(to: &writer)
+        if let signature { signature.encode(to: &writer) }
+        return writer.bytes
+    }
+
+    /// The bytes the author signs: a domain-separation line, then the key, the vector, the author
+    /// dot, the body's hash and the personal part's hash (32 zero bytes for a program).
+    public static func envelope(key: RecordKey, vector: VersionVector, author: Dot, bodyHash: [UInt8], personalHash: [UInt8]?) -> [UInt8] {
+        var writer = CanonicalWriter(reservingCapacity: 160)
+        writer.bytes.append(contentsOf: Array("hanaro/version/v1\n".utf8))
+        writer.write(key)
+        writer.write(vector)
+        writer.write(author)
+        writer.bytes.append(contentsOf: bodyHash)
+        writer.bytes.append(contentsOf: personalHash ?? [UInt8](repeating: 0, count: 32))
+        return writer.bytes
+    }
+}
+
+extension RecordVersion {
+    /// The body as it is hashed for a signature and stored: the canonical encoding without the
+    /// personal register.
+    public var bodyBytes: [UInt8] {
+        var writer = CanonicalWriter(reservingCapacity: 512)
+        encodeBody(to: &writer)
+        return writer.bytes
+    }
+
+    /// The personal register's canonical bytes (empty for a program).
+    public var personalBytes: [UInt8] {
+        var writer = CanonicalWriter(reservingCapacity: 64)
+        encodePersonal(to: &writer)
+        return writer.bytes
+    }
+
+    /// The shareable form of the personal register (values replaced by what withholding leaves).
+    public var shareablePersonalBytes: [UInt8] {
+        var writer = CanonicalWriter(reservingCapacity: 64)
+        encodeShareablePersonal(to: &writer)
+        return writer.bytes
+    }
+
+    /// The dot of the write that made this version, as claimed by `agency`: its vector entry.
+    public func authorDot(_ agency: AgencyID) -> Dot { Dot(agency, vector[agency]) }
+}

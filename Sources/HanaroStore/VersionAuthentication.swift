@@ -1,0 +1,172 @@
+public import Foundation
+public import HanaroCore
+public import HanaroEvidence
+import Crypto
+
+/// An agency's Ed25519 signing key: a C2SP signed-note key (https://c2sp.org/signed-note) named
+/// by the agency id, in its text forms — public `<agency>+<key id>+<base64(0x01 ‖ key)>`, private
+/// `PRIVATE+KEY+<agency>+<key id>+<base64(0x01 ‖ seed)>` (HanaroEvidence parses and prints them).
+/// The same key signs record versions and, later, the agency's log checkpoints.
+public struct AgencySigningKey: Sendable {
+    public let agency: AgencyID
+    let signer: NoteSigner
+
+    /// A new random key.
+    public init(agency: AgencyID) {
+        self.agency = agency
+        // A fresh 32-byte seed is always a valid Ed25519 key.
+        signer = try! NoteSigner.generate(name: agency.rawValue)
+    }
+
+    /// Parses the private form.
+    /// - Throws: ``SigningKeyError`` saying what is wrong (never echoing the key).
+    public init(text: String) throws(SigningKeyError) {
+        let parsed: NoteSigner
+        do {
+            parsed = try NoteSigner(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        } catch {
+            throw SigningKeyError("is not a signing key (expected PRIVATE+KEY+<agency>+<id>+<key>; `hanaro keys generate` makes one)")
+        }
+        guard let agency = AgencyID(rawValue: parsed.name) else { throw SigningKeyError("is a key named \"\(parsed.name)\", which is no known agency") }
+        self.agency = agency
+        signer = parsed
+    }
+
+    /// The private form (for the key file, 0600).
+    public var text: String { signer.encodedPrivateKey }
+
+    /// The public half, as peers list it.
+    public var verifier: AgencyVerifierKey { AgencyVerifierKey(agency: agency, key: signer.verifier) }
+
+    /// Signs the envelope of `version`, authored by this key's agency.
+    public func sign(_ version: RecordVersion) -> VersionSignature {
+        let author = version.authorDot(agency)
+        let personalHash: [UInt8]? = version.key.kind == .referral ? Array(SHA256.hash(data: version.personalBytes)) : nil
+        let envelope = SignedVersion.envelope(key: version.key, vector: version.vector, author: author,
+                                              bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: personalHash)
+        // Ed25519 signing with a valid key does not fail.
+        let signature = (try? signer.signature(forBytes: envelope)) ?? []
+        return VersionSignature(author: author, keyID: signer.keyID, personalHash: personalHash, signature: signature)
+    }
+}
+
+/// A public signing key of an agency, as `agencies/<id>.yaml` lists it (`signing_keys`), with the
+/// moment it was retired, if it was: versions stamped after that are refused under it (a key
+/// retired because it leaked cannot sign new history), versions made before stay verifiable.
+public struct AgencyVerifierKey: Sendable, Hashable {
+    public let agency: AgencyID
+    let key: NoteVerifier
+    /// Milliseconds since 1970; nil while the key is current.
+    public var retiredAtMilliseconds: UInt64?
+
+    init(agency: AgencyID, key: NoteVerifier, retiredAtMilliseconds: UInt64? = nil) {
+        self.agency = agency
+        self.key = key
+        self.retiredAtMilliseconds = retiredAtMilliseconds
+    }
+
+    /// Parses the public form.
+    /// - Throws: ``SigningKeyError``.
+    public init(text: String, retiredAtMilliseconds: UInt64? = nil) throws(SigningKeyError) {
+        let parsed: NoteVerifier
+        do {
+            parsed = try NoteVerifier(text.trimmingCharacters(in: .whitespaces))
+        } catch {
+            throw SigningKeyError("\"\(text.prefix(80))\" is not a public signing key (expected <agency>+<id>+<key>: \(error.message))")
+        }
+        guard parsed.type == .ed25519, let agency = AgencyID(rawValue: parsed.name) else {
+            throw SigningKeyError("\"\(text.prefix(80))\" is not an Ed25519 key named by an agency id")
+        }
+        self.init(agency: agency, key: parsed, retiredAtMilliseconds: retiredAtMilliseconds)
+    }
+
+    /// Which key (signed-note key id).
+    public var keyID: UInt32 { key.keyID }
+
+    /// The public form.
+    public var text: String { key.encoded }
+
+    /// Whether `signature` is this key's Ed25519 signature of `envelope`.
+    public func isValidSignature(_ signature: [UInt8], for envelope: [UInt8]) -> Bool {
+        key.isValidSignature(signature, forBytes: envelope)
+    }
+
+    static func hex(_ id: UInt32) -> String {
+        let digits = String(id, radix: 16)
+        return String(repeating: "0", count: 8 - digits.count) + digits
+    }
+}
+
+/// A signing key that cannot be used, and why (the message never contains key material).
+public struct SigningKeyError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// How a replica signs what its agency authors and checks what it receives: its own signing key
+/// and every agency's public keys, old ones included (rotation keeps history verifiable).
+public struct VersionAuthentication: Sendable {
+    /// This node's key (nil: a verifying-only replica, as `hanaro evidence verify` uses).
+    public var signer: AgencySigningKey?
+    var keys: [AgencyID: [UInt32: AgencyVerifierKey]] = [:]
+
+    public init(signer: AgencySigningKey?, keys: [AgencyVerifierKey]) {
+        self.signer = signer
+        for key in keys { self.keys[key.agency, default: [:]][key.keyID] = key }
+    }
+
+    /// Every public key known, by agency.
+    public var verifierKeys: [AgencyVerifierKey] { keys.values.flatMap(\.values).sorted { $0.text < $1.text } }
+
+    /// Checks that `signed` carries a valid signature of an agency entitled to author it: the
+    /// program's owner, or the referral's origin or target; the signature's dot is the vector's
+    /// entry for that agency; the key is listed for that agency and was not retired before the
+    /// version was stamped; the body and (when present) the personal part hash to what was signed.
+    /// A personal part withheld from this node (every value replaced by what withholding leaves)
+    /// is accepted: its hash travels in the signature.
+    /// - Throws: ``ValidationError`` `.signatureMissing`, `.signatureInvalid`, `.signingKeyUnknown`
+    ///   or `.unauthorizedAuthor`.
+    public func verify(_ signed: SignedVersion) throws(ValidationError) {
+        let version = signed.version, record = version.key.description
+        guard let signature = signed.signature else {
+            throw ValidationError(.signatureMissing, record: record, "a version must carry its author's signature; the sender runs an old or a broken node")
+        }
+        let author = signature.author.agency
+        let entitled: Bool = switch version.body {
+        case .program: author == version.key.owner
+        case .referral(let referral): author == referral.origin || author == referral.target
+        }
+        guard entitled else {
+            throw ValidationError(.unauthorizedAuthor, record: record, field: "signature.author", "signed by \(author.rawValue), which may not author this record")
+        }
+        guard version.vector[author] == signature.author.counter else {
+            throw ValidationError(.signatureInvalid, record: record, field: "signature.author", "the signed dot \(signature.author) is not the version's entry for \(author.rawValue)")
+        }
+        guard let key = keys[author]?[signature.keyID] else {
+            throw ValidationError(.signingKeyUnknown, record: record, field: "signature.keyID",
+                                  "signed by key \(AgencyVerifierKey.hex(signature.keyID)) of \(author.rawValue), which agencies/\(author.rawValue).yaml does not list (signing_keys)")
+        }
+        if let retired = key.retiredAtMilliseconds, signature.author.timestamp.millisecondsSince1970 > retired {
+            throw ValidationError(.signatureInvalid, record: record, field: "signature.keyID",
+                                  "signed by key \(AgencyVerifierKey.hex(signature.keyID)) of \(author.rawValue) for a write stamped after the key was retired")
+        }
+        var personalHash: [UInt8]? = nil
+        if version.key.kind == .referral {
+            guard let claimed = signature.personalHash else {
+                throw ValidationError(.signatureInvalid, record: record, field: "signature.personalHash", "a referral's signature covers its personal part")
+            }
+            let personal = version.personalBytes
+            if Array(SHA256.hash(data: personal)) != claimed, personal != version.shareablePersonalBytes {
+                throw ValidationError(.signatureInvalid, record: record, field: "personal", "the personal part is not what its author signed")
+            }
+            personalHash = claimed
+        } else if signature.personalHash != nil {
+            throw ValidationError(.signatureInvalid, record: record, field: "signature.personalHash", "a program has no personal part")
+        }
+        let envelope = SignedVersion.envelope(key: version.key, vector: version.vector, author: signature.author,
+                                              bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: personalHash)
+        guard key.isValidSignature(signature.signature, for: envelope) else {
+            throw ValidationError(.signatureInvalid, record: record, "the signature of \(author.rawValue) does not verify: the version was altered after signing, or forged")
+        }
+    }
+}
