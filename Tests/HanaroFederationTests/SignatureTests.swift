@@ -1,0 +1,181 @@
+import Crypto
+import Foundation
+import HanaroCore
+import HanaroFederation
+import HanaroFixtures
+import HanaroStore
+import HanaroTesting
+import Testing
+
+/// Every version carries its author's signature and every receiver verifies it, whoever relayed it
+/// (docs/EVIDENCE.md). Real replicas, real mutual-TLS servers on 127.0.0.1.
+@Suite("Signed versions")
+struct SignatureTests {
+    static let t0 = HLCTimestamp(millisecondsSince1970: 1_790_000_000_000)
+
+    @Test("a relay that alters a body, invents a record under another agency's dot or strips a signature: none applied, each quarantined with its reason, audited once; byte-identical relayed versions apply")
+    func maliciousRelay() async throws {
+        let dir = TemporaryDirectory()
+        try makePKI(in: dir, for: [.semas, .kodit, .kamco])
+        let semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
+        let kodit = try await TestNode(agency: .kodit, dir: dir, peers: [.semas, .kamco])
+        let kamco = try await TestNode(agency: .kamco, dir: dir, peers: [.kodit])
+        var data = SyntheticData(seed: 71)
+        let programs = (0..<3).map { data.program(owner: .semas, nativeID: "p\($0)") }
+        try await semas.replica.author(programs.map { AuthoredEdit(key: $0.key, edit: .publishProgram($0)) }, by: .semas)
+        var revised = programs[2]
+        revised.title += " (개정)"
+        try await semas.replica.author([AuthoredEdit(key: revised.key, edit: .publishProgram(revised))], by: .semas)
+
+        // kamco hears of semas only through kodit: the relayed versions are semas's bytes and verify.
+        try await settle([kodit.link(to: semas), kamco.link(to: kodit)])
+        for program in programs.dropLast() { #expect(try await kamco.replica.record(program.key)?.program == program) }
+        #expect(try await kamco.replica.record(revised.key)?.program == revised)
+        #expect(try await kamco.replica.quarantine().isEmpty)
+
+        // Then kodit turns hostile and pushes to kamco what it made of semas's records.
+        let genuine = try #require(try await kodit.replica.record(programs[0].key))
+        let signature = try #require(try await semas.replica.feed(after: 0, limit: 100, for: .kamco).frames
+            .compactMap { try? SignedVersion(frame: $0) }.first { $0.version.key == genuine.key }?.signature)
+        // 1. The body altered, the signature kept (and the vector advanced so that it would win).
+        var altered = genuine
+        var content = programs[0]
+        content.title = "kodit rewrote this"
+        altered.body = .program(MVRegister(content, dot: Dot(.semas, genuine.vector[.semas] + 1)))
+        altered.vector = VersionVector([.semas: genuine.vector[.semas] + 1])
+        // 2. A record invented under semas's dot, signed with kodit's key.
+        let koditKey = try DevelopmentPKI.signingKey(for: .kodit, in: dir.path)
+        let inventedContent = data.program(owner: .semas, nativeID: "invented")
+        let invented = try RecordVersion.authoring(.publishProgram(inventedContent), on: nil, key: inventedContent.key, by: .semas, clock: Self.t0)
+        var borrowed = koditKey.sign(invented)
+        borrowed.author = Dot(.semas, invented.vector[.semas])
+        // 3. The same, signed openly as kodit: kodit may not author semas's programs.
+        // 4. A version with its signature stripped.
+        let stripped = try RecordVersion.authoring(.publishProgram(data.program(owner: .semas, nativeID: "stripped")), on: nil,
+                                                   key: RecordKey(kind: .program, owner: .semas, localID: "stripped"), by: .semas, clock: Self.t0)
+        // 5. semas's first version of the revised program, validly signed: old news, changes nothing.
+        let older = try RecordVersion.authoring(.publishProgram(programs[2]), on: nil, key: programs[2].key, by: .semas, clock: Self.t0)
+        let olderSigned = try DevelopmentPKI.signingKey(for: .semas, in: dir.path).sign(older)
+        try await kodit.client.push([
+            SignedVersion(altered, signature: signature).frame,
+            SignedVersion(invented, signature: borrowed).frame,
+            SignedVersion(invented, signature: koditKey.sign(invented)).frame,
+            SignedVersion(stripped, signature: nil).frame,
+            SignedVersion(older, signature: olderSigned).frame,
+        ], to: kamco.url)
+
+        #expect(try await kamco.replica.record(programs[0].key)?.program == programs[0])
+        #expect(try await kamco.replica.record(inventedContent.key) == nil)
+        #expect(try await kamco.replica.record(stripped.key) == nil)
+        #expect(try await kamco.replica.record(revised.key)?.program == revised)
+        let held = try await kamco.replica.quarantine()
+        #expect(held.map(\.code).sorted() == ["signature_invalid", "signature_missing", "signing_key_unknown", "unauthorized_author"], "\(held.map { "\($0.code): \($0.reason)" })")
+        #expect(held.allSatisfy { $0.source == .peer(.kodit) })
+        let audit = try await kamco.replica.audit().filter { $0.action == "federation.reject" }
+        #expect(audit.count == 1 && audit[0].actor == "peer:kodit" && audit[0].detail.contains("4 refused"), "\(audit.map(\.detail))")
+
+        // A relay that alters what it serves fares no better: kamco still holds semas's own bytes.
+        #expect(try await kamco.replica.digest() == (try await semas.replica.digest()))
+        for node in [semas, kodit, kamco] { await node.stop() }
+    }
+
+    @Test("concurrent edits of a referral by its two parties travel as each author's signed version and converge through a relay")
+    func concurrentVersionsTravelSigned() async throws {
+        let dir = TemporaryDirectory()
+        try makePKI(in: dir, for: [.semas, .kodit, .kamco])
+        let semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit, .kamco])
+        let kodit = try await TestNode(agency: .kodit, dir: dir, peers: [.semas, .kamco])
+        let kamco = try await TestNode(agency: .kamco, dir: dir, peers: [.semas, .kodit])
+        var data = SyntheticData(seed: 72)
+        var draft = data.referralDraft(origin: .semas, referralID: "r1")
+        draft.target = .kamco
+        draft.consent?.recipient = .kamco
+        let key = RecordKey(kind: .referral, owner: .semas, localID: "r1")
+        try await semas.replica.author(.createReferral(draft), key: key, by: .semas)
+        try await settle([kamco.link(to: semas)])
+        // Both parties write at once: semas adds a note, kamco acknowledges receipt.
+        try await semas.replica.author(.addNote("서류 보완 요청 드림"), key: key, by: .semas)
+        try await kamco.replica.author(.setStatus(.received), key: key, by: .kamco)
+        // kodit (not a party) hears both and merges; kamco's and semas's merges come from kodit only.
+        try await settle([kodit.link(to: semas), kodit.link(to: kamco)])
+        let merged = try #require(try await kodit.replica.record(key))
+        #expect(merged.vector[.semas] > 0 && merged.vector[.kamco] > 0)
+        // What kodit serves for that record is the two signed versions, not an unsigned merge.
+        let frames = try await kodit.replica.feed(after: 0, limit: 100, for: .semas, suppressingEchoes: false).frames
+            .compactMap { try? SignedVersion(frame: $0) }.filter { $0.version.key == key }
+        #expect(Set(frames.compactMap { $0.signature?.author.agency }) == [.semas, .kamco], "\(frames.map { $0.signature?.author.description ?? "unsigned" })")
+        try await settle([semas.link(to: kodit), kamco.link(to: kodit)])
+        let digests = [try await semas.replica.digest(), try await kodit.replica.digest(), try await kamco.replica.digest()]
+        #expect(Set(digests).count == 1)
+        #expect(try await semas.replica.quarantine().isEmpty)
+        #expect(try await kamco.replica.quarantine().isEmpty)
+        // A later edit by a party makes the record one signed version again.
+        try await semas.replica.author(.addNote("확인 감사합니다"), key: key, by: .semas)
+        try await settle([kodit.link(to: semas)])
+        let whole = try await kodit.replica.feed(after: 0, limit: 100, for: .kamco, suppressingEchoes: false).frames
+            .compactMap { try? SignedVersion(frame: $0) }.filter { $0.version.key == key }
+        #expect(whole.count == 1 && whole.first?.signature?.author.agency == .semas)
+        for node in [semas, kodit, kamco] { await node.stop() }
+    }
+
+    @Test("key rotation: what the old key signed still verifies; a key retired cannot sign later history")
+    func rotation() throws {
+        let old = AgencySigningKey(agency: .semas), new = AgencySigningKey(agency: .semas)
+        let retiredAt: UInt64 = 1_790_000_500_000
+        let retired = try AgencyVerifierKey(text: old.verifier.text, retiredAtMilliseconds: retiredAt)
+        let ring = VersionAuthentication(signer: nil, keys: [retired, new.verifier])
+        var data = SyntheticData(seed: 73)
+        let before = data.programVersion(owner: .semas, nativeID: "a", at: Self.t0)
+        let after = data.programVersion(owner: .semas, nativeID: "b", at: HLCTimestamp(millisecondsSince1970: retiredAt + 1))
+        #expect(throws: Never.self) { try ring.verify(SignedVersion(before, signature: old.sign(before))) }
+        #expect(throws: Never.self) { try ring.verify(SignedVersion(after, signature: new.sign(after))) }
+        #expect(throws: Never.self) { try ring.verify(SignedVersion(before, signature: new.sign(before))) }
+        #expect { try ring.verify(SignedVersion(after, signature: old.sign(after))) } throws: { ($0 as? ValidationError)?.code == .signatureInvalid }
+        // A key the agency file does not list at all.
+        let stranger = AgencySigningKey(agency: .semas)
+        #expect { try ring.verify(SignedVersion(before, signature: stranger.sign(before))) } throws: { ($0 as? ValidationError)?.code == .signingKeyUnknown }
+        // Key texts round-trip; a private key file's text never equals its public line.
+        #expect(try AgencySigningKey(text: old.text).verifier == old.verifier)
+        #expect(try AgencyVerifierKey(text: old.verifier.text).text == old.verifier.text)
+        #expect(!old.text.contains(old.verifier.text))
+    }
+
+    @Test("every single-byte change of a signed frame is refused or decodes to the very same version; every change of an envelope fails")
+    func everyByte() throws {
+        let semas = AgencySigningKey(agency: .semas)
+        let ring = VersionAuthentication(signer: nil, keys: [semas.verifier])
+        var data = SyntheticData(seed: 74)
+        let program = data.programVersion(owner: .semas, nativeID: "x", at: Self.t0)
+        let referral = data.referralVersion(origin: .semas, referralID: "y", at: Self.t0)
+        for version in [program, referral] {
+            let signed = SignedVersion(version, signature: semas.sign(version))
+            try ring.verify(signed)
+            let frame = signed.frame
+            var refused = 0
+            for index in frame.indices {
+                var changed = frame
+                changed[index] ^= 0x01
+                do {
+                    let decoded = try SignedVersion(frame: changed)
+                    do {
+                        try ring.verify(decoded)
+                        // Accepted only if it means exactly what was signed (a reordering the reader normalises).
+                        #expect(decoded.version == version, "byte \(index) of \(version.key)")
+                    } catch { refused += 1 }
+                } catch { refused += 1 }
+            }
+            #expect(refused >= frame.count - 2, "\(version.key): \(frame.count - refused) changes accepted")
+            // The envelope itself: any change breaks the signature.
+            let signature = try #require(signed.signature)
+            let envelope = SignedVersion.envelope(key: version.key, vector: version.vector, author: signature.author,
+                                                  bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: signature.personalHash)
+            let verifier = semas.verifier
+            for index in envelope.indices {
+                var changed = envelope
+                changed[index] ^= 0x80
+                #expect(!verifier.isValidSignature(signature.signature, for: changed))
+            }
+            #expect(verifier.isValidSignature(signature.signature, for: envelope))
+        }
+    }
+}
