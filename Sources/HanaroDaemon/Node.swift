@@ -104,7 +104,7 @@ public final class Node: Sendable {
             guard let url = peer.federationURL else { return nil }
             return PeerLink(peer: peer.id, localAgency: configuration.agency, url: url, client: client, replica: replica, logger: logger,
                             pageSize: configuration.pageSize, longPollMilliseconds: configuration.longPollSeconds * 1000,
-                            onFailure: { agency, error in metrics.countFailure(agency, kind: FreshnessBoard.FailureKind(error.code)) })
+                            pin: peer.fingerprint, onFailure: { agency, error in metrics.countFailure(agency, kind: FreshnessBoard.FailureKind(error.code)) })
         }
         let board = FreshnessBoard()
         self.board = board

@@ -35,6 +35,8 @@ public enum PulledPage: Sendable {
 public final class PeerClient: Sendable {
     let http: HTTPClient
     let requestTimeout: TimeAmount
+    /// This node's TLS material (the identity check makes its own handshake with it).
+    let tls: TLSMaterial
 
     /// - Parameters:
     ///   - connectTimeout: how long to wait for a TCP+TLS connection.
@@ -45,6 +47,7 @@ public final class PeerClient: Sendable {
         configuration.connectionPool = .init(idleTimeout: .seconds(60))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.requestTimeout = requestTimeout
+        self.tls = tls
     }
 
     /// Shuts the connection pool down. Call once, last.

@@ -45,10 +45,15 @@ public final class PeerLink: Sendable {
     /// Called once per failure, where it happens (the daemon counts it in its metrics).
     let onFailure: @Sendable (AgencyID, FederationError) -> Void
     let state = Mutex(PeerLinkStatus())
+    /// The peer's pinned certificate fingerprint (`federation.fingerprint`), if any.
+    let pin: String?
+    /// When the server last proved to be `peer` (monotonic); nil: prove it before the next pull.
+    let identityProvenAt = Mutex<Duration?>(nil)
 
     public init(peer: AgencyID, localAgency: AgencyID, url: String, client: PeerClient, replica: Replica, logger: Logger,
                 pageSize: Int = 1000, longPollMilliseconds: Int = 25_000, clock: any MonotonicClock = SystemMonotonicClock(),
-                onFailure: @escaping @Sendable (AgencyID, FederationError) -> Void = { _, _ in }) {
+                pin: String? = nil, onFailure: @escaping @Sendable (AgencyID, FederationError) -> Void = { _, _ in }) {
+        self.pin = pin
         self.peer = peer
         self.localAgency = localAgency
         self.url = url
@@ -145,6 +150,16 @@ public final class PeerLink: Sendable {
         try await catchUp()
     }
 
+    /// Checks, at most once a minute while pulls succeed, that the server at `url` is `peer`
+    /// (``PeerClient/checkServer(_:is:pin:)``): a node must not send its cursor to, or take a
+    /// freshness claim from, another agency answering on that address.
+    func proveIdentity() async throws(FederationError) {
+        let now = clock.now
+        if let proven = identityProvenAt.withLock({ $0 }), now - proven < .seconds(60) { return }
+        try await client.checkServer(url, is: peer, pin: pin)
+        identityProvenAt.withLock { $0 = now }
+    }
+
     /// The state of one run of the machine in the shell: the machine, the page it is storing,
     /// what was applied and the last failure.
     struct Round {
@@ -165,8 +180,11 @@ public final class PeerLink: Sendable {
             }
         case .pull(let cursor, let wait):
             do {
+                try await proveIdentity()
                 return received(try await client.pull(from: url, after: cursor, limit: pageSize, waitMilliseconds: wait), &round)
             } catch {
+                // After a failure the server proves who it is again (an address may change hands).
+                identityProvenAt.withLock { $0 = nil }
                 return failed(error, &round)
             }
         case .apply(let checkpoint, let expected, let write, let prefetch):

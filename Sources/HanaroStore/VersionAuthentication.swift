@@ -1,6 +1,6 @@
-public import Foundation
+import Foundation
 public import HanaroCore
-public import HanaroEvidence
+import HanaroEvidence
 import Crypto
 
 /// An agency's Ed25519 signing key: a C2SP signed-note key (https://c2sp.org/signed-note) named

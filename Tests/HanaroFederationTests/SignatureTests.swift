@@ -5,7 +5,18 @@ import HanaroFederation
 import HanaroFixtures
 import HanaroStore
 import HanaroTesting
+import Logging
 import Testing
+
+extension Data {
+    /// The DER bytes of a PEM file's first block.
+    func base64Decoded(pem: Bool) throws -> Data {
+        let text = String(decoding: self, as: UTF8.self)
+        let body = text.split(separator: "\n").drop { !$0.hasPrefix("-----BEGIN") }.dropFirst().prefix { !$0.hasPrefix("-----END") }.joined()
+        guard let der = Data(base64Encoded: body) else { throw CocoaError(.fileReadCorruptFile) }
+        return der
+    }
+}
 
 /// Every version carries its author's signature and every receiver verifies it, whoever relayed it
 /// (docs/EVIDENCE.md). Real replicas, real mutual-TLS servers on 127.0.0.1.
@@ -115,6 +126,37 @@ struct SignatureTests {
         let whole = try await kodit.replica.feed(after: 0, limit: 100, for: .kamco, suppressingEchoes: false).frames
             .compactMap { try? SignedVersion(frame: $0) }.filter { $0.version.key == key }
         #expect(whole.count == 1 && whole.first?.signature?.author.agency == .semas)
+        for node in [semas, kodit, kamco] { await node.stop() }
+    }
+
+    @Test("a server presenting another agency's valid certificate, or not the pinned one, is refused before any pull, and the link says why")
+    func serverIdentity() async throws {
+        let dir = TemporaryDirectory()
+        try makePKI(in: dir, for: [.semas, .kodit, .kamco])
+        let semas = try await TestNode(agency: .semas, dir: dir, peers: [.kamco])
+        let kodit = try await TestNode(agency: .kodit, dir: dir, peers: [.kamco])
+        var data = SyntheticData(seed: 75)
+        let program = data.program(owner: .kodit, nativeID: "k")
+        try await kodit.replica.author([AuthoredEdit(key: program.key, edit: .publishProgram(program))], by: .kodit)
+        let kamco = try await TestNode(agency: .kamco, dir: dir, peers: [.semas, .kodit])
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        // kamco's file says semas is at kodit's address (a mistake, or a hijacked address).
+        let misdirected = PeerLink(peer: .semas, localAgency: .kamco, url: kodit.url, client: kamco.client, replica: kamco.replica, logger: logger)
+        await #expect { try await misdirected.syncOnce() } throws: { "\($0)".contains("presents the certificate of kodit, not of semas") }
+        #expect(misdirected.status.lastError?.contains("presents the certificate of kodit") == true)
+        #expect(misdirected.status.lastErrorCode == .refused)
+        #expect(try await kamco.replica.record(program.key) == nil)
+        // The right agency with a pin that is not its certificate: refused too.
+        let pinned = PeerLink(peer: .kodit, localAgency: .kamco, url: kodit.url, client: kamco.client, replica: kamco.replica, logger: logger,
+                              pin: "sha256:" + String(repeating: "0", count: 64))
+        await #expect { try await pinned.syncOnce() } throws: { "\($0)".contains("other than the one pinned") }
+        // The right agency, its real pin: pulls.
+        let der = try Array(Data(contentsOf: URL(fileURLWithPath: dir.file("kodit.pem"))).base64Decoded(pem: true))
+        let right = PeerLink(peer: .kodit, localAgency: .kamco, url: kodit.url, client: kamco.client, replica: kamco.replica, logger: logger,
+                             pin: AgencyIdentity.fingerprint(derBytes: der))
+        try await settle([right])
+        #expect(try await kamco.replica.record(program.key)?.program == program)
         for node in [semas, kodit, kamco] { await node.stop() }
     }
 
