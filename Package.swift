@@ -165,6 +165,7 @@ let package = Package(
                 "HanaroAdapters",
                 "HanaroDaemon",
                 "HanaroFederation",
+                "HanaroStore",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings

@@ -3,6 +3,7 @@ import HanaroAdapters
 import HanaroCore
 import HanaroDaemon
 import HanaroFederation
+import HanaroStore
 import NIOCore
 
 /// The fuzz targets: every parser that reads bytes from outside the node. Each takes arbitrary
@@ -10,7 +11,8 @@ import NIOCore
 /// itself. `hanaro-fuzz` drives them under libFuzzer (`ops/fuzz/run.sh`); the test suite replays
 /// their corpora (`ops/fuzz/corpus/<target>`).
 public enum FuzzTarget: String, CaseIterable, Sendable {
-    /// The federation batch body: LEB128-framed canonical versions (`WireFrames.decode`).
+    /// The federation batch body: LEB128-framed signed versions (`WireFrames.decode`, then
+    /// `SignedVersion(frame:)` and signature verification).
     case wireFrames = "wire-frames"
     /// One canonical record version (the federation's wire form of a record).
     case canonical
@@ -37,8 +39,19 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         if frames.count > 10_000 { broken.append("decoded \(frames.count) frames past a cap of 10000") }
         if frames.contains(where: { $0.count > WireFrames.maxFrameBytes }) { broken.append("a frame over the size limit was accepted") }
         if (try? WireFrames.decode(WireFrames.encode(frames))) != frames { broken.append("re-encoded frames decode differently") }
-        for frame in frames { broken += canonical(frame) }
+        for frame in frames { broken += signedFrame(frame) }
         return broken
+    }
+
+    /// A frame (a version and, optionally, its signature) decodes or throws; what decodes has a
+    /// stable form, and verifying its signature against an empty key ring refuses, never traps.
+    static func signedFrame(_ bytes: [UInt8]) -> [String] {
+        guard let signed = try? SignedVersion(frame: bytes) else { return [] }
+        let frame = signed.frame
+        guard let again = try? SignedVersion(frame: frame) else { return ["a decoded frame's form does not decode"] }
+        if again != signed || again.frame != frame { return ["a decoded frame's form is not stable"] }
+        if (try? VersionAuthentication(signer: nil, keys: []).verify(signed)) != nil { return ["an empty key ring accepted a frame"] }
+        return []
     }
 
     /// A decoded version validates or not, and its canonical form decodes to the same version and

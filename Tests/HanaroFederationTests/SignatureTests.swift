@@ -160,6 +160,42 @@ struct SignatureTests {
         for node in [semas, kodit, kamco] { await node.stop() }
     }
 
+    @Test("an auditor verifies a version's signature with openssl, from the public line and the documented envelope alone")
+    func openSSLVerifies() throws {
+        let dir = TemporaryDirectory()
+        let key = AgencySigningKey(agency: .semas)
+        var data = SyntheticData(seed: 76)
+        let version = data.referralVersion(origin: .semas, referralID: "audit", at: Self.t0)
+        let signature = key.sign(version)
+        // What docs/EVIDENCE.md tells the auditor to do: the key is the base64 after the second '+',
+        // less its 0x01 type byte, wrapped in an Ed25519 SubjectPublicKeyInfo.
+        let line = key.verifier.text
+        let raw = try #require(Data(base64Encoded: String(line.split(separator: "+", maxSplits: 2)[2])))
+        #expect(raw.count == 33 && raw.first == 1)
+        let spki = Data([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]) + raw.dropFirst()
+        try "-----BEGIN PUBLIC KEY-----\n\(spki.base64EncodedString())\n-----END PUBLIC KEY-----\n".write(toFile: dir.file("pub.pem"), atomically: true, encoding: .utf8)
+        let envelope = SignedVersion.envelope(key: version.key, vector: version.vector, author: signature.author,
+                                              bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: signature.personalHash)
+        try Data(envelope).write(to: URL(fileURLWithPath: dir.file("envelope.bin")))
+        try Data(signature.signature).write(to: URL(fileURLWithPath: dir.file("sig.bin")))
+        func openssl() throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", dir.file("pub.pem"), "-rawin",
+                                 "-in", dir.file("envelope.bin"), "-sigfile", dir.file("sig.bin")]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        #expect(try openssl() == 0)
+        var altered = envelope
+        altered[altered.count - 40] ^= 1
+        try Data(altered).write(to: URL(fileURLWithPath: dir.file("envelope.bin")))
+        #expect(try openssl() != 0)
+    }
+
     @Test("key rotation: what the old key signed still verifies; a key retired cannot sign later history")
     func rotation() throws {
         let old = AgencySigningKey(agency: .semas), new = AgencySigningKey(agency: .semas)
