@@ -50,13 +50,17 @@ extension Replica {
                     continue
                 }
                 let recordKey = try RecordKey(parsing: statement.text(1))
-                guard !statement.isNull(6) || !signed else {
+                if signed, statement.isNull(6) {
                     // A merge of concurrent versions: send the signed versions it is made of;
                     // the peer verifies each and merges them itself.
-                    for part in try WriteSession.readFrontier(db, of: recordKey, key: key) {
+                    let parts = try WriteSession.readFrontier(db, of: recordKey, key: key)
+                    for part in parts {
                         frames.append(SignedVersion(part.version.shared(with: agency), signature: part.signature).frame)
                     }
-                    continue
+                    // No parts: a state stored unsigned (written before signatures, or by a tool);
+                    // it goes out as it is, and a verifying peer quarantines it as
+                    // `signature_missing` — visible there, never silently left out.
+                    if !parts.isEmpty { continue }
                 }
                 var writer = CanonicalWriter(reservingCapacity: 768)
                 if recordKey.kind == .program {

@@ -36,8 +36,9 @@ struct SyncBench: AsyncParsableCommand {
         try DevelopmentPKI.createCA(in: dir)
         try DevelopmentPKI.issue(for: .kodit, in: dir)
         try DevelopmentPKI.issue(for: .semas, in: dir)
+        let semasKey = try DevelopmentPKI.signingKey(for: .semas, in: dir)
         let port = 20_000 + Int.random(in: 0..<20_000)
-        let koditKey = try DevelopmentPKI.signingKey(for: .kodit, in: dir), semasKey = try DevelopmentPKI.signingKey(for: .semas, in: dir)
+        let koditKey = try DevelopmentPKI.signingKey(for: .kodit, in: dir)
         try "id: kodit\nfederation:\n  url: https://127.0.0.1:\(port)\nsigning_keys: [\"\(koditKey.verifier.text)\"]\n".write(toFile: dir + "/agencies/kodit.yaml", atomically: true, encoding: .utf8)
         try "id: semas\nsigning_keys: [\"\(semasKey.verifier.text)\"]\n".write(toFile: dir + "/agencies/semas.yaml", atomically: true, encoding: .utf8)
         try """
@@ -56,7 +57,8 @@ struct SyncBench: AsyncParsableCommand {
 
         // Seed the source in a child process (keeps this process's RSS the sink's own).
         let seedStart = monotonicSeconds()
-        try runChild(bin.appendingPathComponent("hanaro-bench"), ["sync-seed", "--path", source, "--key", sourceKey, "--records", String(records)])
+        let koditSigning = dir + "/kodit-signing.key"
+        try runChild(bin.appendingPathComponent("hanaro-bench"), ["sync-seed", "--path", source, "--key", sourceKey, "--records", String(records), "--signing-key", koditSigning])
         print(String(format: "seeded kodit with %d records in %.1f s", records, monotonicSeconds() - seedStart))
 
         let server = Process()
@@ -67,7 +69,10 @@ struct SyncBench: AsyncParsableCommand {
 
         let tls = try TLSMaterial(certificatePath: dir + "/semas.pem", keyPath: dir + "/semas-key.pem", caPath: dir + "/federation-ca.pem")
         let client = PeerClient(tls: tls)
-        let sink = try Replica(path: dir + "/sink.sqlite", key: try ReplicaKey.create(at: dir + "/sink.key"))
+        // The sink verifies every version, as semas's node does.
+        var verifying = Replica.Options()
+        verifying.authentication = VersionAuthentication(signer: semasKey, keys: [koditKey.verifier, semasKey.verifier])
+        let sink = try Replica(path: dir + "/sink.sqlite", key: try ReplicaKey.create(at: dir + "/sink.key"), options: verifying)
         let link = PeerLink(peer: .kodit, localAgency: .semas, url: "https://127.0.0.1:\(port)", client: client, replica: sink, logger: Logger(label: "bench"), pageSize: pageSize)
         // Wait for the server to listen.
         for _ in 0..<100 {
@@ -90,7 +95,7 @@ struct SyncBench: AsyncParsableCommand {
                      Double(initialBytes) / Double(records), Double(sourceRSS) / 1_048_576, Double(peakRSSBytes()) / 1_048_576))
 
         // Catch-up after a partition.
-        try runChild(bin.appendingPathComponent("hanaro-bench"), ["sync-update", "--path", source, "--key", sourceKey, "--updates", String(updates)])
+        try runChild(bin.appendingPathComponent("hanaro-bench"), ["sync-update", "--path", source, "--key", sourceKey, "--updates", String(updates), "--signing-key", koditSigning])
         let appliedBefore = link.status.applied
         t0 = monotonicSeconds()
         while link.status.applied - appliedBefore < updates {
@@ -109,7 +114,68 @@ struct SyncBench: AsyncParsableCommand {
         server.waitUntilExit()
         await client.shutdown()
 
+        try await signatureCost(dir: dir, bin: bin)
         try await propagation(dir: dir)
+    }
+
+    /// The cost of signatures, same run: one seed signed and one not, each served by an in-process
+    /// federation server and pulled by a sink that verifies or not; then the signed records pulled
+    /// again through a relay (every record arrives relayed, and is verified there and at the sink).
+    func signatureCost(dir: String, bin: URL) async throws {
+        try DevelopmentPKI.issue(for: .kamco, in: dir)
+        let keys = try [AgencyID.kodit, .semas, .kamco].map { try DevelopmentPKI.signingKey(for: $0, in: dir) }
+        func authentication(_ agency: AgencyID) -> VersionAuthentication {
+            VersionAuthentication(signer: keys.first { $0.agency == agency }, keys: keys.map(\.verifier))
+        }
+        func replica(_ name: String, _ auth: VersionAuthentication?) throws -> Replica {
+            var options = Replica.Options()
+            options.authentication = auth
+            let key = dir + "/\(name).key"
+            return try Replica(path: dir + "/\(name).sqlite", key: FileManager.default.fileExists(atPath: key) ? try ReplicaKey.load(from: key) : try ReplicaKey.create(at: key), options: options)
+        }
+        for (name, signed) in [("cost-unsigned", false), ("cost-signed", true)] {
+            var arguments = ["sync-seed", "--path", dir + "/\(name).sqlite", "--key", dir + "/\(name).key", "--records", String(records)]
+            if signed { arguments += ["--signing-key", dir + "/kodit-signing.key"] }
+            try runChild(bin.appendingPathComponent("hanaro-bench"), arguments)
+        }
+        /// Serves `source` as `server` and pulls it all into `sink` as `client`: seconds, bytes.
+        func timedPull(_ source: Replica, as server: AgencyID, into sink: Replica, as client: AgencyID) async throws -> (Double, Int) {
+            let tls = { (agency: AgencyID) in try TLSMaterial(certificatePath: dir + "/\(agency.rawValue).pem", keyPath: dir + "/\(agency.rawValue)-key.pem", caPath: dir + "/federation-ca.pem") }
+            let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+            let app = try PeerServer.application(replica: source, tls: try tls(server), policy: PeerPolicy(localAgency: server, peers: [client: nil]),
+                                                 host: "127.0.0.1", port: 0, logger: Logger(label: "bench"), onRunning: { continuation.yield($0) })
+            let task = Task { try await app.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = await iterator.next()!
+            let peerClient = PeerClient(tls: try tls(client))
+            let link = PeerLink(peer: server, localAgency: client, url: "https://127.0.0.1:\(port)", client: peerClient, replica: sink, logger: Logger(label: "bench"), pageSize: pageSize)
+            let start = monotonicSeconds()
+            try await link.catchUp()
+            let seconds = monotonicSeconds() - start
+            task.cancel()
+            _ = try? await task.value
+            await peerClient.shutdown()
+            return (seconds, link.status.bytesReceived)
+        }
+        let unsignedSource = try replica("cost-unsigned", nil), signedSource = try replica("cost-signed", authentication(.kodit))
+        let (off, offBytes) = try await timedPull(unsignedSource, as: .kodit, into: try replica("cost-sink-off", nil), as: .semas)
+        let onSink = try replica("cost-sink-on", authentication(.semas))
+        let (on, onBytes) = try await timedPull(signedSource, as: .kodit, into: onSink, as: .semas)
+        let relay = try replica("cost-relay", authentication(.kamco))
+        _ = try await timedPull(signedSource, as: .kodit, into: relay, as: .kamco)
+        let relayedSink = try replica("cost-sink-relayed", authentication(.semas))
+        let (relayed, relayedBytes) = try await timedPull(relay, as: .kamco, into: relayedSink, as: .semas)
+        let n = Double(records)
+        print(String(format: "signatures off: %d records in %.2f s = %.0f records/s, %.0f B/record (in-process server)", records, off, n / off, Double(offBytes) / n))
+        print(String(format: "signatures on:  %d records in %.2f s = %.0f records/s, %.0f B/record; %.2fx the rate without, +%.0f B/record",
+                     records, on, n / on, Double(onBytes) / n, off / on, Double(onBytes - offBytes) / n))
+        print(String(format: "through a relay (signed, verified at the relay and again at the sink; the relay's own pull not timed): %.2f s = %.0f records/s; %.2fx the rate without signatures",
+                     relayed, n / relayed, off / relayed))
+        let quarantinedOn = try await onSink.summary().quarantined, quarantinedRelayed = try await relayedSink.summary().quarantined
+        let quarantined = quarantinedOn + quarantinedRelayed
+        let sourceDigest = try await signedSource.digest(), onDigest = try await onSink.digest(), relayedDigest = try await relayedSink.digest()
+        let agree = onDigest == sourceDigest && relayedDigest == sourceDigest
+        print("signed runs: digests agree with the source: \(agree); quarantined: \(quarantined)")
     }
 
     /// One-hop propagation latency at `rate` changes/s, both nodes in this process.
@@ -188,15 +254,25 @@ struct SyncBench: AsyncParsableCommand {
     }
 }
 
+/// A replica that signs as the key's agency, or not at all.
+func signingOptions(_ path: String?) throws -> Replica.Options {
+    var options = Replica.Options()
+    if let path {
+        options.authentication = VersionAuthentication(signer: try AgencySigningKey(text: try String(contentsOfFile: path, encoding: .utf8)), keys: [])
+    }
+    return options
+}
+
 /// Child of `sync`: fills the source replica.
 struct SyncSeed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "sync-seed", shouldDisplay: false)
     @Option var path: String
     @Option var key: String
     @Option var records: Int
+    @Option(help: "kodit's signing key: sign every version, as kodit's node does (none: unsigned).") var signingKey: String?
 
     func run() async throws {
-        let replica = try Replica(path: path, key: try ReplicaKey.create(at: key))
+        let replica = try Replica(path: path, key: try ReplicaKey.create(at: key), options: try signingOptions(signingKey))
         var data = SyntheticData(seed: 77)
         var start = 0
         while start < records {
@@ -222,9 +298,10 @@ struct SyncUpdate: AsyncParsableCommand {
     @Option var path: String
     @Option var key: String
     @Option var updates: Int
+    @Option var signingKey: String?
 
     func run() async throws {
-        let replica = try Replica(path: path, key: try ReplicaKey.load(from: key))
+        let replica = try Replica(path: path, key: try ReplicaKey.load(from: key), options: try signingOptions(signingKey))
         var data = SyntheticData(seed: 78)
         var done = 0, i = 0
         while done < updates {
