@@ -9,10 +9,15 @@ import Foundation
 import HanaroFuzzTargets
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 2, let target = FuzzTarget(rawValue: arguments[1]) else {
+// The target is the first argument, or HANARO_FUZZ_TARGET: libFuzzer re-runs this executable for
+// -merge and -fork without our first argument, so run.sh also sets the variable.
+let named = arguments.count >= 2 ? FuzzTarget(rawValue: arguments[1]) : nil
+guard let target = named ?? ProcessInfo.processInfo.environment["HANARO_FUZZ_TARGET"].flatMap(FuzzTarget.init(rawValue:)) else {
     FileHandle.standardError.write(Data("usage: hanaro-fuzz TARGET [options] [CORPUS...]; TARGET is one of \(FuzzTarget.allCases.map(\.rawValue).joined(separator: ", "))\n".utf8))
     exit(2)
 }
+/// What follows the target name (everything, when the target came from the environment).
+let rest = Array(arguments.dropFirst(named == nil ? 1 : 2))
 
 #if HANARO_FUZZ
 import CLibFuzzer
@@ -30,7 +35,7 @@ func runOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 }
 
 // libFuzzer reads argv[1...] as its own options and corpus directories: drop the target name.
-var driverArguments = [arguments[0]] + arguments.dropFirst(2)
+var driverArguments = [arguments[0]] + rest
 var cStrings: [UnsafeMutablePointer<CChar>?] = driverArguments.map { strdup($0) } + [nil]
 var argc = CInt(driverArguments.count)
 let status = cStrings.withUnsafeMutableBufferPointer { buffer -> CInt in
@@ -41,7 +46,7 @@ exit(status)
 #else
 var files = 0
 var failures = 0
-for path in arguments.dropFirst(2) {
+for path in rest {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         FileHandle.standardError.write(Data("hanaro-fuzz: no such file or directory: \(path)\n".utf8))

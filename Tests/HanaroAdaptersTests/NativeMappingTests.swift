@@ -22,6 +22,15 @@ struct NativeMappingTests {
         #expect(try NativeCleaning.amount("3000만원", field: "a") == 30_000_000)
         #expect(try NativeCleaning.amount("1억 5천만원", field: "a") == 150_000_000)
         #expect(throws: ValidationError.self) { try NativeCleaning.amount("협의", field: "lnlmt") }
+        // Garbled figures are refused, never allowed to overflow (the process would stop): found by
+        // fuzzing kamco's export (ops/fuzz/corpus/kamco/regression-amount-overflow).
+        for garbled in ["99999999999999999999999", "9999999999999999만원", "99999999999999999억", "9999999999억" + String(repeating: "억", count: 400), "1" + String(repeating: "0", count: 40) + "원"] {
+            #expect(throws: ValidationError.self, "\(garbled)") { try NativeCleaning.amount(garbled, field: "a") }
+        }
+        #expect(throws: ValidationError.self) { try NativeCleaning.amount("900000000000000000", field: "a", unit: 10_000) }
+        #expect(throws: ValidationError.self) { try NativeCleaning.rateRange("연 " + String(repeating: "9", count: 400) + "%", field: "r") }
+        #expect(throws: ValidationError.self) { try NativeCleaning.ageRange("만 99999999999999999999세 이상", field: "age") }
+        #expect(try NativeCleaning.ageRange("만 19세 이상 ~ 만 39세 이하", field: "age") == BoundedRange(min: 19, max: 39))
         #expect(try NativeCleaning.rateRange("연 4.5% ~ 6.0%", field: "irt") == BoundedRange(min: 450, max: 600))
         #expect(try NativeCleaning.rateRange("연 6.0% 이내", field: "irt") == BoundedRange(max: 600))
         #expect(try NativeCleaning.rateRange("~3.5", field: "r") == BoundedRange(max: 350))

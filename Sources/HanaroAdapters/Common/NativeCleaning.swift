@@ -137,7 +137,18 @@ public enum NativeCleaning {
         let value = try amountInWon(raw, field: field)
         // A bare number in a field whose unit is 만원 or 천원 (`지원한도(만원)`, `lnlmt`) is in that unit;
         // one that names its unit (`3000만원`) is already in won.
-        return raw.contains(where: { "만억천원".contains($0) }) ? value : value * unit
+        if raw.contains(where: { "만억천원".contains($0) }) { return value }
+        let (won, overflow) = value.multipliedReportingOverflow(by: unit)
+        guard !overflow, won <= maxAmountWon else { throw tooLarge(raw, field: field) }
+        return won
+    }
+
+    /// No support program is worth more than this (1,000조 원): larger figures are garbled input,
+    /// refused before they overflow anything.
+    static let maxAmountWon: Int64 = 1_000_000_000_000_000
+
+    private static func tooLarge(_ raw: String, field: String) -> ValidationError {
+        ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" is larger than any amount in KRW a program can carry")
     }
 
     /// The unit a column header names for its amounts: `(만원)` 10,000, `(천원)` 1,000, else 1.
@@ -150,27 +161,37 @@ public enum NativeCleaning {
 
     private static func amountInWon(_ raw: String, field: String) throws(ValidationError) -> Int64 {
         let compact = raw.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: " ", with: "").replacingOccurrences(of: "원", with: "")
-        if let value = Int64(compact) { return value }
+        if let value = Int64(compact) {
+            guard value <= maxAmountWon else { throw tooLarge(raw, field: field) }
+            return value
+        }
         var total: Int64 = 0
         var number: Int64 = 0
         var sawDigit = false
         let units: [Character: Int64] = ["억": 100_000_000, "만": 10_000, "천": 1_000]
+        // Every step is bounded: a garbled export (a hundred digits, `9999억억억`) is refused, never
+        // allowed to overflow (which would stop the process).
         for c in compact {
             if let digit = c.wholeNumberValue, c.isASCII {
                 number = number * 10 + Int64(digit)
                 sawDigit = true
+                guard number <= maxAmountWon else { throw tooLarge(raw, field: field) }
             } else if let unit = units[c] {
+                let (scaled, overflow) = (number == 0 && c != "천" ? 1 : number).multipliedReportingOverflow(by: unit)
+                guard !overflow, scaled <= maxAmountWon else { throw tooLarge(raw, field: field) }
                 if c == "천" {
-                    number *= unit
+                    number = scaled
                 } else {
-                    total += (number == 0 ? 1 : number) * unit
+                    total += scaled
                     number = 0
                 }
+                guard total <= maxAmountWon else { throw tooLarge(raw, field: field) }
             } else {
                 throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" is not an amount in KRW")
             }
         }
         guard sawDigit else { throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" is not an amount in KRW") }
+        guard total + number <= maxAmountWon else { throw tooLarge(raw, field: field) }
         return total + number
     }
 
@@ -179,12 +200,18 @@ public enum NativeCleaning {
     /// - Throws: `.malformed` naming `field` when the text holds no figure.
     public static func rateRange(_ text: String?, field: String) throws(ValidationError) -> BoundedRange {
         guard let raw = present(text), !unrestrictedWords.contains(raw) else { return .unbounded }
-        let figures = numbers(in: raw)
-        let basisPoints = figures.map { Int64(($0 * 100).rounded()) }
+        func points(_ figure: Double) throws(ValidationError) -> Int64 {
+            guard let value = whole(figure * 100, limit: 1_000_000) else {
+                throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" is not a plausible rate")
+            }
+            return value
+        }
+        var basisPoints: [Int64] = []
+        for figure in numbers(in: raw) { basisPoints.append(try points(figure)) }
         if raw.contains("~") {
             let halves = raw.split(separator: "~", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            let low = numbers(in: halves[0]).first.map { Int64(($0 * 100).rounded()) }
-            let high = halves.count > 1 ? numbers(in: halves[1]).first.map { Int64(($0 * 100).rounded()) } : nil
+            let low = try numbers(in: halves[0]).first.map(points)
+            let high = halves.count > 1 ? try numbers(in: halves[1]).first.map(points) : nil
             guard low != nil || high != nil else { throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" holds no rate") }
             return BoundedRange(min: low, max: high)
         }
@@ -199,17 +226,31 @@ public enum NativeCleaning {
     /// - Throws: `.malformed` naming `field` when the text holds no age.
     public static func ageRange(_ text: String?, field: String) throws(ValidationError) -> BoundedRange {
         guard let raw = present(text), !unrestrictedWords.contains(raw) else { return .unbounded }
+        func age(_ figure: Double) throws(ValidationError) -> Int64 {
+            guard let value = whole(figure.rounded(.towardZero), limit: 200) else {
+                throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" is not a plausible age")
+            }
+            return value
+        }
         if raw.contains("~") {
             let halves = raw.split(separator: "~", maxSplits: 1).map(String.init)
-            let low = numbers(in: halves[0]).first.map { Int64($0) }
-            let high = halves.count > 1 ? numbers(in: halves[1]).first.map { Int64($0) } : nil
+            let low = try numbers(in: halves[0]).first.map(age)
+            let high = halves.count > 1 ? try numbers(in: halves[1]).first.map(age) : nil
             guard low != nil || high != nil else { throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" holds no age") }
             return BoundedRange(min: low, max: high)
         }
-        guard let only = numbers(in: raw).first.map({ Int64($0) }) else {
+        guard let only = try numbers(in: raw).first.map(age) else {
             throw ValidationError(.malformed, field: field, "\(field) \"\(raw.prefix(30))\" holds no age")
         }
         return raw.contains("이하") ? BoundedRange(max: only) : BoundedRange(min: only)
+    }
+
+    /// A figure as a whole number, or nil when it is not finite or beyond ±`limit`: garbled input is
+    /// refused, never allowed to trap the conversion (found by fuzzing, ops/fuzz).
+    static func whole(_ value: Double, limit: Double) -> Int64? {
+        let rounded = value.rounded()
+        guard rounded.isFinite, abs(rounded) <= limit else { return nil }
+        return Int64(rounded)
     }
 
     static func numbers(in text: String) -> [Double] {
