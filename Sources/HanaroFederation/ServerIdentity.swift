@@ -27,18 +27,25 @@ extension PeerClient {
         do {
             let context = try NIOSSLContext(configuration: tls.clientConfiguration())
             let isAddress = host.contains(":") || host.split(separator: ".").allSatisfy { UInt8($0) != nil }
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.seconds(5))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : host))
-                        try channel.pipeline.syncOperations.addHandler(HandshakeWatch(channel.eventLoop.makePromise()))
+            let loop = MultiThreadedEventLoopGroup.singleton.next()
+            let handshake = loop.makePromise(of: Void.self)
+            let channel: any Channel
+            do {
+                channel = try await ClientBootstrap(group: loop)
+                    .connectTimeout(.seconds(5))
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : host))
+                            try channel.pipeline.syncOperations.addHandler(HandshakeWatch(handshake))
+                        }
                     }
-                }
-                .connect(host: host, port: port).get()
+                    .connect(host: host, port: port).get()
+            } catch {
+                handshake.fail(error)
+                throw error
+            }
             defer { channel.close(promise: nil) }
-            let watch = try await channel.pipeline.handler(type: HandshakeWatch.self).get()
-            try await watch.done.futureResult.get()
+            try await handshake.futureResult.get()
             guard let certificate = try await channel.nioSSL_peerCertificate().get() else {
                 throw FederationError(.refused, "\(baseURL) presented no certificate")
             }
