@@ -59,6 +59,17 @@ struct NativeMappingTests {
         #expect(SEMASMapping.id(item) == "123456")
     }
 
+    @Test("an XML answer that is not valid UTF-8 is refused as a schema error, before Foundation's XMLParser (which traps on it) sees it")
+    func invalidUTF8XML() throws {
+        // Found by fuzzing koreg's parser (ops/fuzz/corpus/koreg/regression-xmlparser-invalid-utf8-name).
+        let body = Array(#"<?xml version="1.0" encoding="UTF-8"?><response><"#.utf8) + [0xFF] + Array("header><resultCode>03</resultCode></header></response>".utf8)
+        #expect { try DataGoKrEnvelope.parse(body, agency: .koreg) } throws: { ($0 as? AdapterError)?.code == .schema && "\($0)".contains("not valid UTF-8") }
+        let undeclared = Array("<response><".utf8) + [0xC3, 0x28] + Array("x/></response>".utf8)
+        #expect { try DataGoKrEnvelope.parse(undeclared, agency: .kinfa) } throws: { ($0 as? AdapterError)?.code == .schema }
+        #expect(DataGoKrEnvelope.declaresUTF8(Array(#"<?xml version="1.0" encoding='EUC-KR'?><a/>"#.utf8)) == false)
+        #expect(DataGoKrEnvelope.declaresUTF8(Array(#"<?xml version="1.0" encoding="utf-8"?><a/>"#.utf8)))
+    }
+
     @Test("koreg: 기업마당 XML envelope, HTML summary, free-text period kept, NODATA and key errors")
     func koreg() throws {
         let xml = """

@@ -18,10 +18,26 @@ public struct DataGoKrEnvelope: Sendable {
     /// The total the answer reports (nil for `NODATA`, which has none).
     public var totalCount: Int?
 
+    /// Whether the XML declaration names UTF-8, or no encoding at all (XML's default).
+    public static func declaresUTF8(_ body: [UInt8]) -> Bool {
+        guard body.starts(with: Array("<?xml".utf8)), let end = body.firstIndex(of: UInt8(ascii: ">")) else { return true }
+        let declaration = String(decoding: body[..<end], as: UTF8.self).lowercased()
+        guard let range = declaration.range(of: "encoding=") else { return true }
+        let value = declaration[range.upperBound...].dropFirst().prefix { $0 != "\"" && $0 != "'" }
+        return value == "utf-8" || value == "utf8"
+    }
+
     /// Parses an answer and judges its result code.
     /// - Throws: ``AdapterError`` — `.schema` for a body that is not the envelope (cut short,
     ///   HTML), `.unauthorized` for key errors, `.rateLimited` for `22`, `.envelope` otherwise.
     public static func parse(_ body: [UInt8], agency: AgencyID, expectingItems: Bool = true) throws(AdapterError) -> DataGoKrEnvelope {
+        // Foundation's XMLParser traps on an element name that is not valid UTF-8 (found by fuzzing:
+        // `<\xFFheader>` stopped the process), so a body that claims UTF-8 — or claims nothing,
+        // which means UTF-8 — must be valid UTF-8 before it is parsed. Other declared encodings are
+        // transcoded by libxml2, which refuses invalid sequences itself.
+        if Self.declaresUTF8(body), String(validating: body, as: UTF8.self) == nil {
+            throw AdapterError(.schema, agency: agency, "the answer is not valid UTF-8 (\(AgencyHTTP.snippet(body))); data.go.kr answers in UTF-8")
+        }
         let parser = XMLParser(data: Data(body))
         let collector = Collector()
         parser.delegate = collector
