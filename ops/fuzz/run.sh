@@ -40,7 +40,7 @@ for target in "${targets[@]}"; do
     fi
     grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+.*DONE" "$scratch/$target.log" | sed 's/^/   /'
     if [[ ${MERGE:-0} == 1 ]]; then
-        "$fuzz" "$target" -merge=1 "$corpus" "$found" 2>/dev/null || true
+        "$fuzz" "$target" -merge=1 -detect_leaks=0 -artifact_prefix="$scratch/crashes/$target-merge-" "$corpus" "$found" 2>/dev/null || true
         echo "   corpus now $(ls "$corpus" | wc -l) inputs"
     fi
 done
