@@ -254,6 +254,13 @@ struct SyncBench: AsyncParsableCommand {
     }
 }
 
+/// Opens a replica that signs as the key's agency, or not at all. (Not inlined: Swift 6.3.1's
+/// optimizer crashed splitting the async `run` of the seeding children with it inlined.)
+@inline(never)
+func openSigning(path: String, key: ReplicaKey, signingKey: String?) throws -> Replica {
+    try Replica(path: path, key: key, options: try signingOptions(signingKey))
+}
+
 /// A replica that signs as the key's agency, or not at all.
 func signingOptions(_ path: String?) throws -> Replica.Options {
     var options = Replica.Options()
@@ -272,7 +279,7 @@ struct SyncSeed: AsyncParsableCommand {
     @Option(help: "kodit's signing key: sign every version, as kodit's node does (none: unsigned).") var signingKey: String?
 
     func run() async throws {
-        let replica = try Replica(path: path, key: try ReplicaKey.create(at: key), options: try signingOptions(signingKey))
+        let replica = try openSigning(path: path, key: try ReplicaKey.create(at: key), signingKey: signingKey)
         var data = SyntheticData(seed: 77)
         var start = 0
         while start < records {
@@ -301,7 +308,7 @@ struct SyncUpdate: AsyncParsableCommand {
     @Option var signingKey: String?
 
     func run() async throws {
-        let replica = try Replica(path: path, key: try ReplicaKey.load(from: key), options: try signingOptions(signingKey))
+        let replica = try openSigning(path: path, key: try ReplicaKey.load(from: key), signingKey: signingKey)
         var data = SyntheticData(seed: 78)
         var done = 0, i = 0
         while done < updates {

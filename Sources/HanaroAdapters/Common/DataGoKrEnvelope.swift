@@ -32,11 +32,14 @@ public struct DataGoKrEnvelope: Sendable {
     ///   HTML), `.unauthorized` for key errors, `.rateLimited` for `22`, `.envelope` otherwise.
     public static func parse(_ body: [UInt8], agency: AgencyID, expectingItems: Bool = true) throws(AdapterError) -> DataGoKrEnvelope {
         // Foundation's XMLParser traps on an element name that is not valid UTF-8 (found by fuzzing:
-        // `<\xFFheader>` stopped the process), so a body that claims UTF-8 — or claims nothing,
-        // which means UTF-8 — must be valid UTF-8 before it is parsed. Other declared encodings are
-        // transcoded by libxml2, which refuses invalid sequences itself.
-        if Self.declaresUTF8(body), String(validating: body, as: UTF8.self) == nil {
+        // `<\xFFheader>`, and the same behind a mangled encoding declaration, stopped the process).
+        // data.go.kr answers in UTF-8: the body must be valid UTF-8 and declare nothing else, so that
+        // libxml2 never transcodes bytes into names Foundation cannot read.
+        guard String(validating: body, as: UTF8.self) != nil else {
             throw AdapterError(.schema, agency: agency, "the answer is not valid UTF-8 (\(AgencyHTTP.snippet(body))); data.go.kr answers in UTF-8")
+        }
+        guard Self.declaresUTF8(body) else {
+            throw AdapterError(.schema, agency: agency, "the answer declares an encoding other than UTF-8 (\(AgencyHTTP.snippet(body))); data.go.kr answers in UTF-8")
         }
         let parser = XMLParser(data: Data(body))
         let collector = Collector()
