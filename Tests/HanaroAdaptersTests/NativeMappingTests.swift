@@ -67,6 +67,11 @@ struct NativeMappingTests {
         let undeclared = Array("<response><".utf8) + [0xC3, 0x28] + Array("x/></response>".utf8)
         #expect { try DataGoKrEnvelope.parse(undeclared, agency: .kinfa) } throws: { ($0 as? AdapterError)?.code == .schema }
         #expect(DataGoKrEnvelope.declaresUTF8(Array(#"<?xml version="1.0" encoding='EUC-KR'?><a/>"#.utf8)) == false)
+        // Processing instructions (Foundation crashes on `<?x?>`: the fuzzer's third find), DOCTYPE, ENTITY.
+        for hostile in [#"<?x?><response/>"#, #"<?xml version="1.0"?><response><?pi?></response>"#,
+                        #"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><response>&a;</response>"#] {
+            #expect { try DataGoKrEnvelope.parse(Array(hostile.utf8), agency: .kinfa) } throws: { "\($0)".contains("processing instruction, DOCTYPE or ENTITY") }
+        }
         // A mangled declaration is not a way around the check (the fuzzer's second find).
         let mangled = Array(#"<?xml version="1.0" encoding="UT`F-8"?><response><header><resultCode>00</resultCode></header></response>"#.utf8)
         #expect { try DataGoKrEnvelope.parse(mangled, agency: .koreg) } throws: { "\($0)".contains("other than UTF-8") }

@@ -26,6 +26,7 @@ fuzz="$scratch/debug/hanaro-fuzz"
 # Leak detection is off: LeakSanitizer reports only one-time allocations inside libxml2 (behind
 # Foundation's XMLParser), CoreFoundation and swift-configuration's file reads, not ours.
 export SWIFT_BACKTRACE=enable=no
+export ASAN_OPTIONS=detect_leaks=0
 status=0
 for target in "${targets[@]}"; do
     corpus=ops/fuzz/corpus/$target

@@ -18,6 +18,26 @@ public struct DataGoKrEnvelope: Sendable {
     /// The total the answer reports (nil for `NODATA`, which has none).
     public var totalCount: Int?
 
+    /// Whether the body holds `<?` anywhere but a leading `<?xml ` declaration, or `<!DOCTYPE` or
+    /// `<!ENTITY` anywhere.
+    public static func holdsMarkupBeyondElements(_ body: [UInt8]) -> Bool {
+        let start: Int
+        if body.starts(with: Array("<?xml ".utf8)), let end = body.firstIndex(of: UInt8(ascii: ">")) { start = end + 1 } else { start = 0 }
+        var index = start
+        while index + 1 < body.count {
+            if body[index] == UInt8(ascii: "<") {
+                let next = body[index + 1]
+                if next == UInt8(ascii: "?") { return true }
+                if next == UInt8(ascii: "!") {
+                    let word = String(decoding: body[(index + 2)..<min(body.count, index + 9)], as: UTF8.self).uppercased()
+                    if word.hasPrefix("DOCTYPE") || word.hasPrefix("ENTITY") { return true }
+                }
+            }
+            index += 1
+        }
+        return false
+    }
+
     /// Whether the XML declaration names UTF-8, or no encoding at all (XML's default).
     public static func declaresUTF8(_ body: [UInt8]) -> Bool {
         guard body.starts(with: Array("<?xml".utf8)), let end = body.firstIndex(of: UInt8(ascii: ">")) else { return true }
@@ -40,6 +60,12 @@ public struct DataGoKrEnvelope: Sendable {
         }
         guard Self.declaresUTF8(body) else {
             throw AdapterError(.schema, agency: agency, "the answer declares an encoding other than UTF-8 (\(AgencyHTTP.snippet(body))); data.go.kr answers in UTF-8")
+        }
+        // Nor does it send processing instructions, document types or entities: Foundation's
+        // XMLParser crashes on a processing instruction without data (`<?x?>`, found by fuzzing),
+        // and entities are how XML bombs work. The one `<?` allowed is the leading declaration.
+        if Self.holdsMarkupBeyondElements(body) {
+            throw AdapterError(.schema, agency: agency, "the answer holds a processing instruction, DOCTYPE or ENTITY (\(AgencyHTTP.snippet(body))); data.go.kr answers hold elements and text only")
         }
         let parser = XMLParser(data: Data(body))
         let collector = Collector()
