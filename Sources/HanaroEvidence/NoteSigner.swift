@@ -1,3 +1,5 @@
+import Crypto
+
 /// An Ed25519 note signing key (signature type 0x01).
 ///
 /// Its text form is the golang.org/x/mod/sumdb/note private key
@@ -11,6 +13,9 @@ public struct NoteSigner: Sendable, CustomStringConvertible, CustomReflectable {
     /// The verifier for this key's signatures.
     public let verifier: NoteVerifier
     private let seed: [UInt8]
+    /// The key, derived from the seed once: deriving it costs a scalar multiplication, as much as
+    /// a signature, and a node signs every version it authors.
+    private let key: KeyBox
 
     /// Parses a private key string.
     ///
@@ -30,6 +35,7 @@ public struct NoteSigner: Sendable, CustomStringConvertible, CustomReflectable {
         self.keyID = verifier.keyID
         self.verifier = verifier
         self.seed = seed
+        self.key = KeyBox(try NoteKey.privateKey(seed: seed))
     }
 
     /// A signer with a fresh random key.
@@ -57,13 +63,17 @@ public struct NoteSigner: Sendable, CustomStringConvertible, CustomReflectable {
     /// - Throws: `malformedNote` if `text` is not a valid note text (see `SignedNote`).
     public func signature(for text: String) throws(EvidenceError) -> NoteSignature {
         try SignedNote.validateText(text)
-        return NoteSignature(name: name, keyID: keyID, bytes: try NoteKey.sign(Array(text.utf8), seed: seed))
+        return NoteSignature(name: name, keyID: keyID, bytes: try signature(forBytes: Array(text.utf8)))
     }
 
     /// An Ed25519 signature of arbitrary `message` bytes with this key (not a note: Hanaro signs
     /// record-version envelopes with an agency's note key, so one key text serves both).
     public func signature(forBytes message: [UInt8]) throws(EvidenceError) -> [UInt8] {
-        try NoteKey.sign(message, seed: seed)
+        do {
+            return Array(try key.key.signature(for: message))
+        } catch {
+            throw EvidenceError(.signingFailed, "Ed25519 signing failed.", cause: error)
+        }
     }
 
     /// The signed note: `text`, a blank line, and this key's signature line.
@@ -72,4 +82,11 @@ public struct NoteSigner: Sendable, CustomStringConvertible, CustomReflectable {
     public func sign(_ text: String) throws(EvidenceError) -> String {
         try SignedNote(text: text, signatures: [signature(for: text)]).encoded
     }
+}
+
+/// swift-crypto's key is not `Sendable`; this box holds one that is never mutated after init, so
+/// sharing it across threads is safe.
+private final class KeyBox: @unchecked Sendable {
+    let key: Curve25519.Signing.PrivateKey
+    init(_ key: Curve25519.Signing.PrivateKey) { self.key = key }
 }
