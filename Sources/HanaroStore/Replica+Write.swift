@@ -198,10 +198,13 @@ extension WriteSession {
             return .inserted
         }
         let relation = incoming.relation(to: previous.version)
-        if relation == .before || (relation == .equal && incoming.body == previous.version.body) {
+        if relation == .equal && incoming.body == previous.version.body {
             clock.observe(HLCTimestamp(rawValue: incoming.vector.maxCounter))
             return .unchanged
         }
+        // A version older by its vector is merged all the same: a vector does not say that the
+        // newer version holds every grow-only event of the older (a referral re-created under a
+        // new dot by a rebuilt origin); the join decides, and usually changes nothing.
         let merged: RecordVersion
         do {
             merged = try previous.version.merged(with: incoming)
@@ -209,7 +212,10 @@ extension WriteSession {
             try quarantine(recordKey: incoming.key.description, payload: payload(), error: error)
             return .quarantined(error)
         }
-        if merged == previous.version { return .unchanged }
+        if merged == previous.version {
+            clock.observe(HLCTimestamp(rawValue: incoming.vector.maxCounter))
+            return .unchanged
+        }
         let before = Set(previous.version.conflicts.map(\.id))
         if merged == incoming {
             // The state is the received version: its author's signature goes with it.
@@ -223,12 +229,35 @@ extension WriteSession {
             } else {
                 parts = try frontier(of: incoming.key)
             }
-            parts.removeAll { $0.version.vector.relation(to: incoming.vector) == .before || $0.version.vector == incoming.vector }
             if signed.signature != nil { parts.append(signed) }
-            try store(merged, previous: previous, signature: nil, frontier: parts)
+            try store(merged, previous: previous, signature: nil, frontier: Self.minimalParts(parts, joiningTo: merged))
         }
         if relation == .after { return .replaced }
         return .merged(newConflicts: merged.conflicts.map(\.id).filter { !before.contains($0) })
+    }
+
+    /// The fewest of `parts` whose join is still `state`. A version vector does not say that one
+    /// version holds everything of another: some parts of a record grow only (a referral's status
+    /// history), so a version that dominates by vector may still lack an event of the one it
+    /// dominates (an agency whose replica was rebuilt re-creating a referral under a new dot, found
+    /// by the kill -9 campaign). A part is dropped only when the others join to the same state.
+    static func minimalParts(_ parts: [SignedVersion], joiningTo state: RecordVersion) -> [SignedVersion] {
+        func join(_ versions: [SignedVersion]) -> RecordVersion? {
+            guard var result = versions.first?.version else { return nil }
+            for part in versions.dropFirst() {
+                guard let next = try? result.merged(with: part.version) else { return nil }
+                result = next
+            }
+            return result
+        }
+        var kept = parts
+        var index = 0
+        while index < kept.count, kept.count > 1 {
+            var others = kept
+            others.remove(at: index)
+            if join(others) == state { kept = others } else { index += 1 }
+        }
+        return kept
     }
 
     mutating func author(_ item: AuthoredEdit, by agency: AgencyID) throws -> WriteOutcome {

@@ -129,6 +129,41 @@ struct SignatureTests {
         for node in [semas, kodit, kamco] { await node.stop() }
     }
 
+    @Test("a referral re-created under a new dot by a rebuilt origin: every replica, the origin included, converges to the join (kill -9 campaign, trial 5)")
+    func recreatedReferralConverges() async throws {
+        let keys = AgencyID.allCases.map { AgencySigningKey(agency: $0) }
+        func replica(_ agency: AgencyID) throws -> Replica {
+            var options = Replica.Options()
+            options.authentication = VersionAuthentication(signer: keys.first { $0.agency == agency }, keys: keys.map(\.verifier))
+            return try Replica.inMemory(options: options)
+        }
+        var data = SyntheticData(seed: 77)
+        var draft = data.referralDraft(origin: .kodit, referralID: "R1")
+        draft.target = .kamco
+        draft.consent?.recipient = .kamco
+        let key = RecordKey(kind: .referral, owner: .kodit, localID: "R1")
+        // kodit creates the referral; its replica is lost; rebuilt, it creates it again before
+        // hearing of the first (a later dot, a vector that dominates, a history without the first event).
+        let first = try replica(.kodit), rebuilt = try replica(.kodit)
+        try await first.author(.createReferral(draft), key: key, by: .kodit)
+        try await Task.sleep(for: .milliseconds(5))
+        try await rebuilt.author(.createReferral(draft), key: key, by: .kodit)
+        let semas = try replica(.semas)
+        try await semas.apply(encoded: try await first.feed(after: 0, limit: 10, for: .semas).frames, from: .peer(.kodit))
+        try await semas.apply(encoded: try await rebuilt.feed(after: 0, limit: 10, for: .semas).frames, from: .peer(.kodit))
+        let joined = try #require(try await semas.record(key)?.referral)
+        #expect(joined.history.elements.count == 2, "both creations are kept: \(joined.history.elements)")
+        // What semas serves makes a fresh replica and the rebuilt origin hold that same state.
+        let kamco = try replica(.kamco)
+        try await kamco.apply(encoded: try await semas.feed(after: 0, limit: 10, for: .kamco).frames, from: .peer(.semas))
+        try await rebuilt.apply(encoded: try await semas.feed(after: 0, limit: 10, for: .kodit, suppressingEchoes: false).frames, from: .peer(.semas))
+        let digest = try await semas.digest()
+        #expect(try await kamco.digest() == digest)
+        #expect(try await rebuilt.digest() == digest)
+        #expect(try await kamco.quarantine().isEmpty)
+        #expect(try await rebuilt.quarantine().isEmpty)
+    }
+
     @Test("a server presenting another agency's valid certificate, or not the pinned one, is refused before any pull, and the link says why")
     func serverIdentity() async throws {
         let dir = TemporaryDirectory()
