@@ -56,15 +56,31 @@ extension Replica {
     /// Checks the whole chain; returns the sequence of the first entry that does not verify, or
     /// nil when the log is intact.
     public func verifyAudit() async throws(StoreError) -> Int64? {
-        try await read("verify the audit log") { db in
-            var previous = Data(count: 32)
-            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, at, actor, action, target, outcome, detail, prev_hash, hash FROM audit ORDER BY seq")
-            while let row = try cursor.next() {
-                let expected = AuditChain.hash(previous: previous, at: row[1], actor: row[2], action: row[3], target: row[4], outcome: row[5], detail: row[6])
-                guard row[7] as Data == previous, row[8] as Data == expected else { return row[0] as Int64 }
-                previous = expected
+        try await read("verify the audit log") { db in try AuditChain.verify(db).firstBroken }
+    }
+
+    /// Checks the audit chain of a replica file without a node and without its key (the audit log
+    /// holds no personal data): opened read-only, so a copy handed to an auditor is left as it was.
+    /// - Returns: the number of entries and the sequence of the first that does not verify.
+    /// - Throws: ``StoreError`` `.database` when the file cannot be read as a replica.
+    public static func verifyAudit(ofFile path: String) throws(StoreError) -> (entries: Int, firstBroken: Int64?) {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw StoreError(.database, "cannot read \(path); give the path of a replica file (a copy of <data_dir>/replica.sqlite)")
+        }
+        do {
+            var configuration = GRDB.Configuration()
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            return try queue.read { db in
+                guard try db.tableExists("audit") else {
+                    throw StoreError(.database, "\(path) holds no audit log: is it a Hanaro replica?")
+                }
+                return try AuditChain.verify(db)
             }
-            return nil
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, "cannot read \(path) as a replica: \(error)")
         }
     }
 
@@ -79,6 +95,21 @@ enum AuditChain {
         try db.cachedStatement(sql: """
             INSERT INTO audit(at, actor, action, target, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [now, actor, action, target, outcome, detail, previous, hash])
+    }
+
+    /// Walks the chain from the first entry: each `prev_hash` must be the hash before it and each
+    /// `hash` must be recomputed from the entry's fields.
+    static func verify(_ db: Database) throws -> (entries: Int, firstBroken: Int64?) {
+        var previous = Data(count: 32)
+        var entries = 0
+        let cursor = try Row.fetchCursor(db, sql: "SELECT seq, at, actor, action, target, outcome, detail, prev_hash, hash FROM audit ORDER BY seq")
+        while let row = try cursor.next() {
+            let expected = hash(previous: previous, at: row[1], actor: row[2], action: row[3], target: row[4], outcome: row[5], detail: row[6])
+            guard row[7] as Data == previous, row[8] as Data == expected else { return (entries, row[0] as Int64) }
+            previous = expected
+            entries += 1
+        }
+        return (entries, nil)
     }
 
     static func hash(previous: Data, at: Int64, actor: String, action: String, target: String, outcome: String, detail: String) -> Data {

@@ -152,8 +152,23 @@ struct AuditCommand: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check every entry against the one before (exit 0 intact, 1 broken, 2 unreachable).")
         @OptionGroup var connection: NodeConnection
+        @Option(help: "Check a replica file offline (a copy of <data_dir>/replica.sqlite), without a node or its key.")
+        var db: String?
 
         func run() async throws {
+            if let db {
+                let result: (entries: Int, firstBroken: Int64?)
+                do {
+                    result = try Replica.verifyAudit(ofFile: db)
+                } catch {
+                    fail(error.message, code: 2)
+                }
+                if let broken = result.firstBroken {
+                    fail("audit log broken at entry \(broken) of \(db) (\(result.entries) entries before it verify): it was altered or deleted; keep the file for investigation")
+                }
+                Output.line("audit log intact: \(result.entries) entries, every hash chains to the one before (\(db), offline)")
+                return
+            }
             let (_, admin) = await connection.resolve()
             let verdict = await AdminClient.call(.GET, admin, "/admin/audit/verify", as: AuditVerdict.self)
             if verdict.intact {
