@@ -17,6 +17,7 @@ public struct Cosigner: Sendable, CustomStringConvertible, CustomReflectable {
     /// The verifier (type 0x04) for this cosigner's signatures.
     public let verifier: NoteVerifier
     private let seed: [UInt8]
+    private let key: SigningKeyBox
 
     /// Parses a cosigner private key string.
     ///
@@ -36,6 +37,7 @@ public struct Cosigner: Sendable, CustomStringConvertible, CustomReflectable {
         self.keyID = verifier.keyID
         self.verifier = verifier
         self.seed = seed
+        self.key = try SigningKeyBox(seed: seed)
     }
 
     /// A cosigner with a fresh random key.
@@ -67,7 +69,7 @@ public struct Cosigner: Sendable, CustomStringConvertible, CustomReflectable {
             throw EvidenceError(.invalidTimestamp, "A cosignature timestamp must not exceed 2^63 - 1 (got \(timestamp)).")
         }
         let message = Self.message(text: Array(checkpoint.text.utf8), timestamp: timestamp)
-        let signature = try NoteKey.sign(message, seed: seed)
+        let signature = try key.sign(message)
         let time = (0 ..< 8).map { UInt8(timestamp >> (56 - 8 * $0) & 0xFF) }
         return NoteSignature(name: name, keyID: keyID, bytes: time + signature)
     }

@@ -51,15 +51,6 @@ enum NoteKey {
         Array(Curve25519.Signing.PrivateKey().rawRepresentation)
     }
 
-    /// Ed25519 signature of `message` with the key of `seed`.
-    static func sign(_ message: [UInt8], seed: [UInt8]) throws(EvidenceError) -> [UInt8] {
-        let key = try privateKey(seed: seed)
-        do {
-            return Array(try key.signature(for: message))
-        } catch {
-            throw EvidenceError(.signingFailed, "Ed25519 signing failed.", cause: error)
-        }
-    }
 
     /// The private key string `PRIVATE+KEY+<name>+<hex id>+<base64(type || seed)>`, the form of
     /// golang.org/x/mod/sumdb/note.
@@ -84,5 +75,26 @@ enum NoteKey {
             throw EvidenceError(.malformedKey, "The key ID \(parts[3]) does not match the private key of \(name).")
         }
         return (name, seed)
+    }
+}
+
+/// An Ed25519 private key derived from its seed once: deriving it costs a scalar multiplication,
+/// as much as a signature, and a node signs every version it authors. swift-crypto's key is not
+/// `Sendable`; this box is never mutated after init, so sharing it across threads is safe.
+final class SigningKeyBox: @unchecked Sendable {
+    private let key: Curve25519.Signing.PrivateKey
+
+    /// - Throws: `malformedKey` for a seed that is not 32 bytes.
+    init(seed: [UInt8]) throws(EvidenceError) {
+        key = try NoteKey.privateKey(seed: seed)
+    }
+
+    /// The Ed25519 signature of `message`.
+    func sign(_ message: [UInt8]) throws(EvidenceError) -> [UInt8] {
+        do {
+            return Array(try key.signature(for: message))
+        } catch {
+            throw EvidenceError(.signingFailed, "Ed25519 signing failed.", cause: error)
+        }
     }
 }

@@ -1,5 +1,3 @@
-import Crypto
-
 /// An Ed25519 note signing key (signature type 0x01).
 ///
 /// Its text form is the golang.org/x/mod/sumdb/note private key
@@ -13,9 +11,7 @@ public struct NoteSigner: Sendable, CustomStringConvertible, CustomReflectable {
     /// The verifier for this key's signatures.
     public let verifier: NoteVerifier
     private let seed: [UInt8]
-    /// The key, derived from the seed once: deriving it costs a scalar multiplication, as much as
-    /// a signature, and a node signs every version it authors.
-    private let key: KeyBox
+    private let key: SigningKeyBox
 
     /// Parses a private key string.
     ///
@@ -35,7 +31,7 @@ public struct NoteSigner: Sendable, CustomStringConvertible, CustomReflectable {
         self.keyID = verifier.keyID
         self.verifier = verifier
         self.seed = seed
-        self.key = KeyBox(try NoteKey.privateKey(seed: seed))
+        self.key = try SigningKeyBox(seed: seed)
     }
 
     /// A signer with a fresh random key.
@@ -69,11 +65,7 @@ public struct NoteSigner: Sendable, CustomStringConvertible, CustomReflectable {
     /// An Ed25519 signature of arbitrary `message` bytes with this key (not a note: Hanaro signs
     /// record-version envelopes with an agency's note key, so one key text serves both).
     public func signature(forBytes message: [UInt8]) throws(EvidenceError) -> [UInt8] {
-        do {
-            return Array(try key.key.signature(for: message))
-        } catch {
-            throw EvidenceError(.signingFailed, "Ed25519 signing failed.", cause: error)
-        }
+        try key.sign(message)
     }
 
     /// The signed note: `text`, a blank line, and this key's signature line.
@@ -84,9 +76,3 @@ public struct NoteSigner: Sendable, CustomStringConvertible, CustomReflectable {
     }
 }
 
-/// swift-crypto's key is not `Sendable`; this box holds one that is never mutated after init, so
-/// sharing it across threads is safe.
-private final class KeyBox: @unchecked Sendable {
-    let key: Curve25519.Signing.PrivateKey
-    init(_ key: Curve25519.Signing.PrivateKey) { self.key = key }
-}

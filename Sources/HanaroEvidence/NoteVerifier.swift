@@ -60,6 +60,9 @@ public struct NoteVerifier: Sendable, Hashable, CustomStringConvertible {
     public var description: String { encoded }
 
     /// Whether `signature` (already matched to this key by name and ID) signs `text`.
+    /// A key ID as it is written in key texts: eight lower-case hex digits.
+    public static func text(ofKeyID id: UInt32) -> String { NoteKey.hex(id) }
+
     /// Whether `signature` is this Ed25519 key's signature of `message` (raw bytes, not a note).
     public func isValidSignature(_ signature: [UInt8], forBytes message: [UInt8]) -> Bool {
         guard type == .ed25519, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }

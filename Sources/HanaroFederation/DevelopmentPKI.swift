@@ -101,9 +101,7 @@ public enum DevelopmentPKI {
         if let text = try? String(contentsOfFile: path, encoding: .utf8) {
             do { return try AgencySigningKey(text: text) } catch { throw FederationError(.certificate, "\(path) \(error.description)") }
         }
-        let key = AgencySigningKey(agency: agency)
-        try write(key.text + "\n", to: path, mode: 0o600)
-        return key
+        do { return try AgencySigningKey.create(for: agency, at: path) } catch { throw FederationError(.certificate, error.description) }
     }
 
     /// Writes `<base>.pem` (0644) and `<base>-key.pem` (0600).

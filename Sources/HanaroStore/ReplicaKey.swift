@@ -61,18 +61,8 @@ public struct ReplicaKey: @unchecked Sendable {
         }
         let key = ReplicaKey.random()
         let hex = key.key.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() } + "\n"
-        // O_EXCL with mode 0600 from the first byte: never readable by others, never a race with
-        // another writer, never an overwrite.
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else {
-            let reason = errno == EEXIST ? "it already exists" : String(cString: strerror(errno))
+        if let reason = SecretFile.create(path, contents: Array(hex.utf8)) {
             throw StoreError(.keyFile, "cannot create the key file \(path): \(reason); check that its directory exists and is writable")
-        }
-        defer { close(fd) }
-        let bytes = Array(hex.utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(fd) == 0 else {
-            throw StoreError(.keyFile, "cannot write the key file \(path): \(String(cString: strerror(errno)))")
         }
         return key
     }
@@ -121,5 +111,20 @@ public struct ReplicaKey: @unchecked Sendable {
         } catch {
             throw StoreError(.decryption, "personal fields of \(context) do not decrypt: this replica was opened with another key file than the one that wrote it")
         }
+    }
+}
+
+/// A new file holding a secret (a key).
+enum SecretFile {
+    /// Creates `path` with `contents`: O_EXCL with mode 0600 from the first byte — never readable by
+    /// others, never a race with another writer, never an overwrite — and synced to disk.
+    /// - Returns: nil when written, else why not.
+    static func create(_ path: String, contents: [UInt8]) -> String? {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { return errno == EEXIST ? "it already exists (never overwritten)" : String(cString: strerror(errno)) }
+        defer { close(fd) }
+        let written = contents.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == contents.count, fsync(fd) == 0 else { return String(cString: strerror(errno)) }
+        return nil
     }
 }

@@ -18,6 +18,16 @@ public struct AgencySigningKey: Sendable {
         signer = try! NoteSigner.generate(name: agency.rawValue)
     }
 
+    /// A new key for `agency`, written to `path` (owner-only from the first byte, never overwriting).
+    /// - Throws: ``SigningKeyError`` naming the file and why.
+    public static func create(for agency: AgencyID, at path: String) throws(SigningKeyError) -> AgencySigningKey {
+        let key = AgencySigningKey(agency: agency)
+        if let reason = SecretFile.create(path, contents: Array((key.text + "\n").utf8)) {
+            throw SigningKeyError("cannot create \(path): \(reason)")
+        }
+        return key
+    }
+
     /// Parses the private form.
     /// - Throws: ``SigningKeyError`` saying what is wrong (never echoing the key).
     public init(text: String) throws(SigningKeyError) {
@@ -90,11 +100,6 @@ public struct AgencyVerifierKey: Sendable, Hashable {
     public func isValidSignature(_ signature: [UInt8], for envelope: [UInt8]) -> Bool {
         key.isValidSignature(signature, forBytes: envelope)
     }
-
-    static func hex(_ id: UInt32) -> String {
-        let digits = String(id, radix: 16)
-        return String(repeating: "0", count: 8 - digits.count) + digits
-    }
 }
 
 /// A signing key that cannot be used, and why (the message never contains key material).
@@ -114,9 +119,6 @@ public struct VersionAuthentication: Sendable {
         self.signer = signer
         for key in keys { self.keys[key.agency, default: [:]][key.keyID] = key }
     }
-
-    /// Every public key known, by agency.
-    public var verifierKeys: [AgencyVerifierKey] { keys.values.flatMap(\.values).sorted { $0.text < $1.text } }
 
     /// Checks that `signed` carries a valid signature of an agency entitled to author it: the
     /// program's owner, or the referral's origin or target; the signature's dot is the vector's
@@ -144,11 +146,11 @@ public struct VersionAuthentication: Sendable {
         }
         guard let key = keys[author]?[signature.keyID] else {
             throw ValidationError(.signingKeyUnknown, record: record, field: "signature.keyID",
-                                  "signed by key \(AgencyVerifierKey.hex(signature.keyID)) of \(author.rawValue), which agencies/\(author.rawValue).yaml does not list (signing_keys)")
+                                  "signed by key \(NoteVerifier.text(ofKeyID: signature.keyID)) of \(author.rawValue), which agencies/\(author.rawValue).yaml does not list (signing_keys)")
         }
         if let retired = key.retiredAtMilliseconds, signature.author.timestamp.millisecondsSince1970 > retired {
             throw ValidationError(.signatureInvalid, record: record, field: "signature.keyID",
-                                  "signed by key \(AgencyVerifierKey.hex(signature.keyID)) of \(author.rawValue) for a write stamped after the key was retired")
+                                  "signed by key \(NoteVerifier.text(ofKeyID: signature.keyID)) of \(author.rawValue) for a write stamped after the key was retired")
         }
         var personalHash: [UInt8]? = nil
         if version.key.kind == .referral {

@@ -22,13 +22,8 @@ struct Keys: ParsableCommand {
             guard let id = AgencyID(rawValue: agency) else {
                 fail("unknown agency \(agency); expected one of \(AgencyID.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let key = AgencySigningKey(agency: id)
-            let fd = open(out, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            guard fd >= 0 else { fail("cannot create \(out): \(errno == EEXIST ? "it exists (never overwritten)" : String(cString: strerror(errno)))") }
-            let bytes = Array((key.text + "\n").utf8)
-            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            close(fd)
-            guard written == bytes.count else { fail("cannot write \(out)") }
+            let key: AgencySigningKey
+            do { key = try AgencySigningKey.create(for: id, at: out) } catch { fail(error.description) }
             Output.line(key.verifier.text)
             FileHandle.standardError.write(Data("hanaro keys: wrote \(out) (mode 0600); list the line above in agencies/\(id.rawValue).yaml signing_keys on every node\n".utf8))
         }

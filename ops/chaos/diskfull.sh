@@ -130,12 +130,6 @@ rc=$?
 check "every referral made meanwhile reached its target's intake: $intake" '(( rc == 0 ))'
 check "both nodes alive" 'chaos_alive semas && chaos_alive kodit'
 $CHAOS_PY snapshot --nodes "$(chaos_node_list)"
-for a in "${NODES[@]}"; do
-    chaos_stop "$a"
-    chaos_log "stop $a: SIGTERM -> exit $STOP_STATUS ($STOP_HOW)"
-    [[ $STOP_HOW == term && $STOP_STATUS == 0 ]] || { chaos_fail "$a did not shut down cleanly"; failures=$((failures + 1)); }
-    integrity=$(sqlite3 "$CHAOS_DIR/$a/data/replica.sqlite" 'PRAGMA integrity_check' 2>&1)
-    [[ $integrity == ok ]] || { chaos_fail "integrity_check $a: $integrity"; failures=$((failures + 1)); }
-done
+chaos_stop_all "${NODES[@]}"
 echo "diskfull summary: tmpfs=${DISK_MB}MiB full_for=${FULL}s readyz_full=$readyz_full push=$push_code retry_after=${retry_after:-none} failures=$failures programs=$expected"
 (( failures == 0 ))

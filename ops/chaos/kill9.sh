@@ -175,13 +175,7 @@ for a in "${NODES[@]}"; do
     chaos_log "audit verify $a: $out"
 done
 $CHAOS_PY snapshot --nodes "$(chaos_node_list)"
-for a in "${NODES[@]}"; do
-    chaos_stop "$a"
-    chaos_log "stop $a: SIGTERM -> exit $STOP_STATUS ($STOP_HOW)"
-    [[ $STOP_HOW == term && $STOP_STATUS == 0 ]] || { chaos_fail "$a did not shut down cleanly on SIGTERM"; failures=$((failures + 1)); }
-    integrity=$(sqlite3 "$CHAOS_DIR/$a/data/replica.sqlite" 'PRAGMA integrity_check' 2>&1)
-    [[ $integrity == ok ]] || { chaos_fail "integrity_check $a: $integrity"; failures=$((failures + 1)); }
-done
+chaos_stop_all "${NODES[@]}"
 
 read -r cmax cmed cp90 < <(printf '%s\n' "${converge_times[@]:-}" | python3 -c '
 import sys, statistics

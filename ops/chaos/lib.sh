@@ -234,6 +234,19 @@ chaos_stop() {
     NODE_PID[$a]=""
 }
 
+# chaos_stop_all NODE...: SIGTERM each node (logging how it exited) and check its replica file;
+# an unclean exit or a failed integrity check is a failure, counted in $failures.
+chaos_stop_all() {
+    local a integrity
+    for a in "$@"; do
+        chaos_stop "$a"
+        chaos_log "stop $a: SIGTERM -> exit $STOP_STATUS ($STOP_HOW)"
+        [[ $STOP_HOW == term && $STOP_STATUS == 0 ]] || { chaos_fail "$a did not shut down cleanly on SIGTERM"; failures=$((failures + 1)); }
+        integrity=$(sqlite3 "$CHAOS_DIR/$a/data/replica.sqlite" 'PRAGMA integrity_check' 2>&1)
+        [[ $integrity == ok ]] || { chaos_fail "integrity_check $a: $integrity"; failures=$((failures + 1)); }
+    done
+}
+
 chaos_alive() { [[ -n ${NODE_PID[$1]:-} ]] && kill -0 "${NODE_PID[$1]}" 2>/dev/null; }
 
 status_url() { echo "http://127.0.0.1:${STATUS_PORT[$1]}"; }

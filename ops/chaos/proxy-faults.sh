@@ -190,13 +190,7 @@ check=$($CHAOS_PY intake --sims "$(chaos_sim_list)" "$REFERRALS_FILE") || { chao
 chaos_log "referrals at their targets' intakes: $(python3 -c 'import json,sys; v=json.loads(sys.argv[1]); print(v["referrals"] - len(v["missing"]), "of", v["referrals"])' "$check")"
 errors=$(grep -ci 'error' "$CHAOS_DIR"/*/serve.log | paste -sd' ')
 chaos_log "node log lines mentioning 'error' (per node): $errors"
-for a in "${NODES[@]}"; do
-    chaos_stop "$a"
-    chaos_log "stop $a: SIGTERM -> exit $STOP_STATUS ($STOP_HOW)"
-    [[ $STOP_HOW == term && $STOP_STATUS == 0 ]] || { chaos_fail "$a did not shut down cleanly"; failures=$((failures + 1)); }
-    integrity=$(sqlite3 "$CHAOS_DIR/$a/data/replica.sqlite" 'PRAGMA integrity_check' 2>&1)
-    [[ $integrity == ok ]] || { chaos_fail "integrity_check $a: $integrity"; failures=$((failures + 1)); }
-done
+chaos_stop_all "${NODES[@]}"
 echo "proxy-faults summary: faults=[$FAULTS] phase=${PHASE}s failures=$failures programs=$expected_programs referrals=$expected_referrals quarantined=$quarantined seed=$SEED (per-phase detail: $SUMMARY)"
 cp "$SUMMARY" "${CHAOS_RESULTS:-/dev/null}" 2>/dev/null
 (( failures == 0 ))

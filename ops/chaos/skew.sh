@@ -129,12 +129,6 @@ chaos_log "observed: a change of program/semas/$old_id (first written with the c
 quarantined=$(status_get kodit 's["replica"]["quarantined"]')
 check "kodit still holds semas's skewed versions in quarantine ($quarantined)" '(( quarantined >= PROGRAMS ))'
 $CHAOS_PY snapshot --nodes "$(chaos_node_list)"
-for a in kodit kamco semas; do
-    chaos_stop "$a"
-    chaos_log "stop $a: SIGTERM -> exit $STOP_STATUS ($STOP_HOW)"
-    [[ $STOP_HOW == term && $STOP_STATUS == 0 ]] || { chaos_fail "$a did not shut down cleanly"; failures=$((failures + 1)); }
-    integrity=$(sqlite3 "$CHAOS_DIR/$a/data/replica.sqlite" 'PRAGMA integrity_check' 2>&1)
-    [[ $integrity == ok ]] || { chaos_fail "integrity_check $a: $integrity"; failures=$((failures + 1)); }
-done
+chaos_stop_all kodit kamco semas
 echo "skew summary: skew=$SKEW failures=$failures idle_cpu_faketime=${cpu_skewed}% idle_cpu_normal=${cpu_normal}% change_of_skewed_record: $took"
 (( failures == 0 ))
