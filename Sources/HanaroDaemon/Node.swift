@@ -4,6 +4,8 @@ public import HanaroStore
 public import Logging
 import HanaroAdapters
 import Foundation
+import Hummingbird
+import NIOSSL
 import NIOCore
 import ServiceLifecycle
 import UnixSignals
@@ -40,6 +42,10 @@ public final class Node: Sendable {
         limits.maxConnections = 128
         return ConnectionGuard(listener: "status", limits: limits)
     }()
+    /// The Agency API's listener limits (nil when `api.listen` is not set).
+    let apiConnections: ConnectionGuard?
+    let metrics: HanaroMetrics
+    let signer: AgencySigningKey
     let adapterHTTP: [AgencyHTTP]
     let client: PeerClient
     let logger: Logger
@@ -78,6 +84,7 @@ public final class Node: Sendable {
             guard signer.agency == configuration.agency else {
                 throw NodeStartupError("federation.signing_key \(configuration.signingKey) is a key of \(signer.agency.rawValue), not of \(configuration.agency.rawValue)")
             }
+            self.signer = signer
             var options = Replica.Options()
             options.authentication = VersionAuthentication(signer: signer, keys: configuration.agencies.values.flatMap(\.signingKeys))
             replica = try Replica(path: configuration.replicaPath, key: key, options: options)
@@ -100,6 +107,12 @@ public final class Node: Sendable {
         let replica = self.replica
         self.client = client
         let metrics = HanaroMetrics(version: version)
+        self.metrics = metrics
+        apiConnections = configuration.api.map { api in
+            var limits = ConnectionGuard.Limits()
+            limits.maxConnections = api.maxConnections
+            return ConnectionGuard(listener: "api", limits: limits)
+        }
         links = configuration.peers.compactMap { peer in
             guard let url = peer.federationURL else { return nil }
             return PeerLink(peer: peer.id, localAgency: configuration.agency, url: url, client: client, replica: replica, logger: logger,
@@ -135,7 +148,7 @@ public final class Node: Sendable {
         resync = ResyncService(jobs: jobs, replica: replica, links: links, adapters: services, logger: logger)
         status = NodeStatus(configuration: configuration, replica: replica, board: board, links: links, adapters: services, tls: tls,
                             peerCertificates: peerCertificates, metrics: metrics, version: version, resyncs: jobs,
-                            connections: [federationConnections, statusConnections])
+                            connections: [federationConnections, statusConnections] + (apiConnections.map { [$0] } ?? []))
         admin = AdminAPI(node: configuration, replica: replica, resync: resync, jobs: jobs, retry: retry, metrics: metrics, logger: logger)
     }
 
@@ -148,9 +161,10 @@ public final class Node: Sendable {
 
     /// Runs until SIGTERM or SIGINT.
     /// - Throws: ``NodeStartupError`` when a port cannot be bound; otherwise what a service threw.
-    public func run(onFederationPort: @escaping @Sendable (Int) async -> Void = { _ in }, onStatusPort: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    public func run(onFederationPort: @escaping @Sendable (Int) async -> Void = { _ in }, onStatusPort: @escaping @Sendable (Int) async -> Void = { _ in },
+                    onAPIPort: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         do {
-            try await runServices(onFederationPort: onFederationPort, onStatusPort: onStatusPort)
+            try await runServices(onFederationPort: onFederationPort, onStatusPort: onStatusPort, onAPIPort: onAPIPort)
         } catch {
             await shutdownClients()
             throw Self.explain(error, configuration: configuration)
@@ -158,7 +172,8 @@ public final class Node: Sendable {
         await shutdownClients()
     }
 
-    private func runServices(onFederationPort: @escaping @Sendable (Int) async -> Void, onStatusPort: @escaping @Sendable (Int) async -> Void) async throws {
+    private func runServices(onFederationPort: @escaping @Sendable (Int) async -> Void, onStatusPort: @escaping @Sendable (Int) async -> Void,
+                             onAPIPort: @escaping @Sendable (Int) async -> Void) async throws {
         let status = self.status
         let server = try PeerServer.application(
             replica: replica, tls: tls, policy: policy, host: configuration.federationHost, port: configuration.federationPort,
@@ -175,7 +190,8 @@ public final class Node: Sendable {
                        .init(service: resync, successTerminationBehavior: .ignore),
                        .init(service: LinksService(links: links), successTerminationBehavior: .ignore),
                        .init(service: Housekeeping(retry: retry, logger: logger), successTerminationBehavior: .ignore)]
-                + adapters.map { .init(service: $0, successTerminationBehavior: .ignore) },
+                + adapters.map { .init(service: $0, successTerminationBehavior: .ignore) }
+                + (try apiServices(onAPIPort: onAPIPort)),
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
         if let from = replica.clampedClockFrom {
@@ -194,6 +210,29 @@ public final class Node: Sendable {
                                                 "peers": "\(links.map(\.peer.rawValue))", "adapters": "\(adapters.map(\.agency.rawValue))"])
         defer { logger.info("node stopped") }
         try await group.run()
+    }
+
+    /// The Agency API's listener and its webhook sender, when `api.listen` is set.
+    private func apiServices(onAPIPort: @escaping @Sendable (Int) async -> Void) throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        guard let api = configuration.api, let connections = apiConnections else { return [] }
+        var tls: TLSConfiguration?
+        if let certificate = api.certificate, let key = api.privateKey {
+            do {
+                tls = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }, privateKey: .file(key))
+            } catch {
+                throw NodeStartupError("api.certificate \(certificate) / api.private_key \(key): \(error); give a PEM certificate chain and its key")
+            }
+        }
+        let router = AgencyAPI(agency: configuration.agency, configuration: api, replica: replica, metrics: metrics, logger: logger).router()
+        let server = Application(
+            router: router, server: try connections.serverBuilder(tls: tls),
+            configuration: .init(address: .hostname(api.host, port: api.port), serverName: "hanaro-api",
+                                 availableConnectionsDelegate: connections.availableConnections),
+            onServerRunning: { channel in await onAPIPort(channel.localAddress?.port ?? api.port) },
+            logger: logger)
+        return [.init(service: server),
+                .init(service: WebhookService(replica: replica, signer: signer, metrics: metrics, logger: logger), successTerminationBehavior: .ignore)]
     }
 
     /// Checks the admin socket's place: its directory must be owner-only (the socket is made

@@ -143,6 +143,7 @@ extension NodeConfiguration {
                 problems.append("\(path): status.admin_token_file: the status port listens on \(host), beyond loopback, where the bearer token would travel in clear; bind status.listen to 127.0.0.1 (reach it through SSH or a TLS proxy) or remove admin_token_file and use the admin socket")
             }
         }
+        let api = apiConfiguration(reader, file: path, resolve: resolve, problems: &problems, address: address)
         guard problems.isEmpty, let agency, let dataDirectory, let certificate, let privateKey, let ca, let federation, let status else {
             throw ConfigurationError(problems)
         }
@@ -162,8 +163,45 @@ extension NodeConfiguration {
         }
         configuration.pageSize = pageSize
         configuration.longPollSeconds = longPoll
+        configuration.api = api
         configuration.agencies = agencies
         return configuration
+    }
+
+    /// The `api.*` keys: `listen` (off when absent), `tokens_file` (required with it),
+    /// `certificate` + `private_key` (HTTPS; required beyond loopback), `max_connections`
+    /// (default 256), `allow_http_webhooks` (default false).
+    static func apiConfiguration(_ reader: ConfigReader, file path: String, resolve: (String) -> String, problems: inout [String],
+                                 address: (String, String) -> (String, Int)?) -> APIConfiguration? {
+        guard reader.string(forKey: "api.listen") != nil, let (host, port) = address("api.listen", "") else { return nil }
+        guard let tokensFile = reader.string(forKey: "api.tokens_file").map(resolve) else {
+            problems.append("\(path): api.tokens_file: required when api.listen is set; `hanaro tokens add --file api-tokens --name <client> --scopes read,refer,subscribe` makes one")
+            return nil
+        }
+        guard let text = try? String(contentsOfFile: tokensFile, encoding: .utf8) else {
+            problems.append("\(path): api.tokens_file: cannot read \(tokensFile); `hanaro tokens add --file \(tokensFile) --name <client> --scopes read` makes it")
+            return nil
+        }
+        if let problem = Self.ownerOnlyProblem(tokensFile) { problems.append("\(path): api.tokens_file: \(tokensFile) \(problem)") }
+        let (tokens, tokenProblems) = APIToken.parse(text, file: tokensFile)
+        problems += tokenProblems
+        if tokens.isEmpty && tokenProblems.isEmpty { problems.append("\(tokensFile): lists no client; `hanaro tokens add` adds one") }
+        var api = APIConfiguration(host: host, port: port, tokens: tokens)
+        api.certificate = reader.string(forKey: "api.certificate").map(resolve)
+        api.privateKey = reader.string(forKey: "api.private_key").map(resolve)
+        if (api.certificate == nil) != (api.privateKey == nil) {
+            problems.append("\(path): api.certificate and api.private_key: give both (HTTPS) or neither")
+        }
+        for (key, file) in [("api.certificate", api.certificate), ("api.private_key", api.privateKey)] {
+            if let file, !FileManager.default.isReadableFile(atPath: file) { problems.append("\(path): \(key): cannot read \(file)") }
+        }
+        if api.certificate == nil, !isLoopback(host) {
+            problems.append("\(path): api.listen: \(host) is beyond loopback, where bearer tokens would travel in clear; set api.certificate and api.private_key (HTTPS) or listen on 127.0.0.1")
+        }
+        api.maxConnections = reader.int(forKey: "api.max_connections", default: 256)
+        if !(1...10_000).contains(api.maxConnections) { problems.append("\(path): api.max_connections: \(api.maxConnections) is outside 1...10000") }
+        api.allowHTTPWebhooks = reader.bool(forKey: "api.allow_http_webhooks", default: false)
+        return api
     }
 
     /// Reads every `<id>.yaml` it can, and every problem found (the valid files are kept, so that

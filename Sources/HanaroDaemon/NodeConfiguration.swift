@@ -39,6 +39,8 @@ public struct NodeConfiguration: Sendable, Hashable {
     public var adminToken: String?
     /// The institutions, from `agencies/<id>.yaml`.
     public var agencies: [AgencyID: AgencyConfiguration] = [:]
+    /// The Agency API (`api.*`); nil when `api.listen` is not set.
+    public var api: APIConfiguration?
 
     /// The replica file.
     public var replicaPath: String { dataDirectory + "/replica.sqlite" }
@@ -46,6 +48,30 @@ public struct NodeConfiguration: Sendable, Hashable {
     /// The peers this node exchanges with: every other agency that runs a node.
     public var peers: [AgencyConfiguration] {
         agencies.values.filter { $0.id != agency && $0.federationURL != nil }.sorted { $0.id < $1.id }
+    }
+}
+
+/// The Agency API's listener (`api.*` of the node file): the agency's own systems search programs,
+/// check eligibility, send and receive referrals and subscribe to webhooks through it.
+public struct APIConfiguration: Sendable, Hashable {
+    /// `api.listen` (`HOST:PORT`, e.g. `127.0.0.1:8080`).
+    public var host: String
+    public var port: Int
+    /// The clients, from `api.tokens_file` (required; lines `<name> <scopes> sha256:<hex>`).
+    public var tokens: [APIToken]
+    /// `api.certificate`, `api.private_key` (PEM): HTTPS when both are set; required when
+    /// `api.listen` is beyond loopback (bearer tokens must not cross a network in clear).
+    public var certificate: String?
+    public var privateKey: String?
+    /// `api.max_connections` (default 256).
+    public var maxConnections = 256
+    /// `api.allow_http_webhooks` (default false): webhook URLs may be `http://` beyond loopback.
+    public var allowHTTPWebhooks = false
+
+    public init(host: String, port: Int, tokens: [APIToken]) {
+        self.host = host
+        self.port = port
+        self.tokens = tokens
     }
 }
 

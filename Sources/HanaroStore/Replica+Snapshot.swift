@@ -31,7 +31,7 @@ extension Replica {
             for id in listed where members[id] != 0 {
                 try upsert.execute(arguments: [agency.rawValue, id, 0])
             }
-            var session = try WriteSession(db: db, key: key, path: path, source: .adapter(agency, .snapshot), now: now, maxClockSkew: skew, signer: signer)
+            var session = try WriteSession(db: db, key: key, path: path, source: .adapter(agency, .snapshot), now: now, maxClockSkew: skew, events: self.sessionEvents, signer: signer)
             var closed: [RecordKey] = []
             let forget = try db.cachedStatement(sql: "DELETE FROM snapshot_member WHERE agency = ? AND native_id = ?")
             for (id, misses) in members.sorted(by: { $0.key < $1.key }) where !listed.contains(id) {

@@ -107,7 +107,7 @@ extension Replica {
                       auditingRefusals audit: RefusalAudit? = nil) async throws(StoreError) -> [WriteOutcome] {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
-            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
+            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents)
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(batch.count)
             for incoming in batch {
@@ -133,7 +133,7 @@ extension Replica {
     public func author(_ edits: [AuthoredEdit], by agency: AgencyID, source: StreamID = .local, checkpoint: Checkpoint? = nil) async throws(StoreError) -> [WriteOutcome] {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds, signer = signer(for: agency)
         return notifyingIfChanged(try await write("record local edits by \(agency.rawValue)") { db in
-            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, signer: signer)
+            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents, signer: signer)
             var outcomes: [WriteOutcome] = []
             for item in edits {
                 outcomes.append(try session.author(item, by: agency))
@@ -159,7 +159,7 @@ extension Replica {
                 defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 var version: RecordVersion?
                 try db.inTransaction {
-                    var session = try WriteSession(db: db, key: key, path: path, source: admin.map { StreamID.admin($0) } ?? .local, now: now, maxClockSkew: skew, signer: signer)
+                    var session = try WriteSession(db: db, key: key, path: path, source: admin.map { StreamID.admin($0) } ?? .local, now: now, maxClockSkew: skew, events: self.sessionEvents, signer: signer)
                     version = try session.authorOne(AuthoredEdit(key: recordKey, edit: edit), by: agency, admin: admin)
                     try session.finish()
                     return .commit
@@ -344,7 +344,7 @@ extension Replica {
         // cores: they need no database, and the writer is the one serial resource.
         let decoded = Self.decodeAndVerify(payloads, authentication: authentication)
         return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
-            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
+            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents)
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(payloads.count)
             for (payload, result) in zip(payloads, decoded) {
@@ -410,7 +410,7 @@ extension Replica {
     public func quarantine(source: StreamID, recordKey: String?, payload: [UInt8], error: ValidationError) async throws(StoreError) {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         try await write("quarantine a record from \(source)") { db in
-            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew)
+            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents)
             try session.quarantine(recordKey: recordKey, payload: payload, error: error)
         }
     }

@@ -30,6 +30,9 @@ public final class Replica: Sendable {
         /// Signs what this node's agency authors and verifies every received version (nil: no
         /// signatures, as in the store's own tests; a node always sets it).
         public var authentication: VersionAuthentication? = nil
+        /// This node's agency (default: the signer's): a referral whose target it is arrives as
+        /// incoming, for the Agency API's webhooks.
+        public var agency: AgencyID? = nil
 
         public init() {}
     }
@@ -59,6 +62,10 @@ public final class Replica: Sendable {
     public let authentication: VersionAuthentication?
     /// Wakes long-polling feed readers after each commit.
     let headWatch = HeadWatch()
+    /// The active webhook subscriptions, matched in every write transaction (nil: none).
+    let matcher = Mutex<SubscriptionMatcher?>(nil)
+    /// This node's agency, when known (see ``Options/agency``).
+    public let localAgency: AgencyID?
     private let restoreNoticed = Mutex(false)
 
     /// Records that this process found its file restored from an older copy; true the first time.
@@ -126,6 +133,7 @@ public final class Replica: Sendable {
         self.clock = options.clock
         self.maxClockSkewMilliseconds = options.maxClockSkewMilliseconds
         self.authentication = options.authentication
+        self.localAgency = options.agency ?? options.authentication?.signer?.agency
         self.writer = writer
         do {
             try ReplicaSchema.migrator().migrate(writer)
@@ -151,6 +159,8 @@ public final class Replica: Sendable {
                     """, arguments: [fresh, Int64(now), Data(ReplicaDigest.empty.bytes)])
                 return fresh
             }
+            try SearchIndex.rebuildIfNeeded(writer, key: key)
+            try writer.read { db in try self.reloadSubscriptions(db) }
         } catch {
             throw Self.databaseError(error, path: path, doing: "open the replica")
         }

@@ -9,6 +9,7 @@ enum ReplicaSchema {
         ("v2-echo", v2),
         ("v3-snapshot", v3),
         ("v4-signatures", v4),
+        ("v5-agency-api", v5),
     ]
 
     static func migrator() -> DatabaseMigrator {
@@ -18,6 +19,77 @@ enum ReplicaSchema {
         }
         return migrator
     }
+
+    /// The Agency API's tables, kept by the store in the same transaction as the records they
+    /// derive from (filled for existing records at open, see `SearchIndex.rebuildIfNeeded`).
+    ///
+    /// - `program_index` + `program_fts`: what program search filters and ranks on. Regions and
+    ///   industries are space-framed lists (`' 11 26110 '`, `''` = nationwide / every industry);
+    ///   dates are `yyyymmdd` ordinals. `program_fts` holds the Hangul gram form of title and
+    ///   summary (SearchText), rowid = `program_index.id`. Withdrawn programs are not indexed.
+    /// - `referral_index`: who a referral goes between and its status, for incoming/outgoing lists.
+    /// - `subscription` + `outbox`: saved searches with webhook URLs, and the deliveries owed, one
+    ///   row per subscription, record and version (`event_id` is the stable `webhook-id`). The
+    ///   filter (a business profile, keywords) and the secret are sealed like personal fields.
+    static let v5 = """
+    CREATE TABLE program_index (
+        id         INTEGER PRIMARY KEY,
+        key        TEXT NOT NULL UNIQUE,
+        agency     TEXT NOT NULL,
+        native_id  TEXT NOT NULL,
+        title      TEXT NOT NULL,
+        category   TEXT,
+        eligibility BLOB NOT NULL,
+        regions    TEXT NOT NULL,
+        industries TEXT NOT NULL,
+        open_from  INTEGER,
+        open_until INTEGER,
+        status     INTEGER NOT NULL,
+        seq        INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX program_index_by_agency ON program_index(agency, native_id);
+    CREATE VIRTUAL TABLE program_fts USING fts5(title_grams, summary_grams, tokenize = 'unicode61 remove_diacritics 0');
+    CREATE TABLE referral_index (
+        key      TEXT PRIMARY KEY NOT NULL,
+        origin   TEXT NOT NULL,
+        local_id TEXT NOT NULL,
+        target   TEXT NOT NULL,
+        status   TEXT NOT NULL,
+        seq      INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX referral_by_target ON referral_index(target, seq);
+    CREATE INDEX referral_by_origin ON referral_index(origin, seq);
+    CREATE INDEX referral_by_local_id ON referral_index(local_id);
+    CREATE TABLE subscription (
+        id              TEXT PRIMARY KEY NOT NULL,
+        client          TEXT NOT NULL,
+        url             TEXT NOT NULL,
+        events          TEXT NOT NULL,
+        sealed_filter   BLOB NOT NULL,
+        sealed_secret   BLOB NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'disabled', 'deleted')),
+        disabled_reason TEXT,
+        created_at      INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE outbox (
+        id           INTEGER PRIMARY KEY,
+        subscription TEXT NOT NULL,
+        event_id     TEXT NOT NULL UNIQUE,
+        type         TEXT NOT NULL,
+        record_key   TEXT NOT NULL,
+        version      TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        next_at      INTEGER NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        state        TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed', 'dropped')),
+        last_status  INTEGER,
+        last_error   TEXT,
+        last_at      INTEGER,
+        delivered_at INTEGER
+    ) STRICT;
+    CREATE INDEX outbox_due ON outbox(state, next_at);
+    CREATE INDEX outbox_by_subscription ON outbox(subscription, state);
+    """
 
     /// Authors' signatures. `record.signature` is the signature (canonical `VersionSignature`) of
     /// the author whose version the state equals; NULL when the state merges concurrent versions,

@@ -48,6 +48,13 @@ public struct AgencySigningKey: Sendable {
     /// The public half, as peers list it.
     public var verifier: AgencyVerifierKey { AgencyVerifierKey(agency: agency, key: signer.verifier) }
 
+    /// Signs a webhook's content (`{webhook-id}.{timestamp}.{body}`, Standard Webhooks `v1a`). No
+    /// such content can be a version envelope, which begins `hanaro/version/v1`: webhook ids begin `msg_`.
+    public func signWebhook(_ content: [UInt8]) -> [UInt8] {
+        precondition(content.starts(with: Array("msg_".utf8)), "webhook content begins with its msg_ id")
+        return (try? signer.signature(forBytes: content)) ?? []
+    }
+
     /// Signs the envelope of `version`, authored by this key's agency.
     public func sign(_ version: RecordVersion) -> VersionSignature {
         let author = version.authorDot(agency)

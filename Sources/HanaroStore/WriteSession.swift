@@ -18,6 +18,8 @@ struct WriteSession {
     /// Signs what this node's agency authors (nil: versions are stored unsigned, as in the store's
     /// own tests).
     var signer: AgencySigningKey?
+    /// The subscriptions matched against what this transaction stores, and this node's agency.
+    let events: SessionEvents
     var lastSeq: Int64
     let initialLastSeq: Int64
     let initialClock: HLCTimestamp
@@ -35,8 +37,9 @@ struct WriteSession {
     /// are always kept: they are not wrong, and are retried once the clock allows.
     static let maxQuarantinedPerBatch = 1_000
 
-    init(db: Database, key: ReplicaKey, path: String, source: StreamID, now: UInt64, maxClockSkew: UInt64, signer: AgencySigningKey? = nil) throws {
+    init(db: Database, key: ReplicaKey, path: String, source: StreamID, now: UInt64, maxClockSkew: UInt64, events: SessionEvents? = nil, signer: AgencySigningKey? = nil) throws {
         self.db = db
+        self.events = events ?? SessionEvents()
         self.signer = signer
         self.maxClockSkewMilliseconds = maxClockSkew
         self.key = key
@@ -198,6 +201,8 @@ struct WriteSession {
         }
         clock.observe(HLCTimestamp(rawValue: version.vector.maxCounter))
         try logConflicts(old: previous?.version.conflicts ?? [], new: newConflicts, state: version, resolvedBy: admin)
+        // The Agency API's index and the webhooks owed, in the same transaction as the record.
+        try index(version, seq: seq, isNew: previous == nil)
         return true
     }
 

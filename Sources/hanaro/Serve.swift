@@ -33,8 +33,8 @@ struct Serve: AsyncParsableCommand {
             let node = try Node(configuration: configuration, logger: logger, version: HanaroVersion.current)
             // One line on standard output once both ports listen (with the ports the kernel chose
             // for a `:0` address): what operators and tests wait for instead of sleeping.
-            let ports = ReadyLine(federationHost: configuration.federationHost, statusHost: configuration.statusHost)
-            try await node.run(onFederationPort: { await ports.federation($0) }, onStatusPort: { await ports.status($0) })
+            let ports = ReadyLine(federationHost: configuration.federationHost, statusHost: configuration.statusHost, apiHost: configuration.api?.host)
+            try await node.run(onFederationPort: { await ports.federation($0) }, onStatusPort: { await ports.status($0) }, onAPIPort: { await ports.api($0) })
         } catch let error as NodeStartupError {
             fail(error.message)
         } catch {
@@ -43,24 +43,34 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Prints `hanaro: ready: federation HOST:PORT, status HOST:PORT` once both ports are bound.
+/// Prints `hanaro: ready: federation HOST:PORT, status HOST:PORT[, api HOST:PORT]` once every
+/// port is bound.
 actor ReadyLine {
     let federationHost: String
     let statusHost: String
+    let apiHost: String?
     var federationPort: Int?
     var statusPort: Int?
+    var apiPort: Int?
 
-    init(federationHost: String, statusHost: String) {
+    init(federationHost: String, statusHost: String, apiHost: String?) {
         self.federationHost = federationHost
         self.statusHost = statusHost
+        self.apiHost = apiHost
     }
 
     func federation(_ port: Int) { federationPort = port; printIfReady() }
     func status(_ port: Int) { statusPort = port; printIfReady() }
+    func api(_ port: Int) { apiPort = port; printIfReady() }
 
     private func printIfReady() {
         guard let federationPort, let statusPort else { return }
-        Output.line("hanaro: ready: federation \(federationHost):\(federationPort), status \(statusHost):\(statusPort)")
+        if let apiHost {
+            guard let apiPort else { return }
+            Output.line("hanaro: ready: federation \(federationHost):\(federationPort), status \(statusHost):\(statusPort), api \(apiHost):\(apiPort)")
+        } else {
+            Output.line("hanaro: ready: federation \(federationHost):\(federationPort), status \(statusHost):\(statusPort)")
+        }
     }
 }
 

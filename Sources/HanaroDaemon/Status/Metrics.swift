@@ -29,6 +29,12 @@ public final class HanaroMetrics: Sendable {
         public static let connections = "hanaro_connections"
         public static let peerClockSkew = "hanaro_peer_clock_skew_seconds"
         public static let connectionsEvicted = "hanaro_connections_evicted_total"
+        public static let apiRequests = "hanaro_api_requests_total"
+        public static let webhookAttempts = "hanaro_webhook_attempts_total"
+        public static let webhookPending = "hanaro_webhook_pending"
+        public static let webhookOldestPending = "hanaro_webhook_oldest_pending_seconds"
+        public static let webhookFailed = "hanaro_webhook_failed"
+        public static let subscriptions = "hanaro_subscriptions"
     }
 
     let registry = PrometheusCollectorRegistry()
@@ -86,6 +92,19 @@ public final class HanaroMetrics: Sendable {
 
     /// An audit entry that could not be written (the action it records went ahead or was refused
     /// anyway; the log line is then the only record).
+    /// An Agency API call: `action` (`programs.search`, `referral.create`, ...), `outcome` (`ok`,
+    /// `refused`, `forbidden`, `unauthenticated`, `failed`).
+    public func countAPI(action: String, outcome: String) {
+        registry.makeCounter(name: Name.apiRequests, labels: [("action", action), ("outcome", outcome)],
+                             help: "Agency API calls by action and outcome.").increment()
+    }
+
+    /// A webhook delivery attempt: `delivered`, `retry`, `failed` (schedule exhausted), `gone` (410).
+    public func countWebhook(outcome: String) {
+        registry.makeCounter(name: Name.webhookAttempts, labels: [("outcome", outcome)],
+                             help: "Webhook delivery attempts by outcome (delivered, retry, failed, gone).").increment()
+    }
+
     public func countAuditFailure() {
         registry.makeCounter(name: Name.auditFailures, help: "Audit entries that could not be written (see the node's log).").increment()
     }
@@ -132,6 +151,13 @@ public final class HanaroMetrics: Sendable {
         registry.makeGauge(name: Name.replicaRecords, labels: [("kind", "program")], help: "Records in the replica, by kind.").set(Double(status.replica.programs))
         registry.makeGauge(name: Name.replicaRecords, labels: [("kind", "referral")], help: "Records in the replica, by kind.").set(Double(status.replica.referrals))
         _ = registry.makeCounter(name: Name.conflictsTotal, help: "Conflicts detected (all states).")
+        if let webhooks = status.webhooks {
+            registry.makeGauge(name: Name.webhookPending, help: "Webhook deliveries owed and not yet made.").set(Double(webhooks.pending))
+            registry.makeGauge(name: Name.webhookOldestPending, help: "Age of the oldest webhook delivery owed, seconds (0 when none).").set(webhooks.oldestPendingSeconds)
+            registry.makeGauge(name: Name.webhookFailed, help: "Webhook deliveries given up after the whole retry schedule.").set(Double(webhooks.failed))
+            registry.makeGauge(name: Name.subscriptions, labels: [("state", "active")], help: "Webhook subscriptions by state.").set(Double(webhooks.activeSubscriptions))
+            registry.makeGauge(name: Name.subscriptions, labels: [("state", "disabled")], help: "Webhook subscriptions by state.").set(Double(webhooks.disabledSubscriptions))
+        }
     }
 
     /// The Prometheus text exposition.

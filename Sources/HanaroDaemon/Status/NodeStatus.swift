@@ -77,13 +77,17 @@ public final class NodeStatus: Sendable {
             let agency = configured ?? AgencyConfiguration(id: id, koreanName: id.koreanName, englishName: id.englishName)
             rows.append(await row(agency, now: now))
         }
-        let report = NodeStatusReport(
+        var report = NodeStatusReport(
             node: configuration.agency.rawValue, version: version, startedAt: startedAt, uptimeSeconds: Int(now.timeIntervalSince(startedAt)),
             ready: ready, notReadyReason: notReady,
             replica: .init(programs: summary?.programs ?? 0, referrals: summary?.referrals ?? 0, openConflicts: summary?.openConflicts ?? 0,
                            conflictsLogged: summary?.conflictsLogged ?? 0, quarantined: summary?.quarantined ?? 0, digest: summary?.digest ?? "", headSeq: summary?.headSeq ?? 0),
             certificate: .init(nodeExpiresAt: tls.expiresAt, caExpiresAt: tls.caExpiresAt),
             agencies: rows)
+        if configuration.api != nil, let outbox = try? await replica.outboxSummary() {
+            report.webhooks = .init(activeSubscriptions: outbox.activeSubscriptions, disabledSubscriptions: outbox.disabledSubscriptions,
+                                    pending: outbox.pending, delivered: outbox.delivered, failed: outbox.failed, oldestPendingSeconds: outbox.oldestPendingSeconds)
+        }
         // Counters that follow the replica and the links.
         let logged = summary?.conflictsLogged ?? 0
         let previous = lastConflicts.withLock { value -> Int64? in defer { value = logged }; return value }

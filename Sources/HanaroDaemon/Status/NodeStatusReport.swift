@@ -91,6 +91,18 @@ public struct NodeStatusReport: Codable, Sendable, Hashable {
     public var replica: Replica
     public var certificate: Certificates
     public var agencies: [Agency]
+    /// Webhook deliveries of the Agency API (nil when `api.listen` is not set).
+    public var webhooks: Webhooks?
+
+    /// The Agency API's webhook subscriptions and what they are owed.
+    public struct Webhooks: Codable, Sendable, Hashable {
+        public var activeSubscriptions: Int64
+        public var disabledSubscriptions: Int64
+        public var pending: Int64
+        public var delivered: Int64
+        public var failed: Int64
+        public var oldestPendingSeconds: Double
+    }
 
     /// The exit status `hanaro status` gives for this report: 0 all fresh, 1 otherwise.
     public var exitStatus: Int32 { agencies.allSatisfy { $0.state == .fresh } ? 0 : 1 }

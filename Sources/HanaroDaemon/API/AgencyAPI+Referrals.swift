@@ -1,0 +1,151 @@
+import Foundation
+import HanaroCore
+import HanaroStore
+import Hummingbird
+
+extension AgencyAPI {
+    /// `POST /v1/referrals`: a referral from this node's agency. The consent record is required
+    /// (개인정보 제3자 제공 동의: scope, recipient, purpose, retention). Repeating a create with the
+    /// same id returns the referral made the first time (200), never a second one.
+    func createReferral(_ body: ReferralCreateRequest, client: APIToken) async throws -> Response {
+        let target = try Self.agency(body.target, field: "target")
+        guard target != agency else {
+            throw Problem.unprocessable("a referral goes to another agency; this node acts for \(agency.rawValue)", field: "target")
+        }
+        guard let consentBody = body.consent else {
+            throw Problem(422, "consent-missing", "The owner's consent is required",
+                          "record the owner's consent (개인정보 제3자 제공 동의) in consent: scope, recipient, purpose, retain_until",
+                          errors: [.init(field: "consent", reason: "required")])
+        }
+        var errors: [Problem.FieldError] = []
+        let recipient = AgencyID(rawValue: consentBody.recipient)
+        if recipient == nil { errors.append(.init(field: "consent.recipient", reason: "\"\(consentBody.recipient.prefix(40))\" is no agency")) }
+        if let recipient, recipient != target { errors.append(.init(field: "consent.recipient", reason: "consent names \(recipient.rawValue) but the referral goes to \(target.rawValue)")) }
+        if consentBody.scope.isEmpty { errors.append(.init(field: "consent.scope", reason: "name at least one item the owner agreed to share")) }
+        if consentBody.purpose.trimmingCharacters(in: .whitespaces).isEmpty { errors.append(.init(field: "consent.purpose", reason: "required")) }
+        let retainUntil = LocalDate(parsing: consentBody.retainUntil)
+        if retainUntil == nil { errors.append(.init(field: "consent.retain_until", reason: "must be a date YYYY-MM-DD")) }
+        var businessNumber: BusinessNumber?
+        do { businessNumber = try BusinessNumber(body.business.businessNumber) } catch { errors.append(.init(field: "business.business_number", reason: error.message)) }
+        var region: RegionCode?, industry: KSICCode?
+        if let text = body.business.region {
+            do { region = try RegionCode(text) } catch { errors.append(.init(field: "business.region", reason: error.message)) }
+        }
+        if let text = body.business.ksic {
+            do { industry = try KSICCode(text) } catch { errors.append(.init(field: "business.ksic", reason: error.message)) }
+        }
+        var categories: [SupportCategory] = []
+        for name in body.needs?.categories ?? [] {
+            guard let category = SupportCategory(codeOrName: name) else {
+                errors.append(.init(field: "needs.categories", reason: "\"\(name.prefix(40))\" is no 지원분야"))
+                continue
+            }
+            categories.append(category)
+        }
+        var program: RecordKey?
+        if let text = body.program {
+            let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
+            if parts.count == 2, let owner = AgencyID(rawValue: parts[0]) {
+                program = RecordKey(kind: .program, owner: owner, localID: parts[1])
+            } else {
+                errors.append(.init(field: "program", reason: "must be <agency>/<program id>, e.g. kodit/KODIT-000001"))
+            }
+        }
+        guard errors.isEmpty, let recipient, let retainUntil, let businessNumber else {
+            throw Problem(422, "invalid-referral", "The referral has invalid values", errors.map { "\($0.field): \($0.reason)" }.joined(separator: "; "), errors: errors)
+        }
+        let localID = body.id ?? "\(agency.rawValue.uppercased())-API-\(UUID().uuidString.prefix(13).lowercased())"
+        let key = RecordKey(kind: .referral, owner: agency, localID: localID)
+        do { try key.validate() } catch { throw Problem.unprocessable(error.message, field: "id") }
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let draft = ReferralDraft(
+            referralID: localID, target: target, originCentre: body.centre,
+            business: BusinessInfo(tradeName: body.business.tradeName, businessNumber: businessNumber, address: body.business.address ?? "", region: region, industry: industry),
+            needs: ReferralNeeds(categories: categories, summary: body.needs?.summary ?? ""), program: program,
+            consent: Consent(scope: consentBody.scope, recipient: recipient, purpose: consentBody.purpose, retainUntil: retainUntil,
+                             recordedAt: HLCTimestamp(millisecondsSince1970: now)),
+            personal: body.contact.map { PersonalFields(ownerName: $0.ownerName, phone: $0.phone) })
+        if let existing = try await replica.record(key)?.referral {
+            // The same id again: a retried create (the client did not see the first answer).
+            guard existing.target == target, existing.business.value.businessNumber == businessNumber else {
+                throw Problem(409, "id-taken", "The referral id is taken", "referral \(localID) already exists with another target or business; choose another id or omit it")
+            }
+            return try await referralResponse(key, client: client, status: 200)
+        }
+        _ = try await replica.author(.createReferral(draft), key: key, by: agency)
+        return try await referralResponse(key, client: client, status: 201)
+    }
+
+    /// `GET /v1/referrals`.
+    func listReferrals(_ request: Request, client: APIToken) async throws -> Response {
+        let parameters = request.uri.queryParameters
+        var direction: ReferralDirection?
+        if let text = parameters.get("direction") {
+            guard let parsed = ReferralDirection(rawValue: text) else { throw Problem.badRequest("direction must be incoming or outgoing", field: "direction") }
+            direction = parsed
+        }
+        var status: ReferralStatus?
+        if let text = parameters.get("status") {
+            guard let parsed = ReferralStatus(name: text) else {
+                throw Problem.badRequest("status must be one of \(ReferralStatus.allCases.map(\.name).joined(separator: ", "))", field: "status")
+            }
+            status = parsed
+        }
+        let limit = try Self.limit(parameters.get("limit"), default: 20, max: 100)
+        let page = try await replica.referrals(for: agency, direction: direction, status: status, limit: limit, cursor: parameters.get("cursor"))
+        let items = page.items.compactMap { item in
+            item.version.referral.map { ReferralView($0, version: item.version, seq: item.seq, viewer: agency, showContact: client.scopes.contains(.refer)) }
+        }
+        return Self.json(200, ReferralPageView(items: items, nextCursor: Nullable(page.nextCursor)))
+    }
+
+    /// `PATCH /v1/referrals/{id}`: a status change within this agency's role, a note, or both.
+    func updateReferral(_ id: String, _ body: ReferralUpdateRequest, client: APIToken) async throws -> Response {
+        guard body.status != nil || body.note != nil else { throw Problem.badRequest("give status, note or both") }
+        let key = try await referralKey(id)
+        var status: ReferralStatus?
+        if let text = body.status {
+            guard let parsed = ReferralStatus(name: text) else {
+                throw Problem.badRequest("status must be one of \(ReferralStatus.allCases.map(\.name).joined(separator: ", "))", field: "status")
+            }
+            status = parsed
+        }
+        if let note = body.note {
+            guard !note.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, note.count <= 2000 else {
+                throw Problem.unprocessable("a note holds 1 to 2000 characters", field: "note")
+            }
+        }
+        if let status { _ = try await replica.author(.setStatus(status), key: key, by: agency) }
+        if let note = body.note { _ = try await replica.author(.addNote(note), key: key, by: agency) }
+        return try await referralResponse(key, client: client, status: 200)
+    }
+
+    /// The referral an id names, among those this agency takes part in: `origin:local-id`, or a
+    /// bare local id when only one referral of this agency has it.
+    func referralKey(_ id: String) async throws -> RecordKey {
+        if let colon = id.firstIndex(of: ":") {
+            guard let origin = AgencyID(rawValue: String(id[..<colon])) else { throw Problem.notFound("no referral \(id)") }
+            let key = RecordKey(kind: .referral, owner: origin, localID: String(id[id.index(after: colon)...]))
+            guard let referral = try await replica.record(key)?.referral, referral.role(of: agency) != nil else {
+                throw Problem.notFound("no referral \(id) from or to \(agency.rawValue)")
+            }
+            return key
+        }
+        let keys = try await replica.referralKeys(localID: id, involving: agency)
+        switch keys.count {
+        case 0: throw Problem.notFound("no referral \(id) from or to \(agency.rawValue)")
+        case 1: return keys[0]
+        default:
+            throw Problem(409, "ambiguous-id", "Several referrals have this id",
+                          "\(keys.count) referrals from different agencies are called \(id); name one as \(keys.map { "\($0.owner.rawValue):\($0.localID)" }.joined(separator: " or "))")
+        }
+    }
+
+    func referralResponse(_ key: RecordKey, client: APIToken, status: Int) async throws -> Response {
+        guard let version = try await replica.record(key), let referral = version.referral else { throw Problem.notFound("no referral \(key.localID)") }
+        let seq = try await replica.sequence(of: key) ?? 0
+        let view = ReferralView(referral, version: version, seq: seq, viewer: agency, showContact: client.scopes.contains(.refer))
+        let location = "/v1/referrals/\(view.id)"
+        return Self.json(status, view, headers: status == 201 ? [.location: location] : [:])
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+public import HanaroCore
+public import HanaroStore
+public import Hummingbird
+public import Logging
+import NIOCore
+
+/// The Agency API: the node's front door for its own agency's systems (see docs/AGENCY-API.md
+/// and the OpenAPI document, `docs/openapi.json`, also served at `GET /openapi.json`).
+///
+/// Every route but the document needs a bearer token of `api.tokens_file` with the route's scope.
+/// Every call that touches a referral is audited (actor `api:<client>`), as is every refusal of a
+/// known client for a missing scope; unknown tokens are counted, not audited (their cost stays
+/// bounded). No personal field is ever logged or audited.
+public struct AgencyAPI: Sendable {
+    let agency: AgencyID
+    let tokens: [APIToken]
+    let replica: Replica
+    let metrics: HanaroMetrics
+    let logger: Logger
+    let allowHTTPWebhooks: Bool
+    /// Largest request body accepted.
+    static let maxBody = 64 * 1024
+
+    public init(agency: AgencyID, configuration: APIConfiguration, replica: Replica, metrics: HanaroMetrics, logger: Logger) {
+        self.agency = agency
+        tokens = configuration.tokens
+        self.replica = replica
+        self.metrics = metrics
+        self.logger = logger
+        allowHTTPWebhooks = configuration.allowHTTPWebhooks
+    }
+
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+        let v1 = router.group("v1")
+        v1.get("programs") { request, _ in
+            await handle(request, .read, "programs.search") { _ in try await searchPrograms(request) }
+        }
+        v1.get("programs/:agency/:id") { request, context in
+            await handle(request, .read, "programs.show") { _ in
+                try await program(agency: context.parameters.get("agency") ?? "", id: context.parameters.get("id") ?? "")
+            }
+        }
+        v1.post("eligibility") { request, _ in
+            await handle(request, .read, "eligibility") { _ in try await eligibility(try await Self.decode(EligibilityRequest.self, request)) }
+        }
+        v1.post("referrals") { request, _ in
+            await handle(request, .refer, "referral.create", audited: true) { client in
+                try await createReferral(try await Self.decode(ReferralCreateRequest.self, request), client: client)
+            }
+        }
+        v1.get("referrals") { request, _ in
+            await handle(request, .refer, "referral.list", audited: true) { client in try await listReferrals(request, client: client) }
+        }
+        v1.get("referrals/:id") { request, context in
+            await handle(request, .refer, "referral.show", audited: true) { client in
+                let key = try await referralKey(context.parameters.get("id") ?? "")
+                return try await referralResponse(key, client: client, status: 200)
+            }
+        }
+        v1.patch("referrals/:id") { request, context in
+            await handle(request, .refer, "referral.update", audited: true) { client in
+                try await updateReferral(context.parameters.get("id") ?? "", try await Self.decode(ReferralUpdateRequest.self, request), client: client)
+            }
+        }
+        v1.post("subscriptions") { request, _ in
+            await handle(request, .subscribe, "subscription.create") { client in
+                try await createSubscription(try await Self.decode(SubscriptionCreateRequest.self, request), client: client)
+            }
+        }
+        v1.get("subscriptions") { request, _ in
+            await handle(request, .subscribe, "subscription.list") { _ in
+                Self.json(200, SubscriptionListView(items: try await replica.subscriptions().map { SubscriptionView($0) }))
+            }
+        }
+        v1.delete("subscriptions/:id") { request, context in
+            await handle(request, .subscribe, "subscription.delete") { client in
+                let id = context.parameters.get("id") ?? ""
+                let note = AuditNote(actor: "api:\(client.name)", action: "api.subscription.delete", target: id, outcome: "ok", detail: "")
+                guard try await replica.deleteSubscription(id, audit: note) else { throw Problem.notFound("no subscription \(id)") }
+                return Response(status: .noContent)
+            }
+        }
+        return router
+    }
+
+    // MARK: Authentication, auditing, errors
+
+    /// Authenticates, checks the scope, runs `work` and turns what it throws into a problem. With
+    /// `audited`, the call is written to the audit log (target: the path; outcome and the
+    /// problem's title, never a body).
+    func handle(_ request: Request, _ scope: APIScope, _ action: String, audited: Bool = false,
+                _ work: (APIToken) async throws -> Response) async -> Response {
+        guard let header = request.headers[.authorization], let presented = Self.bearerToken(header) else {
+            metrics.countAPI(action: action, outcome: "unauthenticated")
+            return Self.unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+        }
+        guard let client = APIToken.authenticate(presented, among: tokens) else {
+            metrics.countAPI(action: action, outcome: "unauthenticated")
+            return Self.unauthorized("the bearer token is not one of api.tokens_file")
+        }
+        let actor = "api:\(client.name)"
+        let target = request.uri.path
+        guard client.scopes.contains(scope) else {
+            metrics.countAPI(action: action, outcome: "forbidden")
+            await audit(actor: actor, action: "api.\(action)", target: target, outcome: "refused", detail: "the token lacks scope \(scope.rawValue)")
+            return Problem(403, "forbidden", "The token lacks a scope", "\(action) needs scope \(scope.rawValue); this client has \(client.scopes.sorted().map(\.rawValue).joined(separator: ", ").ifEmpty("none"))").response
+        }
+        do {
+            let response = try await work(client)
+            metrics.countAPI(action: action, outcome: "ok")
+            if audited { await audit(actor: actor, action: "api.\(action)", target: target, outcome: "ok", detail: "\(response.status.code)") }
+            return response
+        } catch {
+            let problem = Self.problem(for: error)
+            metrics.countAPI(action: action, outcome: problem.status >= 500 ? "failed" : "refused")
+            if problem.status >= 500 {
+                logger.error("agency API call failed", metadata: ["action": "\(action)", "reason": "\(problem.detail)"])
+            }
+            if audited { await audit(actor: actor, action: "api.\(action)", target: target, outcome: problem.status >= 500 ? "failed" : "refused", detail: "\(problem.status) \(problem.title)") }
+            return problem.response
+        }
+    }
+
+    static func problem(for error: any Error) -> Problem {
+        switch error {
+        case let problem as Problem: return problem
+        case let store as StoreError where store.code == .invalidRequest:
+            if let validation = store.cause as? ValidationError { return problem(for: validation) }
+            return Problem.badRequest(store.message)
+        case let store as StoreError where store.code == .diskFull:
+            return Problem(507, "storage-full", "The node's disk is full", "nothing was written; try again later")
+        case let validation as ValidationError:
+            switch validation.code {
+            case .unauthorizedAuthor: return Problem(403, "not-allowed", "This agency may not make this change", validation.message)
+            case .invalidTransition: return Problem(409, "invalid-transition", "The status cannot change this way", validation.message)
+            default: return Problem.unprocessable(validation.message, field: validation.field)
+            }
+        default:
+            return Problem(500, "internal", "The node could not answer", "an internal error occurred; the node's log has the details")
+        }
+    }
+
+    /// Audits; a failing audit log is logged and counted, the answer still goes out.
+    func audit(actor: String, action: String, target: String, outcome: String, detail: String) async {
+        do {
+            try await replica.appendAudit(actor: actor, action: action, target: target, outcome: outcome, detail: detail)
+        } catch {
+            metrics.countAuditFailure()
+            logger.error("could not audit an agency API call", metadata: ["action": "\(action)", "reason": "\(error.message)"])
+        }
+    }
+
+    static func unauthorized(_ detail: String) -> Response {
+        var problem = Problem(401, "unauthenticated", "Authentication is required", detail)
+        problem.headers = [.wwwAuthenticate: "Bearer realm=\"hanaro-api\""]
+        return problem.response
+    }
+
+    static func bearerToken(_ header: String) -> String? {
+        let trimmed = header.trimmingCharacters(in: .whitespaces)
+        guard let space = trimmed.firstIndex(of: " "), trimmed[..<space].lowercased() == "bearer" else { return nil }
+        let token = trimmed[space...].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: maxBody)
+        } catch {
+            throw Problem(413, "too-large", "The request body is too large", "at most \(maxBody) bytes")
+        }
+        do {
+            return try APIWire.decoder.decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw Problem.badRequest("\(Self.path(context.codingPath + [key])) is required", field: Self.path(context.codingPath + [key]))
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw Problem.badRequest("\(Self.path(context.codingPath)) has the wrong type (\(context.debugDescription))", field: Self.path(context.codingPath))
+        } catch {
+            throw Problem.badRequest("the body must be a JSON object as the OpenAPI document describes (GET /openapi.json)")
+        }
+    }
+
+    /// `business.trade_name`: the JSON path of a decoding error.
+    static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { key in key.intValue.map { "[\($0)]" } ?? key.stringValue.snakeCased }.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+    }
+
+    static func json(_ status: Int, _ value: some Encodable, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        let body = (try? APIWire.encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: Array(body))))
+    }
+}
+
+extension String {
+    var snakeCased: String {
+        var result = ""
+        for character in self {
+            if character.isUppercase { result += "_" + character.lowercased() } else { result.append(character) }
+        }
+        return result
+    }
+
+    func ifEmpty(_ replacement: String) -> String { isEmpty ? replacement : self }
+}

@@ -1,0 +1,258 @@
+public import Foundation
+public import HanaroCore
+import GRDB
+
+/// A program search (`GET /v1/programs`).
+public struct ProgramQuery: Sendable, Hashable {
+    /// Korean or other text over title (weighted ×3) and summary; nil: every program, by key.
+    public var text: String?
+    public var region: RegionCode?
+    /// A KSIC code or prefix (`G`, `G47`); programs for a broader or narrower industry match.
+    public var industry: String?
+    public var category: SupportCategory?
+    public var agency: AgencyID?
+    /// Programs taking applications that day (those without dates count as always open).
+    public var openOn: LocalDate?
+    public var limit = 20
+    /// A cursor from the previous page.
+    public var cursor: String?
+
+    public init() {}
+}
+
+/// One program found, with its relevance (bm25: smaller is better; nil without text).
+public struct ProgramHit: Sendable {
+    public var version: RecordVersion
+    public var program: ProgramRecord
+    public var score: Double?
+}
+
+/// A page of ``ProgramHit``s and the cursor of the next (nil on the last).
+public struct ProgramPage: Sendable {
+    public var items: [ProgramHit]
+    public var nextCursor: String?
+}
+
+/// A program's criteria, as eligibility reads them.
+public struct ProgramCriteria: Sendable {
+    public var key: RecordKey
+    public var title: String
+    public var eligibility: Eligibility
+}
+
+/// Which referrals a list shows, as seen by this node's agency.
+public enum ReferralDirection: String, Sendable, Hashable, CaseIterable {
+    case incoming
+    case outgoing
+}
+
+/// A page of referrals and the cursor of the next (nil on the last).
+public struct ReferralPage: Sendable {
+    public var items: [(seq: Int64, version: RecordVersion)]
+    public var nextCursor: String?
+}
+
+extension Replica {
+    /// Searches the programs of every agency (see ``ProgramQuery``), in a stable order: by
+    /// relevance then index id with text, by record key without.
+    /// - Throws: ``StoreError`` `.invalidRequest` for a cursor this replica did not issue or a
+    ///   query with nothing searchable.
+    public func searchPrograms(_ query: ProgramQuery) async throws(StoreError) -> ProgramPage {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let agency = query.agency {
+            conditions.append("p.agency = ?")
+            arguments.append(agency.rawValue)
+        }
+        if let category = query.category {
+            conditions.append("p.category = ?")
+            arguments.append(category.rawValue)
+        }
+        if let region = query.region {
+            // A 시도 query finds programs for it and for any 시군구 in it; a 시군구 query finds
+            // programs for it and for its 시도. Nationwide programs always.
+            if region.code.count == 2 {
+                conditions.append("(p.regions = '' OR instr(p.regions, ?) > 0)")
+                arguments.append(" " + region.code)
+            } else {
+                conditions.append("(p.regions = '' OR instr(p.regions, ?) > 0 OR instr(p.regions, ?) > 0)")
+                arguments += [" \(region.code) ", " \(region.province) "]
+            }
+        }
+        if let industry = query.industry?.uppercased(), !industry.isEmpty {
+            var any = ["p.industries = ''", "instr(p.industries, ?) > 0"]
+            arguments.append(" " + industry)
+            for length in 1 ..< industry.count {
+                any.append("instr(p.industries, ?) > 0")
+                arguments.append(" \(industry.prefix(length)) ")
+            }
+            conditions.append("(" + any.joined(separator: " OR ") + ")")
+        }
+        if let day = query.openOn {
+            conditions.append("(p.open_from IS NULL OR p.open_from <= ?) AND (p.open_until IS NULL OR p.open_until >= ?)")
+            arguments += [Int64(day.ordinal), Int64(day.ordinal)]
+        }
+        let limit = max(1, min(query.limit, 100))
+        let sql: String
+        let text = query.text.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
+        if let text {
+            guard text.count <= SearchText.maxQueryLength else {
+                throw StoreError(.invalidRequest, "q is \(text.count) characters long; at most \(SearchText.maxQueryLength)")
+            }
+            guard let match = SearchText.matchExpression(text) else {
+                throw StoreError(.invalidRequest, "q holds no letters or digits to search for")
+            }
+            let rank = "bm25(program_fts, 3.0, 1.0)"
+            conditions.insert("program_fts MATCH ?", at: 0)
+            arguments.insert(match, at: 0)
+            if let cursor = query.cursor {
+                guard let (score, id) = Self.scoreCursor(cursor) else { throw Self.badCursor }
+                conditions.append("(\(rank) > ? OR (\(rank) = ? AND p.id > ?))")
+                arguments += [score, score, id]
+            }
+            sql = """
+                SELECT p.key, \(rank) AS score, p.id FROM program_fts JOIN program_index p ON p.id = program_fts.rowid
+                WHERE \(conditions.joined(separator: " AND ")) ORDER BY score, p.id LIMIT \(limit + 1)
+                """
+        } else {
+            if let cursor = query.cursor {
+                guard let after = Self.keyCursor(cursor) else { throw Self.badCursor }
+                conditions.append("p.key > ?")
+                arguments.append(after)
+            }
+            sql = """
+                SELECT p.key, NULL, p.id FROM program_index p \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "))
+                ORDER BY p.key LIMIT \(limit + 1)
+                """
+        }
+        let key = self.key
+        let statementArguments = StatementArguments(arguments)
+        return try await read("search programs") { db in
+            let rows = try Row.fetchAll(db, sql: sql, arguments: statementArguments)
+            var items: [ProgramHit] = []
+            for row in rows.prefix(limit) {
+                let recordKey = try RecordKey(parsing: row[0] as String)
+                guard let version = try Self.readRecord(db, recordKey, key: key), let program = version.program else { continue }
+                items.append(ProgramHit(version: version, program: program, score: row[1]))
+            }
+            var next: String?
+            if rows.count > limit, let last = rows.prefix(limit).last {
+                next = text != nil ? Self.scoreCursor(score: last[1], id: last[2]) : Self.keyCursor(key: last[0])
+            }
+            return ProgramPage(items: items, nextCursor: next)
+        }
+    }
+
+    /// The criteria of every indexed program (withdrawn ones are not), optionally of one agency
+    /// or category, open on a day — what an eligibility answer is computed over.
+    public func programCriteria(agency: AgencyID? = nil, category: SupportCategory? = nil, openOn: LocalDate? = nil) async throws(StoreError) -> [ProgramCriteria] {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let agency { conditions.append("agency = ?"); arguments.append(agency.rawValue) }
+        if let category { conditions.append("category = ?"); arguments.append(category.rawValue) }
+        if let openOn {
+            conditions.append("(open_from IS NULL OR open_from <= ?) AND (open_until IS NULL OR open_until >= ?)")
+            arguments += [Int64(openOn.ordinal), Int64(openOn.ordinal)]
+        }
+        let sql = "SELECT agency, native_id, title, eligibility FROM program_index \(conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")) ORDER BY key"
+        let statementArguments = StatementArguments(arguments)
+        return try await read("read program criteria") { db in
+            var result: [ProgramCriteria] = []
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: statementArguments)
+            while let row = try rows.next() {
+                guard let agency = AgencyID(rawValue: row[0]) else { continue }
+                let bytes: Data = row[3]
+                result.append(ProgramCriteria(key: RecordKey(kind: .program, owner: agency, localID: row[1]), title: row[2],
+                                              eligibility: try Eligibility(canonicalBytes: bytes)))
+            }
+            return result
+        }
+    }
+
+    /// The referrals `agency` sends (outgoing), receives (incoming) or both, optionally in one
+    /// status, by record key (stable under updates), after a cursor.
+    public func referrals(for agency: AgencyID, direction: ReferralDirection?, status: ReferralStatus?, limit: Int, cursor: String?) async throws(StoreError) -> ReferralPage {
+        var conditions: [String]
+        var arguments: [(any DatabaseValueConvertible)?]
+        switch direction {
+        case .incoming?: (conditions, arguments) = (["target = ?"], [agency.rawValue])
+        case .outgoing?: (conditions, arguments) = (["origin = ?"], [agency.rawValue])
+        case nil: (conditions, arguments) = (["(origin = ? OR target = ?)"], [agency.rawValue, agency.rawValue])
+        }
+        if let status { conditions.append("status = ?"); arguments.append(status.name) }
+        if let cursor {
+            guard let after = Self.keyCursor(cursor) else { throw Self.badCursor }
+            conditions.append("key > ?")
+            arguments.append(after)
+        }
+        let limit = max(1, min(limit, 100))
+        let sql = "SELECT key, seq FROM referral_index WHERE \(conditions.joined(separator: " AND ")) ORDER BY key LIMIT \(limit + 1)"
+        let key = self.key
+        let statementArguments = StatementArguments(arguments)
+        return try await read("list referrals") { db in
+            let rows = try Row.fetchAll(db, sql: sql, arguments: statementArguments)
+            var items: [(Int64, RecordVersion)] = []
+            for row in rows.prefix(limit) {
+                let recordKey = try RecordKey(parsing: row[0] as String)
+                if let version = try Self.readRecord(db, recordKey, key: key) { items.append((row[1], version)) }
+            }
+            let next = rows.count > limit ? rows.prefix(limit).last.map { Self.keyCursor(key: $0[0]) } : nil
+            return ReferralPage(items: items, nextCursor: next)
+        }
+    }
+
+    /// The key of the referral `localID` that `agency` takes part in (as origin or target), if
+    /// exactly one; several when origins reused an id (the caller then asks for `origin:id`).
+    public func referralKeys(localID: String, involving agency: AgencyID) async throws(StoreError) -> [RecordKey] {
+        try await read("find a referral") { db in
+            try String.fetchAll(db.cachedStatement(sql: "SELECT key FROM referral_index WHERE local_id = ? AND (origin = ? OR target = ?) ORDER BY key"),
+                                arguments: [localID, agency.rawValue, agency.rawValue]).map { try RecordKey(parsing: $0) }
+        }
+    }
+
+    /// The feed sequence of a record's current state (what `updated_seq` reports).
+    public func sequence(of recordKey: RecordKey) async throws(StoreError) -> Int64? {
+        try await read("read \(recordKey)") { db in
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM record WHERE key = ?"), arguments: [recordKey.description])
+        }
+    }
+
+    static func readRecord(_ db: Database, _ recordKey: RecordKey, key: ReplicaKey) throws -> RecordVersion? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT vector, body, sealed FROM record WHERE key = ?"),
+                                         arguments: [recordKey.description]) else { return nil }
+        return try StoredRow(vector: Array(row[0] as Data), body: Array(row[1] as Data), sealed: row[2]).decode(recordKey, with: key).version
+    }
+
+    // MARK: Cursors: opaque to clients (base64url), checked on the way back in.
+
+    static let badCursor = StoreError(.invalidRequest, "cursor is not one this API issued; start again without it")
+
+    static func keyCursor(key: String) -> String { Data(("k:" + key).utf8).base64URLEncoded }
+    static func keyCursor(_ cursor: String) -> String? {
+        guard let text = Data(base64URLEncoded: cursor).flatMap({ String(data: $0, encoding: .utf8) }), text.hasPrefix("k:") else { return nil }
+        return String(text.dropFirst(2))
+    }
+    static func scoreCursor(score: Double, id: Int64) -> String {
+        Data("s:\(String(score.bitPattern, radix: 16)):\(id)".utf8).base64URLEncoded
+    }
+    static func scoreCursor(_ cursor: String) -> (Double, Int64)? {
+        guard let text = Data(base64URLEncoded: cursor).flatMap({ String(data: $0, encoding: .utf8) }), text.hasPrefix("s:") else { return nil }
+        let parts = text.dropFirst(2).split(separator: ":")
+        guard parts.count == 2, let bits = UInt64(parts[0], radix: 16), let id = Int64(parts[1]) else { return nil }
+        return (Double(bitPattern: bits), id)
+    }
+}
+
+extension Data {
+    /// Base64url without padding (RFC 4648 §5).
+    var base64URLEncoded: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    init?(base64URLEncoded text: String) {
+        guard text.count <= 1024 else { return nil }
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        self.init(base64Encoded: base64)
+    }
+}

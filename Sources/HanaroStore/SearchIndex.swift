@@ -1,0 +1,116 @@
+import Foundation
+import HanaroCore
+import GRDB
+import Crypto
+
+/// What a write transaction needs besides the records: the subscriptions to match what it
+/// stores against, and this node's agency (a referral whose target it is arrives as incoming).
+struct SessionEvents: Sendable {
+    var matcher: SubscriptionMatcher?
+    var localAgency: AgencyID?
+}
+
+/// The Agency API's derived tables (see `ReplicaSchema.v5`), written in the transaction that
+/// stores the record they derive from, so the index never lags or leads the replica.
+enum SearchIndex {
+    /// Bumped when the index's content changes shape: an open replica with another value
+    /// rebuilds it.
+    static let version: Int64 = 1
+
+    /// `' 11 26110 '` (empty for none): a list a `LIKE`/`instr` filter can test whole codes in.
+    static func framed(_ codes: [String]) -> String {
+        codes.isEmpty ? "" : " " + codes.joined(separator: " ") + " "
+    }
+
+    static func indexProgram(_ db: Database, key: RecordKey, program: ProgramRecord, seq: Int64, isNew: Bool) throws {
+        let text = key.description
+        if program.isDeleted {
+            // Withdrawn: out of search and eligibility (the record itself stays, a tombstone).
+            if !isNew, let id = try Int64.fetchOne(db.cachedStatement(sql: "DELETE FROM program_index WHERE key = ? RETURNING id"), arguments: [text]) {
+                try db.cachedStatement(sql: "DELETE FROM program_fts WHERE rowid = ?").execute(arguments: [id])
+            }
+            return
+        }
+        let id = try Int64.fetchOne(db.cachedStatement(sql: """
+            INSERT INTO program_index(key, agency, native_id, title, category, eligibility, regions, industries, open_from, open_until, status, seq)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(key) DO UPDATE SET title = excluded.title, category = excluded.category, eligibility = excluded.eligibility,
+              regions = excluded.regions, industries = excluded.industries, open_from = excluded.open_from,
+              open_until = excluded.open_until, status = excluded.status, seq = excluded.seq
+            RETURNING id
+            """), arguments: [
+                text, key.owner.rawValue, key.localID, program.title, program.category?.rawValue, Data(program.eligibility.canonicalBytes),
+                framed(program.eligibility.regions.map(\.code)), framed(program.eligibility.industries.map(\.code)),
+                program.period.start.map { Int64($0.ordinal) }, program.period.end.map { Int64($0.ordinal) },
+                Int64(program.status.rawValue), seq,
+            ])!
+        if !isNew { try db.cachedStatement(sql: "DELETE FROM program_fts WHERE rowid = ?").execute(arguments: [id]) }
+        try db.cachedStatement(sql: "INSERT INTO program_fts(rowid, title_grams, summary_grams) VALUES (?, ?, ?)")
+            .execute(arguments: [id, SearchText.grams(program.title), SearchText.grams(program.summary)])
+    }
+
+    static func indexReferral(_ db: Database, key: RecordKey, referral: ReferralRecord, seq: Int64) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO referral_index(key, origin, local_id, target, status, seq) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(key) DO UPDATE SET status = excluded.status, seq = excluded.seq
+            """).execute(arguments: [key.description, referral.origin.rawValue, referral.referralID, referral.target.rawValue, referral.status.name, seq])
+    }
+
+    /// Fills the derived tables from the records when they are missing or of another
+    /// ``version`` (a replica made before the Agency API, or an index changed since): one
+    /// transaction, at open.
+    static func rebuildIfNeeded(_ writer: any DatabaseWriter, key replicaKey: ReplicaKey) throws {
+        try writer.write { db in
+            let built = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'search.index'")
+            guard built != version else { return }
+            try db.execute(sql: "DELETE FROM program_index; DELETE FROM program_fts; DELETE FROM referral_index")
+            let rows = try Row.fetchCursor(db, sql: "SELECT key, seq, vector, body, sealed FROM record")
+            while let row = try rows.next() {
+                let recordKey = try RecordKey(parsing: row[0] as String)
+                let stored = StoredRow(vector: Array(row[2] as Data), body: Array(row[3] as Data), sealed: row[4] as Data?)
+                let version = try stored.decode(recordKey, with: replicaKey).version
+                switch version.body {
+                case .program(let register): try indexProgram(db, key: recordKey, program: register.value, seq: row[1], isNew: true)
+                case .referral(let referral): try indexReferral(db, key: recordKey, referral: referral, seq: row[1])
+                }
+            }
+            try db.execute(sql: "INSERT INTO meta(name, value) VALUES ('search.index', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                           arguments: [version])
+        }
+    }
+}
+
+extension WriteSession {
+    /// Indexes a stored version and queues the webhooks it owes.
+    func index(_ version: RecordVersion, seq: Int64, isNew: Bool) throws {
+        switch version.body {
+        case .program(let register):
+            let program = register.value
+            try SearchIndex.indexProgram(db, key: version.key, program: program, seq: seq, isNew: isNew)
+            if !program.isDeleted, let matcher = events.matcher, !matcher.programEntries.isEmpty {
+                try enqueue(matcher.matches(program), type: .programMatched, version: version)
+            }
+        case .referral(let referral):
+            try SearchIndex.indexReferral(db, key: version.key, referral: referral, seq: seq)
+            // A referral arriving for the first time, sent to this node's agency.
+            if isNew, referral.target == events.localAgency, let matcher = events.matcher, !matcher.referralSubscriptions.isEmpty {
+                try enqueue(matcher.referralSubscriptions, type: .referralReceived, version: version)
+            }
+        }
+    }
+
+    /// One outbox row per subscription, record and version: a version delivered twice (a retried
+    /// pull) owes nothing more.
+    func enqueue(_ subscriptions: [String], type: WebhookEventType, version: RecordVersion) throws {
+        guard !subscriptions.isEmpty else { return }
+        let vector = "\(version.vector)"
+        let text = version.key.description
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO outbox(subscription, event_id, type, record_key, version, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(event_id) DO NOTHING
+            """)
+        for id in subscriptions {
+            try insert.execute(arguments: [id, WebhookEventType.eventID(subscription: id, key: text, version: vector), type.rawValue, text, vector, Int64(now), Int64(now)])
+        }
+    }
+}

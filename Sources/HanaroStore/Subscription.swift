@@ -1,0 +1,134 @@
+public import Foundation
+public import HanaroCore
+import Crypto
+
+/// What a webhook announces.
+public enum WebhookEventType: String, Sendable, Hashable, CaseIterable, Codable {
+    /// A new or changed program that matches the subscription's profile and keywords.
+    case programMatched = "program.matched"
+    /// A referral arriving for this node's agency.
+    case referralReceived = "referral.received"
+
+    /// The `webhook-id` of the delivery of one version of one record to one subscription: the same
+    /// on every retry and on every node restart (Standard Webhooks' idempotency key).
+    static func eventID(subscription: String, key: String, version: String) -> String {
+        let digest = SHA256.hash(data: Data("\(subscription)\n\(key)\n\(version)".utf8))
+        return "msg_" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// What a subscription asks to hear about. The profile never leaves the node: it is sealed at
+/// rest and only used to match here.
+public struct SubscriptionFilter: Sendable, Hashable {
+    public var events: Set<WebhookEventType>
+    /// Programs for which this profile is not ineligible (nil: any).
+    public var profile: BusinessProfile?
+    /// Programs whose title or summary holds one of these (spacing and case ignored; empty: any).
+    public var keywords: [String]
+    public var agency: AgencyID?
+    public var category: SupportCategory?
+
+    public init(events: Set<WebhookEventType>, profile: BusinessProfile? = nil, keywords: [String] = [], agency: AgencyID? = nil, category: SupportCategory? = nil) {
+        self.events = events
+        self.profile = profile
+        self.keywords = keywords
+        self.agency = agency
+        self.category = category
+    }
+
+    /// The sealed form (JSON inside the replica key's AES-GCM).
+    struct Stored: Codable {
+        var events: [String]
+        var region: String?
+        var ksic: String?
+        var businessAgeMonths: Int64?
+        var employees: Int64?
+        var revenueKRW: Int64?
+        var ownerAge: Int64?
+        var hasProfile: Bool
+        var keywords: [String]
+        var agency: String?
+        var category: String?
+    }
+
+    var stored: Stored {
+        Stored(events: events.map(\.rawValue).sorted(), region: profile?.region?.code, ksic: profile?.industry?.code,
+               businessAgeMonths: profile?.businessAgeMonths, employees: profile?.employees, revenueKRW: profile?.revenueKRW,
+               ownerAge: profile?.ownerAge, hasProfile: profile != nil, keywords: keywords, agency: agency?.rawValue, category: category?.rawValue)
+    }
+
+    init(stored: Stored) {
+        events = Set(stored.events.compactMap(WebhookEventType.init(rawValue:)))
+        profile = stored.hasProfile ? BusinessProfile(
+            region: stored.region.flatMap { try? RegionCode($0) }, industry: stored.ksic.flatMap { try? KSICCode($0) },
+            businessAgeMonths: stored.businessAgeMonths, employees: stored.employees, revenueKRW: stored.revenueKRW, ownerAge: stored.ownerAge) : nil
+        keywords = stored.keywords
+        agency = stored.agency.flatMap(AgencyID.init(rawValue:))
+        category = stored.category.flatMap(SupportCategory.init(rawValue:))
+    }
+}
+
+/// A subscription as the API shows it (the secret is shown once, at creation, and never again).
+public struct Subscription: Sendable, Hashable {
+    public var id: String
+    /// The API client (token name) that made it.
+    public var client: String
+    public var url: String
+    public var filter: SubscriptionFilter
+    public var state: String
+    public var disabledReason: String?
+    public var createdAt: Date
+    /// Deliveries owed, done, and attempts that failed; the last answer.
+    public var pending = 0
+    public var delivered = 0
+    public var failedAttempts = 0
+    public var lastStatus: Int?
+    public var lastAttemptAt: Date?
+}
+
+/// The active subscriptions, prepared for matching inside a write transaction: an immutable
+/// snapshot, replaced whenever a subscription is created, deleted or disabled.
+final class SubscriptionMatcher: Sendable {
+    struct Entry: Sendable {
+        var id: String
+        var agency: AgencyID?
+        var category: SupportCategory?
+        var profile: BusinessProfile?
+        /// NFC, lower-cased, without whitespace.
+        var keywords: [String]
+    }
+
+    let programEntries: [Entry]
+    let referralSubscriptions: [String]
+
+    init(_ subscriptions: [(id: String, filter: SubscriptionFilter)]) {
+        programEntries = subscriptions.filter { $0.filter.events.contains(.programMatched) }.map {
+            Entry(id: $0.id, agency: $0.filter.agency, category: $0.filter.category, profile: $0.filter.profile,
+                  keywords: $0.filter.keywords.map(Self.normalized).filter { !$0.isEmpty })
+        }
+        referralSubscriptions = subscriptions.filter { $0.filter.events.contains(.referralReceived) }.map(\.id)
+    }
+
+    static func normalized(_ text: String) -> String {
+        String(text.precomposedStringWithCanonicalMapping.lowercased().unicodeScalars.filter { !$0.properties.isWhitespace })
+    }
+
+    /// The subscriptions a program matches: its agency and category if they name one, one of
+    /// their keywords in its title or summary, and a profile it does not rule out.
+    func matches(_ program: ProgramRecord) -> [String] {
+        var haystack: String?
+        var matched: [String] = []
+        for entry in programEntries {
+            if let agency = entry.agency, agency != program.owner { continue }
+            if let category = entry.category, category != program.category { continue }
+            if !entry.keywords.isEmpty {
+                let text = haystack ?? Self.normalized(program.title + " " + program.summary)
+                haystack = text
+                guard entry.keywords.contains(where: { text.contains($0) }) else { continue }
+            }
+            if let profile = entry.profile, case .ineligible = program.eligibility.check(profile) { continue }
+            matched.append(entry.id)
+        }
+        return matched
+    }
+}
