@@ -34,6 +34,7 @@ final class Federation: Sendable {
     let dir: String
     let ports: [AgencyID: Int]
     private let statusPorts = Mutex<[AgencyID: Int]>([:])
+    private let apiPorts = Mutex<[AgencyID: Int]>([:])
 
     init(agencies: [AgencyID], agencyExtra: [AgencyID: String] = [:], staleAfter: String = "5m", nodeExtra: String = "") throws {
         dir = NSTemporaryDirectory() + "hanaro-serve-" + UUID().uuidString
@@ -74,6 +75,8 @@ final class Federation: Sendable {
 
     func config(_ agency: AgencyID) -> String { "\(dir)/\(agency.rawValue).yaml" }
     func statusURL(_ agency: AgencyID) -> String { "http://127.0.0.1:\(statusPorts.withLock { $0[agency] } ?? 0)" }
+    /// The Agency API of a node started with `api.listen` (its ready line names the port).
+    func apiURL(_ agency: AgencyID) -> String { "http://127.0.0.1:\(apiPorts.withLock { $0[agency] } ?? 0)" }
     func socket(_ agency: AgencyID) -> String { "\(dir)/data-\(agency.rawValue)/admin.sock" }
     func replicaPath(_ agency: AgencyID) -> String { "\(dir)/data-\(agency.rawValue)/replica.sqlite" }
     func keyPath(_ agency: AgencyID) -> String { "\(dir)/data-\(agency.rawValue)/replica.key" }
@@ -88,6 +91,7 @@ final class Federation: Sendable {
             throw ProcessFailure("hanaro serve for \(agency.rawValue) did not become ready: \(process.output)")
         }
         statusPorts.withLock { $0[agency] = port }
+        if let api = line.firstMatch(of: /api [0-9.]+:(\d+)/).flatMap({ Int($0.1) }) { apiPorts.withLock { $0[agency] = api } }
         return process
     }
 

@@ -1,0 +1,281 @@
+import Foundation
+import HanaroCore
+import HanaroStore
+import HanaroTesting
+import Testing
+
+/// The Agency API from outside, on real `hanaro serve` processes: curl for the calls, the OpenAPI
+/// document checked by openapi-spec-validator and the live answers against it (Python, written
+/// apart from the node), a Python webhook receiver that verifies the Standard Webhooks signature,
+/// and sqlite3 reading the audit log.
+@Suite("Agency API", .serialized)
+struct AgencyAPITests {
+    static let apiSection = "api:\n  listen: 127.0.0.1:0\n  tokens_file: api-tokens"
+    static let ownerName = "홍길동"
+
+    /// Adds a client with `hanaro tokens add` and returns its token.
+    static func addClient(_ dir: String, name: String, scopes: String) throws -> String {
+        let result = try Hanaro.run(["tokens", "add", "--file", "\(dir)/api-tokens", "--name", name, "--scopes", scopes])
+        #expect(result.status == 0, "tokens add: \(result.stderr)")
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Programs of five agencies written into a node's replica before it starts.
+    static func seedPrograms(_ federation: Federation, on agency: AgencyID) async throws {
+        let key = try ReplicaKey.create(at: federation.keyPath(agency))
+        let replica = try Replica(path: federation.replicaPath(agency), key: key)
+        func program(_ owner: AgencyID, _ id: String, _ title: String, _ summary: String, _ eligibility: Eligibility, period: ApplicationPeriod = ApplicationPeriod()) -> ProgramRecord {
+            ProgramRecord(owner: owner, nativeID: id, title: title, summary: summary, eligibility: eligibility, period: period, status: .open)
+        }
+        let programs = [
+            program(.semas, "S-1", "예비창업자 창업지원 패키지", "소상공인정책자금 연계 지원", Eligibility(regions: [try RegionCode("42")], businessAgeMonths: BoundedRange(max: 36))),
+            program(.kodit, "K-1", "소상공인 정책자금 특별보증", "도소매업 보증", Eligibility(industries: [try KSICCode("G47")], employees: BoundedRange(max: 10))),
+            program(.kamco, "M-1", "재기 지원 프로그램", "채무조정 이후 재창업", Eligibility(regions: [try RegionCode("11")], ownerAge: BoundedRange(min: 40, max: 60))),
+            program(.kinfa, "F-1", "서민금융 햇살론", "저신용 소상공인 자금", Eligibility()),
+            program(.ewpc, "E-1", "고용장려금", "청년 채용 지원", Eligibility(),
+                    period: ApplicationPeriod(start: try LocalDate(year: 2020, month: 1, day: 1), end: try LocalDate(year: 2020, month: 12, day: 31))),
+        ]
+        for item in programs {
+            try await replica.author([AuthoredEdit(key: item.key, edit: .publishProgram(item))], by: item.owner)
+        }
+    }
+
+    static func json(_ text: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+    }
+
+    static func ids(_ body: String) -> [String] {
+        (json(body)["items"] as? [[String: Any]] ?? []).map { "\($0["agency"] as? String ?? "")/\($0["id"] as? String ?? "")" }
+    }
+
+    @Test("search, eligibility, scopes and the OpenAPI document, on a live node")
+    func searchAndEligibility() async throws {
+        let federation = try Federation(agencies: [.semas], nodeExtra: Self.apiSection)
+        defer { federation.remove() }
+        let full = try Self.addClient(federation.dir, name: "crm", scopes: "read,refer,subscribe")
+        let reader = try Self.addClient(federation.dir, name: "portal", scopes: "read")
+        try FileManager.default.createDirectory(atPath: "\(federation.dir)/data-semas", withIntermediateDirectories: true)
+        try await Self.seedPrograms(federation, on: .semas)
+        let node = try await federation.start(.semas)
+        defer { node.signal(SIGKILL) }
+        let api = federation.apiURL(.semas)
+        let auth = ["Authorization": "Bearer \(reader)"]
+        func search(_ query: String) throws -> [String] {
+            let (status, body) = try http("GET", api + "/v1/programs?" + query, headers: auth)
+            #expect(status == 200, "\(query): \(body)")
+            return Self.ids(body)
+        }
+        let q = { (text: String) in "q=" + text.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
+        // Two syllables inside a longer word, one syllable, and words across spacing.
+        #expect(try search(q("창업")).contains("semas/S-1"))
+        #expect(try search(q("창")).contains("semas/S-1"))
+        let spaced = try search(q("소상공인 정책자금"))
+        #expect(spaced.contains("kodit/K-1") && spaced.contains("semas/S-1"), "\(spaced)")
+        #expect(try search(q("소상공인정책자금")).contains("kodit/K-1"))
+        // A decomposed (NFD) query is the same word.
+        #expect(try search(q("창업".decomposedStringWithCanonicalMapping)).contains("semas/S-1"))
+        #expect(try search(q("햇살론")) == ["kinfa/F-1"])
+        // The title weighs more than the summary: 소상공인 in K-1's title ranks above F-1's summary.
+        let ranked = try search(q("소상공인"))
+        #expect(ranked.firstIndex(of: "kodit/K-1")! < ranked.firstIndex(of: "kinfa/F-1")!, "\(ranked)")
+        // Legacy 강원 42 finds the program for 51 and the nationwide ones, not Seoul's.
+        let gangwon = try search("region=42")
+        #expect(gangwon.contains("semas/S-1") && gangwon.contains("kinfa/F-1") && !gangwon.contains("kamco/M-1"), "\(gangwon)")
+        #expect(try search("ksic=G47121").contains("kodit/K-1"))
+        #expect(!(try search("open_on=2026-12-01").contains("ewpc/E-1")))
+        #expect(try search("agency=kodit") == ["kodit/K-1"])
+        // Cursor paging: every program once.
+        var seen: [String] = []
+        var cursor: String?
+        repeat {
+            let (status, body) = try http("GET", api + "/v1/programs?limit=2" + (cursor.map { "&cursor=" + $0 } ?? ""), headers: auth)
+            #expect(status == 200)
+            seen += Self.ids(body)
+            cursor = Self.json(body)["next_cursor"] as? String
+        } while cursor != nil && seen.count < 20
+        #expect(seen.sorted() == ["ewpc/E-1", "kamco/M-1", "kinfa/F-1", "kodit/K-1", "semas/S-1"])
+        // Bad parameters: 400 problems that name the parameter.
+        let (badStatus, badBody) = try http("GET", api + "/v1/programs?region=99", headers: auth)
+        #expect(badStatus == 400 && (Self.json(badBody)["errors"] as? [[String: Any]])?.first?["field"] as? String == "region", "\(badBody)")
+        #expect(try http("GET", api + "/v1/programs?cursor=bogus", headers: auth).0 == 400)
+        #expect(try http("GET", api + "/v1/programs/kodit/K-1", headers: auth).0 == 200)
+        #expect(try http("GET", api + "/v1/programs/kodit/nope", headers: auth).0 == 404)
+
+        // Eligibility: all three outcomes, with reasons and the rules version.
+        let profile = #"{"profile":{"region":"51","business_age_months":12,"owner_age":30},"include":"all"}"#
+        let (status, body) = try http("POST", api + "/v1/eligibility", headers: auth.merging(["Content-Type": "application/json"]) { $1 }, body: profile)
+        #expect(status == 200, "\(body)")
+        let answer = Self.json(body)
+        #expect(answer["rules_version"] as? String == Eligibility.rulesVersion)
+        let items = Dictionary(uniqueKeysWithValues: (answer["items"] as? [[String: Any]] ?? []).map { ("\($0["agency"]!)/\($0["id"]!)", $0) })
+        #expect(items["semas/S-1"]?["outcome"] as? String == "eligible")
+        #expect(items["kinfa/F-1"]?["outcome"] as? String == "eligible")
+        #expect(items["kodit/K-1"]?["outcome"] as? String == "unknown")
+        #expect(Set(items["kodit/K-1"]?["missing"] as? [String] ?? []) == ["ksic", "employees"])
+        #expect(items["kamco/M-1"]?["outcome"] as? String == "ineligible")
+        #expect(Set((items["kamco/M-1"]?["failed"] as? [[String: Any]] ?? []).compactMap { $0["criterion"] as? String }) == ["region", "owner_age"])
+        let (invalid, invalidBody) = try http("POST", api + "/v1/eligibility", headers: auth, body: #"{"profile":{"region":"99"}}"#)
+        #expect(invalid == 422, "\(invalidBody)")
+
+        // Authentication and scopes: 401 without a token, 403 for a missing scope (audited).
+        let (unauthenticated, problem) = try http("GET", api + "/v1/programs")
+        #expect(unauthenticated == 401 && problem.contains("urn:hanaro:problem:unauthenticated"))
+        #expect(try http("GET", api + "/v1/programs", headers: ["Authorization": "Bearer hnr_not-a-token"]).0 == 401)
+        #expect(try http("GET", api + "/v1/referrals", headers: auth).0 == 403)
+        #expect(try http("POST", api + "/v1/subscriptions", headers: auth, body: "{}").0 == 403)
+        let refused = try sqlite(federation.replicaPath(.semas), "SELECT count(*) FROM audit WHERE actor = 'api:portal' AND action = 'api.referral.list' AND outcome = 'refused'")
+        #expect(refused == "1")
+
+        // The document, by an outside validator; the live answers, against it.
+        let tokenFile = "\(federation.dir)/crm.token"
+        try full.write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let spec = try python(["ops/api/check_openapi.py", "spec", "docs/openapi.json"])
+        #expect(spec.status == 0, "\(spec.output)")
+        let live = try python(["ops/api/check_openapi.py", "live", api, tokenFile, "--spec", "docs/openapi.json"])
+        #expect(live.status == 0, "\(live.output)")
+    }
+
+    @Test("referrals across two nodes, with a webhook receiver: retry with the same id, 410 stops deliveries")
+    func referralsAndWebhooks() async throws {
+        let federation = try Federation(agencies: [.semas, .kamco], nodeExtra: Self.apiSection)
+        defer { federation.remove() }
+        let full = try Self.addClient(federation.dir, name: "crm", scopes: "read,refer,subscribe")
+        let reader = try Self.addClient(federation.dir, name: "portal", scopes: "read")
+        let semasNode = try await federation.start(.semas)
+        defer { semasNode.signal(SIGKILL) }
+        let kamcoNode = try await federation.start(.kamco)
+        defer { kamcoNode.signal(SIGKILL) }
+        let semas = federation.apiURL(.semas), kamco = federation.apiURL(.kamco)
+        let auth = ["Authorization": "Bearer \(full)", "Content-Type": "application/json"]
+
+        // The receiver: answers 503 to the first delivery, then 200.
+        let secret = "whsec_" + Data((0 ..< 32).map { _ in UInt8.random(in: 0 ... 255) }).base64EncodedString()
+        let log = "\(federation.dir)/deliveries.jsonl", answers = "\(federation.dir)/answers.txt"
+        try "503".write(toFile: answers, atomically: true, encoding: .utf8)
+        let receiver = try ChildProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", repositoryRoot + "/ops/api/webhook_receiver.py", "--secret", secret, "--log", log, "--answers", answers],
+                                        logPath: "\(federation.dir)/receiver.log")
+        defer { receiver.signal(SIGKILL) }
+        guard let line = await receiver.line(where: { $0.hasPrefix("listening") }), let port = line.firstMatch(of: /:(\d+)/).map({ String($0.1) }) else {
+            Issue.record("the receiver did not start: \(receiver.output)")
+            return
+        }
+        let subscribe = #"{"url":"http://127.0.0.1:\#(port)/hook","secret":"\#(secret)","events":["referral.received"]}"#
+        let (created, subscriptionBody) = try http("POST", kamco + "/v1/subscriptions", headers: auth, body: subscribe)
+        #expect(created == 201, "\(subscriptionBody)")
+        #expect(Self.json(subscriptionBody)["secret"] as? String == secret)
+        let (refusedURL, _) = try http("POST", kamco + "/v1/subscriptions", headers: auth, body: #"{"url":"http://example.org/hook","events":["referral.received"]}"#)
+        #expect(refusedURL == 422)
+
+        // No consent: 422, nothing created. A read-only client: 403.
+        let business = #""business":{"trade_name":"하나로상회","business_number":"220-81-62517","region":"11"}"#
+        let consent = #""consent":{"scope":["contact","business"],"recipient":"kamco","purpose":"채무조정 상담","retain_until":"2027-12-31"}"#
+        let (noConsent, noConsentBody) = try http("POST", semas + "/v1/referrals", headers: auth, body: #"{"id":"R-1","target":"kamco","centre":"서울중부센터",\#(business)}"#)
+        #expect(noConsent == 422 && noConsentBody.contains("consent"), "\(noConsentBody)")
+        #expect(try http("POST", semas + "/v1/referrals", headers: ["Authorization": "Bearer \(reader)"], body: "{}").0 == 403)
+        // With consent: 201; the same create again: 200, still one referral.
+        let create = #"{"id":"R-1","target":"kamco","centre":"서울중부센터",\#(business),\#(consent),"contact":{"owner_name":"\#(Self.ownerName)","phone":"010-1234-5678"}}"#
+        let (first, firstBody) = try http("POST", semas + "/v1/referrals", headers: auth, body: create)
+        #expect(first == 201, "\(firstBody)")
+        #expect(Self.json(firstBody)["id"] as? String == "semas:R-1")
+        #expect(try http("POST", semas + "/v1/referrals", headers: auth, body: create).0 == 200)
+        #expect((Self.json(try http("GET", semas + "/v1/referrals?direction=outgoing", headers: auth).1)["items"] as? [Any])?.count == 1)
+
+        // It arrives on kamco's incoming list, with the contact kamco is entitled to.
+        var incoming: [String: Any] = [:]
+        let arrived = try await eventually(30) {
+            let items = Self.json(try http("GET", kamco + "/v1/referrals?direction=incoming", headers: auth).1)["items"] as? [[String: Any]] ?? []
+            incoming = items.first ?? [:]
+            return items.count == 1
+        }
+        #expect(arrived)
+        #expect(incoming["id"] as? String == "semas:R-1" && incoming["status"] as? String == "sent")
+        #expect((incoming["contact"] as? [String: Any])?["owner_name"] as? String == Self.ownerName)
+
+        // The webhook: 503, then the same webhook-id again after the backoff, signed.
+        var deliveries: [[String: Any]] = []
+        let retried = await eventually(40) {
+            deliveries = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map { Self.json(String($0)) }
+            return deliveries.count >= 2
+        }
+        #expect(retried, "\(deliveries)")
+        if deliveries.count >= 2 {
+            #expect(deliveries[0]["answered"] as? Int == 503 && deliveries[1]["answered"] as? Int == 200)
+            #expect(deliveries[0]["id"] as? String == deliveries[1]["id"] as? String)
+            #expect(deliveries.allSatisfy { $0["signature_ok"] as? Bool == true && $0["has_v1a"] as? Bool == true })
+            let payload = deliveries[1]["payload"] as? [String: Any] ?? [:]
+            #expect(payload["type"] as? String == "referral.received")
+            #expect((payload["data"] as? [String: Any])?["url"] as? String == "/v1/referrals/semas:R-1")
+            #expect(!(deliveries[1]["raw"] as? String ?? "").contains(Self.ownerName))
+        }
+
+        // kamco moves it within its role; the change comes back to semas. Outside the role: refused.
+        let (patched, patchedBody) = try http("PATCH", kamco + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"received","note":"접수했습니다"}"#)
+        #expect(patched == 200, "\(patchedBody)")
+        #expect(try http("PATCH", kamco + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"withdrawn"}"#).0 == 403)
+        #expect(try http("PATCH", kamco + "/v1/referrals/R-1", headers: auth, body: #"{"status":"closed"}"#).0 == 409)
+        let cameBack = try await eventually(30) {
+            Self.json(try http("GET", semas + "/v1/referrals/semas:R-1", headers: auth).1)["status"] as? String == "received"
+        }
+        #expect(cameBack)
+
+        // 410 Gone disables the subscription: the next referral is announced once, the one after never.
+        try "410".write(toFile: answers, atomically: true, encoding: .utf8)
+        for id in ["R-2", "R-3"] {
+            let body = create.replacingOccurrences(of: "\"R-1\"", with: "\"\(id)\"")
+            #expect(try http("POST", semas + "/v1/referrals", headers: auth, body: body).0 == 201)
+            if id == "R-2" {
+                let disabled = try await eventually(30) {
+                    (Self.json(try http("GET", kamco + "/v1/subscriptions", headers: auth).1)["items"] as? [[String: Any]])?.first?["state"] as? String == "disabled"
+                }
+                #expect(disabled)
+            }
+        }
+        let allThree = try await eventually(30) {
+            (Self.json(try http("GET", kamco + "/v1/referrals?direction=incoming", headers: auth).1)["items"] as? [Any])?.count == 3
+        }
+        #expect(allThree)
+        try await Task.sleep(for: .seconds(2))
+        let finalCount = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count
+        #expect(finalCount == 3, "deliveries after the 410: \(finalCount)")
+
+        // Audited, without personal data; the node's log holds none either.
+        let audited = try sqlite(federation.replicaPath(.semas), "SELECT count(*) FROM audit WHERE actor = 'api:crm' AND action = 'api.referral.create'")
+        #expect(Int(audited) ?? 0 >= 4)
+        for agency in [AgencyID.semas, .kamco] {
+            let leaked = try sqlite(federation.replicaPath(agency), "SELECT count(*) FROM audit WHERE detail LIKE '%\(Self.ownerName)%' OR target LIKE '%\(Self.ownerName)%'")
+            #expect(leaked == "0")
+        }
+        #expect(!semasNode.output.contains(Self.ownerName) && !kamcoNode.output.contains(Self.ownerName))
+    }
+}
+
+/// The repository's root (for its scripts), from this file's place.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+/// Runs sqlite3 (read-only) on a replica file and returns its output.
+func sqlite(_ path: String, _ query: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["sqlite3", "-readonly", path, query]
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// Runs a Python script of the repository (from its root) and returns its status and output.
+func python(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3"] + arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
