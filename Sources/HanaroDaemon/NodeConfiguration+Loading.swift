@@ -184,8 +184,8 @@ extension NodeConfiguration {
         }
         if let problem = Self.ownerOnlyProblem(tokensFile) { problems.append("\(path): api.tokens_file: \(tokensFile) \(problem)") }
         let (tokens, tokenProblems) = APIToken.parse(text, file: tokensFile)
-        problems += tokenProblems
-        if tokens.isEmpty && tokenProblems.isEmpty { problems.append("\(tokensFile): lists no client; `hanaro tokens add` adds one") }
+        problems += tokenProblems.map { "\(path): api.tokens_file: \($0)" }
+        if tokens.isEmpty && tokenProblems.isEmpty { problems.append("\(path): api.tokens_file: \(tokensFile) lists no client; `hanaro tokens add` adds one") }
         var api = APIConfiguration(host: host, port: port, tokens: tokens)
         api.certificate = reader.string(forKey: "api.certificate").map(resolve)
         api.privateKey = reader.string(forKey: "api.private_key").map(resolve)

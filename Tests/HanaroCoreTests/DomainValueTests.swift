@@ -108,3 +108,22 @@ struct DomainValueTests {
         #expect(throws: ValidationError.self) { try RecordKey(parsing: "program/semas/") }
     }
 }
+
+@Suite("Eligibility check")
+struct EligibilityCheckTests {
+    @Test("eligible, ineligible with every failed criterion, unknown with the missing facts")
+    func outcomes() throws {
+        let criteria = Eligibility(regions: [try RegionCode("11680")], industries: [try KSICCode("G47")],
+                                   businessAgeMonths: BoundedRange(max: 36), ownerAge: BoundedRange(min: 19, max: 39))
+        #expect(criteria.check(BusinessProfile(region: try RegionCode("11680"), industry: try KSICCode("G47121"), businessAgeMonths: 12, ownerAge: 30)) == .eligible)
+        guard case .ineligible(let failed) = criteria.check(BusinessProfile(region: try RegionCode("26"), industry: try KSICCode("C10"), businessAgeMonths: 48, ownerAge: 30)) else {
+            Issue.record("expected ineligible")
+            return
+        }
+        #expect(failed.map(\.criterion) == [.region, .ksic, .businessAgeMonths])
+        #expect(failed.last?.requirement == "at most 36" && failed.last?.actual == "48")
+        // The 시도 alone cannot tell whether the business is in 강남구; G alone cannot tell G47.
+        #expect(criteria.check(BusinessProfile(region: try RegionCode("11"), industry: try KSICCode("G"))) == .unknown(missing: [.region, .ksic, .businessAgeMonths, .ownerAge]))
+        #expect(Eligibility().check(BusinessProfile()) == .eligible)
+    }
+}

@@ -156,6 +156,24 @@ struct ConfigurationTests {
         found = try await problems(node(status: "0.0.0.0:9464"))
         #expect(found.count == 1 && found[0].contains("status.admin_token_file") && found[0].contains("beyond loopback"), "\(found)")
 
+        // The Agency API: a tokens file is required and holds hashes only; tokens never cross a
+        // network in clear.
+        let apiNode = { (api: String) in node() + "\napi:\n" + api }
+        found = try await problems(apiNode("  listen: 127.0.0.1:8080"))
+        #expect(found.count == 1 && found[0].contains("api.tokens_file: required"), "\(found)")
+        let hash = String(repeating: "ab", count: 32)
+        try "# clients\ncrm read,refer sha256:\(hash)\nportal read hnr_plaintext-token\n".write(toFile: dir.file("api-tokens"), atomically: true, encoding: .utf8)
+        chmod(dir.file("api-tokens"), 0o600)
+        found = try await problems(apiNode("  listen: 127.0.0.1:8080\n  tokens_file: api-tokens"))
+        #expect(found.count == 1 && found[0].contains("api-tokens:3") && found[0].contains("never the token"), "\(found)")
+        try "crm read,refer sha256:\(hash)\n".write(toFile: dir.file("api-tokens"), atomically: true, encoding: .utf8)
+        chmod(dir.file("api-tokens"), 0o600)
+        found = try await problems(apiNode("  listen: 0.0.0.0:8080\n  tokens_file: api-tokens"))
+        #expect(found.count == 1 && found[0].contains("api.listen") && found[0].contains("beyond loopback"), "\(found)")
+        let loaded = try await NodeConfiguration.load(from: try layout(dir, node: apiNode("  listen: 127.0.0.1:8080\n  tokens_file: api-tokens"),
+                                                                         agencies: ["kamco": "id: kamco\nsigning_keys: [\"\(signing)\"]\n"]), environment: [:])
+        #expect(loaded.api?.port == 8080 && loaded.api?.tokens.map(\.name) == ["crm"] && loaded.api?.tokens.first?.scopes == [.read, .refer])
+
         // A missing data directory is listed beside the other problems, not hidden by them.
         try FileManager.default.removeItem(atPath: data)
         found = try await problems(node(certificate: "other/kamco.pem", key: "other/kamco-key.pem"))

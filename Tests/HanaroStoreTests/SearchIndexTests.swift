@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+import HanaroCore
+@testable import HanaroStore
+import HanaroTesting
+import Testing
+
+/// The Agency API's derived tables: Hangul search text, the index kept in the apply transaction,
+/// its rebuild at open, and the webhook outbox matched in the same transaction.
+@Suite("Search index and outbox")
+struct SearchIndexTests {
+    func program(_ owner: AgencyID, _ id: String, _ title: String, summary: String = "", eligibility: Eligibility = Eligibility()) -> ProgramRecord {
+        ProgramRecord(owner: owner, nativeID: id, title: title, summary: summary, eligibility: eligibility, status: .open)
+    }
+
+    func publish(_ replica: Replica, _ programs: ProgramRecord...) async throws {
+        for item in programs { try await replica.author([AuthoredEdit(key: item.key, edit: .publishProgram(item))], by: item.owner) }
+    }
+
+    func search(_ replica: Replica, _ text: String) async throws -> [String] {
+        var query = ProgramQuery()
+        query.text = text
+        return try await replica.searchPrograms(query).items.map(\.program.nativeID)
+    }
+
+    @Test("grams: Hangul runs joined across spaces, a final syllable, other words whole, NFC")
+    func grams() {
+        #expect(SearchText.grams("예비창업자") == "예비 비창 창업 업자 자")
+        #expect(SearchText.grams("소상공인 정책자금") == SearchText.grams("소상공인정책자금"))
+        #expect(SearchText.grams("IT창업 2026년") == "it 창업 업 2026 년")
+        #expect(SearchText.grams("창업".decomposedStringWithCanonicalMapping) == "창업 업")
+        #expect(SearchText.matchExpression("창업") == "\"창업\"")
+        #expect(SearchText.matchExpression("창") == "\"창\"*")
+        #expect(SearchText.matchExpression("소상공인 정책자금") == "\"소상 상공 공인\" AND \"정책 책자 자금\"")
+        #expect(SearchText.matchExpression("  \" * ( ) ") == nil)
+    }
+
+    @Test("the index follows every write: insert, edit, withdrawal")
+    func followsWrites() async throws {
+        let dir = TemporaryDirectory("search")
+        let replica = try Replica.temporary(in: dir)
+        try await publish(replica, program(.semas, "S-1", "예비창업자 지원"), program(.kodit, "K-1", "정책자금 보증", summary: "소상공인 대상"))
+        #expect(try await search(replica, "창업") == ["S-1"])
+        #expect(try await search(replica, "소상공인") == ["K-1"])
+        try await publish(replica, program(.semas, "S-1", "재도전 지원"))
+        #expect(try await search(replica, "창업").isEmpty)
+        #expect(try await search(replica, "재도전") == ["S-1"])
+        try await replica.author([AuthoredEdit(key: RecordKey(kind: .program, owner: .semas, localID: "S-1"), edit: .deleteProgram)], by: .semas)
+        #expect(try await search(replica, "재도전").isEmpty)
+        #expect(try await replica.searchPrograms(ProgramQuery()).items.map(\.program.nativeID) == ["K-1"])
+        // Filters: a 시군구 program is found by its 시도, a nationwide one by any region.
+        try await publish(replica, program(.kamco, "M-1", "강남 상권", eligibility: Eligibility(regions: [try RegionCode("11680")])))
+        var query = ProgramQuery()
+        query.region = try RegionCode("11")
+        #expect(Set(try await replica.searchPrograms(query).items.map(\.program.nativeID)) == ["K-1", "M-1"])
+        query.region = try RegionCode("26")
+        #expect(try await replica.searchPrograms(query).items.map(\.program.nativeID) == ["K-1"])
+    }
+
+    @Test("a replica without the index (made before it, or damaged) rebuilds it at open")
+    func rebuildsAtOpen() async throws {
+        let dir = TemporaryDirectory("search")
+        do {
+            let replica = try Replica.temporary(in: dir)
+            try await publish(replica, program(.semas, "S-1", "예비창업자 지원"), program(.kinfa, "F-1", "햇살론"))
+            try await replica.writer.write { db in
+                try db.execute(sql: "DELETE FROM program_fts; DELETE FROM program_index; DELETE FROM meta WHERE name = 'search.index'")
+            }
+            #expect(try await search(replica, "창업").isEmpty)
+        }
+        let reopened = try Replica.temporary(in: dir)
+        #expect(try await search(reopened, "창업") == ["S-1"])
+        #expect(try await search(reopened, "햇살") == ["F-1"])
+    }
+
+    @Test("subscriptions are matched in the apply transaction, once per version")
+    func outbox() async throws {
+        let dir = TemporaryDirectory("search")
+        let replica = try Replica.temporary(in: dir)
+        let audit = AuditNote(actor: "api:test", action: "api.subscription.create", target: "", outcome: "ok", detail: "")
+        let byKeyword = try await replica.createSubscription(client: "test", url: "http://127.0.0.1:1/hook", secret: "whsec_x",
+                                                             filter: SubscriptionFilter(events: [.programMatched], keywords: ["창업 지원"]), audit: audit)
+        let byProfile = try await replica.createSubscription(client: "test", url: "http://127.0.0.1:1/hook", secret: "whsec_x",
+                                                             filter: SubscriptionFilter(events: [.programMatched], profile: BusinessProfile(ownerAge: 25)), audit: audit)
+        // Matches the keyword (spacing ignored) and the profile.
+        let first = program(.semas, "S-1", "예비창업지원 사업")
+        // Matches neither: no keyword, and the profile's owner is too young.
+        let second = program(.kodit, "K-1", "정책자금", eligibility: Eligibility(ownerAge: BoundedRange(min: 40)))
+        try await publish(replica, first, second)
+        // The same versions delivered again (a retried pull) owe nothing more.
+        let versions = [try await replica.record(first.key)!, try await replica.record(second.key)!]
+        try await replica.apply(versions, from: .peer(.kodit))
+        let due = try await replica.dueDeliveries(limit: 10)
+        #expect(Set(due.map(\.subscription)) == [byKeyword.id, byProfile.id])
+        #expect(due.allSatisfy { $0.recordKey == first.key.description && $0.type == .programMatched })
+        // A 410 disables the subscription and drops what it is owed.
+        try await replica.recordDelivery(due.first { $0.subscription == byKeyword.id }!, result: .gone)
+        let listed = try await replica.subscriptions()
+        #expect(listed.first { $0.id == byKeyword.id }?.state == "disabled")
+        try await publish(replica, program(.semas, "S-2", "창업지원 2차"))
+        #expect(try await replica.dueDeliveries(limit: 10).allSatisfy { $0.subscription == byProfile.id })
+    }
+}
