@@ -87,6 +87,10 @@ final class DemoFederation: @unchecked Sendable {
     var simulatorPorts: [AgencyID: Int] = [:]
     var federationPorts: [AgencyID: Int] = [:]
     var statusPorts: [AgencyID: Int] = [:]
+    /// kamco's node also serves the Agency API (the demo shows a search, an eligibility answer and
+    /// a webhook): its port and the demo client's token.
+    var apiPort = 0
+    var apiToken = ""
     var simulators: [AgencyID: Process] = [:]
     var nodes: [AgencyID: Process] = [:]
     let executable: String
@@ -100,6 +104,7 @@ final class DemoFederation: @unchecked Sendable {
     func statusURL(_ agency: AgencyID) -> String { "http://127.0.0.1:\(statusPorts[agency]!)" }
     func simulatorURL(_ agency: AgencyID) -> String { "https://127.0.0.1:\(simulatorPorts[agency]!)" }
     func socket(_ agency: AgencyID) -> String { "\(dir)/\(agency.rawValue)/admin.sock" }
+    var apiURL: String { "http://127.0.0.1:\(apiPort)" }
 
     /// Certificates, agency files and node files.
     func prepare() throws {
@@ -112,6 +117,10 @@ final class DemoFederation: @unchecked Sendable {
             federationPorts[agency] = freePort(avoiding: &taken)
             statusPorts[agency] = freePort(avoiding: &taken)
         }
+        apiPort = freePort(avoiding: &taken)
+        apiToken = APIToken.generateSecret()
+        let tokens = APIToken.line(name: "demo", scopes: [.read, .refer, .subscribe], secret: apiToken) + "\n"
+        FileManager.default.createFile(atPath: "\(dir)/api-tokens", contents: Data(tokens.utf8), attributes: [.posixPermissions: 0o600])
         try FileManager.default.createDirectory(atPath: "\(dir)/agencies", withIntermediateDirectories: true)
         for agency in AgencyID.allCases {
             let file = """
@@ -146,6 +155,7 @@ final class DemoFederation: @unchecked Sendable {
                   long_poll_seconds: 2
                 status:
                   listen: 127.0.0.1:\(statusPorts[agency]!)
+                \(agency == .kamco ? "api:\n  listen: 127.0.0.1:\(apiPort)\n  tokens_file: api-tokens" : "")
                 """
             try node.write(toFile: "\(dir)/\(agency.rawValue).yaml", atomically: true, encoding: .utf8)
         }

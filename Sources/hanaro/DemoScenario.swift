@@ -2,6 +2,10 @@ import AsyncHTTPClient
 import Foundation
 import HanaroCore
 import HanaroDaemon
+import Crypto
+import Hummingbird
+import HTTPTypes
+import Synchronization
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -70,6 +74,7 @@ final class DemoScenario: @unchecked Sendable {
             (try await self.intake(.semas))[r1]?["status"] as? String == "received"
         }
         event("kamco's status change came back to semas's system: \(r1) received")
+        try await agencyAPI()
 
         // A partition: semas and kamco cut off from everyone. While they are apart, semas's
         // counsellor withdraws a referral that kamco's counsellor decides to support; when they
@@ -241,6 +246,40 @@ final class DemoScenario: @unchecked Sendable {
         }
     }
 
+    /// kamco's own systems on its Agency API: a search, an eligibility answer, and a webhook for
+    /// the next referral, delivered to a receiver the demo runs (which checks the signature).
+    func agencyAPI() async throws {
+        let receiver = try await DemoWebhookReceiver.start()
+        defer { Task { await receiver.stop() } }
+        let subscription = try await api(.POST, "/v1/subscriptions", body: ["url": receiver.url, "events": ["referral.received"]])
+        guard let secret = subscription["secret"] as? String else { throw DemoError("kamco's Agency API made no subscription: \(subscription)") }
+        receiver.secret.withLock { $0 = secret }
+        let query = "창업".addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let found = try await api(.GET, "/v1/programs?q=\(query)&limit=3")
+        let first = (found["items"] as? [[String: Any]])?.first
+        event("kamco's Agency API: search 창업 → \(first.map { "\($0["agency"] ?? "")/\($0["id"] ?? "") \($0["title"] ?? "")" } ?? "nothing yet")\((found["next_cursor"] is String) ? " (and more)" : "")")
+        let answer = try await api(.POST, "/v1/eligibility", body: ["profile": ["region": "42", "business_age_months": 18, "owner_age": 35], "include": "all", "limit": 1])
+        let counts = answer["counts"] as? [String: Any] ?? [:]
+        event("eligibility of a 강원 business, 18 months old, owner 35 (rules \(answer["rules_version"] ?? "?")): \(counts["eligible"] ?? 0) eligible, \(counts["unknown"] ?? 0) unknown (facts missing), \(counts["ineligible"] ?? 0) ineligible")
+        let referral = try await createReferral(at: .semas, to: .kamco)
+        try await until("the webhook for \(referral) reaches the receiver", timeout: 45) { receiver.delivered.withLock { $0.contains { $0.contains(referral) } } }
+        let verified = receiver.verified.withLock { $0 }
+        event("webhook delivered to kamco's receiver: referral.received semas:\(referral) (Standard Webhooks signature \(verified > 0 ? "verified" : "NOT verified"))")
+    }
+
+    func api(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: federation.apiURL + path)
+        request.method = method
+        request.headers.add(name: "authorization", value: "Bearer \(federation.apiToken)")
+        if let body {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: Array(try JSONSerialization.data(withJSONObject: body))))
+        }
+        let response = try await http.execute(request, timeout: .seconds(15))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any] ?? [:]
+    }
+
     func control(_ method: HTTPMethod, _ agency: AgencyID, _ path: String, body: [String: Any]? = nil) async throws -> Any? {
         var request = HTTPClientRequest(url: federation.simulatorURL(agency) + path)
         request.method = method
@@ -304,4 +343,55 @@ final class DemoScenario: @unchecked Sendable {
 struct DemoError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// The demo's webhook receiver (in this process, on a port the kernel picks): it checks each
+/// delivery's `v1` signature as a receiver should, and keeps the bodies.
+final class DemoWebhookReceiver: Sendable {
+    let url: String
+    let secret = Mutex("")
+    let delivered = Mutex<[String]>([])
+    let verified = Mutex(0)
+    let task: Task<Void, Never>
+
+    private init(url: String, task: Task<Void, Never>) {
+        self.url = url
+        self.task = task
+    }
+
+    static func start() async throws -> DemoWebhookReceiver {
+        let port = Mutex(0)
+        let box = Mutex<DemoWebhookReceiver?>(nil)
+        let router = Router()
+        router.post("hook") { request, _ -> Response in
+            var request = request
+            let body = Array((try await request.collectBody(upTo: 1 << 16)).readableBytesView)
+            guard let receiver = box.withLock({ $0 }) else { return Response(status: .serviceUnavailable) }
+            let id = request.headers[HTTPField.Name("webhook-id")!] ?? ""
+            let timestamp = request.headers[HTTPField.Name("webhook-timestamp")!] ?? ""
+            let signatures = (request.headers[HTTPField.Name("webhook-signature")!] ?? "").split(separator: " ")
+            let secret = receiver.secret.withLock { $0 }
+            if let key = Data(base64Encoded: String(secret.dropFirst(6))) {
+                let mac = HMAC<SHA256>.authenticationCode(for: Array("\(id).\(timestamp).".utf8) + body, using: SymmetricKey(data: key))
+                if signatures.contains(where: { $0 == "v1," + Data(mac).base64EncodedString() }) { receiver.verified.withLock { $0 += 1 } }
+            }
+            receiver.delivered.withLock { $0.append(String(decoding: body, as: UTF8.self)) }
+            return Response(status: .noContent)
+        }
+        let ready = AsyncStream<Int>.makeStream()
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "demo-webhooks"),
+                              onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) })
+        let task = Task { do { try await app.runService() } catch {} }
+        var iterator = ready.stream.makeAsyncIterator()
+        let bound = await iterator.next() ?? 0
+        port.withLock { $0 = bound }
+        let receiver = DemoWebhookReceiver(url: "http://127.0.0.1:\(bound)/hook", task: task)
+        box.withLock { $0 = receiver }
+        return receiver
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = await task.value
+    }
 }
