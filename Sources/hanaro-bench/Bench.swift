@@ -9,7 +9,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hanaro-bench",
         abstract: "Hanaro benchmarks (run in release: swift run -c release hanaro-bench ...).",
-        subcommands: [ApplyBench.self, ApplyPhase.self, SyncBench.self, SyncSeed.self, SyncUpdate.self, IngestBench.self, CryptoBench.self]
+        subcommands: [ApplyBench.self, ApplyPhase.self, SyncBench.self, SyncSeed.self, SyncUpdate.self, IngestBench.self, CryptoBench.self, APIBench.self]
     )
 }
 
