@@ -78,7 +78,9 @@ extension Replica {
                 INSERT INTO subscription(id, client, url, events, sealed_filter, sealed_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [id, client, url, filter.events.map(\.rawValue).sorted().joined(separator: ","), sealedFilter, sealedSecret, Int64(now)])
             try AuditChain.append(db, at: Int64(now), actor: audit.actor, action: audit.action, target: id, outcome: audit.outcome, detail: audit.detail)
-            try self.reloadSubscriptions(db)
+            // Added to the matcher as it is (reloading every subscription here made creating n of
+            // them cost n² decryptions: 10,000 took minutes).
+            self.matcher.withLock { $0 = ($0 ?? SubscriptionMatcher([])).adding(id: id, filter: filter) }
         }
         return Subscription(id: id, client: client, url: url, filter: filter, state: "active", disabledReason: nil,
                             createdAt: Date(timeIntervalSince1970: Double(now) / 1000))

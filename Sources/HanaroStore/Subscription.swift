@@ -102,11 +102,24 @@ final class SubscriptionMatcher: Sendable {
     let referralSubscriptions: [String]
 
     init(_ subscriptions: [(id: String, filter: SubscriptionFilter)]) {
-        programEntries = subscriptions.filter { $0.filter.events.contains(.programMatched) }.map {
-            Entry(id: $0.id, agency: $0.filter.agency, category: $0.filter.category, profile: $0.filter.profile,
-                  keywords: $0.filter.keywords.map(Self.normalized).filter { !$0.isEmpty })
-        }
+        programEntries = subscriptions.filter { $0.filter.events.contains(.programMatched) }.map { Self.entry($0.id, $0.filter) }
         referralSubscriptions = subscriptions.filter { $0.filter.events.contains(.referralReceived) }.map(\.id)
+    }
+
+    private init(programEntries: [Entry], referralSubscriptions: [String]) {
+        self.programEntries = programEntries
+        self.referralSubscriptions = referralSubscriptions
+    }
+
+    static func entry(_ id: String, _ filter: SubscriptionFilter) -> Entry {
+        Entry(id: id, agency: filter.agency, category: filter.category, profile: filter.profile,
+              keywords: filter.keywords.map(normalized).filter { !$0.isEmpty })
+    }
+
+    /// This matcher and one more subscription.
+    func adding(id: String, filter: SubscriptionFilter) -> SubscriptionMatcher {
+        SubscriptionMatcher(programEntries: programEntries + (filter.events.contains(.programMatched) ? [Self.entry(id, filter)] : []),
+                            referralSubscriptions: referralSubscriptions + (filter.events.contains(.referralReceived) ? [id] : []))
     }
 
     static func normalized(_ text: String) -> String {
