@@ -4,7 +4,6 @@ public import HanaroStore
 public import Logging
 import HanaroAdapters
 import Foundation
-import Hummingbird
 import NIOSSL
 import NIOCore
 import ServiceLifecycle
@@ -224,13 +223,8 @@ public final class Node: Sendable {
                 throw NodeStartupError("api.certificate \(certificate) / api.private_key \(key): \(error); give a PEM certificate chain and its key")
             }
         }
-        let router = AgencyAPI(agency: configuration.agency, configuration: api, replica: replica, metrics: metrics, logger: logger).router()
-        let server = Application(
-            router: router, server: try connections.serverBuilder(tls: tls),
-            configuration: .init(address: .hostname(api.host, port: api.port), serverName: "hanaro-api",
-                                 availableConnectionsDelegate: connections.availableConnections),
-            onServerRunning: { channel in await onAPIPort(channel.localAddress?.port ?? api.port) },
-            logger: logger)
+        let server = try AgencyAPI(agency: configuration.agency, configuration: api, replica: replica, metrics: metrics, logger: logger)
+            .application(host: api.host, port: api.port, tls: tls, connections: connections, onRunning: onAPIPort)
         return [.init(service: server),
                 .init(service: WebhookService(replica: replica, signer: signer, metrics: metrics, logger: logger), successTerminationBehavior: .ignore)]
     }

@@ -8,7 +8,7 @@ public struct SyntheticData: Sendable {
 
     public init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
-    static let programWords = ["소상공인", "정책자금", "경영안정", "재도전", "희망리턴패키지", "스마트상점", "온라인 판로",
+    public static let programWords = ["소상공인", "정책자금", "경영안정", "재도전", "희망리턴패키지", "스마트상점", "온라인 판로",
                                "특례보증", "새출발기금", "햇살론", "미소금융", "내일배움카드", "국민취업지원", "디지털 전환",
                                "상권 활성화", "점포 철거", "재창업", "채무조정", "고용안정", "수출 바우처"]
     static let kinds = ["지원사업 공고", "모집 공고", "융자 안내", "보증 지원", "교육생 모집", "참여기업 모집"]

@@ -64,6 +64,8 @@ public final class Replica: Sendable {
     let headWatch = HeadWatch()
     /// The active webhook subscriptions, matched in every write transaction (nil: none).
     let matcher = Mutex<SubscriptionMatcher?>(nil)
+    /// Program criteria for eligibility answers (see ``CriteriaCache``).
+    let criteriaCache = CriteriaCache()
     /// This node's agency, when known (see ``Options/agency``).
     public let localAgency: AgencyID?
     private let restoreNoticed = Mutex(false)

@@ -87,7 +87,7 @@ extension WriteSession {
         case .program(let register):
             let program = register.value
             try SearchIndex.indexProgram(db, key: version.key, program: program, seq: seq, isNew: isNew)
-            if !program.isDeleted, let matcher = events.matcher, !matcher.programEntries.isEmpty {
+            if !program.isDeleted, let matcher = events.matcher, matcher.hasProgramSubscriptions {
                 try enqueue(matcher.matches(program), type: .programMatched, version: version)
             }
         case .referral(let referral):

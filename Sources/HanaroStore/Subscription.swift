@@ -13,7 +13,15 @@ public enum WebhookEventType: String, Sendable, Hashable, CaseIterable, Codable 
     /// on every retry and on every node restart (Standard Webhooks' idempotency key).
     static func eventID(subscription: String, key: String, version: String) -> String {
         let digest = SHA256.hash(data: Data("\(subscription)\n\(key)\n\(version)".utf8))
-        return "msg_" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+        // Hex by table: String(format:) per byte was most of the cost of queueing a delivery.
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = Array("msg_".utf8)
+        text.reserveCapacity(36)
+        for byte in digest.prefix(16) {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
 
@@ -94,32 +102,37 @@ final class SubscriptionMatcher: Sendable {
         var agency: AgencyID?
         var category: SupportCategory?
         var profile: BusinessProfile?
-        /// NFC, lower-cased, without whitespace.
-        var keywords: [String]
+        /// NFC, lower-cased, without whitespace, as UTF-8.
+        var keywords: [[UInt8]]
     }
 
-    let programEntries: [Entry]
+    /// Program subscriptions by the agency they name (nil: any agency): a program is checked only
+    /// against its owner's and the agency-less ones.
+    let programEntries: [AgencyID?: [Entry]]
     let referralSubscriptions: [String]
+    var hasProgramSubscriptions: Bool { !programEntries.isEmpty }
 
     init(_ subscriptions: [(id: String, filter: SubscriptionFilter)]) {
-        programEntries = subscriptions.filter { $0.filter.events.contains(.programMatched) }.map { Self.entry($0.id, $0.filter) }
+        programEntries = Dictionary(grouping: subscriptions.filter { $0.filter.events.contains(.programMatched) }.map { Self.entry($0.id, $0.filter) }, by: \.agency)
         referralSubscriptions = subscriptions.filter { $0.filter.events.contains(.referralReceived) }.map(\.id)
     }
 
-    private init(programEntries: [Entry], referralSubscriptions: [String]) {
+    private init(programEntries: [AgencyID?: [Entry]], referralSubscriptions: [String]) {
         self.programEntries = programEntries
         self.referralSubscriptions = referralSubscriptions
     }
 
     static func entry(_ id: String, _ filter: SubscriptionFilter) -> Entry {
         Entry(id: id, agency: filter.agency, category: filter.category, profile: filter.profile,
-              keywords: filter.keywords.map(normalized).filter { !$0.isEmpty })
+              keywords: filter.keywords.map { Array(normalized($0).utf8) }.filter { !$0.isEmpty })
     }
 
     /// This matcher and one more subscription.
     func adding(id: String, filter: SubscriptionFilter) -> SubscriptionMatcher {
-        SubscriptionMatcher(programEntries: programEntries + (filter.events.contains(.programMatched) ? [Self.entry(id, filter)] : []),
-                            referralSubscriptions: referralSubscriptions + (filter.events.contains(.referralReceived) ? [id] : []))
+        var entries = programEntries
+        if filter.events.contains(.programMatched) { entries[filter.agency, default: []].append(Self.entry(id, filter)) }
+        return SubscriptionMatcher(programEntries: entries,
+                                   referralSubscriptions: referralSubscriptions + (filter.events.contains(.referralReceived) ? [id] : []))
     }
 
     static func normalized(_ text: String) -> String {
@@ -129,19 +142,41 @@ final class SubscriptionMatcher: Sendable {
     /// The subscriptions a program matches: its agency and category if they name one, one of
     /// their keywords in its title or summary, and a profile it does not rule out.
     func matches(_ program: ProgramRecord) -> [String] {
-        var haystack: String?
+        var haystack: [UInt8]?
         var matched: [String] = []
-        for entry in programEntries {
-            if let agency = entry.agency, agency != program.owner { continue }
-            if let category = entry.category, category != program.category { continue }
-            if !entry.keywords.isEmpty {
-                let text = haystack ?? Self.normalized(program.title + " " + program.summary)
-                haystack = text
-                guard entry.keywords.contains(where: { text.contains($0) }) else { continue }
+        for bucket in [programEntries[program.owner], programEntries[nil]] {
+            for entry in bucket ?? [] {
+                if let category = entry.category, category != program.category { continue }
+                if !entry.keywords.isEmpty {
+                    let text = haystack ?? Array(Self.normalized(program.title + " " + program.summary).utf8)
+                    haystack = text
+                    guard entry.keywords.contains(where: { Self.contains(text, $0) }) else { continue }
+                }
+                if let profile = entry.profile, program.eligibility.quickCheck(profile) == .ineligible { continue }
+                matched.append(entry.id)
             }
-            if let profile = entry.profile, case .ineligible = program.eligibility.check(profile) { continue }
-            matched.append(entry.id)
         }
         return matched
+    }
+
+    /// Whether `needle` occurs in `haystack` (both UTF-8 bytes: no String bridging; glibc's
+    /// memmem is not visible to Swift without _GNU_SOURCE, and these texts are short).
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, needle.count <= haystack.count else { return needle.isEmpty }
+        return haystack.withUnsafeBufferPointer { h in
+            needle.withUnsafeBufferPointer { n in
+                var index = 0
+                let last = h.count - n.count
+                while index <= last {
+                    if h[index] == first {
+                        var offset = 1
+                        while offset < n.count && h[index + offset] == n[offset] { offset += 1 }
+                        if offset == n.count { return true }
+                    }
+                    index += 1
+                }
+                return false
+            }
+        }
     }
 }

@@ -1,8 +1,17 @@
 import ArgumentParser
+import AsyncHTTPClient
+import Crypto
 import Foundation
 import HanaroCore
+import HanaroDaemon
+import HanaroFederation
 import HanaroFixtures
 import HanaroStore
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Synchronization
 
 /// The Agency API's store work, in process: program search latency over a large replica,
 /// eligibility answers over every program, and apply throughput with and without 10,000 webhook
@@ -15,9 +24,11 @@ struct APIBench: AsyncParsableCommand {
     @Option(help: "Eligibility answers to time.") var answers = 50
     @Option(help: "Subscriptions for the apply comparison.") var subscriptions = 10_000
     @Option(help: "Program versions applied in the apply comparison.") var applied = 20_000
+    @Option(help: "Search requests per second over HTTP (open loop: latency counts from each request's scheduled time).") var rate = 200
+    @Option(help: "Seconds of paced HTTP load.") var seconds = 10
 
     func run() async throws {
-        print("# hanaro-bench api --programs \(programs) --queries \(queries) --answers \(answers) --subscriptions \(subscriptions) --applied \(applied)")
+        print("# hanaro-bench api --programs \(programs) --queries \(queries) --answers \(answers) --subscriptions \(subscriptions) --applied \(applied) --rate \(rate) --seconds \(seconds)")
         let dir = NSTemporaryDirectory() + "hanaro-bench-api-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -80,25 +91,117 @@ struct APIBench: AsyncParsableCommand {
         }
         print("eligibility over \(programs) programs: \(percentiles(samples)); per answer \(outcomes[0] / answers) eligible, \(outcomes[1] / answers) unknown, \(outcomes[2] / answers) ineligible")
 
-        // Apply with and without subscriptions, the same versions into two fresh replicas.
+        try await overHTTP(big)
+
+        // Apply with and without subscriptions, the same versions into fresh replicas: 10,000
+        // subscriptions that match nothing (the matching cost alone), and 10,000 like a business
+        // owner's (a profile and a two-word phrase of a program title, so a few match each program).
         let fresh = versions(applied, seed: 2, prefix: "q")
-        let plain = try replica("plain")
-        let withSubscriptions = try replica("subscribed")
         var data = SyntheticData(seed: 3)
-        let words = ["창업", "자금", "수출", "컨설팅", "재도전", "교육", "보증", "판로"]
-        for i in 0..<subscriptions {
-            let profile = i % 2 == 0 ? BusinessProfile(region: try RegionCode(data.pick(["11", "26", "41", "51"])), businessAgeMonths: Int64(data.int(1...120))) : nil
-            let filter = SubscriptionFilter(events: [.programMatched], profile: profile, keywords: i % 3 == 0 ? [] : [data.pick(words)],
-                                            agency: i % 4 == 0 ? data.pick(AgencyID.allCases) : nil)
-            _ = try await withSubscriptions.createSubscription(client: "bench", url: "https://127.0.0.1/hook", secret: "whsec_x", filter: filter,
-                                                               audit: AuditNote(actor: "bench", action: "api.subscription.create", target: "", outcome: "ok", detail: ""))
+        let none = (0..<subscriptions).map { i in
+            SubscriptionFilter(events: [.programMatched], keywords: ["없는말\(i)"], agency: i % 4 == 0 ? AgencyID.allCases[i % 6] : nil)
         }
+        var owners: [SubscriptionFilter] = []
+        for i in 0..<subscriptions {
+            let profile = BusinessProfile(region: try RegionCode(data.pick(Array(RegionCode.provinces.keys).sorted())), industry: nil,
+                                          businessAgeMonths: Int64(data.int(1...120)), employees: Int64(data.int(1...20)), revenueKRW: Int64(data.int(1...50)) * 100_000_000,
+                                          ownerAge: Int64(data.int(20...70)))
+            let phrase = data.pick(SyntheticData.programWords) + data.pick(SyntheticData.programWords)
+            owners.append(SubscriptionFilter(events: [.programMatched], profile: profile, keywords: [phrase], agency: i % 4 == 0 ? AgencyID.allCases[i % 6] : nil))
+        }
+        let plain = try replica("plain")
         let without = try await apply(plain, fresh)
-        let with = try await apply(withSubscriptions, fresh)
-        let owed = try await withSubscriptions.outboxSummary().pending
-        print(String(format: "apply %d new programs: %.0f rec/s without subscriptions, %.0f rec/s with %d (%.2f×; %lld deliveries queued)",
-                     applied, without, with, subscriptions, with / without, owed))
-        let (a, b) = (try await plain.digest(), try await withSubscriptions.digest())
-        print("digests equal: \(a == b)")
+        print(String(format: "apply %d new programs, no subscriptions: %.0f rec/s", applied, without))
+        for (label, filters) in [("matching nothing", none), ("owner-like (profile + title phrase)", owners)] {
+            let subscribed = try replica("subscribed-\(label.count)")
+            let created = monotonicSeconds()
+            for filter in filters {
+                _ = try await subscribed.createSubscription(client: "bench", url: "https://127.0.0.1/hook", secret: "whsec_x", filter: filter,
+                                                            audit: AuditNote(actor: "bench", action: "api.subscription.create", target: "", outcome: "ok", detail: ""))
+            }
+            let creating = monotonicSeconds() - created
+            let with = try await apply(subscribed, fresh)
+            let owed = try await subscribed.outboxSummary().pending
+            print(String(format: "apply %d new programs, %d subscriptions %@: %.0f rec/s (%.2f× of none; %lld deliveries queued, %.1f per program; creating them took %.1f s)",
+                         applied, subscriptions, label as NSString, with, with / without, owed, Double(owed) / Double(applied), creating))
+            let (a, b) = (try await plain.digest(), try await subscribed.digest())
+            print("  digests equal to the replica without subscriptions: \(a == b)")
+        }
     }
+
+    /// The Agency API's listener on loopback over `replica`, and paced requests through
+    /// AsyncHTTPClient: searches at `rate` per second, then eligibility answers at 20 per second.
+    func overHTTP(_ replica: Replica) async throws {
+        let secret = APIToken.generateSecret()
+        let token = APIToken(name: "bench", scopes: [.read], sha256: Array(SHA256.hash(data: Data(secret.utf8))))
+        let logger = Logger(label: "bench")
+        let api = AgencyAPI(agency: .semas, configuration: APIConfiguration(host: "127.0.0.1", port: 0, tokens: [token]), replica: replica,
+                            metrics: HanaroMetrics(version: "bench"), logger: logger)
+        let ports = AsyncStream<Int>.makeStream()
+        let app = try api.application(host: "127.0.0.1", port: 0, connections: ConnectionGuard(listener: "api"), onRunning: { ports.continuation.yield($0) })
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.stream.makeAsyncIterator()
+            guard let port = await iterator.next() else { return }
+            let base = "http://127.0.0.1:\(port)"
+            let searches = ["창업", "소상공인%20자금", "창", "컨설팅", "지원", "보증", "재도전", "수출%20판로", "2026년", "교육"].map { text in
+                "/v1/programs?q=" + (text.removingPercentEncoding ?? text).addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            }
+            let searchLatencies = try await paced(client, base: base, secret: secret, rate: rate, count: rate * seconds) { i in
+                (searches[i % searches.count] + (i % 3 == 1 ? "&region=42" : ""), nil)
+            }
+            print("HTTP search at \(rate)/s for \(seconds) s: \(searchLatencies)")
+            let profile = #"{"profile":{"region":"51","business_age_months":18,"employees":4,"owner_age":35},"limit":100}"#
+            let eligibilityLatencies = try await paced(client, base: base, secret: secret, rate: 20, count: 20 * seconds) { _ in ("/v1/eligibility", profile) }
+            print("HTTP eligibility at 20/s for \(seconds) s: \(eligibilityLatencies)")
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        try await client.shutdown()
+    }
+
+    /// Sends `count` requests at `rate` per second, each at its scheduled time whatever the
+    /// previous ones do, and reports latency from the scheduled time (no coordinated omission).
+    func paced(_ client: HTTPClient, base: String, secret: String, rate: Int, count: Int,
+               _ request: @escaping @Sendable (Int) -> (String, String?)) async throws -> String {
+        let samples = Samples()
+        let start = monotonicSeconds()
+        await withTaskGroup(of: Void.self) { tasks in
+            for i in 0..<count {
+                let due = start + Double(i) / Double(rate)
+                let wait = due - monotonicSeconds()
+                if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }
+                tasks.addTask {
+                    let (path, body) = request(i)
+                    var call = HTTPClientRequest(url: base + path)
+                    call.headers.add(name: "authorization", value: "Bearer \(secret)")
+                    if let body {
+                        call.method = .POST
+                        call.headers.add(name: "content-type", value: "application/json")
+                        call.body = .bytes(ByteBuffer(string: body))
+                    }
+                    do {
+                        let response = try await client.execute(call, timeout: .seconds(30))
+                        _ = try await response.body.collect(upTo: 16 << 20)
+                        if response.status.code != 200 { samples.failures.withLock { $0 += 1 } }
+                    } catch {
+                        samples.failures.withLock { $0 += 1 }
+                    }
+                    let latency = monotonicSeconds() - due
+                    samples.latencies.withLock { $0.append(latency) }
+                }
+            }
+        }
+        let sorted = samples.latencies.withLock { $0 }.sorted()
+        func at(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000 }
+        return String(format: "p50 %.2f ms, p99 %.2f ms, max %.2f ms (n=%d, %d not 200)", at(0.5), at(0.99), sorted.last! * 1000, sorted.count, samples.failures.withLock { $0 })
+    }
+}
+
+/// Latencies and failures of paced requests, shared by their tasks.
+final class Samples: Sendable {
+    let latencies = Mutex<[Double]>([])
+    let failures = Mutex(0)
 }

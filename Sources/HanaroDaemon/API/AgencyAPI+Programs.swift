@@ -52,26 +52,33 @@ extension AgencyAPI {
             offset = value
         }
         let criteria = try await replica.programCriteria(agency: agency, category: category, openOn: openOn)
-        var eligible: [EligibilityItemView] = [], unknown: [EligibilityItemView] = [], ineligible: [EligibilityItemView] = []
-        for program in criteria {
-            let outcome = program.eligibility.check(profile)
-            var item = EligibilityItemView(agency: program.key.owner.rawValue, id: program.key.localID, title: program.title, outcome: outcome.name, failed: [], missing: [])
-            switch outcome {
-            case .eligible: eligible.append(item)
-            case .unknown(let missing):
-                item.missing = missing.map(\.rawValue)
-                unknown.append(item)
-            case .ineligible(let failed):
-                item.failed = failed.map { FailedCriterionView(criterion: $0.criterion.rawValue, requirement: $0.requirement, actual: $0.actual) }
-                ineligible.append(item)
+        // Every program's class first (no allocation), the details only for the page returned.
+        var eligible: [Int] = [], unknown: [Int] = [], ineligible: [Int] = []
+        for (index, program) in criteria.enumerated() {
+            switch program.eligibility.quickCheck(profile) {
+            case .eligible: eligible.append(index)
+            case .unknown: unknown.append(index)
+            case .ineligible: ineligible.append(index)
             }
         }
-        let listed: [EligibilityItemView] = switch include {
+        let listed: [Int] = switch include {
         case "eligible": eligible
         case "all": eligible + unknown + ineligible
         default: eligible + unknown
         }
-        let page = Array(listed.dropFirst(offset).prefix(limit))
+        let page = listed.dropFirst(offset).prefix(limit).map { index in
+            let program = criteria[index]
+            var item = EligibilityItemView(agency: program.key.owner.rawValue, id: program.key.localID, title: program.title, outcome: "", failed: [], missing: [])
+            let outcome = program.eligibility.check(profile)
+            item.outcome = outcome.name
+            switch outcome {
+            case .eligible: break
+            case .unknown(let missing): item.missing = missing.map(\.rawValue)
+            case .ineligible(let failed):
+                item.failed = failed.map { FailedCriterionView(criterion: $0.criterion.rawValue, requirement: $0.requirement, actual: $0.actual) }
+            }
+            return item
+        }
         let next = offset + page.count < listed.count ? Data("e:\(offset + page.count)".utf8).base64EncodedString() : nil
         return Self.json(200, EligibilityAnswerView(
             rulesVersion: Eligibility.rulesVersion,

@@ -4,6 +4,9 @@ public import HanaroStore
 public import Hummingbird
 public import Logging
 import NIOCore
+public import NIOSSL
+public import HanaroFederation
+public import ServiceLifecycle
 
 /// The Agency API: the node's front door for its own agency's systems (see docs/AGENCY-API.md
 /// and the OpenAPI document, `docs/openapi.json`, also served at `GET /openapi.json`).
@@ -29,6 +32,18 @@ public struct AgencyAPI: Sendable {
         self.metrics = metrics
         self.logger = logger
         allowHTTPWebhooks = configuration.allowHTTPWebhooks
+    }
+
+    /// The listener: the router on `host:port` (port 0: the kernel picks; `onRunning` gets the
+    /// port), HTTPS with `tls`, within the connection guard's limits.
+    public func application(host: String, port: Int, tls: TLSConfiguration? = nil, connections: ConnectionGuard,
+                            onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some Service {
+        Application(
+            router: router(), server: try connections.serverBuilder(tls: tls),
+            configuration: .init(address: .hostname(host, port: port), serverName: "hanaro-api",
+                                 availableConnectionsDelegate: connections.availableConnections),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
     }
 
     public func router() -> Router<BasicRequestContext> {
