@@ -22,45 +22,84 @@ enum SearchText {
         (0xAC00...0xD7A3).contains(scalar.value)
     }
 
-    /// The gram form of a text, for the index.
+    /// The gram form of a text, for the index. Runs in every apply transaction that stores a
+    /// program, so it works on scalars into one UTF-8 buffer (no per-token Strings) and skips
+    /// Foundation's NFC for text that is NFC already (as nearly all Korean text is).
     static func grams(_ text: String) -> String {
-        var tokens: [String] = []
-        var run: [Unicode.Scalar] = []
-        var word = String.UnicodeScalarView()
-        func endRun() {
-            guard !run.isEmpty else { return }
-            for index in 0 ..< run.count - 1 {
-                var gram = String.UnicodeScalarView()
-                gram.append(run[index])
-                gram.append(run[index + 1])
-                tokens.append(String(gram))
+        let source = needsNormalization(text) ? text.precomposedStringWithCanonicalMapping : text
+        var out: [UInt8] = []
+        out.reserveCapacity(source.utf8.count * 2 + 16)
+        var previous: Unicode.Scalar?
+        var inWord = false
+        func separate() { if let last = out.last, last != 0x20 { out.append(0x20) } }
+        func append(_ scalar: Unicode.Scalar) {
+            var value = scalar.value
+            if value < 0x80 {
+                if value >= 0x41 && value <= 0x5A { value += 0x20 }  // ASCII lower case (unicode61 folds the rest)
+                out.append(UInt8(value))
+            } else {
+                out.append(contentsOf: UTF8.encode(scalar)!)
             }
-            tokens.append(String(Character(run[run.count - 1])))
-            run.removeAll(keepingCapacity: true)
         }
-        func endWord() {
-            guard !word.isEmpty else { return }
-            tokens.append(String(word).lowercased())
-            word = String.UnicodeScalarView()
+        func endRun() {
+            guard let last = previous else { return }
+            separate()
+            append(last)
+            previous = nil
         }
-        for scalar in text.precomposedStringWithCanonicalMapping.unicodeScalars {
+        for scalar in source.unicodeScalars {
             if isHangulSyllable(scalar) {
-                endWord()
-                run.append(scalar)
-            } else if scalar.properties.isWhitespace {
+                inWord = false
+                if let last = previous {
+                    separate()
+                    append(last)
+                    append(scalar)
+                }
+                previous = scalar
+            } else if isSpace(scalar) {
                 // A space ends a word but not a Hangul run: `소상공인 정책자금` = `소상공인정책자금`.
-                endWord()
-            } else if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+                inWord = false
+            } else if isWordScalar(scalar) {
                 endRun()
-                word.append(scalar)
+                if !inWord {
+                    separate()
+                    inWord = true
+                }
+                append(scalar)
             } else {
                 endRun()
-                endWord()
+                inWord = false
             }
         }
         endRun()
-        endWord()
-        return tokens.joined(separator: " ")
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        if value < 0x80 { return value == 0x20 || value == 0x09 || value == 0x0A || value == 0x0D || value == 0x0B || value == 0x0C }
+        return scalar.properties.isWhitespace
+    }
+
+    static func isWordScalar(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        if value < 0x80 { return (value >= 0x30 && value <= 0x39) || (value | 0x20 >= 0x61 && value | 0x20 <= 0x7A) }
+        return scalar.properties.isAlphabetic || scalar.properties.numericType != nil
+    }
+
+    /// Whether NFC could change the text: it holds a scalar beyond ASCII and Latin-1 that is not
+    /// a precomposed Hangul syllable, a CJK ideograph or common punctuation (conjoining jamo,
+    /// combining marks and the like).
+    static func needsNormalization(_ text: String) -> Bool {
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            if value < 0x300 || (0xAC00...0xD7A3).contains(value) || (0x4E00...0x9FFF).contains(value)
+                || (0x2000...0x206F).contains(value) || (0x3000...0x303F).contains(value) || (0xFF01...0xFF5E).contains(value) {
+                continue
+            }
+            return true
+        }
+        return false
     }
 
     /// The FTS5 MATCH expression for a user's query: each whitespace-separated term must match

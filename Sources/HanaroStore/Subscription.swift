@@ -106,33 +106,67 @@ final class SubscriptionMatcher: Sendable {
         var keywords: [[UInt8]]
     }
 
-    /// Program subscriptions by the agency they name (nil: any agency): a program is checked only
-    /// against its owner's and the agency-less ones.
-    let programEntries: [AgencyID?: [Entry]]
+    /// Program subscriptions, and an index of those with keywords: each keyword is filed under
+    /// one pair of its adjacent characters (the pair with the fewest entries so far), so a program
+    /// is checked only against the subscriptions one of whose pairs its text holds, and those
+    /// without keywords. 10,000 subscriptions checked one by one cost ~4 ms per program.
+    let entries: [Entry]
+    let byPair: [UInt64: [Int]]
+    let unkeyed: [Int]
     let referralSubscriptions: [String]
-    var hasProgramSubscriptions: Bool { !programEntries.isEmpty }
+    var hasProgramSubscriptions: Bool { !entries.isEmpty }
 
-    init(_ subscriptions: [(id: String, filter: SubscriptionFilter)]) {
-        programEntries = Dictionary(grouping: subscriptions.filter { $0.filter.events.contains(.programMatched) }.map { Self.entry($0.id, $0.filter) }, by: \.agency)
-        referralSubscriptions = subscriptions.filter { $0.filter.events.contains(.referralReceived) }.map(\.id)
+    convenience init(_ subscriptions: [(id: String, filter: SubscriptionFilter)]) {
+        var matcher = Builder()
+        for (id, filter) in subscriptions { matcher.add(id: id, filter: filter) }
+        self.init(matcher)
     }
 
-    private init(programEntries: [AgencyID?: [Entry]], referralSubscriptions: [String]) {
-        self.programEntries = programEntries
-        self.referralSubscriptions = referralSubscriptions
+    private init(_ builder: Builder) {
+        entries = builder.entries
+        byPair = builder.byPair
+        unkeyed = builder.unkeyed
+        referralSubscriptions = builder.referralSubscriptions
     }
 
-    static func entry(_ id: String, _ filter: SubscriptionFilter) -> Entry {
-        Entry(id: id, agency: filter.agency, category: filter.category, profile: filter.profile,
-              keywords: filter.keywords.map { Array(normalized($0).utf8) }.filter { !$0.isEmpty })
+    /// The mutable form the snapshots are made from.
+    struct Builder {
+        var entries: [Entry] = []
+        var byPair: [UInt64: [Int]] = [:]
+        var unkeyed: [Int] = []
+        var referralSubscriptions: [String] = []
+
+        mutating func add(id: String, filter: SubscriptionFilter) {
+            if filter.events.contains(.referralReceived) { referralSubscriptions.append(id) }
+            guard filter.events.contains(.programMatched) else { return }
+            let entry = Entry(id: id, agency: filter.agency, category: filter.category, profile: filter.profile,
+                              keywords: filter.keywords.map { Array(SubscriptionMatcher.normalized($0).utf8) }.filter { !$0.isEmpty })
+            let index = entries.count
+            entries.append(entry)
+            guard !entry.keywords.isEmpty else {
+                unkeyed.append(index)
+                return
+            }
+            var filed = Set<UInt64>()
+            for keyword in entry.keywords {
+                let pairs = SubscriptionMatcher.pairs(Array(String(decoding: keyword, as: UTF8.self).unicodeScalars))
+                guard let best = pairs.min(by: { (byPair[$0]?.count ?? 0) < (byPair[$1]?.count ?? 0) }), filed.insert(best).inserted else { continue }
+                byPair[best, default: []].append(index)
+            }
+        }
     }
 
     /// This matcher and one more subscription.
     func adding(id: String, filter: SubscriptionFilter) -> SubscriptionMatcher {
-        var entries = programEntries
-        if filter.events.contains(.programMatched) { entries[filter.agency, default: []].append(Self.entry(id, filter)) }
-        return SubscriptionMatcher(programEntries: entries,
-                                   referralSubscriptions: referralSubscriptions + (filter.events.contains(.referralReceived) ? [id] : []))
+        var builder = Builder(entries: entries, byPair: byPair, unkeyed: unkeyed, referralSubscriptions: referralSubscriptions)
+        builder.add(id: id, filter: filter)
+        return SubscriptionMatcher(builder)
+    }
+
+    /// The keys of every adjacent pair of characters (a lone character for a one-character text).
+    static func pairs(_ scalars: [Unicode.Scalar]) -> [UInt64] {
+        guard scalars.count > 1 else { return scalars.map { UInt64($0.value) << 32 | 0xFFFF_FFFF } }
+        return (0..<scalars.count - 1).map { UInt64(scalars[$0].value) << 32 | UInt64(scalars[$0 + 1].value) }
     }
 
     static func normalized(_ text: String) -> String {
@@ -142,19 +176,25 @@ final class SubscriptionMatcher: Sendable {
     /// The subscriptions a program matches: its agency and category if they name one, one of
     /// their keywords in its title or summary, and a profile it does not rule out.
     func matches(_ program: ProgramRecord) -> [String] {
-        var haystack: [UInt8]?
-        var matched: [String] = []
-        for bucket in [programEntries[program.owner], programEntries[nil]] {
-            for entry in bucket ?? [] {
-                if let category = entry.category, category != program.category { continue }
-                if !entry.keywords.isEmpty {
-                    let text = haystack ?? Array(Self.normalized(program.title + " " + program.summary).utf8)
-                    haystack = text
-                    guard entry.keywords.contains(where: { Self.contains(text, $0) }) else { continue }
-                }
-                if let profile = entry.profile, program.eligibility.quickCheck(profile) == .ineligible { continue }
-                matched.append(entry.id)
+        var candidates = unkeyed
+        var text: [UInt8] = []
+        if !byPair.isEmpty {
+            let normalized = Self.normalized(program.title + " " + program.summary)
+            text = Array(normalized.utf8)
+            let scalars = Array(normalized.unicodeScalars)
+            var seen = Set<Int>()
+            for pair in Self.pairs(scalars) + scalars.map({ UInt64($0.value) << 32 | 0xFFFF_FFFF }) {
+                for index in byPair[pair] ?? [] where seen.insert(index).inserted { candidates.append(index) }
             }
+        }
+        var matched: [String] = []
+        for index in candidates.sorted() {
+            let entry = entries[index]
+            if let agency = entry.agency, agency != program.owner { continue }
+            if let category = entry.category, category != program.category { continue }
+            if !entry.keywords.isEmpty, !entry.keywords.contains(where: { Self.contains(text, $0) }) { continue }
+            if let profile = entry.profile, program.eligibility.quickCheck(profile) == .ineligible { continue }
+            matched.append(entry.id)
         }
         return matched
     }

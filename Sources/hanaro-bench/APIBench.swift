@@ -31,7 +31,8 @@ struct APIBench: AsyncParsableCommand {
         print("# hanaro-bench api --programs \(programs) --queries \(queries) --answers \(answers) --subscriptions \(subscriptions) --applied \(applied) --rate \(rate) --seconds \(seconds)")
         let dir = NSTemporaryDirectory() + "hanaro-bench-api-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // HANARO_BENCH_KEEP=1 keeps the files (to try queries on them with sqlite3).
+        defer { if ProcessInfo.processInfo.environment["HANARO_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: dir) } else { print("kept \(dir)") } }
         func replica(_ name: String) throws -> Replica {
             try Replica(path: "\(dir)/\(name).sqlite", key: try ReplicaKey.create(at: "\(dir)/\(name).key"))
         }

@@ -57,6 +57,55 @@ struct SearchIndexTests {
         #expect(try await replica.searchPrograms(query).items.map(\.program.nativeID) == ["K-1"])
     }
 
+    @Test("text search pages through ranking windows: every match once, the title-weighted first within a window")
+    func windows() async throws {
+        let dir = TemporaryDirectory("search")
+        let replica = try Replica.temporary(in: dir)
+        for i in 0..<7 {
+            try await publish(replica, program(.semas, "S-\(i)", i == 5 ? "창업 지원" : "경영 안정 \(i)", summary: "소상공인 창업 자금"))
+        }
+        for window in [1, 2, 3, 100] {
+            var seen: [String] = []
+            var query = ProgramQuery()
+            query.text = "창업"
+            query.limit = 2
+            query.rankWindow = window
+            repeat {
+                let page = try await replica.searchPrograms(query)
+                seen += page.items.map(\.program.nativeID)
+                query.cursor = page.nextCursor
+            } while query.cursor != nil && seen.count < 20
+            #expect(seen.sorted() == (0..<7).map { "S-\($0)" }, "window \(window): \(seen)")
+            if window == 100 { #expect(seen.first == "S-5") }
+        }
+    }
+
+    @Test("the matcher's pair index finds exactly what checking every subscription finds")
+    func matcherIndex() throws {
+        var rng = SystemRandomNumberGenerator()
+        let words = ["창업", "자금", "재도전", "스마트상점", "수출 바우처", "IT", "햇살론", "창", "판로", "없는말"]
+        var subscriptions: [(id: String, filter: SubscriptionFilter)] = []
+        for i in 0..<400 {
+            let keywords = (0..<Int.random(in: 0...2, using: &rng)).map { _ in words.randomElement(using: &rng)! }
+            let profile = i % 3 == 0 ? BusinessProfile(ownerAge: Int64.random(in: 20...70, using: &rng)) : nil
+            subscriptions.append(("s\(i)", SubscriptionFilter(events: [.programMatched], profile: profile, keywords: keywords,
+                                                              agency: i % 5 == 0 ? AgencyID.allCases.randomElement(using: &rng) : nil)))
+        }
+        let matcher = SubscriptionMatcher(subscriptions)
+        for i in 0..<60 {
+            let title = (0..<3).map { _ in words.randomElement(using: &rng)! }.joined(separator: i % 2 == 0 ? " " : "")
+            let record = program(AgencyID.allCases[i % 6], "P-\(i)", title, summary: "소상공인 지원",
+                                 eligibility: Eligibility(ownerAge: BoundedRange(min: Int64.random(in: 20...60, using: &rng))))
+            let text = SubscriptionMatcher.normalized(record.title + " " + record.summary)
+            let expected = subscriptions.filter { id, filter in
+                (filter.agency.map { $0 == record.owner } ?? true)
+                    && (filter.keywords.isEmpty || filter.keywords.contains { text.contains(SubscriptionMatcher.normalized($0)) })
+                    && (filter.profile.map { record.eligibility.quickCheck($0) != .ineligible } ?? true)
+            }.map(\.id)
+            #expect(matcher.matches(record) == expected, "\(title)")
+        }
+    }
+
     @Test("a replica without the index (made before it, or damaged) rebuilds it at open")
     func rebuildsAtOpen() async throws {
         let dir = TemporaryDirectory("search")
