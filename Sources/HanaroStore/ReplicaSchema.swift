@@ -26,9 +26,7 @@ enum ReplicaSchema {
     /// - `program_index` + `program_fts`: what program search filters and ranks on. Regions and
     ///   industries are space-framed lists (`' 11 26110 '`, `''` = nationwide / every industry);
     ///   dates are `yyyymmdd` ordinals. `program_fts` holds the Hangul gram form of title and
-    ///   summary (SearchText), rowid = `program_index.id`, without token positions
-    ///   (`detail=column`: a third of the write cost of full detail; queries AND the grams of a
-    ///   term instead of asking for them as a phrase). Withdrawn programs are not indexed.
+    ///   summary (SearchText), rowid = `program_index.id`. Withdrawn programs are not indexed.
     /// - `referral_index`: who a referral goes between and its status, for incoming/outgoing lists.
     /// - `subscription` + `outbox`: saved searches with webhook URLs, and the deliveries owed, one
     ///   row per subscription, record and version (`event_id` is the stable `webhook-id`). The
@@ -50,7 +48,7 @@ enum ReplicaSchema {
         seq        INTEGER NOT NULL
     ) STRICT;
     CREATE INDEX program_index_by_agency ON program_index(agency, native_id);
-    CREATE VIRTUAL TABLE program_fts USING fts5(title_grams, summary_grams, tokenize = 'unicode61 remove_diacritics 0', detail = column);
+    CREATE VIRTUAL TABLE program_fts USING fts5(title_grams, summary_grams, tokenize = 'unicode61 remove_diacritics 0');
     CREATE TABLE referral_index (
         key      TEXT PRIMARY KEY NOT NULL,
         origin   TEXT NOT NULL,

@@ -114,15 +114,14 @@ enum SearchText {
                 // One syllable or one word: a prefix, so `창` finds 창업 and `sm` finds SME.
                 terms.append("\"\(tokens[0])\"*")
             } else {
-                // Every gram of the term (without its final single syllable, which the text holds
-                // only where the term ends a run). The index keeps no positions (`detail=column`),
-                // so the grams are ANDed rather than asked for in a row: a text holding them all
-                // apart is a rare false match, the price of an index a third as costly to write.
-                var grams = tokens
-                if let last = grams.last, last.unicodeScalars.count == 1, let scalar = last.unicodeScalars.first, isHangulSyllable(scalar) {
-                    grams.removeLast()
+                // A term's grams in a row, without its final single syllable (which the text
+                // would hold only where the term ends a run). Words mixed in (`IT창업`) go as a
+                // phrase too.
+                var phrase = tokens
+                if let last = phrase.last, last.unicodeScalars.count == 1, let scalar = last.unicodeScalars.first, isHangulSyllable(scalar) {
+                    phrase.removeLast()
                 }
-                terms += Array(Set(grams)).sorted().map { "\"\($0)\"" }
+                terms.append("\"\(phrase.joined(separator: " "))\"")
             }
         }
         return terms.isEmpty ? nil : terms.joined(separator: " AND ")

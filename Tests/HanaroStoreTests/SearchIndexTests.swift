@@ -31,7 +31,7 @@ struct SearchIndexTests {
         #expect(SearchText.grams("창업".decomposedStringWithCanonicalMapping) == "창업 업")
         #expect(SearchText.matchExpression("창업") == "\"창업\"")
         #expect(SearchText.matchExpression("창") == "\"창\"*")
-        #expect(SearchText.matchExpression("소상공인 정책자금") == "\"공인\" AND \"상공\" AND \"소상\" AND \"자금\" AND \"정책\" AND \"책자\"")
+        #expect(SearchText.matchExpression("소상공인 정책자금") == "\"소상 상공 공인\" AND \"정책 책자 자금\"")
         #expect(SearchText.matchExpression("  \" * ( ) ") == nil)
     }
 
