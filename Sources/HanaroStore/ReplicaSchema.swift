@@ -26,7 +26,10 @@ enum ReplicaSchema {
     /// - `program_index` + `program_fts`: what program search filters and ranks on. Regions and
     ///   industries are space-framed lists (`' 11 26110 '`, `''` = nationwide / every industry);
     ///   dates are `yyyymmdd` ordinals. `program_fts` holds the Hangul gram form of title and
-    ///   summary (SearchText), rowid = `program_index.id`. Withdrawn programs are not indexed.
+    ///   summary (SearchText), rowid = `program_index.id`: contentless (the text is in the
+    ///   record; a row is deleted by giving its indexed grams again) and with FTS5's `ascii`
+    ///   tokenizer (the grams are already split and ASCII-lower-cased; unicode61's per-character
+    ///   classification is work done twice). Withdrawn programs are not indexed.
     /// - `referral_index`: who a referral goes between and its status, for incoming/outgoing lists.
     /// - `subscription` + `outbox`: saved searches with webhook URLs, and the deliveries owed, one
     ///   row per subscription, record and version (`event_id` is the stable `webhook-id`). The
@@ -47,8 +50,7 @@ enum ReplicaSchema {
         status     INTEGER NOT NULL,
         seq        INTEGER NOT NULL
     ) STRICT;
-    CREATE INDEX program_index_by_agency ON program_index(agency, native_id);
-    CREATE VIRTUAL TABLE program_fts USING fts5(title_grams, summary_grams, tokenize = 'unicode61 remove_diacritics 0');
+    CREATE VIRTUAL TABLE program_fts USING fts5(title_grams, summary_grams, content = '', tokenize = 'ascii');
     CREATE TABLE referral_index (
         key      TEXT PRIMARY KEY NOT NULL,
         origin   TEXT NOT NULL,

@@ -22,12 +22,18 @@ enum SearchIndex {
         codes.isEmpty ? "" : " " + codes.joined(separator: " ") + " "
     }
 
-    static func indexProgram(_ db: Database, key: RecordKey, program: ProgramRecord, seq: Int64, isNew: Bool) throws {
+    /// Indexes a program's new state. `previous` is the state stored before (nil: none), whose
+    /// grams the contentless FTS5 table needs to delete its row. A state whose title and summary
+    /// equal the previous one's keeps its FTS5 row (a status or period change rewrites only
+    /// `program_index`). Change ``SearchText/grams(_:)`` only with a new ``version``: a delete
+    /// with other grams than were inserted would corrupt the index, so a new version rebuilds it.
+    static func indexProgram(_ db: Database, key: RecordKey, program: ProgramRecord, previous: ProgramRecord?, seq: Int64) throws {
         let text = key.description
+        let indexed = previous.flatMap { $0.isDeleted ? nil : $0 }
         if program.isDeleted {
             // Withdrawn: out of search and eligibility (the record itself stays, a tombstone).
-            if !isNew, let id = try Int64.fetchOne(db.cachedStatement(sql: "DELETE FROM program_index WHERE key = ? RETURNING id"), arguments: [text]) {
-                try db.cachedStatement(sql: "DELETE FROM program_fts WHERE rowid = ?").execute(arguments: [id])
+            if let indexed, let id = try Int64.fetchOne(db.cachedStatement(sql: "DELETE FROM program_index WHERE key = ? RETURNING id"), arguments: [text]) {
+                try deleteText(db, id: id, indexed)
             }
             return
         }
@@ -44,9 +50,18 @@ enum SearchIndex {
                 program.period.start.map { Int64($0.ordinal) }, program.period.end.map { Int64($0.ordinal) },
                 Int64(program.status.rawValue), seq,
             ])!
-        if !isNew { try db.cachedStatement(sql: "DELETE FROM program_fts WHERE rowid = ?").execute(arguments: [id]) }
+        if let indexed {
+            if indexed.title == program.title && indexed.summary == program.summary { return }
+            try deleteText(db, id: id, indexed)
+        }
         try db.cachedStatement(sql: "INSERT INTO program_fts(rowid, title_grams, summary_grams) VALUES (?, ?, ?)")
             .execute(arguments: [id, SearchText.grams(program.title), SearchText.grams(program.summary)])
+    }
+
+    /// Removes a program's row from the contentless FTS5 table, giving the grams it was indexed with.
+    static func deleteText(_ db: Database, id: Int64, _ indexed: ProgramRecord) throws {
+        try db.cachedStatement(sql: "INSERT INTO program_fts(program_fts, rowid, title_grams, summary_grams) VALUES ('delete', ?, ?, ?)")
+            .execute(arguments: [id, SearchText.grams(indexed.title), SearchText.grams(indexed.summary)])
     }
 
     static func indexReferral(_ db: Database, key: RecordKey, referral: ReferralRecord, seq: Int64) throws {
@@ -63,14 +78,14 @@ enum SearchIndex {
         try writer.write { db in
             let built = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'search.index'")
             guard built != version else { return }
-            try db.execute(sql: "DELETE FROM program_index; DELETE FROM program_fts; DELETE FROM referral_index")
+            try db.execute(sql: "DELETE FROM program_index; INSERT INTO program_fts(program_fts) VALUES ('delete-all'); DELETE FROM referral_index")
             let rows = try Row.fetchCursor(db, sql: "SELECT key, seq, vector, body, sealed FROM record")
             while let row = try rows.next() {
                 let recordKey = try RecordKey(parsing: row[0] as String)
                 let stored = StoredRow(vector: Array(row[2] as Data), body: Array(row[3] as Data), sealed: row[4] as Data?)
                 let version = try stored.decode(recordKey, with: replicaKey).version
                 switch version.body {
-                case .program(let register): try indexProgram(db, key: recordKey, program: register.value, seq: row[1], isNew: true)
+                case .program(let register): try indexProgram(db, key: recordKey, program: register.value, previous: nil, seq: row[1])
                 case .referral(let referral): try indexReferral(db, key: recordKey, referral: referral, seq: row[1])
                 }
             }
@@ -82,11 +97,12 @@ enum SearchIndex {
 
 extension WriteSession {
     /// Indexes a stored version and queues the webhooks it owes.
-    func index(_ version: RecordVersion, seq: Int64, isNew: Bool) throws {
+    func index(_ version: RecordVersion, previous: RecordVersion?, seq: Int64) throws {
+        let isNew = previous == nil
         switch version.body {
         case .program(let register):
             let program = register.value
-            try SearchIndex.indexProgram(db, key: version.key, program: program, seq: seq, isNew: isNew)
+            try SearchIndex.indexProgram(db, key: version.key, program: program, previous: previous?.program, seq: seq)
             if !program.isDeleted, let matcher = events.matcher, matcher.hasProgramSubscriptions {
                 try enqueue(matcher.matches(program), type: .programMatched, version: version)
             }
