@@ -86,6 +86,8 @@ public final class Node: Sendable {
             self.signer = signer
             var options = Replica.Options()
             options.authentication = VersionAuthentication(signer: signer, keys: configuration.agencies.values.flatMap(\.signingKeys))
+            // The search index and webhook matching cost every apply: only a node serving the API keeps them.
+            options.agencyAPI = configuration.api != nil
             replica = try Replica(path: configuration.replicaPath, key: key, options: options)
             // Files of an older version, or created under another umask, become owner-only too.
             for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: configuration.replicaPath + suffix) {

@@ -60,7 +60,7 @@ extension Replica {
 
     /// This node's agency and the subscriptions, for a write transaction.
     var sessionEvents: SessionEvents {
-        SessionEvents(matcher: matcher.withLock { $0 }, localAgency: localAgency)
+        SessionEvents(matcher: matcher.withLock { $0 }, localAgency: localAgency, indexing: keepsAgencyAPI)
     }
 
     /// Saves a subscription (its filter and secret sealed) and starts matching it, with an audit

@@ -33,6 +33,11 @@ public final class Replica: Sendable {
         /// This node's agency (default: the signer's): a referral whose target it is arrives as
         /// incoming, for the Agency API's webhooks.
         public var agency: AgencyID? = nil
+        /// Whether the store keeps the Agency API's derived tables (the search index, the referral
+        /// index, webhook matching) in every write transaction. A node turns it on only when it
+        /// serves the API (`api.listen`): the search index costs about 90 µs of every program
+        /// applied (docs/BENCHMARKS.md). Turned on after a time off, the tables are rebuilt at open.
+        public var agencyAPI = true
 
         public init() {}
     }
@@ -68,6 +73,8 @@ public final class Replica: Sendable {
     let criteriaCache = CriteriaCache()
     /// This node's agency, when known (see ``Options/agency``).
     public let localAgency: AgencyID?
+    /// Whether the Agency API's tables are kept (see ``Options/agencyAPI``).
+    let keepsAgencyAPI: Bool
     private let restoreNoticed = Mutex(false)
 
     /// Records that this process found its file restored from an older copy; true the first time.
@@ -136,6 +143,7 @@ public final class Replica: Sendable {
         self.maxClockSkewMilliseconds = options.maxClockSkewMilliseconds
         self.authentication = options.authentication
         self.localAgency = options.agency ?? options.authentication?.signer?.agency
+        self.keepsAgencyAPI = options.agencyAPI
         self.writer = writer
         do {
             try ReplicaSchema.migrator().migrate(writer)
@@ -161,7 +169,12 @@ public final class Replica: Sendable {
                     """, arguments: [fresh, Int64(now), Data(ReplicaDigest.empty.bytes)])
                 return fresh
             }
-            try SearchIndex.rebuildIfNeeded(writer, key: key)
+            if options.agencyAPI {
+                try SearchIndex.rebuildIfNeeded(writer, key: key)
+            } else {
+                // The tables fall behind from now on: mark them so that turning the API on rebuilds them.
+                try writer.write { db in try db.execute(sql: "DELETE FROM meta WHERE name = 'search.index'") }
+            }
             try writer.read { db in try self.reloadSubscriptions(db) }
         } catch {
             throw Self.databaseError(error, path: path, doing: "open the replica")

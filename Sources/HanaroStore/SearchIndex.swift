@@ -8,6 +8,8 @@ import Crypto
 struct SessionEvents: Sendable {
     var matcher: SubscriptionMatcher?
     var localAgency: AgencyID?
+    /// Whether to keep the Agency API's tables at all (see `Replica.Options.agencyAPI`).
+    var indexing = true
 }
 
 /// The Agency API's derived tables (see `ReplicaSchema.v5`), written in the transaction that

@@ -202,7 +202,7 @@ struct WriteSession {
         clock.observe(HLCTimestamp(rawValue: version.vector.maxCounter))
         try logConflicts(old: previous?.version.conflicts ?? [], new: newConflicts, state: version, resolvedBy: admin)
         // The Agency API's index and the webhooks owed, in the same transaction as the record.
-        try index(version, previous: previous?.version, seq: seq)
+        if events.indexing { try index(version, previous: previous?.version, seq: seq) }
         return true
     }
 

@@ -124,6 +124,31 @@ struct SearchIndexTests {
         #expect(try await search(reopened, "햇살") == ["F-1"])
     }
 
+    @Test("a replica kept without the Agency API's tables (a node without api.listen) builds them when the API is turned on")
+    func offThenOn() async throws {
+        let dir = TemporaryDirectory("search")
+        let key = try ReplicaKey.create(at: dir.file("r.key"))
+        var off = Replica.Options()
+        off.agencyAPI = false
+        do {
+            let replica = try Replica(path: dir.file("r.sqlite"), key: key, options: off)
+            try await publish(replica, program(.semas, "S-1", "예비창업자 지원"))
+            #expect(try await search(replica, "창업").isEmpty)
+        }
+        do {
+            let replica = try Replica(path: dir.file("r.sqlite"), key: key)
+            #expect(try await search(replica, "창업") == ["S-1"])
+            try await publish(replica, program(.kodit, "K-1", "창업 보증"))
+        }
+        // Off again and on again: what changed while off is found too.
+        do {
+            let replica = try Replica(path: dir.file("r.sqlite"), key: key, options: off)
+            try await publish(replica, program(.kinfa, "F-1", "창업 자금"))
+        }
+        let replica = try Replica(path: dir.file("r.sqlite"), key: key)
+        #expect(Set(try await search(replica, "창업")) == ["S-1", "K-1", "F-1"])
+    }
+
     @Test("subscriptions are matched in the apply transaction, once per version")
     func outbox() async throws {
         let dir = TemporaryDirectory("search")
