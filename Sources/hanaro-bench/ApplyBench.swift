@@ -17,16 +17,17 @@ struct ApplyBench: AsyncParsableCommand {
     @Option(help: "Versions to apply.") var records = 1_000_000
     @Option(help: "Versions per transaction.") var batch = 1_000
     @Option(help: "Directory for the database files (removed afterwards).") var dir = NSTemporaryDirectory()
+    @Flag(help: "Keep the Agency API's tables (search index, referral index, webhook matching), as a node with api.listen does.") var agencyAPI = false
 
     func run() async throws {
-        let command = "hanaro-bench apply --records \(records) --batch \(batch)"
+        let command = "hanaro-bench apply --records \(records) --batch \(batch)\(agencyAPI ? " --agency-api" : "")"
         print("# \(command)")
         var results: [PhaseResult] = []
         for engine in ["raw-sqlite", "hanaro"] {
             let path = (dir as NSString).appendingPathComponent("hanaro-bench-\(engine)-\(UUID().uuidString).sqlite")
             let child = Process()
             child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            child.arguments = ["apply-phase", "--engine", engine, "--records", String(records), "--batch", String(batch), "--path", path]
+            child.arguments = ["apply-phase", "--engine", engine, "--records", String(records), "--batch", String(batch), "--path", path] + (agencyAPI ? ["--agency-api"] : [])
             let pipe = Pipe()
             child.standardOutput = pipe
             try child.run()
@@ -68,6 +69,7 @@ struct ApplyPhase: AsyncParsableCommand {
     @Option var records: Int
     @Option var batch: Int
     @Option var path: String
+    @Flag var agencyAPI = false
 
     /// The workload: version `i` of a deterministic stream; every fifth is a referral.
     static func version(_ i: Int, data: inout SyntheticData) -> RecordVersion {
@@ -85,7 +87,9 @@ struct ApplyPhase: AsyncParsableCommand {
         var rowBytes = 0
         switch engine {
         case "hanaro":
-            let replica = try Replica(path: path, key: try ReplicaKey.create(at: path + ".key"))
+            var options = Replica.Options()
+            options.agencyAPI = agencyAPI
+            let replica = try Replica(path: path, key: try ReplicaKey.create(at: path + ".key"), options: options)
             var start = 0
             while start < records {
                 let versions = (start..<min(start + batch, records)).map { Self.version($0, data: &data) }
