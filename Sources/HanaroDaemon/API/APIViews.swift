@@ -75,9 +75,10 @@ struct ProgramSummaryView: Encodable, Sendable {
     var status: String
     var url: Nullable<String>
     var supportAmountKrw: RangeView
-    var score: Nullable<Double>
+    /// In search results (null without text); absent from a single program.
+    var score: Nullable<Double>?
 
-    init(_ program: ProgramRecord, score: Double?) {
+    init(_ program: ProgramRecord, score: Nullable<Double>?) {
         agency = program.owner.rawValue
         id = program.nativeID
         title = program.title
@@ -91,7 +92,7 @@ struct ProgramSummaryView: Encodable, Sendable {
         status = program.status.apiName
         url = Nullable(program.url)
         supportAmountKrw = RangeView(program.supportAmountKRW)
-        self.score = Nullable(score)
+        self.score = score
     }
 }
 
@@ -110,41 +111,19 @@ struct EligibilityView: Encodable, Sendable {
     var targets: [String]
 }
 
+/// One program: the search result's fields and the rest of the record.
 struct ProgramView: Encodable, Sendable {
-    var agency: String
-    var id: String
-    var title: String
-    var summary: String
-    var category: Nullable<String>
-    var categoryName: Nullable<String>
-    var institution: Nullable<String>
-    var regions: [String]
-    var industries: [String]
-    var period: PeriodView
-    var status: String
-    var url: Nullable<String>
-    var supportAmountKrw: RangeView
+    var summary: ProgramSummaryView
     var eligibility: EligibilityView
     var rateBasisPoints: RangeView
     var contact: Nullable<String>
     var deleted: Bool
     var version: String
 
+    private enum CodingKeys: String, CodingKey { case eligibility, rateBasisPoints, contact, deleted, version }
+
     init(_ program: ProgramRecord, version: RecordVersion) {
-        let summary = ProgramSummaryView(program, score: nil)
-        agency = summary.agency
-        id = summary.id
-        title = summary.title
-        self.summary = summary.summary
-        category = summary.category
-        categoryName = summary.categoryName
-        institution = summary.institution
-        regions = summary.regions
-        industries = summary.industries
-        period = summary.period
-        status = summary.status
-        url = summary.url
-        supportAmountKrw = summary.supportAmountKrw
+        summary = ProgramSummaryView(program, score: nil)
         let criteria = program.eligibility
         eligibility = EligibilityView(regions: criteria.regions.map(\.code), industries: criteria.industries.map(\.code),
                                       businessAgeMonths: RangeView(criteria.businessAgeMonths), revenueKrw: RangeView(criteria.revenueKRW),
@@ -154,6 +133,17 @@ struct ProgramView: Encodable, Sendable {
         contact = Nullable(program.contact)
         deleted = program.isDeleted
         self.version = "\(version.vector)"
+    }
+
+    /// The summary's fields and these, in one object.
+    func encode(to encoder: any Encoder) throws {
+        try summary.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(eligibility, forKey: .eligibility)
+        try container.encode(rateBasisPoints, forKey: .rateBasisPoints)
+        try container.encode(contact, forKey: .contact)
+        try container.encode(deleted, forKey: .deleted)
+        try container.encode(version, forKey: .version)
     }
 }
 
