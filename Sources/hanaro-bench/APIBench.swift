@@ -93,6 +93,7 @@ struct APIBench: AsyncParsableCommand {
         print("eligibility over \(programs) programs: \(percentiles(samples)); per answer \(outcomes[0] / answers) eligible, \(outcomes[1] / answers) unknown, \(outcomes[2] / answers) ineligible")
 
         try await overHTTP(big)
+        try await webhookLatency(big)
 
         // Apply with and without subscriptions, the same versions into fresh replicas: 10,000
         // subscriptions that match nothing (the matching cost alone), and 10,000 like a business
@@ -161,6 +162,75 @@ struct APIBench: AsyncParsableCommand {
             try await tasks.waitForAll()
         }
         try await client.shutdown()
+    }
+
+    /// From a version applied to its webhook received: 200 matching programs applied at 10 per
+    /// second into `replica`, delivered by the node's `WebhookService` to the repository's Python
+    /// receiver (`ops/api/webhook_receiver.py`, which stamps each delivery on arrival).
+    func webhookLatency(_ replica: Replica) async throws {
+        let script = FileManager.default.currentDirectoryPath + "/ops/api/webhook_receiver.py"
+        guard FileManager.default.fileExists(atPath: script) else {
+            print("webhook latency: not measured — run hanaro-bench from the repository root (it starts ops/api/webhook_receiver.py)")
+            return
+        }
+        let secret = "whsec_" + Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let log = NSTemporaryDirectory() + "hanaro-bench-webhooks-\(UUID().uuidString).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let receiver = Process()
+        receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        receiver.arguments = ["python3", script, "--secret", secret, "--log", log]
+        let out = Pipe()
+        receiver.standardOutput = out
+        try receiver.run()
+        defer { receiver.terminate() }
+        guard let line = String(data: out.fileHandleForReading.availableData, encoding: .utf8), let port = line.split(separator: ":").last.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) else {
+            print("webhook latency: the receiver did not start")
+            return
+        }
+        _ = try await replica.createSubscription(client: "bench", url: "http://127.0.0.1:\(port)/hook", secret: secret,
+                                                 filter: SubscriptionFilter(events: [.programMatched], keywords: ["웹훅측정"]),
+                                                 audit: AuditNote(actor: "bench", action: "api.subscription.create", target: "", outcome: "ok", detail: ""))
+        let logger = Logger(label: "bench")
+        let group = ServiceGroup(services: [WebhookService(replica: replica, signer: nil, metrics: HanaroMetrics(version: "bench"), logger: logger)],
+                                 gracefulShutdownSignals: [], logger: logger)
+        let count = 200
+        let applied = Samples()
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var data = SyntheticData(seed: 9)
+            for i in 0..<count {
+                var program = data.program(owner: .kodit, nativeID: "w\(i)")
+                program.title = "웹훅측정 \(i)"
+                try await replica.author([AuthoredEdit(key: program.key, edit: .publishProgram(program))], by: .kodit)
+                let at = Date().timeIntervalSince1970
+                applied.latencies.withLock { $0.append(at) }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                let lines = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+                if lines.count >= count { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let appliedAt = applied.latencies.withLock { $0 }
+        var delays: [Double] = []
+        for line in ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], let received = object["received_at"] as? Double,
+                  let payload = object["payload"] as? [String: Any], let id = (payload["data"] as? [String: Any])?["id"] as? String,
+                  let index = Int(id.dropFirst()), index < appliedAt.count, object["signature_ok"] as? Bool == true else { continue }
+            delays.append(received - appliedAt[index])
+        }
+        guard !delays.isEmpty else {
+            print("webhook latency: no delivery arrived")
+            return
+        }
+        let sorted = delays.sorted()
+        func at(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000 }
+        print(String(format: "webhook, applied → received (signature checked by the receiver): p50 %.1f ms, p99 %.1f ms, max %.1f ms (%d of %d delivered)",
+                     at(0.5), at(0.99), sorted.last! * 1000, delays.count, count))
     }
 
     /// Sends `count` requests at `rate` per second, each at its scheduled time whatever the
