@@ -13,9 +13,13 @@ that Retry-After value.
 
 Prints "listening 127.0.0.1:PORT" once bound (port 0 = the kernel picks; --port-file gets it too).
 """
-import argparse, base64, hashlib, hmac, http.server, json, os, sys, threading, time
+import argparse, base64, hashlib, hmac, http.server, json, os, signal, sys, threading, time
 
 def main():
+    # A parent that ignores SIGTERM (a Swift service does, to handle it itself) passes that on:
+    # this receiver must still stop when told to.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     parser = argparse.ArgumentParser()
     parser.add_argument("--secret", required=True)
     parser.add_argument("--log", required=True)
