@@ -182,7 +182,7 @@ struct APIBench: AsyncParsableCommand {
         let out = Pipe()
         receiver.standardOutput = out
         try receiver.run()
-        defer { kill(receiver.processIdentifier, SIGKILL) }
+        defer { receiver.terminate() }  // the receiver restores SIGTERM's default (this process ignores it)
         guard let line = String(data: out.fileHandleForReading.availableData, encoding: .utf8), let port = line.split(separator: ":").last.map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) else {
             print("webhook latency: the receiver did not start")
             return

@@ -29,7 +29,11 @@ func peakRSSBytes() -> Int {
 
 /// Seconds on a monotonic clock.
 func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    // ContinuousClock (CLOCK_MONOTONIC on Linux), not timespec: whether `timespec`'s members are
+    // visible depends on which other files of the module import what (MemberImportVisibility).
+    let elapsed = ContinuousClock.now - benchEpoch
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 }
+
+/// The bench's origin on the monotonic clock.
+let benchEpoch = ContinuousClock.now
