@@ -18,8 +18,10 @@ import argparse, base64, hashlib, hmac, http.server, json, os, signal, sys, thre
 def main():
     # A parent that ignores SIGTERM (a Swift service does, to handle it itself) passes that on:
     # this receiver must still stop when told to.
+    # It may also pass them on blocked (the signal mask survives exec).
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     parser = argparse.ArgumentParser()
     parser.add_argument("--secret", required=True)
     parser.add_argument("--log", required=True)
