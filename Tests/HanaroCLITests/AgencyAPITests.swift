@@ -241,6 +241,9 @@ struct AgencyAPITests {
         // Audited, without personal data; the node's log holds none either.
         let audited = try sqlite(federation.replicaPath(.semas), "SELECT count(*) FROM audit WHERE actor = 'api:crm' AND action = 'api.referral.create'")
         #expect(Int(audited) ?? 0 >= 4)
+        // A created referral is audited under its own path.
+        let createdAudit = try sqlite(federation.replicaPath(.semas), "SELECT count(*) FROM audit WHERE action = 'api.referral.create' AND outcome = 'ok' AND target = '/v1/referrals/semas:R-2'")
+        #expect(createdAudit == "1")
         for agency in [AgencyID.semas, .kamco] {
             let leaked = try sqlite(federation.replicaPath(agency), "SELECT count(*) FROM audit WHERE detail LIKE '%\(Self.ownerName)%' OR target LIKE '%\(Self.ownerName)%'")
             #expect(leaked == "0")

@@ -41,7 +41,8 @@ extension AgencyAPI {
         guard ["all", "eligible", "possible"].contains(include) else {
             throw Problem.badRequest("include must be all, eligible or possible (eligible and unknown)", field: "include")
         }
-        guard let limit = Optional(body.limit ?? 100), (1...500).contains(limit) else {
+        let limit = body.limit ?? 100
+        guard (1...500).contains(limit) else {
             throw Problem.badRequest("limit must be between 1 and 500", field: "limit")
         }
         var offset = 0

@@ -110,7 +110,7 @@ public struct AgencyAPI: Sendable {
     /// problem's title, never a body).
     func handle(_ request: Request, _ scope: APIScope, _ action: String, audited: Bool = false,
                 _ work: (APIToken) async throws -> Response) async -> Response {
-        guard let header = request.headers[.authorization], let presented = Self.bearerToken(header) else {
+        guard let header = request.headers[.authorization], let presented = StatusServer.bearerToken(header) else {
             metrics.countAPI(action: action, outcome: "unauthenticated")
             return Self.unauthorized("a bearer token is required (Authorization: Bearer <token>)")
         }
@@ -128,7 +128,8 @@ public struct AgencyAPI: Sendable {
         do {
             let response = try await work(client)
             metrics.countAPI(action: action, outcome: "ok")
-            if audited { await audit(actor: actor, action: "api.\(action)", target: target, outcome: "ok", detail: "\(response.status.code)") }
+            // A created referral is audited under its own path (the request's path has no id yet).
+            if audited { await audit(actor: actor, action: "api.\(action)", target: response.headers[.location] ?? target, outcome: "ok", detail: "\(response.status.code)") }
             return response
         } catch {
             let problem = Self.problem(for: error)
@@ -174,13 +175,6 @@ public struct AgencyAPI: Sendable {
         var problem = Problem(401, "unauthenticated", "Authentication is required", detail)
         problem.headers = [.wwwAuthenticate: "Bearer realm=\"hanaro-api\""]
         return problem.response
-    }
-
-    static func bearerToken(_ header: String) -> String? {
-        let trimmed = header.trimmingCharacters(in: .whitespaces)
-        guard let space = trimmed.firstIndex(of: " "), trimmed[..<space].lowercased() == "bearer" else { return nil }
-        let token = trimmed[space...].trimmingCharacters(in: .whitespaces)
-        return token.isEmpty ? nil : token
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
