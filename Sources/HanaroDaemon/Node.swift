@@ -47,6 +47,7 @@ public final class Node: Sendable {
     let signer: AgencySigningKey
     let adapterHTTP: [AgencyHTTP]
     let client: PeerClient
+    let witnessing: LogWitnessing
     let logger: Logger
     /// Held for the node's lifetime: the exclusive lock on its data directory.
     let dataLock: DataDirectoryLock
@@ -145,11 +146,16 @@ public final class Node: Sendable {
         }
         adapters = services
         adapterHTTP = transports
+        let witnessList = configuration.peers.compactMap { peer in peer.federationURL.map { LogWitnessing.Witness(agency: peer.id, url: $0) } }
+        let witnessing = LogWitnessing(replica: replica, client: client, witnesses: witnessList,
+                                       interval: .seconds(configuration.checkpointSeconds), logger: logger)
+        self.witnessing = witnessing
         let jobs = ResyncJobs()
         resync = ResyncService(jobs: jobs, replica: replica, links: links, adapters: services, logger: logger)
         status = NodeStatus(configuration: configuration, replica: replica, board: board, links: links, adapters: services, tls: tls,
                             peerCertificates: peerCertificates, metrics: metrics, version: version, resyncs: jobs,
-                            connections: [federationConnections, statusConnections] + (apiConnections.map { [$0] } ?? []))
+                            connections: [federationConnections, statusConnections] + (apiConnections.map { [$0] } ?? []),
+                            witnessing: witnessing, quorum: min(configuration.witnessQuorum, witnessList.count))
         admin = AdminAPI(node: configuration, replica: replica, resync: resync, jobs: jobs, retry: retry, metrics: metrics, logger: logger)
     }
 
@@ -190,7 +196,8 @@ public final class Node: Sendable {
                        .init(service: StatusRefresher(status: status), successTerminationBehavior: .ignore),
                        .init(service: resync, successTerminationBehavior: .ignore),
                        .init(service: LinksService(links: links), successTerminationBehavior: .ignore),
-                       .init(service: Housekeeping(retry: retry, logger: logger), successTerminationBehavior: .ignore)]
+                       .init(service: Housekeeping(retry: retry, logger: logger), successTerminationBehavior: .ignore),
+                       .init(service: WitnessService(witnessing: witnessing), successTerminationBehavior: .ignore)]
                 + adapters.map { .init(service: $0, successTerminationBehavior: .ignore) }
                 + (try apiServices(onAPIPort: onAPIPort)),
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -313,6 +320,18 @@ struct Housekeeping: Service {
                 }
                 try? await Task.sleep(for: .seconds(30))
             }
+        }
+    }
+}
+
+/// Keeps the agency's log checkpointed and cosigned until graceful shutdown, then signs a last
+/// checkpoint (so that a copy of the file taken after a clean stop is anchored to its end).
+struct WitnessService: Service {
+    let witnessing: LogWitnessing
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await witnessing.run()
         }
     }
 }

@@ -62,6 +62,10 @@ extension NodeConfiguration {
         if !(1...5000).contains(pageSize) { problems.append("\(path): federation.page_size: \(pageSize) is outside 1...5000") }
         let longPoll = reader.int(forKey: "federation.long_poll_seconds", default: 25)
         if !(1...60).contains(longPoll) { problems.append("\(path): federation.long_poll_seconds: \(longPoll) is outside 1...60") }
+        let checkpointSeconds = reader.int(forKey: "federation.checkpoint_seconds", default: 5)
+        if !(1...3600).contains(checkpointSeconds) { problems.append("\(path): federation.checkpoint_seconds: \(checkpointSeconds) is outside 1...3600") }
+        let witnessQuorum = reader.int(forKey: "federation.witness_quorum", default: 2)
+        if !(1...5).contains(witnessQuorum) { problems.append("\(path): federation.witness_quorum: \(witnessQuorum) is outside 1...5 (witnesses are the other agencies' nodes)") }
         let agenciesDirectory = resolve(reader.string(forKey: "node.agencies_dir") ?? "agencies")
 
         let (agencies, agencyProblems) = await collectAgencies(from: agenciesDirectory, configuredIn: path)
@@ -163,6 +167,8 @@ extension NodeConfiguration {
         }
         configuration.pageSize = pageSize
         configuration.longPollSeconds = longPoll
+        configuration.checkpointSeconds = checkpointSeconds
+        configuration.witnessQuorum = witnessQuorum
         configuration.api = api
         configuration.agencies = agencies
         return configuration

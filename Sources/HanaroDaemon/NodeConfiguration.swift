@@ -28,6 +28,12 @@ public struct NodeConfiguration: Sendable, Hashable {
     public var pageSize = 1000
     /// How long a pull waits for news when caught up (`federation.long_poll_seconds`, default 25).
     public var longPollSeconds = 25
+    /// How often the agency's log is checkpointed and offered to the witnesses
+    /// (`federation.checkpoint_seconds`, default 5; only when it grew).
+    public var checkpointSeconds = 5
+    /// Witness cosignatures a checkpoint needs (`federation.witness_quorum`, default 2, at most
+    /// the number of peers with a federation URL); fewer shows on `/status` and in the metrics.
+    public var witnessQuorum = 2
     /// Status port (`status.listen`, default `127.0.0.1:9464`).
     public var statusHost = "127.0.0.1"
     public var statusPort = 9464

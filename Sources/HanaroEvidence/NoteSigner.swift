@@ -54,6 +54,14 @@ public struct NoteSigner: Sendable, CustomStringConvertible, CustomReflectable {
         Mirror(self, children: ["name": name, "keyID": NoteKey.hex(keyID)])
     }
 
+    /// The same key as a witness's cosigner (C2SP tlog-cosignature, type 0x04): a Hanaro agency
+    /// cosigns its peers' checkpoints with its one signing key; the `cosignature/v1` prefix of the
+    /// signed message keeps the two uses apart.
+    public var cosigner: Cosigner {
+        // The seed was valid for this signer, so it is valid for the cosigner.
+        try! Cosigner(name: name, seed: seed)
+    }
+
     /// The signature of the note `text`.
     ///
     /// - Throws: `malformedNote` if `text` is not a valid note text (see `SignedNote`).

@@ -63,6 +63,12 @@ public struct NoteVerifier: Sendable, Hashable, CustomStringConvertible {
     /// A key ID as it is written in key texts: eight lower-case hex digits.
     public static func text(ofKeyID id: UInt32) -> String { NoteKey.hex(id) }
 
+    /// The same public key as a cosignature/v1 verifier (see ``NoteSigner/cosigner``).
+    public var cosignatureVerifier: NoteVerifier {
+        // Same name and a 32-byte key: valid.
+        try! NoteVerifier(name: name, publicKey: publicKey, type: .cosignatureV1)
+    }
+
     /// Whether `signature` is this Ed25519 key's signature of `message` (raw bytes, not a note).
     public func isValidSignature(_ signature: [UInt8], forBytes message: [UInt8]) -> Bool {
         guard type == .ed25519, let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }

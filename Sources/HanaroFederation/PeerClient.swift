@@ -93,7 +93,7 @@ public final class PeerClient: Sendable {
         guard status.code == 200 else { throw Self.failure(status: status, headers: headers, body: body, peer: baseURL) }
     }
 
-    private func send(_ request: HTTPClientRequest) async throws(FederationError) -> (HTTPResponseStatus, HTTPHeaders, ByteBuffer) {
+    func send(_ request: HTTPClientRequest) async throws(FederationError) -> (HTTPResponseStatus, HTTPHeaders, ByteBuffer) {
         do {
             let response = try await http.execute(request, timeout: requestTimeout)
             let body = try await response.body.collect(upTo: 64 << 20)

@@ -159,6 +159,7 @@ public enum PeerServer {
             if !view.agencies.isEmpty { response.headers[freshnessHeader] = view.headerValue }
             return response
         }
+        WitnessRoutes.add(to: router, replica: replica)
         let budget = RefusalBudget()
         router.post("/v1/push") { request, context -> Response in
             try await push(request, context: context, replica: replica, policy: policy, budget: budget)

@@ -95,6 +95,12 @@ enum AuditChain {
         try db.cachedStatement(sql: """
             INSERT INTO audit(at, actor, action, target, outcome, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [now, actor, action, target, outcome, detail, previous, hash])
+        // The entry's chain hash becomes a leaf of the agency's log: a checkpoint then anchors the
+        // audit log, so that a cut tail or a recomputed chain no longer matches what witnesses cosigned.
+        if let origin = try TransparencyLog.ownOrigin(db) {
+            let seq = db.lastInsertedRowID
+            try TransparencyLog.append(db, origin: origin, kind: "audit", ref: "audit:\(seq)", entry: TransparencyLog.auditEntry(seq: seq, hash: Array(hash)))
+        }
     }
 
     /// Walks the chain from the first entry: each `prev_hash` must be the hash before it and each

@@ -299,7 +299,14 @@ extension WriteSession {
         } catch {
             throw StoreError(.invalidRequest, error.description, cause: error)
         }
-        try store(version, previous: previous, signature: signer?.sign(version), resolvedBy: admin)
+        var signature: VersionSignature? = nil
+        if let signer {
+            let signed = signer.signWithEnvelope(version)
+            signature = signed.signature
+            // What the agency signs, it logs, in the same transaction.
+            if let logOrigin { try TransparencyLog.append(db, origin: logOrigin, kind: "version", ref: version.key.description, entry: signed.envelope) }
+        }
+        try store(version, previous: previous, signature: signature, resolvedBy: admin)
         return version
     }
 

@@ -169,6 +169,21 @@ public final class Replica: Sendable {
                     """, arguments: [fresh, Int64(now), Data(ReplicaDigest.empty.bytes)])
                 return fresh
             }
+            if let authentication = options.authentication {
+                try writer.write { [epoch] db in
+                    if let signer = authentication.signer {
+                        try db.execute(sql: "INSERT OR IGNORE INTO meta(name, value) VALUES ('log.origin', ?)",
+                                       arguments: [TransparencyLog.origin(agency: signer.agency, epoch: epoch)])
+                    }
+                    // The keys as this node knows them, for offline checks of a copy of this file.
+                    for key in authentication.allKeys {
+                        try db.execute(sql: """
+                            INSERT INTO log_key(agency, key, retired_at) VALUES (?, ?, ?)
+                            ON CONFLICT(agency, key) DO UPDATE SET retired_at = excluded.retired_at
+                            """, arguments: [key.agency.rawValue, key.text, key.retiredAtMilliseconds.map { Int64($0) }])
+                    }
+                }
+            }
             if options.agencyAPI {
                 try SearchIndex.rebuildIfNeeded(writer, key: key)
             } else {

@@ -10,6 +10,7 @@ enum ReplicaSchema {
         ("v3-snapshot", v3),
         ("v4-signatures", v4),
         ("v5-agency-api", v5),
+        ("v6-transparency-log", v6),
     ]
 
     static func migrator() -> DatabaseMigrator {
@@ -34,6 +35,69 @@ enum ReplicaSchema {
     /// - `subscription` + `outbox`: saved searches with webhook URLs, and the deliveries owed, one
     ///   row per subscription, record and version (`event_id` is the stable `webhook-id`). The
     ///   filter (a business profile, keywords) and the secret are sealed like personal fields.
+    /// The transparency logs (docs/EVIDENCE.md): this agency's own, append-only, and every other
+    /// agency's as this node mirrors it as their witness.
+    ///
+    /// - `log_leaf`: one row per leaf, in order. `entry` is the leaf's data (a version's signed
+    ///   envelope, or an audit entry's sequence and chain hash), `hash` its RFC 6962 leaf hash.
+    /// - `log_note`: signed checkpoints (C2SP signed-note text), this agency's own with every
+    ///   witness cosignature gathered, and the others' as this node cosigned them.
+    /// - `log_witness`: per mirrored log, how far this node has cosigned it.
+    /// - `log_equivocation`: two checkpoints of one log that cannot both be true, kept as proof.
+    /// - `log_key`: every agency's public signing keys as this node knew them, so that a copy of the
+    ///   file can be checked offline (`hanaro audit verify --db`).
+    static let v6 = """
+    CREATE TABLE log_leaf (
+        origin TEXT NOT NULL,
+        idx    INTEGER NOT NULL,
+        hash   BLOB NOT NULL,
+        kind   TEXT NOT NULL CHECK (kind IN ('version', 'audit')),
+        ref    TEXT NOT NULL,
+        entry  BLOB NOT NULL,
+        PRIMARY KEY (origin, idx)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX log_leaf_by_ref ON log_leaf(ref);
+
+    CREATE TABLE log_note (
+        id         INTEGER PRIMARY KEY,
+        origin     TEXT NOT NULL,
+        agency     TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        root       BLOB NOT NULL,
+        note       TEXT NOT NULL,
+        role       TEXT NOT NULL CHECK (role IN ('own', 'witnessed')),
+        created_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX log_note_by_origin ON log_note(origin, size);
+
+    CREATE TABLE log_witness (
+        origin        TEXT PRIMARY KEY NOT NULL,
+        agency        TEXT NOT NULL,
+        cosigned_size INTEGER NOT NULL,
+        cosigned_root BLOB NOT NULL,
+        audit_seq     INTEGER NOT NULL,
+        audit_hash    BLOB NOT NULL,
+        updated_at    INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE log_equivocation (
+        id           INTEGER PRIMARY KEY,
+        agency       TEXT NOT NULL,
+        origin       TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        held_note    TEXT NOT NULL,
+        offered_note TEXT NOT NULL,
+        detected_at  INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE log_key (
+        agency     TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        retired_at INTEGER,
+        PRIMARY KEY (agency, key)
+    ) STRICT;
+    """
+
     static let v5 = """
     CREATE TABLE program_index (
         id         INTEGER PRIMARY KEY,

@@ -1,6 +1,6 @@
 import Foundation
 public import HanaroCore
-import HanaroEvidence
+public import HanaroEvidence
 import Crypto
 
 /// An agency's Ed25519 signing key: a C2SP signed-note key (https://c2sp.org/signed-note) named
@@ -56,14 +56,25 @@ public struct AgencySigningKey: Sendable {
     }
 
     /// Signs the envelope of `version`, authored by this key's agency.
-    public func sign(_ version: RecordVersion) -> VersionSignature {
+    public func sign(_ version: RecordVersion) -> VersionSignature { signWithEnvelope(version).signature }
+
+    /// Signs `version` and returns the envelope signed too (it becomes a leaf of the agency's log).
+    func signWithEnvelope(_ version: RecordVersion) -> (signature: VersionSignature, envelope: [UInt8]) {
         let author = version.authorDot(agency)
         let personalHash: [UInt8]? = version.key.kind == .referral ? Array(SHA256.hash(data: version.personalBytes)) : nil
         let envelope = SignedVersion.envelope(key: version.key, vector: version.vector, author: author,
                                               bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: personalHash)
         // Ed25519 signing with a valid key does not fail.
         let signature = (try? signer.signature(forBytes: envelope)) ?? []
-        return VersionSignature(author: author, keyID: signer.keyID, personalHash: personalHash, signature: signature)
+        return (VersionSignature(author: author, keyID: signer.keyID, personalHash: personalHash, signature: signature), envelope)
+    }
+
+    /// Signs a checkpoint of this agency's log (a C2SP signed note).
+    func signNote(_ text: String) throws -> String { try signer.sign(text) }
+
+    /// Cosigns another agency's checkpoint as its witness: the signature line to add to its note.
+    func cosign(_ checkpoint: HanaroEvidence.Checkpoint, at seconds: UInt64) throws -> NoteSignature {
+        try signer.cosigner.cosignature(for: checkpoint, timestamp: seconds)
     }
 }
 
@@ -103,6 +114,10 @@ public struct AgencyVerifierKey: Sendable, Hashable {
     /// The public form.
     public var text: String { key.encoded }
 
+    /// The key as a signed-note verifier (checkpoints) and as a witness's cosignature verifier.
+    public var noteVerifier: NoteVerifier { key }
+    public var cosignatureVerifier: NoteVerifier { key.cosignatureVerifier }
+
     /// Whether `signature` is this key's Ed25519 signature of `envelope`.
     public func isValidSignature(_ signature: [UInt8], for envelope: [UInt8]) -> Bool {
         key.isValidSignature(signature, forBytes: envelope)
@@ -126,6 +141,14 @@ public struct VersionAuthentication: Sendable {
         self.signer = signer
         for key in keys { self.keys[key.agency, default: [:]][key.keyID] = key }
     }
+
+    /// Every listed key, by agency then key id.
+    public var allKeys: [AgencyVerifierKey] {
+        keys.keys.sorted { $0.rawValue < $1.rawValue }.flatMap { agency in keys[agency]!.keys.sorted().map { keys[agency]![$0]! } }
+    }
+
+    /// The keys of `agency` (current and retired).
+    public func keys(of agency: AgencyID) -> [AgencyVerifierKey] { keys[agency].map { Array($0.values) } ?? [] }
 
     /// Checks that `signed` carries a valid signature of an agency entitled to author it: the
     /// program's owner, or the referral's origin or target; the signature's dot is the vector's

@@ -18,6 +18,8 @@ struct WriteSession {
     /// Signs what this node's agency authors (nil: versions are stored unsigned, as in the store's
     /// own tests).
     var signer: AgencySigningKey?
+    /// The agency's log, which every signed version joins (nil without a signer).
+    var logOrigin: String?
     /// The subscriptions matched against what this transaction stores, and this node's agency.
     let events: SessionEvents
     var lastSeq: Int64
@@ -41,6 +43,7 @@ struct WriteSession {
         self.db = db
         self.events = events ?? SessionEvents()
         self.signer = signer
+        self.logOrigin = signer == nil ? nil : try TransparencyLog.ownOrigin(db)
         self.maxClockSkewMilliseconds = maxClockSkew
         self.key = key
         self.path = path

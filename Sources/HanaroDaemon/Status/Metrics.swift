@@ -34,6 +34,10 @@ public final class HanaroMetrics: Sendable {
         public static let webhookPending = "hanaro_webhook_pending"
         public static let webhookOldestPending = "hanaro_webhook_oldest_pending_seconds"
         public static let webhookFailed = "hanaro_webhook_failed"
+        public static let logLeaves = "hanaro_log_leaves"
+        public static let logCosigners = "hanaro_log_cosigners"
+        public static let logQuorum = "hanaro_log_quorum"
+        public static let logEquivocations = "hanaro_log_equivocations"
         public static let subscriptions = "hanaro_subscriptions"
     }
 
@@ -151,6 +155,12 @@ public final class HanaroMetrics: Sendable {
         registry.makeGauge(name: Name.replicaRecords, labels: [("kind", "program")], help: "Records in the replica, by kind.").set(Double(status.replica.programs))
         registry.makeGauge(name: Name.replicaRecords, labels: [("kind", "referral")], help: "Records in the replica, by kind.").set(Double(status.replica.referrals))
         _ = registry.makeCounter(name: Name.conflictsTotal, help: "Conflicts detected (all states).")
+        if let log = status.log {
+            registry.makeGauge(name: Name.logLeaves, help: "Leaves in this agency's transparency log (signed versions and audit entries).").set(Double(log.size))
+            registry.makeGauge(name: Name.logCosigners, help: "Witnesses whose cosignature is on the newest checkpoint of this agency's log.").set(Double(log.cosignedBy.count))
+            registry.makeGauge(name: Name.logQuorum, help: "Cosignatures a checkpoint needs.").set(Double(log.quorum))
+            registry.makeGauge(name: Name.logEquivocations, help: "Contradicting checkpoints this node holds proof of (any agency's log).").set(Double(log.equivocations))
+        }
         if let webhooks = status.webhooks {
             registry.makeGauge(name: Name.webhookPending, help: "Webhook deliveries owed and not yet made.").set(Double(webhooks.pending))
             registry.makeGauge(name: Name.webhookOldestPending, help: "Age of the oldest webhook delivery owed, seconds (0 when none).").set(webhooks.oldestPendingSeconds)

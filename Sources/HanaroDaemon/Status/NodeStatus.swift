@@ -28,11 +28,17 @@ public final class NodeStatus: Sendable {
     let lastEvicted = Mutex<[String: Int]>([:])
     /// Pending deliveries are counted every 10 s (a scan of the change feed), not every second.
     let pendingCache = Mutex<[AgencyID: (at: Date, count: Int)]>([:])
+    /// Keeps the log cosigned (nil without a signing key or peers).
+    let witnessing: LogWitnessing?
+    /// Cosignatures the newest checkpoint needs.
+    let quorum: Int
 
     init(configuration: NodeConfiguration, replica: Replica, board: FreshnessBoard, links: [PeerLink], adapters: [AdapterService],
          tls: TLSMaterial, peerCertificates: PeerCertificateLog, metrics: HanaroMetrics, version: String, resyncs: ResyncJobs,
-         connections: [ConnectionGuard] = []) {
+         connections: [ConnectionGuard] = [], witnessing: LogWitnessing? = nil, quorum: Int = 1) {
         self.connections = connections
+        self.witnessing = witnessing
+        self.quorum = quorum
         self.configuration = configuration
         self.replica = replica
         self.board = board
@@ -87,6 +93,15 @@ public final class NodeStatus: Sendable {
         if configuration.api != nil, let outbox = try? await replica.outboxSummary() {
             report.webhooks = .init(activeSubscriptions: outbox.activeSubscriptions, disabledSubscriptions: outbox.disabledSubscriptions,
                                     pending: outbox.pending, delivered: outbox.delivered, failed: outbox.failed, oldestPendingSeconds: outbox.oldestPendingSeconds)
+        }
+        if let log = try? await replica.logStatus(), let origin = log.origin {
+            let problems = witnessing?.problems.withLock { $0 } ?? [:]
+            let equivocations = log.equivocations > 0 ? (try? await replica.equivocations()) ?? [] : []
+            report.log = .init(origin: origin, size: log.size, checkpointSize: log.checkpointSize, checkpointAt: log.checkpointAt,
+                               cosignedBy: log.cosigners.map(\.rawValue), quorum: quorum, quorumMet: log.cosigners.count >= quorum,
+                               witnessProblems: Dictionary(uniqueKeysWithValues: problems.map { ($0.key.rawValue, $0.value) }),
+                               witnessing: log.witnessed.map { .init(agency: $0.agency.rawValue, origin: $0.origin, cosignedSize: $0.size, cosignedAt: $0.updatedAt) },
+                               equivocations: log.equivocations, lastEquivocation: equivocations.first.map { "\($0.agency): \($0.reason)" })
         }
         // Counters that follow the replica and the links.
         let logged = summary?.conflictsLogged ?? 0

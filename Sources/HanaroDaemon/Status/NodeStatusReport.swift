@@ -94,6 +94,34 @@ public struct NodeStatusReport: Codable, Sendable, Hashable {
     /// Webhook deliveries of the Agency API (nil when `api.listen` is not set).
     public var webhooks: Webhooks?
 
+    /// This agency's transparency log and its witnesses (docs/EVIDENCE.md); nil without a signing key.
+    public var log: Log?
+
+    /// The log: how far it is checkpointed, who cosigned the newest checkpoint, the other agencies'
+    /// logs this node witnesses, and the equivocations it holds proof of.
+    public struct Log: Codable, Sendable, Hashable {
+        public var origin: String
+        public var size: Int64
+        public var checkpointSize: Int64?
+        public var checkpointAt: Date?
+        public var cosignedBy: [String]
+        public var quorum: Int
+        public var quorumMet: Bool
+        /// Why a witness has not cosigned (unreachable, refused, equivocation), by agency.
+        public var witnessProblems: [String: String]
+        public var witnessing: [Witnessed]
+        public var equivocations: Int
+        /// The newest equivocation's reason (nil when none).
+        public var lastEquivocation: String?
+
+        public struct Witnessed: Codable, Sendable, Hashable {
+            public var agency: String
+            public var origin: String
+            public var cosignedSize: Int64
+            public var cosignedAt: Date
+        }
+    }
+
     /// The Agency API's webhook subscriptions and what they are owed.
     public struct Webhooks: Codable, Sendable, Hashable {
         public var activeSubscriptions: Int64
