@@ -4,7 +4,7 @@ public import Foundation
 import SystemPackage
 import HanaroAdapters
 import HanaroFederation
-import HanaroStore
+public import HanaroStore
 
 extension NodeConfiguration {
     /// Reads the node file (YAML) and every `agencies/<id>.yaml`, with environment variables
@@ -419,5 +419,19 @@ extension NodeConfiguration {
         let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
         guard let unit = text.last, let scale = units[unit], let value = Int(text.dropLast()), value > 0 else { return nil }
         return value * scale
+    }
+}
+
+/// The federation's public signing keys as the agency files list them, for offline checks
+/// (`hanaro audit verify --db --agencies DIR`, `hanaro evidence verify --agencies DIR`).
+public enum FederationKeys {
+    /// Reads `directory/*.yaml`.
+    /// - Throws: ``ConfigurationError`` with every problem, or when no file lists a key.
+    public static func load(from directory: String) async throws(ConfigurationError) -> [AgencyVerifierKey] {
+        let (agencies, problems) = await NodeConfiguration.collectAgencies(from: directory, configuredIn: directory)
+        guard problems.isEmpty else { throw ConfigurationError(problems) }
+        let keys = agencies.values.flatMap(\.signingKeys)
+        guard !keys.isEmpty else { throw ConfigurationError(["\(directory): no agency file lists signing_keys; give the federation's agencies directory"]) }
+        return keys
     }
 }

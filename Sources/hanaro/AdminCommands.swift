@@ -154,28 +154,42 @@ struct AuditCommand: AsyncParsableCommand {
         @OptionGroup var connection: NodeConnection
         @Option(help: "Check a replica file offline (a copy of <data_dir>/replica.sqlite), without a node or its key.")
         var db: String?
+        @Option(help: "With --db: the federation's agency files (agencies/*.yaml), whose signing_keys the anchors must verify under (default: the keys recorded in the file).")
+        var agencies: String?
 
         func run() async throws {
             if let db {
-                let result: (entries: Int, firstBroken: Int64?)
+                var keys: [AgencyVerifierKey]? = nil
+                if let agencies {
+                    do { keys = try await FederationKeys.load(from: agencies) } catch { fail(error.description, code: 2) }
+                }
+                let result: AuditVerification
                 do {
-                    result = try Replica.verifyAudit(ofFile: db)
+                    result = try Replica.verifyAuditAnchored(ofFile: db, keys: keys)
                 } catch {
                     fail(error.message, code: 2)
                 }
+                for note in result.notes { Output.error("note: \(note)") }
                 if let broken = result.firstBroken {
-                    fail("audit log broken at entry \(broken) of \(db) (\(result.entries) entries before it verify): it was altered or deleted; keep the file for investigation")
+                    fail("audit log broken at entry \(broken) of \(db): \(result.problem ?? "it was altered or deleted"); keep the file for investigation")
                 }
-                Output.line("audit log intact: \(result.entries) entries, every hash chains to the one before (\(db), offline)")
+                Output.line("audit log intact: \(result.entries) entries, every hash chains to the one before" + Self.anchors(result) + " (\(db), offline)")
                 return
             }
             let (_, admin) = await connection.resolve()
             let verdict = await AdminClient.call(.GET, admin, "/admin/audit/verify", as: AuditVerdict.self)
+            for note in verdict.notes ?? [] { Output.error("note: \(note)") }
             if verdict.intact {
-                Output.line("audit log intact: \(verdict.entries) entries, every hash chains to the one before")
+                Output.line("audit log intact: \(verdict.entries) entries, every hash chains to the one before"
+                            + (verdict.anchoredThrough.map { "; anchored through entry \($0)" + ((verdict.cosigners ?? []).isEmpty ? "" : " by a checkpoint cosigned by \(verdict.cosigners!.joined(separator: ", "))") } ?? ""))
             } else {
-                fail("audit log broken at entry \(verdict.firstBrokenSeq.map(String.init) ?? "?"): it was altered or truncated; keep the file for investigation")
+                fail("audit log broken at entry \(verdict.firstBrokenSeq.map(String.init) ?? "?"): \(verdict.problem ?? "it was altered or truncated"); keep the file for investigation")
             }
+        }
+
+        static func anchors(_ result: AuditVerification) -> String {
+            guard let through = result.anchoredThrough else { return "" }
+            return "; anchored through entry \(through)" + (result.cosigners.isEmpty ? " (checkpoint not cosigned)" : " by a checkpoint cosigned by \(result.cosigners.map(\.rawValue).joined(separator: ", "))")
         }
     }
 }

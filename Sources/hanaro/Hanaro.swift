@@ -9,7 +9,7 @@ struct Hanaro: AsyncParsableCommand {
         commandName: "hanaro",
         abstract: "Hanaro (하나로): the inter-agency data-exchange daemon of the small-business one-stop platform.",
         version: HanaroVersion.current,
-        subcommands: [Serve.self, Demo.self, StatusCommand.self, ResyncCommand.self, ConflictsCommand.self, QuarantineCommand.self, AuditCommand.self, CheckConfig.self, Simulate.self, Certs.self, Keys.self, KeyGen.self, Tokens.self, Search.self, Referrals.self, Subscriptions.self, Version.self]
+        subcommands: [Serve.self, Demo.self, StatusCommand.self, ResyncCommand.self, ConflictsCommand.self, QuarantineCommand.self, AuditCommand.self, EvidenceCommand.self, CheckConfig.self, Simulate.self, Certs.self, Keys.self, KeyGen.self, Tokens.self, Search.self, Referrals.self, Subscriptions.self, Version.self]
     )
 
     /// ArgumentParser's entry point, with SIGPIPE ignored first: every command survives a reader

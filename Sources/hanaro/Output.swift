@@ -14,6 +14,9 @@ enum Output {
     /// Writes a line.
     static func line(_ text: String) { write(text + "\n") }
 
+    /// Writes a line to standard error (prefixed `hanaro: `).
+    static func error(_ text: String) { FileHandle.standardError.write(Data("hanaro: \(text)\n".utf8)) }
+
     /// Writes text as it is.
     static func write(_ text: String) { write(bytes: Array(text.utf8)) }
 

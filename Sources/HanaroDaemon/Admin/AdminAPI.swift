@@ -115,12 +115,29 @@ public struct AdminAPI: Sendable {
                 return (200, try Self.encode(RetryResponse(retried: String(id), state: .released)))
             }
         }
+        admin.get("evidence") { request, context in
+            try await self.handle(request, actor: actor, action: "evidence.export", authorize: authorize) { target in
+                let text = request.uri.queryParameters.get("key") ?? ""
+                target = text
+                guard let key = try? RecordKey(parsing: text) else {
+                    throw AdminError(.badRequest, "key must be a record key such as referral/semas/SEMAS-R000001 or program/kodit/KODIT-000001")
+                }
+                guard try await replica.record(key) != nil else { throw AdminError(.notFound, "no record \(text) in this replica") }
+                let bundle: String
+                do {
+                    bundle = try await replica.exportEvidence(key)
+                } catch let error as StoreError where error.code == .invalidRequest {
+                    throw AdminError(.conflict, error.message)
+                }
+                return (200, try Self.encode(EvidenceExport(record: text, bundle: bundle)))
+            }
+        }
         admin.get("audit/verify") { request, context in
             try await self.handle(request, actor: actor, action: "audit.verify", authorize: authorize) { target in
                 target = "audit"
-                let broken = try await replica.verifyAudit()
-                let count = try await replica.audit(limit: 1).first?.seq ?? 0
-                return (200, try Self.encode(AuditVerdict(intact: broken == nil, entries: count, firstBrokenSeq: broken)))
+                let result = try await replica.verifyAuditAnchored()
+                return (200, try Self.encode(AuditVerdict(intact: result.intact, entries: Int64(result.entries), firstBrokenSeq: result.firstBroken, problem: result.problem,
+                                                          anchoredThrough: result.anchoredThrough, cosigners: result.cosigners.map(\.rawValue), notes: result.notes)))
             }
         }
     }

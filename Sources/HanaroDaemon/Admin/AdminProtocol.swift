@@ -186,11 +186,23 @@ public struct RecordView: Codable, Sendable, Hashable {
     }
 }
 
+/// The answer of `GET /admin/evidence?key=`: the signed bundle (docs/EVIDENCE.md).
+public struct EvidenceExport: Codable, Sendable, Hashable {
+    public var record: String
+    public var bundle: String
+}
+
 /// The answer of `GET /admin/audit/verify`.
 public struct AuditVerdict: Codable, Sendable, Hashable {
     public var intact: Bool
     public var entries: Int64
     public var firstBrokenSeq: Int64?
+    /// Why it is broken, naming the entry.
+    public var problem: String?
+    /// The last entry a checkpoint of the agency's log anchors, and its witnesses.
+    public var anchoredThrough: Int64?
+    public var cosigners: [String]?
+    public var notes: [String]?
 }
 
 /// Every refusal and failure of the admin API: `{"error": "..."}`.

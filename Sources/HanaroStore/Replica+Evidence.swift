@@ -1,0 +1,223 @@
+public import Foundation
+public import HanaroCore
+import HanaroEvidence
+import Crypto
+import GRDB
+
+/// A self-contained evidence bundle for one record (`hanaro evidence export`, docs/EVIDENCE.md):
+/// the record's current signed versions (personal fields withheld: only their hash travels, in
+/// the signature), every version of it in its authors' logs with an inclusion proof, the
+/// cosigned checkpoints those proofs lead to, and the agencies' public keys. The whole is a C2SP
+/// signed note by the exporting node, so that every byte of it is covered by a signature.
+public struct EvidenceBundle: Codable, Sendable, Hashable {
+    public static let format = "hanaro-evidence/v1"
+
+    public struct Log: Codable, Sendable, Hashable {
+        public var origin: String
+        /// The signed note of the checkpoint, with its cosignatures.
+        public var checkpoint: String
+        public var entries: [Entry]
+    }
+
+    public struct Entry: Codable, Sendable, Hashable {
+        public var index: Int64
+        /// The leaf's data (a signed version envelope), base64.
+        public var entry: String
+        /// The RFC 6962 inclusion proof at the checkpoint's size, base64 hashes.
+        public var proof: [String]
+    }
+
+    public var format: String
+    public var record: String
+    public var exportedBy: String
+    public var exportedAt: String
+    /// `<agency>+<id>+<key>` or `<agency>+<id>+<key> retired <time>`.
+    public var keys: [String]
+    /// Federation frames (canonical version, then the author's signature), base64.
+    public var versions: [String]
+    public var logs: [Log]
+}
+
+/// What verifying a bundle found.
+public struct EvidenceVerification: Sendable {
+    /// Nil when valid; otherwise what failed.
+    public var problem: String?
+    /// What was checked, one line each.
+    public var facts: [String]
+    public var valid: Bool { problem == nil }
+}
+
+extension Replica {
+    /// Exports the evidence bundle of `recordKey`, signed by this node.
+    /// - Throws: ``StoreError`` `.invalidRequest` for an unknown record, or when no
+    ///   cosigned checkpoint covers its current version yet (retry after a checkpoint round).
+    public func exportEvidence(_ recordKey: RecordKey) async throws(StoreError) -> String {
+        guard let auth = authentication, let signer = auth.signer else {
+            throw StoreError(.invalidRequest, "this replica has no signing key: it cannot sign an evidence bundle")
+        }
+        let key = self.key, now = clock.nowMilliseconds()
+        let text = recordKey.description
+        let bundle: EvidenceBundle = try await read("export the evidence of \(text)") { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT vector, body, sealed, signature FROM record WHERE key = ?", arguments: [text]) else {
+                throw StoreError(.invalidRequest, "no record \(text) in this replica")
+            }
+            let stored = StoredRow(vector: Array(row[0] as Data), body: Array(row[1] as Data), sealed: row[2], signature: (row[3] as Data?).map(Array.init))
+            var signed: [SignedVersion]
+            if let signature = stored.signature {
+                signed = [SignedVersion(try stored.decode(recordKey, with: key).version, signature: try VersionSignature(canonicalBytes: signature))]
+            } else {
+                signed = try WriteSession.readFrontier(db, of: recordKey, key: key)
+            }
+            // Personal fields never leave in a bundle: the withheld form verifies (its hash is signed).
+            signed = try signed.map { version in
+                let withheld = try RecordVersion(key: recordKey, vector: version.version.vector, body: version.version.bodyBytes,
+                                                 personal: WriteSession.shareablePersonal(version.version.personalBytes))
+                return SignedVersion(withheld, signature: version.signature)
+            }
+            guard !signed.isEmpty else { throw StoreError(.invalidRequest, "\(text) holds no signed version (written before signatures)") }
+            let own = try TransparencyLog.ownOrigin(db)
+            var logs: [EvidenceBundle.Log] = []
+            let origins = try String.fetchAll(db, sql: "SELECT DISTINCT origin FROM log_leaf WHERE ref = ? ORDER BY origin", arguments: [text])
+            for origin in origins {
+                guard let agency = TransparencyLog.agency(ofOrigin: origin) else { continue }
+                // The newest checkpoint with a witness's cosignature: ours as gathered, or the
+                // author's as this node cosigned it.
+                let notes = try Row.fetchAll(db, sql: "SELECT size, note FROM log_note WHERE origin = ? AND role = ? ORDER BY size DESC, id DESC LIMIT 50",
+                                             arguments: [origin, origin == own ? "own" : "witnessed"])
+                guard let chosen = notes.first(where: { origin != own || !Self.cosigners(of: $0[1], auth: auth, author: agency).isEmpty }) else { continue }
+                let size: Int64 = chosen[0]
+                let tree = try TransparencyLog.tree(db, origin: origin, size: size)
+                var entries: [EvidenceBundle.Entry] = []
+                for leaf in try Row.fetchAll(db, sql: "SELECT idx, entry FROM log_leaf WHERE origin = ? AND ref = ? AND idx < ? ORDER BY idx", arguments: [origin, text, size]) {
+                    let index: Int64 = leaf[0]
+                    let proof = try tree.inclusionProof(leafIndex: UInt64(index), treeSize: UInt64(size))
+                    entries.append(.init(index: index, entry: Data(leaf[1] as Data).base64EncodedString(), proof: proof.map { Data($0).base64EncodedString() }))
+                }
+                if !entries.isEmpty { logs.append(.init(origin: origin, checkpoint: chosen[1], entries: entries)) }
+            }
+            let logged = Set(logs.flatMap { $0.entries.compactMap { Data(base64Encoded: $0.entry).map(Array.init) } })
+            for version in signed where !logged.contains(Self.envelope(of: version)) {
+                throw StoreError(.invalidRequest, "the current version of \(text) by \(version.signature?.author.agency.rawValue ?? "?") is not yet in a cosigned checkpoint of its author's log held here; retry after the next checkpoint round (federation.checkpoint_seconds)")
+            }
+            let formatter = ISO8601DateFormatter()
+            let keys = auth.allKeys.map { key in key.text + (key.retiredAtMilliseconds.map { " retired " + formatter.string(from: Date(timeIntervalSince1970: Double($0) / 1000)) } ?? "") }
+            return EvidenceBundle(format: EvidenceBundle.format, record: text, exportedBy: signer.agency.rawValue,
+                                  exportedAt: formatter.string(from: Date(timeIntervalSince1970: Double(now) / 1000)),
+                                  keys: keys, versions: signed.map { Data($0.frame).base64EncodedString() }, logs: logs)
+        }
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        do {
+            let json = String(decoding: try encoder.encode(bundle), as: UTF8.self)
+            return try signer.signNote(EvidenceBundle.format + "\n" + json + "\n")
+        } catch {
+            throw StoreError(.invalidRequest, "cannot sign the evidence bundle: \(error)")
+        }
+    }
+
+    /// The envelope `signed` carries the author's signature over.
+    static func envelope(of signed: SignedVersion) -> [UInt8] {
+        let version = signed.version
+        return SignedVersion.envelope(key: version.key, vector: version.vector, author: signed.signature?.author ?? Dot(version.key.owner, 0),
+                                      bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: signed.signature?.personalHash)
+    }
+
+    /// Verifies an evidence bundle offline. `pinned`: the federation's public keys
+    /// (`agencies/*.yaml`); without them the bundle's own key list is used (and the facts say so).
+    public static func verifyEvidence(_ bundleText: String, keys pinned: [AgencyVerifierKey]?) -> EvidenceVerification {
+        var facts: [String] = []
+        func invalid(_ problem: String) -> EvidenceVerification { EvidenceVerification(problem: problem, facts: facts) }
+        // The outer note: parse first (its signer is named inside), verify below.
+        guard let outer = try? SignedNote(parsing: bundleText), outer.text.hasPrefix(EvidenceBundle.format + "\n") else {
+            return invalid("not a Hanaro evidence bundle (a signed note beginning \(EvidenceBundle.format))")
+        }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        guard let bundle = try? decoder.decode(EvidenceBundle.self, from: Data(outer.text.utf8.dropFirst(EvidenceBundle.format.utf8.count + 1))),
+              bundle.format == EvidenceBundle.format else {
+            return invalid("the bundle's content is not the \(EvidenceBundle.format) JSON")
+        }
+        var keys: [AgencyVerifierKey] = []
+        if let pinned {
+            keys = pinned
+            facts.append("keys: the federation's published keys (\(pinned.count))")
+        } else {
+            let formatter = ISO8601DateFormatter()
+            for text in bundle.keys {
+                let parts = text.split(separator: " ")
+                var retired: UInt64? = nil
+                if parts.count == 3, parts[1] == "retired", let date = formatter.date(from: String(parts[2])) { retired = UInt64(date.timeIntervalSince1970 * 1000) }
+                guard parts.count == 1 || retired != nil, let key = try? AgencyVerifierKey(text: String(parts[0]), retiredAtMilliseconds: retired) else {
+                    return invalid("the bundle lists a key that does not parse: \(text.prefix(80))")
+                }
+                keys.append(key)
+            }
+            facts.append("keys: taken from the bundle itself (give --agencies DIR to check them against the federation's published keys)")
+        }
+        guard let exporter = AgencyID(rawValue: bundle.exportedBy) else { return invalid("exported_by \(bundle.exportedBy.prefix(20)) is no agency") }
+        do {
+            _ = try SignedNote.open(bundleText, verifiers: keys.filter { $0.agency == exporter }.map(\.noteVerifier))
+        } catch {
+            return invalid("the bundle's own signature by \(exporter.rawValue) does not verify (\(error)): it was altered after export")
+        }
+        facts.append("bundle signed by \(exporter.rawValue) at \(bundle.exportedAt)")
+        guard let recordKey = try? RecordKey(parsing: bundle.record) else { return invalid("record \(bundle.record.prefix(80)) is not a record key") }
+        var keyBytes = CanonicalWriter()
+        keyBytes.write(recordKey)
+        let entryPrefix = TransparencyLog.versionPrefix + keyBytes.bytes
+
+        // Each log: a checkpoint signed by its author and cosigned by at least one witness, and
+        // every entry included under it.
+        var logged: [AgencyID: [[UInt8]: (origin: String, index: Int64, size: UInt64, cosigners: [String])]] = [:]
+        for log in bundle.logs {
+            guard let author = TransparencyLog.agency(ofOrigin: log.origin) else { return invalid("\(log.origin.prefix(80)) is not a Hanaro log") }
+            let opened: OpenedNote
+            do {
+                opened = try SignedNote.open(log.checkpoint, verifiers: keys.filter { $0.agency == author }.map(\.noteVerifier)
+                                             + keys.filter { $0.agency != author }.map(\.cosignatureVerifier))
+            } catch {
+                return invalid("the checkpoint of \(log.origin) does not verify: \(error)")
+            }
+            let cosigners = opened.verifiers.filter { $0.type == .cosignatureV1 }.map(\.name)
+            guard opened.verifiers.contains(where: { $0.type == .ed25519 && $0.name == author.rawValue }) else {
+                return invalid("the checkpoint of \(log.origin) is not signed by \(author.rawValue)")
+            }
+            guard !cosigners.isEmpty else { return invalid("the checkpoint of \(log.origin) is not cosigned by any witness") }
+            guard let checkpoint = try? HanaroEvidence.Checkpoint(parsing: opened.text), checkpoint.origin == log.origin else {
+                return invalid("the checkpoint of \(log.origin) is not a checkpoint of that log")
+            }
+            for item in log.entries {
+                guard let entry = Data(base64Encoded: item.entry).map(Array.init), item.index >= 0 else { return invalid("an entry of \(log.origin) is not base64") }
+                guard entry.starts(with: entryPrefix) else { return invalid("entry \(item.index) of \(log.origin) is not a version of \(bundle.record)") }
+                let proof = item.proof.compactMap { Data(base64Encoded: $0).map(Array.init) }
+                guard proof.count == item.proof.count,
+                      MerkleProof.verifyInclusion(leafHash: MerkleHash.leaf(entry), index: UInt64(item.index), treeSize: checkpoint.size,
+                                                  proof: proof, root: checkpoint.rootHash) else {
+                    return invalid("entry \(item.index) of \(log.origin) is not included in its checkpoint (\(checkpoint.size) leaves): the proof fails")
+                }
+                logged[author, default: [:]][entry] = (log.origin, item.index, checkpoint.size, cosigners)
+            }
+            facts.append("log \(log.origin): checkpoint of \(checkpoint.size) leaves signed by \(author.rawValue), cosigned by \(cosigners.joined(separator: ", ")); \(log.entries.count) version(s) of the record included")
+        }
+
+        // Each current version: its author's signature, and its envelope in the author's log.
+        guard !bundle.versions.isEmpty else { return invalid("the bundle holds no version") }
+        let authentication = VersionAuthentication(signer: nil, keys: keys)
+        for (number, frame) in bundle.versions.enumerated() {
+            guard let bytes = Data(base64Encoded: frame), let signed = try? SignedVersion(frame: Array(bytes)) else {
+                return invalid("version \(number + 1) is not a signed federation frame")
+            }
+            guard signed.version.key == recordKey else { return invalid("version \(number + 1) is of \(signed.version.key), not \(bundle.record)") }
+            do { try authentication.verify(signed) } catch {
+                return invalid("version \(number + 1): \(error)")
+            }
+            let author = signed.signature!.author
+            guard let place = logged[author.agency]?[envelope(of: signed)] else {
+                return invalid("version \(number + 1) (\(author)) is not among the entries of \(author.agency.rawValue)'s log in the bundle")
+            }
+            facts.append("version \(author) signed by \(author.agency.rawValue), leaf \(place.index) of \(place.origin) (checkpoint of \(place.size) leaves)")
+        }
+        return EvidenceVerification(problem: nil, facts: facts)
+    }
+}
