@@ -247,7 +247,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HanaroFederationTests",
-            dependencies: ["HanaroCore", "HanaroStore", "HanaroFixtures", "HanaroFederation", "HanaroTesting",
+            dependencies: ["HanaroCore", "HanaroStore", "HanaroFixtures", "HanaroFederation", "HanaroTesting", "HanaroEvidence",
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),
                            .product(name: "HTTPTypes", package: "swift-http-types")],

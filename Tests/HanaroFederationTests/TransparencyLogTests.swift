@@ -1,0 +1,162 @@
+import Foundation
+import HanaroCore
+import HanaroEvidence
+import HanaroFixtures
+import HanaroStore
+import Testing
+
+/// The agencies' transparency logs (docs/EVIDENCE.md): what joins them, how a witness checks and
+/// cosigns a checkpoint, and what it does with one that contradicts what it cosigned.
+@Suite("Transparency log and witnesses")
+struct TransparencyLogTests {
+    let keys = AgencyID.allCases.map { AgencySigningKey(agency: $0) }
+
+    func replica(_ agency: AgencyID) throws -> Replica {
+        var options = Replica.Options()
+        options.authentication = VersionAuthentication(signer: keys.first { $0.agency == agency }, keys: keys.map(\.verifier))
+        return try Replica.inMemory(options: options)
+    }
+
+    func key(_ agency: AgencyID) -> AgencySigningKey { keys.first { $0.agency == agency }! }
+
+    /// Signs `checkpoint` with `agency`'s real key, as a compromised or buggy node would.
+    func sign(_ checkpoint: HanaroEvidence.Checkpoint, as agency: AgencyID) throws -> String {
+        try NoteSigner(key(agency).text).sign(checkpoint.text)
+    }
+
+    /// semas authors three programs and one audit entry; kodit mirrors and cosigns.
+    func cosignedPair() async throws -> (semas: Replica, kodit: Replica, note: LogNote) {
+        let semas = try replica(.semas), kodit = try replica(.kodit)
+        var data = SyntheticData(seed: 11)
+        for i in 1...3 {
+            let program = data.program(owner: .semas, nativeID: "S-\(i)")
+            try await semas.author([AuthoredEdit(key: program.key, edit: .publishProgram(program))], by: .semas)
+        }
+        try await semas.appendAudit(actor: "admin:test", action: "test", target: "t", outcome: "ok", detail: "one entry")
+        let note = try #require(try await semas.makeCheckpoint())
+        let leaves = try await semas.logLeaves(origin: note.origin, from: 0, limit: 100)
+        _ = try await kodit.mirrorLeaves(origin: note.origin, agency: .semas, from: 0, leaves: leaves)
+        guard case .cosigned(let line) = try await kodit.witness(note: note.note, from: .semas) else {
+            Issue.record("kodit did not cosign")
+            return (semas, kodit, note)
+        }
+        #expect(try await semas.addCosignature(to: note.id, line: line, witness: .kodit))
+        return (semas, kodit, note)
+    }
+
+    @Test("every signed version and audit entry is a leaf; the checkpoint carries the audit head; a witness needs the leaves, checks them and cosigns; the author keeps the cosignature")
+    func witnessRound() async throws {
+        let semas = try replica(.semas), kodit = try replica(.kodit)
+        var data = SyntheticData(seed: 11)
+        for i in 1...3 {
+            let program = data.program(owner: .semas, nativeID: "S-\(i)")
+            try await semas.author([AuthoredEdit(key: program.key, edit: .publishProgram(program))], by: .semas)
+        }
+        try await semas.appendAudit(actor: "admin:test", action: "test", target: "t", outcome: "ok", detail: "one entry")
+        let note = try #require(try await semas.makeCheckpoint())
+        #expect(note.size == 4, "three versions and one audit entry")
+        #expect(note.origin == "hanaro/semas/\(semas.epoch)")
+        let text = try SignedNote(parsing: note.note).text
+        let checkpoint = try HanaroEvidence.Checkpoint(parsing: text)
+        let audit = try #require(try await semas.audit(limit: 1).first)
+        #expect(checkpoint.extensionLines.first?.hasPrefix("audit \(audit.seq) ") == true, "\(text)")
+        // Unchanged log: the same checkpoint, not a new one.
+        #expect(try await semas.makeCheckpoint()?.id == note.id)
+
+        // The witness lacks the leaves, then gets them and cosigns.
+        #expect(try await kodit.witness(note: note.note, from: .semas) == .needLeaves(size: 0))
+        let leaves = try await semas.logLeaves(origin: note.origin, from: 0, limit: 100)
+        #expect(leaves.map(\.kind) == ["version", "version", "version", "audit"])
+        let wrongStart = try await kodit.mirrorLeaves(origin: note.origin, agency: .semas, from: 2, leaves: leaves)
+        #expect(!wrongStart.accepted && wrongStart.size == 0)
+        let mirrored = try await kodit.mirrorLeaves(origin: note.origin, agency: .semas, from: 0, leaves: leaves)
+        #expect(mirrored.accepted && mirrored.size == 4)
+        // Only the log's own agency may have it witnessed.
+        guard case .refused = try await kodit.witness(note: note.note, from: .kamco) else {
+            Issue.record("a checkpoint of semas offered by kamco was not refused")
+            return
+        }
+        guard case .cosigned(let line) = try await kodit.witness(note: note.note, from: .semas) else {
+            Issue.record("kodit did not cosign")
+            return
+        }
+        // A cosignature line made by another key under kodit's name is not kept.
+        let forged = try NoteSigner(key(.kamco).text).cosigner.cosignature(for: checkpoint, timestamp: 1_700_000_000)
+        let renamed = NoteSignature(name: "kodit", keyID: forged.keyID, bytes: forged.bytes).line
+        #expect(try await !semas.addCosignature(to: note.id, line: renamed, witness: .kodit))
+        #expect(try await semas.addCosignature(to: note.id, line: line, witness: .kodit))
+        let kept = try #require(try await semas.ownCheckpoints(limit: 1).first)
+        #expect(kept.cosigners == [.kodit])
+        // The cosignature verifies with the C2SP cosignature/v1 verifier of kodit's public key.
+        let opened = try SignedNote.open(kept.note, verifiers: [key(.semas).verifier.noteVerifier, key(.kodit).verifier.cosignatureVerifier])
+        #expect(opened.verifiers.count == 2)
+        // The witness's view.
+        let status = try await kodit.logStatus()
+        #expect(status.witnessed.map(\.agency) == [.semas] && status.witnessed.first?.size == 4 && status.equivocations == 0)
+    }
+
+    @Test("a checkpoint that contradicts a cosigned one (another root, a shrunken log, an audit log rolled back) is refused, kept as proof and audited")
+    func equivocation() async throws {
+        let (_, kodit, note) = try await cosignedPair()
+        let held = try HanaroEvidence.Checkpoint(parsing: try SignedNote(parsing: note.note).text)
+        let auditLine = held.extensionLines[0]
+        let forks = [
+            try HanaroEvidence.Checkpoint(origin: held.origin, size: held.size, rootHash: [UInt8](repeating: 7, count: 32), extensionLines: [auditLine]),
+            try HanaroEvidence.Checkpoint(origin: held.origin, size: held.size - 1, rootHash: held.rootHash, extensionLines: [auditLine]),
+            try HanaroEvidence.Checkpoint(origin: held.origin, size: held.size, rootHash: held.rootHash,
+                           extensionLines: [TransparencyLog.auditLine(seq: 0, hash: [UInt8](repeating: 0, count: 32))]),
+        ]
+        for fork in forks {
+            guard case .equivocation(let reason) = try await kodit.witness(note: try sign(fork, as: .semas), from: .semas) else {
+                Issue.record("not detected: \(fork.text)")
+                continue
+            }
+            #expect(!reason.isEmpty)
+        }
+        #expect(try await kodit.logStatus().equivocations == 3)
+        let proofs = try await kodit.equivocations()
+        #expect(proofs.count == 3 && proofs.allSatisfy { $0.agency == "semas" })
+        #expect(try await kodit.audit(limit: 10).filter { $0.action == "log.equivocation" }.count == 3)
+        // The cosigned checkpoint still stands: offering it again is cosigned.
+        guard case .cosigned = try await kodit.witness(note: note.note, from: .semas) else {
+            Issue.record("the cosigned checkpoint was not cosigned again")
+            return
+        }
+    }
+
+    @Test("leaves that do not make the checkpoint's root are dropped and never cosigned; the author's real leaves then are")
+    func leavesThatDoNotMatch() async throws {
+        let (semas, kodit, note) = try await cosignedPair()
+        var data = SyntheticData(seed: 12)
+        let program = data.program(owner: .semas, nativeID: "S-9")
+        try await semas.author([AuthoredEdit(key: program.key, edit: .publishProgram(program))], by: .semas)
+        let next = try #require(try await semas.makeCheckpoint())
+        #expect(next.size == note.size + 1)
+        var leaves = try await semas.logLeaves(origin: next.origin, from: note.size, limit: 10)
+        leaves[0].entry[leaves[0].entry.count - 1] ^= 1
+        _ = try await kodit.mirrorLeaves(origin: next.origin, agency: .semas, from: note.size, leaves: leaves)
+        guard case .refused = try await kodit.witness(note: next.note, from: .semas) else {
+            Issue.record("a checkpoint over altered leaves was not refused")
+            return
+        }
+        #expect(try await kodit.witness(note: next.note, from: .semas) == .needLeaves(size: note.size), "the altered leaf was dropped")
+        let real = try await semas.logLeaves(origin: next.origin, from: note.size, limit: 10)
+        _ = try await kodit.mirrorLeaves(origin: next.origin, agency: .semas, from: note.size, leaves: real)
+        guard case .cosigned = try await kodit.witness(note: next.note, from: .semas) else {
+            Issue.record("the real leaves were not cosigned")
+            return
+        }
+    }
+
+    @Test("audit leaves parse back; origins name their agency; anything else is refused")
+    func formats() throws {
+        let hash = (0..<32).map { UInt8($0) }
+        let entry = TransparencyLog.auditEntry(seq: 42, hash: hash)
+        #expect(TransparencyLog.parseAuditEntry(entry)?.seq == 42 && TransparencyLog.parseAuditEntry(entry)?.hash == hash)
+        #expect(TransparencyLog.parseAuditEntry(Array(entry.dropLast())) == nil)
+        #expect(TransparencyLog.agency(ofOrigin: "hanaro/kamco/abc") == .kamco)
+        for bad in ["hanaro/kamco/", "hanaro/nobody/x", "other/kamco/x", "hanaro/kamco/x/y", "hanaro/kamco/a b"] {
+            #expect(TransparencyLog.agency(ofOrigin: bad) == nil, "\(bad)")
+        }
+    }
+}
