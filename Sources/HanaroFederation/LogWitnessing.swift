@@ -166,15 +166,26 @@ public final class LogWitnessing: Sendable {
         self.logger = logger
     }
 
-    /// Runs until cancelled; then signs a last checkpoint.
-    public func run() async {
+    /// Runs until cancelled; then signs a last checkpoint and offers it to the witnesses for at
+    /// most `finalRoundSeconds` (so that a copy of the file taken after a clean stop is anchored,
+    /// cosigned, to its very end).
+    public func run(finalRoundSeconds: Int = 3) async {
         while !Task.isCancelled {
             await round()
             try? await Task.sleep(for: interval)
         }
-        do { try await replica.makeCheckpoint() } catch {
-            logger.error("could not sign the final checkpoint", metadata: ["reason": "\(error.message)"])
-        }
+        // A fresh task: the cancelled one would have its database access refused.
+        await Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.round() }
+                group.addTask { try? await Task.sleep(for: .seconds(finalRoundSeconds)) }
+                await group.next()
+                group.cancelAll()
+            }
+            do throws(StoreError) { try await self.replica.makeCheckpoint() } catch {
+                self.logger.error("could not sign the final checkpoint", metadata: ["reason": "\(error.message)"])
+            }
+        }.value
     }
 
     /// One round: checkpoint, then every witness that has not cosigned the newest one.

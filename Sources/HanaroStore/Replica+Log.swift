@@ -73,16 +73,16 @@ extension Replica {
         let now = clock.nowMilliseconds()
         return try await write("sign a checkpoint of the log") { db -> LogNote? in
             guard let origin = try TransparencyLog.ownOrigin(db) else { return nil }
-            let size = try Int64.fetchOne(db, sql: "SELECT count(*) FROM log_leaf WHERE origin = ?", arguments: [origin]) ?? 0
+            let size = try TransparencyLog.size(db, origin: origin)
             if let last = try Self.ownNotes(db, origin: origin, auth: auth, limit: 1).first, last.size == size { return last }
-            let tree = try TransparencyLog.tree(db, origin: origin)
+            let root = try TransparencyLog.root(db, origin: origin, size: size, keep: true)
             let audit = try TransparencyLog.auditHead(db)
-            let checkpoint = try HanaroEvidence.Checkpoint(origin: origin, size: UInt64(size), rootHash: tree.rootHash,
+            let checkpoint = try HanaroEvidence.Checkpoint(origin: origin, size: UInt64(size), rootHash: root,
                                             extensionLines: [TransparencyLog.auditLine(seq: audit.seq, hash: audit.hash)])
             let note = try signer.signNote(checkpoint.text)
             try db.execute(sql: "INSERT INTO log_note(origin, agency, size, root, note, role, created_at) VALUES (?, ?, ?, ?, ?, 'own', ?)",
-                           arguments: [origin, signer.agency.rawValue, size, Data(tree.rootHash), note, Int64(now)])
-            return LogNote(id: db.lastInsertedRowID, origin: origin, agency: signer.agency, size: size, root: tree.rootHash, note: note,
+                           arguments: [origin, signer.agency.rawValue, size, Data(root), note, Int64(now)])
+            return LogNote(id: db.lastInsertedRowID, origin: origin, agency: signer.agency, size: size, root: root, note: note,
                            createdAt: Date(timeIntervalSince1970: Double(now) / 1000), cosigners: [])
         }
     }
@@ -154,7 +154,7 @@ extension Replica {
     /// - Returns: the mirror's size after (or, when `from` is not the mirror's size, before: send from there).
     public func mirrorLeaves(origin: String, agency: AgencyID, from: Int64, leaves: [LogLeaf]) async throws(StoreError) -> (accepted: Bool, size: Int64) {
         try await write("mirror a peer's log") { db in
-            let size = try Int64.fetchOne(db, sql: "SELECT count(*) FROM log_leaf WHERE origin = ?", arguments: [origin]) ?? 0
+            let size = try TransparencyLog.size(db, origin: origin)
             guard from == size else { return (false, size) }
             for leaf in leaves {
                 guard leaf.kind == "version" || leaf.kind == "audit" else {
@@ -205,10 +205,9 @@ extension Replica {
                 if audit.seq < heldAuditSeq { return try equivocation("the audit log went back from entry \(heldAuditSeq) to \(audit.seq)") }
                 if audit.seq == heldAuditSeq, audit.hash != heldAuditHash { return try equivocation("two chain hashes for audit entry \(audit.seq)") }
             }
-            let mirrored = try Int64.fetchOne(db, sql: "SELECT count(*) FROM log_leaf WHERE origin = ?", arguments: [origin]) ?? 0
+            let mirrored = try TransparencyLog.size(db, origin: origin)
             if mirrored < size { return .needLeaves(size: mirrored) }
-            let tree = try TransparencyLog.tree(db, origin: origin, size: size)
-            guard tree.rootHash == checkpoint.rootHash else {
+            guard try TransparencyLog.root(db, origin: origin, size: size, keep: false) == checkpoint.rootHash else {
                 let cosigned = (held?[0] as Int64?) ?? 0
                 // The pending leaves (beyond what was cosigned) do not make this root: drop them so
                 // that the log's author sends them again. Cosigned leaves are never dropped.
@@ -223,6 +222,7 @@ extension Replica {
                     return .refused("the audit line (entry \(audit.seq)) is not an audit leaf of the log")
                 }
             }
+            _ = try TransparencyLog.root(db, origin: origin, size: size, keep: true)
             let signature = try auth.signer!.cosign(checkpoint, at: now / 1000)
             var withMine = try SignedNote(parsing: note)
             if !withMine.signatures.contains(signature) { try withMine.add(signature) }
@@ -244,7 +244,7 @@ extension Replica {
         let auth = authentication
         return try await read("read the logs' state") { db in
             let origin = try TransparencyLog.ownOrigin(db)
-            let size = try origin.map { try Int64.fetchOne(db, sql: "SELECT count(*) FROM log_leaf WHERE origin = ?", arguments: [$0]) ?? 0 } ?? 0
+            let size = try origin.map { try TransparencyLog.size(db, origin: $0) } ?? 0
             let newest = try origin.flatMap { origin in try auth.flatMap { try Self.ownNotes(db, origin: origin, auth: $0, limit: 1).first } }
             let witnessed = try Row.fetchAll(db, sql: "SELECT agency, origin, cosigned_size, updated_at FROM log_witness ORDER BY agency, updated_at DESC").compactMap { row -> LogStatus.Witnessed? in
                 guard let agency = AgencyID(rawValue: row[0]) else { return nil }

@@ -43,6 +43,8 @@ enum ReplicaSchema {
     /// - `log_note`: signed checkpoints (C2SP signed-note text), this agency's own with every
     ///   witness cosignature gathered, and the others' as this node cosigned them.
     /// - `log_witness`: per mirrored log, how far this node has cosigned it.
+    /// - `log_range`: per log, the compact range (the roots of the perfect subtrees, left to
+    ///   right) at the last checkpoint made or cosigned, so the next root costs only the new leaves.
     /// - `log_equivocation`: two checkpoints of one log that cannot both be true, kept as proof.
     /// - `log_key`: every agency's public signing keys as this node knew them, so that a copy of the
     ///   file can be checked offline (`hanaro audit verify --db`).
@@ -78,6 +80,12 @@ enum ReplicaSchema {
         audit_seq     INTEGER NOT NULL,
         audit_hash    BLOB NOT NULL,
         updated_at    INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE log_range (
+        origin TEXT PRIMARY KEY NOT NULL,
+        size   INTEGER NOT NULL,
+        hashes BLOB NOT NULL
     ) STRICT;
 
     CREATE TABLE log_equivocation (

@@ -84,6 +84,31 @@ public enum TransparencyLog {
         return tree
     }
 
+    /// The number of leaves of `origin`'s log (an index seek, not a count).
+    static func size(_ db: Database, origin: String) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(idx) + 1 FROM log_leaf WHERE origin = ?"), arguments: [origin]) ?? 0
+    }
+
+    /// The root of the first `size` leaves of `origin`, from the compact range kept at the last
+    /// checkpoint (when it is not beyond `size`) plus the leaves after it; keeps the new range
+    /// when `keep` (call it only for a size that is being signed or cosigned).
+    static func root(_ db: Database, origin: String, size: Int64, keep: Bool) throws -> [UInt8] {
+        var range = CompactRange()
+        if let row = try Row.fetchOne(db, sql: "SELECT size, hashes FROM log_range WHERE origin = ?", arguments: [origin]),
+           let stored = CompactRange(size: row[0], hashes: Array(row[1] as Data)), stored.size <= size {
+            range = stored
+        }
+        let cursor = try Data.fetchCursor(db, sql: "SELECT hash FROM log_leaf WHERE origin = ? AND idx >= ? AND idx < ? ORDER BY idx",
+                                          arguments: [origin, range.size, size])
+        while let hash = try cursor.next() { range.append(Array(hash)) }
+        guard range.size == size else { return [] }
+        if keep {
+            try db.execute(sql: "INSERT INTO log_range(origin, size, hashes) VALUES (?, ?, ?) ON CONFLICT(origin) DO UPDATE SET size = excluded.size, hashes = excluded.hashes",
+                           arguments: [origin, size, Data(range.hashes.joined())])
+        }
+        return range.root
+    }
+
     /// The last audit entry (sequence and chain hash; 0 and zeros when the log is empty).
     static func auditHead(_ db: Database) throws -> (seq: Int64, hash: [UInt8]) {
         guard let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") else {

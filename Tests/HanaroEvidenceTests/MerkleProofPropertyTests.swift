@@ -138,3 +138,23 @@ struct MerkleProofPropertyTests {
         exhaustive ? Array(0 ..< MerkleHash.size) : [Int.random(in: 0 ..< MerkleHash.size, using: &generator)]
     }
 }
+
+@Suite("Compact ranges")
+struct CompactRangeTests {
+    @Test("a compact range's root equals the tree's root at every size up to 300, and survives being stored and read back")
+    func rootsAgree() throws {
+        var tree = MerkleTree()
+        var range = CompactRange()
+        #expect(range.root == tree.rootHash)
+        for i in 0..<300 {
+            let entry = Array("leaf \(i)".utf8)
+            _ = tree.append(entry)
+            range.append(MerkleHash.leaf(entry))
+            #expect(range.root == tree.rootHash, "size \(i + 1)")
+            #expect(range.hashes.count == (i + 1).nonzeroBitCount)
+            let stored = try #require(CompactRange(size: range.size, hashes: Array(range.hashes.joined())))
+            #expect(stored == range)
+        }
+        #expect(CompactRange(size: 3, hashes: [UInt8](repeating: 0, count: 32)) == nil, "3 leaves need two subtree hashes")
+    }
+}

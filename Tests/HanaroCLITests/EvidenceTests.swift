@@ -1,0 +1,156 @@
+import Foundation
+import HanaroCore
+import HanaroTesting
+import Testing
+
+/// Evidence from outside, on three real nodes over mTLS (CONTRACT.md: `hanaro evidence`,
+/// `hanaro audit verify --db`): checkpoints cosigned by the peers, a bundle exported on a node that
+/// is not a party and verified offline (a flipped byte anywhere fails it), and copies of a stopped
+/// node's replica tampered with from outside (sqlite3, a Python chain rewriter).
+@Suite("Evidence on live nodes", .serialized)
+struct EvidenceTests {
+    static func statusJSON(_ federation: Federation, _ agency: AgencyID) -> [String: Any] {
+        guard let (code, body) = try? http("GET", federation.statusURL(agency) + "/status"), code == 200 else { return [:] }
+        return AgencyAPITests.json(body)
+    }
+
+    static func write(_ path: String, _ bytes: [UInt8]) throws {
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    static func tamper(_ path: String, _ sql: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sqlite3", path, sql]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "sqlite3 \(sql)")
+    }
+
+    @Test("three nodes: every log cosigned by its peers; a referral's bundle exported on a non-party verifies offline, holds no personal data, and fails on any flipped byte")
+    func bundles() async throws {
+        let federation = try Federation(agencies: [.semas, .kodit, .kamco], nodeExtra: AgencyAPITests.apiSection)
+        defer { federation.remove() }
+        let token = try AgencyAPITests.addClient(federation.dir, name: "crm", scopes: "read,refer")
+        var nodes: [ChildProcess] = []
+        defer { for node in nodes { node.signal(SIGKILL) } }
+        for agency in [AgencyID.semas, .kodit, .kamco] { nodes.append(try await federation.start(agency)) }
+
+        let create = #"{"id":"E-1","target":"kamco","centre":"서울중부센터","business":{"trade_name":"하나로상회","business_number":"220-81-62517","region":"11"},"consent":{"scope":["contact","business"],"recipient":"kamco","purpose":"채무조정 상담","retain_until":"2027-12-31"},"contact":{"owner_name":"\#(AgencyAPITests.ownerName)","phone":"010-1234-5678"}}"#
+        let (created, body) = try http("POST", federation.apiURL(.semas) + "/v1/referrals",
+                                       headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"], body: create)
+        #expect(created == 201, "\(body)")
+
+        // Each node's log ends up cosigned by both peers (the default quorum is 2).
+        let cosigned = await eventually(60) {
+            [AgencyID.semas, .kodit, .kamco].allSatisfy { agency in
+                let log = Self.statusJSON(federation, agency)["log"] as? [String: Any] ?? [:]
+                return (log["cosigned_by"] as? [String])?.count == 2 && log["quorum_met"] as? Bool == true
+                    && (log["witnessing"] as? [Any])?.count == 2 && log["equivocations"] as? Int == 0
+            }
+        }
+        #expect(cosigned, "\(Self.statusJSON(federation, .semas)["log"] ?? "no log section")")
+        let metrics = try http("GET", federation.statusURL(.semas) + "/metrics").1
+        #expect(metrics.contains("hanaro_log_cosigners 2") && metrics.contains("hanaro_log_equivocations 0"), "\(metrics.split(separator: "\n").filter { $0.contains("hanaro_log") })")
+
+        // kodit relays the referral but is not a party: its bundle proves it all the same.
+        let bundle = "\(federation.dir)/evidence.note"
+        var export = Hanaro.Result(status: -1, stdout: "", stderr: "")
+        let exported = try await eventually(60) {
+            export = try Hanaro.run(["evidence", "export", "referral/semas/E-1", "--out", bundle, "--config", federation.config(.kodit)])
+            return export.status == 0
+        }
+        #expect(exported, "\(export.stderr)")
+        let mode = try FileManager.default.attributesOfItem(atPath: bundle)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let verified = try Hanaro.run(["evidence", "verify", bundle])
+        #expect(verified.status == 0 && verified.stdout.contains("is valid"), "\(verified.stdout)\(verified.stderr)")
+        #expect(verified.stdout.contains("signed by semas") && verified.stdout.contains("cosigned by"), "\(verified.stdout)")
+        let pinned = try Hanaro.run(["evidence", "verify", bundle, "--agencies", federation.dir + "/agencies"])
+        #expect(pinned.status == 0 && pinned.stdout.contains("published keys"), "\(pinned.stdout)\(pinned.stderr)")
+        // The independent verifier (Python, from the formats in docs/EVIDENCE.md) agrees.
+        let outside = try python(["ops/evidence/verify_bundle.py", bundle])
+        #expect(outside.status == 0, "\(outside.output)")
+
+        // No personal field in it, not even inside the base64 frames.
+        let text = try String(contentsOfFile: bundle, encoding: .utf8)
+        var decoded = Data(text.utf8)
+        for match in text.matches(of: /"([A-Za-z0-9+\/=]{40,})"/) {
+            if let data = Data(base64Encoded: String(match.1)) { decoded.append(data) }
+        }
+        for secret in [AgencyAPITests.ownerName, "010-1234-5678", "01012345678"] {
+            #expect(decoded.range(of: Data(secret.utf8)) == nil, "\(secret) found in the bundle")
+        }
+
+        // Any flipped byte makes it invalid (exit 1, saying what failed).
+        let original = Array(text.utf8)
+        for position in stride(from: 0, to: original.count, by: max(1, original.count / 15)) {
+            var flipped = original
+            flipped[position] ^= 0x01
+            try Self.write(bundle + ".flipped", flipped)
+            let result = try Hanaro.run(["evidence", "verify", bundle + ".flipped", "--quiet"])
+            #expect(result.status == 1 && result.stderr.contains("is invalid"), "byte \(position) flipped: \(result.stdout)\(result.stderr)")
+        }
+        // A program's bundle on its author's node; an unknown record; no file.
+        let missing = try Hanaro.run(["evidence", "export", "referral/semas/NOPE", "--out", bundle + ".x", "--config", federation.config(.semas)])
+        #expect(missing.status != 0 && missing.stderr.contains("no record"), "\(missing.stderr)")
+        #expect(try Hanaro.run(["evidence", "verify", federation.dir + "/none"]).status == 2)
+    }
+
+    @Test("audit verify --db on copies of a stopped node's replica: intact → 0 and anchored; a cut tail, a deleted entry, a rewritten chain → 1 naming the entry")
+    func auditAnchors() async throws {
+        let federation = try Federation(agencies: [.semas, .kodit])
+        defer { federation.remove() }
+        let semas = try await federation.start(.semas)
+        defer { semas.signal(SIGKILL) }
+        let kodit = try await federation.start(.kodit)
+        defer { kodit.signal(SIGKILL) }
+        // Admin actions write audit entries (each one audited); the log's checkpoint gets cosigned.
+        for _ in 0..<6 { #expect(try Hanaro.run(["audit", "verify", "--config", federation.config(.semas)]).status == 0) }
+        let anchored = await eventually(60) {
+            let log = Self.statusJSON(federation, .semas)["log"] as? [String: Any] ?? [:]
+            return (log["cosigned_by"] as? [String]) == ["kodit"] && (log["checkpoint_size"] as? Int) == (log["size"] as? Int)
+        }
+        #expect(anchored, "\(Self.statusJSON(federation, .semas)["log"] ?? "")")
+        let online = try Hanaro.run(["audit", "verify", "--config", federation.config(.semas)])
+        #expect(online.status == 0 && online.stdout.contains("anchored through entry") && online.stdout.contains("kodit"), "\(online.stdout)\(online.stderr)")
+        // A clean stop signs a last checkpoint, so the copy is anchored to its end.
+        #expect(await semas.terminate().status == 0)
+        let entries = Int(try sqlite(federation.replicaPath(.semas), "SELECT count(*) FROM audit")) ?? 0
+        #expect(entries >= 7)
+
+        func copy(_ name: String) throws -> String {
+            let target = "\(federation.dir)/\(name).sqlite"
+            try FileManager.default.copyItem(atPath: federation.replicaPath(.semas), toPath: target)
+            for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: federation.replicaPath(.semas) + suffix) {
+                try FileManager.default.copyItem(atPath: federation.replicaPath(.semas) + suffix, toPath: target + suffix)
+            }
+            return target
+        }
+        let keys = federation.dir + "/agencies"
+        let intact = try copy("intact")
+        let ok = try Hanaro.run(["audit", "verify", "--db", intact, "--agencies", keys])
+        #expect(ok.status == 0 && ok.stdout.contains("audit log intact: \(entries) entries") && ok.stdout.contains("anchored through entry \(entries)"), "\(ok.stdout)\(ok.stderr)")
+
+        let cut = try copy("cut")
+        try Self.tamper(cut, "DELETE FROM audit WHERE seq > (SELECT max(seq) - 2 FROM audit)")
+        let cutResult = try Hanaro.run(["audit", "verify", "--db", cut, "--agencies", keys])
+        #expect(cutResult.status == 1 && cutResult.stderr.contains("broken at entry \(entries - 1)") && cutResult.stderr.contains("were cut"), "\(cutResult.stderr)")
+
+        let deleted = try copy("deleted")
+        try Self.tamper(deleted, "DELETE FROM audit WHERE seq = 3")
+        let deletedResult = try Hanaro.run(["audit", "verify", "--db", deleted, "--agencies", keys])
+        #expect(deletedResult.status == 1 && deletedResult.stderr.contains("broken at entry 3"), "\(deletedResult.stderr)")
+
+        let rewritten = try copy("rewritten")
+        let tool = try python(["ops/evidence/rewrite_audit_chain.py", rewritten, "4", "nothing happened here"])
+        #expect(tool.status == 0, "\(tool.output)")
+        let rewrittenResult = try Hanaro.run(["audit", "verify", "--db", rewritten, "--agencies", keys])
+        // The chain alone verifies (the tool recomputed it): only the anchors catch it.
+        #expect(rewrittenResult.status == 1 && rewrittenResult.stderr.contains("broken at entry 4") && rewrittenResult.stderr.contains("rewritten"), "\(rewrittenResult.stderr)")
+
+        // Without --agencies the keys recorded in the file are used, and the output says so.
+        let unpinned = try Hanaro.run(["audit", "verify", "--db", intact])
+        #expect(unpinned.status == 0 && unpinned.stderr.contains("keys taken from the file"), "\(unpinned.stderr)")
+    }
+}
