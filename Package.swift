@@ -232,7 +232,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HanaroEvidenceTests",
-            dependencies: ["HanaroEvidence"],
+            dependencies: ["HanaroEvidence", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(

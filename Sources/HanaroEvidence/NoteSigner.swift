@@ -62,6 +62,9 @@ public struct NoteSigner: Sendable, CustomStringConvertible, CustomReflectable {
         try! Cosigner(name: name, seed: seed)
     }
 
+    /// Lends the seed to the sealing key's derivation (SealingKey.swift), and nothing else.
+    func seedForSealing<T>(_ body: ([UInt8]) -> T) -> T { body(seed) }
+
     /// The signature of the note `text`.
     ///
     /// - Throws: `malformedNote` if `text` is not a valid note text (see `SignedNote`).
