@@ -18,7 +18,7 @@ extension Replica {
     @discardableResult
     public func recordSnapshot(of agency: AgencyID, listed: Set<String>, closeAfterMisses: Int = 2) async throws(StoreError) -> [RecordKey] {
         guard !listed.isEmpty else { return [] }
-        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds, signer = signer(for: agency)
+        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds, signer = signer(for: agency), sealing = sealingKeys
         let (closed, changed) = try await write("record a snapshot of \(agency.rawValue)") { db -> ([RecordKey], Bool) in
             var members: [String: Int64] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT native_id, misses FROM snapshot_member WHERE agency = ?", arguments: [agency.rawValue]) {
@@ -31,7 +31,7 @@ extension Replica {
             for id in listed where members[id] != 0 {
                 try upsert.execute(arguments: [agency.rawValue, id, 0])
             }
-            var session = try WriteSession(db: db, key: key, path: path, source: .adapter(agency, .snapshot), now: now, maxClockSkew: skew, events: self.sessionEvents, signer: signer)
+            var session = try WriteSession(db: db, key: key, path: path, source: .adapter(agency, .snapshot), now: now, maxClockSkew: skew, events: self.sessionEvents, signer: signer, sealingKeys: sealing)
             var closed: [RecordKey] = []
             let forget = try db.cachedStatement(sql: "DELETE FROM snapshot_member WHERE agency = ? AND native_id = ?")
             for (id, misses) in members.sorted(by: { $0.key < $1.key }) where !listed.contains(id) {

@@ -131,9 +131,9 @@ extension Replica {
     /// - Throws: ``StoreError`` when the transaction cannot commit.
     @discardableResult
     public func author(_ edits: [AuthoredEdit], by agency: AgencyID, source: StreamID = .local, checkpoint: Checkpoint? = nil) async throws(StoreError) -> [WriteOutcome] {
-        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds, signer = signer(for: agency)
+        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds, signer = signer(for: agency), sealing = sealingKeys
         return notifyingIfChanged(try await write("record local edits by \(agency.rawValue)") { db in
-            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents, signer: signer)
+            var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents, signer: signer, sealingKeys: sealing)
             var outcomes: [WriteOutcome] = []
             for item in edits {
                 outcomes.append(try session.author(item, by: agency))
@@ -149,7 +149,7 @@ extension Replica {
     /// - Throws: ``ValidationError`` (wrapped in ``StoreError`` `.invalidRequest`) or ``StoreError``.
     @discardableResult
     public func author(_ edit: RecordEdit, key recordKey: RecordKey, by agency: AgencyID, admin: String? = nil) async throws(StoreError) -> RecordVersion? {
-        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds, signer = signer(for: agency)
+        let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds, signer = signer(for: agency), sealing = sealingKeys
         // An interactive edit has no source that would deliver it again after a power loss, so
         // its commit syncs the write-ahead log (synchronous=FULL for this one transaction).
         let result: RecordVersion?
@@ -159,7 +159,7 @@ extension Replica {
                 defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
                 var version: RecordVersion?
                 try db.inTransaction {
-                    var session = try WriteSession(db: db, key: key, path: path, source: admin.map { StreamID.admin($0) } ?? .local, now: now, maxClockSkew: skew, events: self.sessionEvents, signer: signer)
+                    var session = try WriteSession(db: db, key: key, path: path, source: admin.map { StreamID.admin($0) } ?? .local, now: now, maxClockSkew: skew, events: self.sessionEvents, signer: signer, sealingKeys: sealing)
                     version = try session.authorOne(AuthoredEdit(key: recordKey, edit: edit), by: agency, admin: admin)
                     try session.finish()
                     return .commit
@@ -303,6 +303,14 @@ extension WriteSession {
         if let signer {
             let signed = signer.signWithEnvelope(version)
             signature = signed.signature
+            // A referral's personal part, sealed to the other party: it reaches it through any relay.
+            if let referral = version.referral {
+                let other = signer.agency == referral.origin ? referral.target : referral.origin
+                // Only to a party the owner's consent entitles (as direct delivery withholds too).
+                if referral.mayHoldPersonalFields(other) {
+                    signature?.sealed = signer.seal(version, envelope: signed.envelope, to: sealingKeys[other] ?? [])
+                }
+            }
             // What the agency signs, it logs, in the same transaction.
             if let logOrigin { try TransparencyLog.append(db, origin: logOrigin, kind: "version", ref: version.key.description, entry: signed.envelope) }
         }
@@ -385,12 +393,14 @@ extension Replica {
     /// Decodes each frame and, when this replica verifies, checks its author's signature.
     static func decodeAndVerify(_ payloads: [[UInt8]], authentication: VersionAuthentication?) -> [Result<SignedVersion, Refusal>] {
         @Sendable func one(_ payload: [UInt8]) -> Result<SignedVersion, Refusal> {
-            let signed: SignedVersion
+            var signed: SignedVersion
             do throws(ValidationError) {
                 signed = try SignedVersion(frame: payload)
             } catch {
                 return .failure(Refusal(key: nil, error: error))
             }
+            // A personal part withheld by a relay but sealed to this node: opened before the check.
+            if let authentication { signed = authentication.openingSealedPersonal(signed) }
             do throws(ValidationError) {
                 try authentication?.verify(signed)
             } catch {

@@ -65,6 +65,8 @@ public final class Replica: Sendable {
     let maxClockSkewMilliseconds: UInt64
     /// Signing and verification (see ``Options/authentication``).
     public let authentication: VersionAuthentication?
+    /// Each agency's current keys, which a referral's personal part is sealed to.
+    let sealingKeys: [AgencyID: [AgencyVerifierKey]]
     /// Wakes long-polling feed readers after each commit.
     let headWatch = HeadWatch()
     /// The active webhook subscriptions, matched in every write transaction (nil: none).
@@ -142,6 +144,9 @@ public final class Replica: Sendable {
         self.clock = options.clock
         self.maxClockSkewMilliseconds = options.maxClockSkewMilliseconds
         self.authentication = options.authentication
+        self.sealingKeys = options.authentication.map { auth in
+            Dictionary(uniqueKeysWithValues: AgencyID.allCases.map { ($0, auth.sealingKeys(of: $0)) })
+        } ?? [:]
         self.localAgency = options.agency ?? options.authentication?.signer?.agency
         self.keepsAgencyAPI = options.agencyAPI
         self.writer = writer

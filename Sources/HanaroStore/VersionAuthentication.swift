@@ -69,6 +69,32 @@ public struct AgencySigningKey: Sendable {
         return (VersionSignature(author: author, keyID: signer.keyID, personalHash: personalHash, signature: signature), envelope)
     }
 
+    /// HPKE's parameters for sealed personal parts.
+    static var sealingSuite: HPKE.Ciphersuite { .Curve25519_SHA256_ChachaPoly }
+    static let sealingInfo = Data("hanaro/personal/v1".utf8)
+
+    /// Seals a referral version's personal register to every current key of its other party
+    /// (`keys`), bound to the signed envelope. Empty when there is nothing personal to carry.
+    func seal(_ version: RecordVersion, envelope: [UInt8], to keys: [AgencyVerifierKey]) -> [SealedPersonal] {
+        let personal = version.personalBytes
+        guard !personal.isEmpty, personal != version.shareablePersonalBytes else { return [] }
+        return keys.prefix(VersionSignature.maxSealedParts).compactMap { key in
+            guard let recipient = key.noteVerifier.sealingPublicKey,
+                  var sender = try? HPKE.Sender(recipientKey: recipient, ciphersuite: Self.sealingSuite, info: Self.sealingInfo),
+                  let ciphertext = try? sender.seal(personal, authenticating: envelope) else { return nil }
+            return SealedPersonal(recipient: key.agency, keyID: key.keyID, encapsulatedKey: Array(sender.encapsulatedKey), ciphertext: Array(ciphertext))
+        }
+    }
+
+    /// Opens the part of `signature` sealed to this key, if any: the personal register as authored.
+    func open(_ signature: VersionSignature, envelope: [UInt8]) -> [UInt8]? {
+        guard let part = signature.sealed.first(where: { $0.recipient == agency && $0.keyID == signer.keyID }),
+              var recipient = try? HPKE.Recipient(privateKey: signer.sealingPrivateKey, ciphersuite: Self.sealingSuite, info: Self.sealingInfo,
+                                                  encapsulatedKey: Data(part.encapsulatedKey)),
+              let plain = try? recipient.open(part.ciphertext, authenticating: envelope) else { return nil }
+        return Array(plain)
+    }
+
     /// Signs a checkpoint of this agency's log (a C2SP signed note).
     func signNote(_ text: String) throws -> String { try signer.sign(text) }
 
@@ -140,6 +166,26 @@ public struct VersionAuthentication: Sendable {
     public init(signer: AgencySigningKey?, keys: [AgencyVerifierKey]) {
         self.signer = signer
         for key in keys { self.keys[key.agency, default: [:]][key.keyID] = key }
+    }
+
+    /// The keys personal parts are sealed to for `agency`: its current (not retired) keys.
+    public func sealingKeys(of agency: AgencyID) -> [AgencyVerifierKey] {
+        keys(of: agency).filter { $0.retiredAtMilliseconds == nil }.sorted { $0.keyID < $1.keyID }
+    }
+
+    /// When `signed` carries its personal part withheld and a part sealed to this node's key,
+    /// the version with the part opened — provided it hashes to what the author signed; otherwise
+    /// `signed` unchanged (a part that does not open is ignored: the version still verifies
+    /// withheld, as a relay's copy does).
+    public func openingSealedPersonal(_ signed: SignedVersion) -> SignedVersion {
+        guard let signer, let signature = signed.signature, !signature.sealed.isEmpty, let claimed = signature.personalHash else { return signed }
+        let version = signed.version
+        guard Array(SHA256.hash(data: version.personalBytes)) != claimed else { return signed }
+        let envelope = SignedVersion.envelope(key: version.key, vector: version.vector, author: signature.author,
+                                              bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: claimed)
+        guard let personal = signer.open(signature, envelope: envelope), Array(SHA256.hash(data: personal)) == claimed,
+              let whole = try? RecordVersion(key: version.key, vector: version.vector, body: version.bodyBytes, personal: personal) else { return signed }
+        return SignedVersion(whole, signature: signature)
     }
 
     /// Every listed key, by agency then key id.

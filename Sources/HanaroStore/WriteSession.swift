@@ -20,6 +20,8 @@ struct WriteSession {
     var signer: AgencySigningKey?
     /// The agency's log, which every signed version joins (nil without a signer).
     var logOrigin: String?
+    /// Each agency's current keys, to seal a referral's personal part to its other party.
+    let sealingKeys: [AgencyID: [AgencyVerifierKey]]
     /// The subscriptions matched against what this transaction stores, and this node's agency.
     let events: SessionEvents
     var lastSeq: Int64
@@ -39,8 +41,10 @@ struct WriteSession {
     /// are always kept: they are not wrong, and are retried once the clock allows.
     static let maxQuarantinedPerBatch = 1_000
 
-    init(db: Database, key: ReplicaKey, path: String, source: StreamID, now: UInt64, maxClockSkew: UInt64, events: SessionEvents? = nil, signer: AgencySigningKey? = nil) throws {
+    init(db: Database, key: ReplicaKey, path: String, source: StreamID, now: UInt64, maxClockSkew: UInt64, events: SessionEvents? = nil, signer: AgencySigningKey? = nil,
+         sealingKeys: [AgencyID: [AgencyVerifierKey]] = [:]) throws {
         self.db = db
+        self.sealingKeys = sealingKeys
         self.events = events ?? SessionEvents()
         self.signer = signer
         self.logOrigin = signer == nil ? nil : try TransparencyLog.ownOrigin(db)

@@ -7,7 +7,9 @@
 /// HanaroCore does no cryptography; HanaroStore signs and verifies (`VersionAuthentication`).
 ///
 /// Canonical form, in order: author dot, key id (varint), personal hash (optional bytes), signature
-/// (bytes).
+/// (bytes), then — only when there are any — the personal part sealed to the referral's other
+/// party (count, then each: recipient agency, its key id, HPKE encapsulated key, ciphertext).
+/// A signature without sealed parts encodes as before they existed.
 public struct VersionSignature: Hashable, Sendable, CanonicalEncodable {
     /// The write the version records: its agency signed it, and its counter is the vector's entry
     /// for that agency.
@@ -18,12 +20,20 @@ public struct VersionSignature: Hashable, Sendable, CanonicalEncodable {
     public var personalHash: [UInt8]?
     /// Ed25519 over the envelope (64 bytes).
     public var signature: [UInt8]
+    /// The personal register as authored, sealed (HPKE) to the referral's other party, so that it
+    /// reaches that party through any relay; not signed itself: once opened it must hash to
+    /// ``personalHash``, and the envelope is its associated data.
+    public var sealed: [SealedPersonal]
 
-    public init(author: Dot, keyID: UInt32, personalHash: [UInt8]?, signature: [UInt8]) {
+    /// Most sealed parts a signature carries (one per current key of the other party).
+    public static let maxSealedParts = 4
+
+    public init(author: Dot, keyID: UInt32, personalHash: [UInt8]?, signature: [UInt8], sealed: [SealedPersonal] = []) {
         self.author = author
         self.keyID = keyID
         self.personalHash = personalHash
         self.signature = signature
+        self.sealed = sealed
     }
 
     public func encode(to writer: inout CanonicalWriter) {
@@ -31,6 +41,15 @@ public struct VersionSignature: Hashable, Sendable, CanonicalEncodable {
         writer.write(UInt64(keyID))
         writer.writeOptional(personalHash) { $0.write(bytes: $1) }
         writer.write(bytes: signature)
+        if !sealed.isEmpty {
+            writer.write(UInt64(sealed.count))
+            for part in sealed {
+                writer.write(UInt8(part.recipient.index))
+                writer.write(UInt64(part.keyID))
+                writer.write(bytes: part.encapsulatedKey)
+                writer.write(bytes: part.ciphertext)
+            }
+        }
     }
 
     public init(from reader: inout CanonicalReader) throws(ValidationError) {
@@ -43,6 +62,41 @@ public struct VersionSignature: Hashable, Sendable, CanonicalEncodable {
         guard signature.count == 64, personalHash?.count ?? 32 == 32 else {
             throw ValidationError(.malformed, field: "signature", "an Ed25519 signature has 64 bytes and a SHA-256 hash 32")
         }
+        sealed = []
+        if !reader.isAtEnd {
+            let count = try reader.readUInt64()
+            guard count >= 1, count <= UInt64(Self.maxSealedParts), personalHash != nil else {
+                throw ValidationError(.malformed, field: "signature.sealed", "1 to \(Self.maxSealedParts) sealed personal parts, on a referral's signature only")
+            }
+            for _ in 0..<count {
+                let recipient = try reader.readAgency()
+                let id = try reader.readUInt64()
+                let encapsulated = try reader.readBytes()
+                let ciphertext = try reader.readBytes()
+                guard id <= UInt64(UInt32.max), encapsulated.count == 32, (16...8_192).contains(ciphertext.count) else {
+                    throw ValidationError(.malformed, field: "signature.sealed", "a sealed part has a four-byte key id, a 32-byte encapsulated key and at most 8 KiB")
+                }
+                sealed.append(SealedPersonal(recipient: recipient, keyID: UInt32(id), encapsulatedKey: encapsulated, ciphertext: ciphertext))
+            }
+        }
+    }
+}
+
+/// A referral's personal register sealed to one key of one agency (HPKE base mode,
+/// DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305; info `hanaro/personal/v1`;
+/// associated data: the version's signed envelope).
+public struct SealedPersonal: Hashable, Sendable {
+    public var recipient: AgencyID
+    /// Which of the recipient's keys (its signed-note key id).
+    public var keyID: UInt32
+    public var encapsulatedKey: [UInt8]
+    public var ciphertext: [UInt8]
+
+    public init(recipient: AgencyID, keyID: UInt32, encapsulatedKey: [UInt8], ciphertext: [UInt8]) {
+        self.recipient = recipient
+        self.keyID = keyID
+        self.encapsulatedKey = encapsulatedKey
+        self.ciphertext = ciphertext
     }
 }
 

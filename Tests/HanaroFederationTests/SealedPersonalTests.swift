@@ -1,0 +1,94 @@
+import Foundation
+import HanaroCore
+import HanaroFederation
+import HanaroFixtures
+import HanaroStore
+import HanaroTesting
+import Testing
+
+/// A referral's personal fields sealed end to end (HPKE) to the other party: semas refers an owner
+/// to kamco; kamco hears of it only through kodit (no link between semas and kamco). Real replica
+/// files, real mutual-TLS servers.
+@Suite("Personal fields sealed to the target")
+struct SealedPersonalTests {
+    @Test("semas → kodit → kamco: kamco reads the owner's contact, kodit holds it withheld and cannot open it; kamco's status change comes back to semas sealed the same way; every replica converges")
+    func throughARelay() async throws {
+        let dir = TemporaryDirectory()
+        try DevelopmentPKI.createCA(in: dir.path)
+        for agency in [AgencyID.semas, .kodit, .kamco] { try DevelopmentPKI.issue(for: agency, in: dir.path) }
+        let semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
+        let kodit = try await TestNode(agency: .kodit, dir: dir, peers: [.semas, .kamco])
+        let kamco = try await TestNode(agency: .kamco, dir: dir, peers: [.kodit])
+        // kodit pulls from both; semas and kamco only from kodit.
+        let links = [kodit.link(to: semas), kamco.link(to: kodit), kodit.link(to: kamco), semas.link(to: kodit)]
+
+        var data = SyntheticData(seed: 31)
+        var draft = data.referralDraft(origin: .semas, referralID: "R-SEALED")
+        draft.target = .kamco
+        draft.consent?.recipient = .kamco
+        let owner = try #require(draft.personal)
+        let key = RecordKey(kind: .referral, owner: .semas, localID: "R-SEALED")
+        try await semas.replica.author(.createReferral(draft), key: key, by: .semas)
+        try await settle(links)
+
+        func contact(_ node: TestNode) async throws -> PersonalFields? {
+            try await node.replica.record(key)?.referral?.personal.value.fields
+        }
+        #expect(try await contact(kamco) == owner, "kamco reads the owner's contact, sealed to it through kodit")
+        #expect(try await contact(kodit) == nil, "kodit holds the referral withheld")
+        let relayed = try #require(try await kodit.replica.record(key)?.referral)
+        #expect(relayed.personal.entries.allSatisfy { $0.value == .withheld })
+        // What kodit stored carries the part sealed to kamco, which kodit's key cannot open.
+        let frames = try await kodit.replica.feed(after: 0, limit: 100, for: .kamco).frames.compactMap { try? SignedVersion(frame: $0) }
+        let frame = try #require(frames.first { $0.version.key == key })
+        #expect(frame.signature?.sealed.map(\.recipient) == [.kamco])
+        let koditAuth = try testAuthentication(for: .kodit, in: dir)
+        #expect(koditAuth.openingSealedPersonal(frame) == frame, "kodit cannot open a part sealed to kamco")
+        let kamcoAuth = try testAuthentication(for: .kamco, in: dir)
+        #expect(kamcoAuth.openingSealedPersonal(frame).version.referral?.personal.value.fields == owner)
+
+        // A sealed part altered on the way does not open: the version still applies, withheld.
+        var altered = frame
+        altered.signature?.sealed[0].ciphertext[0] ^= 1
+        #expect(kamcoAuth.openingSealedPersonal(altered) == altered)
+
+        // kamco changes the status and adds a note; semas hears of it through kodit.
+        try await kamco.replica.author(.setStatus(.received), key: key, by: .kamco)
+        try await settle(links)
+        #expect(try await semas.replica.record(key)?.referral?.status == .received)
+        #expect(try await contact(semas) == owner)
+        let digests = try await [semas, kodit, kamco].asyncMap { try await $0.replica.digest() }
+        #expect(Set(digests).count == 1, "the shareable state is the same everywhere")
+        #expect(try await kodit.replica.quarantine().isEmpty)
+        #expect(try await kamco.replica.quarantine().isEmpty)
+        for node in [semas, kodit, kamco] { await node.stop() }
+    }
+
+    @Test("personal fields purged: the next version has nothing to seal, and seals nothing")
+    func consentWithdrawn() async throws {
+        let keys = AgencyID.allCases.map { AgencySigningKey(agency: $0) }
+        var options = Replica.Options()
+        options.authentication = VersionAuthentication(signer: keys.first { $0.agency == .semas }, keys: keys.map(\.verifier))
+        let replica = try Replica.inMemory(options: options)
+        var data = SyntheticData(seed: 32)
+        var draft = data.referralDraft(origin: .semas, referralID: "R-NC")
+        draft.target = .kamco
+        draft.consent?.recipient = .kamco
+        let key = RecordKey(kind: .referral, owner: .semas, localID: "R-NC")
+        try await replica.author(.createReferral(draft), key: key, by: .semas)
+        func sealedTo() async throws -> [AgencyID]? {
+            try await replica.feed(after: 0, limit: 10, for: .kodit).frames.compactMap { try? SignedVersion(frame: $0) }.first?.signature?.sealed.map(\.recipient)
+        }
+        #expect(try await sealedTo() == [.kamco])
+        try await replica.author(.setPersonal(nil), key: key, by: .semas)
+        #expect(try await sealedTo() == [])
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}
