@@ -34,12 +34,14 @@ struct ConfigurationTests {
         let signing = try DevelopmentPKI.signingKey(for: .kamco, in: dir.file("tls"))
         try "id: kamco\nsigning_keys:\n  - \(signing.verifier.text)\n".write(toFile: dir.file("agencies/kamco.yaml"), atomically: true, encoding: .utf8)
         let elsewhere = try dir.directory("srv/hanaro")
-        let configuration = try await NodeConfiguration.load(from: path, environment: ["FEDERATION_PAGE_SIZE": "250", "NODE_DATA_DIR": elsewhere])
+        let configuration = try await NodeConfiguration.load(from: path, environment: ["FEDERATION_PAGE_SIZE": "250", "NODE_DATA_DIR": elsewhere,
+                                                                                      "FEDERATION_CHECKPOINT_SECONDS": "30"])
         #expect(configuration.agency == .kamco)
         #expect(configuration.dataDirectory == elsewhere)
         #expect(configuration.certificate == dir.file("tls/kamco.pem"))
         #expect(configuration.federationPort == 8443 && configuration.statusPort == 9464 && configuration.statusHost == "127.0.0.1")
         #expect(configuration.pageSize == 250)
+        #expect(configuration.checkpointSeconds == 30 && configuration.witnessQuorum == 2)
         #expect(configuration.keyFile == elsewhere + "/replica.key")
         #expect(configuration.peers.map(\.id) == [.semas])
         #expect(configuration.peers.first?.federationURL == "https://semas.example:8443")
@@ -58,6 +60,8 @@ struct ConfigurationTests {
             federation:
               listen: everywhere
               page_size: 0
+              checkpoint_seconds: 0
+              witness_quorum: 9
             """, agencies: ["semas": "id: kodit\nfederation:\n  url: http://plain\nstale_after: soon\n", "bogus": "id: bogus\n"])
         do {
             _ = try await NodeConfiguration.load(from: path, environment: [:])
@@ -65,7 +69,7 @@ struct ConfigurationTests {
         } catch {
             let all = error.problems.joined(separator: "\n")
             for expected in ["node.agency", "node.data_dir", "federation.certificate", "federation.private_key", "federation.ca",
-                             "federation.listen", "federation.page_size", "semas.yaml: id", "federation.url", "stale_after", "bogus.yaml"] {
+                             "federation.listen", "federation.page_size", "federation.checkpoint_seconds", "federation.witness_quorum", "semas.yaml: id", "federation.url", "stale_after", "bogus.yaml"] {
                 #expect(all.contains(expected), "missing: \(expected)\n\(all)")
             }
             #expect(error.problems.allSatisfy { $0.hasPrefix(dir.path) })
