@@ -171,6 +171,9 @@ final class DemoScenario: @unchecked Sendable {
             lines.append("  \(agency.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(report.replica.programs) programs, \(report.replica.referrals) referrals, \(report.replica.openConflicts) open conflicts, \(report.replica.quarantined) quarantined, digest \(report.replica.digest.prefix(16)), exit \(exits[agency] ?? -1)")
         }
         lines.append("  referrals delivered to intakes: \(intakes); conflict resolved by an admin: \(conflictID.isEmpty ? "no" : conflictID); partition healed: yes")
+        let logs = AgencyID.allCases.compactMap { agency in reports[agency]?.log.map { "\(agency.rawValue) \($0.checkpointSize ?? 0)/\($0.size) leaves, \($0.cosignedBy.count) cosigners" } }
+        let equivocations = reports.values.compactMap(\.log?.equivocations).reduce(0, +)
+        lines.append("  transparency logs (checkpointed/leaves, witnesses' cosignatures): \(logs.joined(separator: "; ")); equivocations: \(equivocations)")
         lines.append("  graceful shutdown: \(clean ? "every node exited 0 on SIGTERM" : "some node did not exit cleanly (see its log)")")
         if converged, let digest = reports.values.first?.replica.digest {
             lines.append("converged: all six nodes hold digest \(digest.prefix(16)), every agency fresh, nothing pending")
