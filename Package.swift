@@ -214,6 +214,7 @@ let package = Package(
             dependencies: [
                 "HanaroCore",
                 "HanaroStore",
+                "HanaroEvidence",
                 "HanaroFederation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -9,27 +9,27 @@ import NIOHTTP1
 public import Synchronization
 
 /// The witness protocol on the federation port (docs/EVIDENCE.md). Like C2SP tlog-witness's
-/// `add-checkpoint`, but a Hanaro witness is also a mirror: the log's author sends it the leaves
-/// (their data, not only hashes), and the witness checks a new checkpoint by recomputing the root
-/// over the leaves it already cosigned plus the new ones. It then holds every agency's log, so any
-/// node can prove a version's inclusion offline (`hanaro evidence export`).
+/// `add-checkpoint`, but a Hanaro witness is also a mirror: the log's author sends it the leaf
+/// hashes, and the witness checks a new checkpoint by recomputing the root over the leaves it
+/// already cosigned plus the new ones. It then holds every agency's tree, so any node can prove
+/// the inclusion of a version it holds, offline (`hanaro evidence export`).
 ///
-/// - `POST /v1/log/leaves` (JSON `{"origin", "from", "leaves": [{"kind", "ref", "entry"}]}`,
-///   entry in base64): appends to the mirror when `from` is its size → 200 `{"size": n}`;
-///   otherwise 409 `{"size": n}` (send from there).
+/// - `POST /v1/log/leaves` (JSON `{"origin", "from", "leaves": [{"kind", "ref", "hash"}]}`, the
+///   RFC 6962 leaf hash in base64): appends to the mirror when `from` is its size → 200
+///   `{"size": n}`; otherwise 409 `{"size": n}` (send from there); 422 refused (a ninth log of
+///   one agency, a malformed leaf).
 /// - `POST /v1/log/checkpoint` (the signed note) → 200 with the cosignature line; 409
 ///   `{"size": n}` when leaves are missing; 422 refused (reason); 409 `{"equivocation": reason}`
 ///   when it contradicts a checkpoint this witness cosigned.
 /// Only the log's own agency (its client certificate) may send either.
 enum WitnessRoutes {
-    static let maxLeavesPerRequest = 2_000
-    static let maxEntryBytes = 2_048
+    static let maxLeavesPerRequest = 5_000
 
     struct LeavesBody: Codable {
         struct Leaf: Codable {
             var kind: String
             var ref: String
-            var entry: String
+            var hash: String
         }
         var origin: String
         var from: Int64
@@ -42,7 +42,7 @@ enum WitnessRoutes {
             var request = request
             let buffer = try await request.collectBody(upTo: 8 << 20)
             guard let body = try? JSONDecoder().decode(LeavesBody.self, from: Data(buffer.readableBytesView)) else {
-                throw HTTPError(.badRequest, message: "expected {\"origin\", \"from\", \"leaves\": [{\"kind\", \"ref\", \"entry\"}]}")
+                throw HTTPError(.badRequest, message: "expected {\"origin\", \"from\", \"leaves\": [{\"kind\", \"ref\", \"hash\"}]}")
             }
             guard TransparencyLog.agency(ofOrigin: body.origin) == peer else {
                 throw HTTPError(.forbidden, message: "\(peer.rawValue) may send only its own log's leaves")
@@ -53,13 +53,17 @@ enum WitnessRoutes {
             var leaves: [LogLeaf] = []
             leaves.reserveCapacity(body.leaves.count)
             for leaf in body.leaves {
-                guard let entry = Data(base64Encoded: leaf.entry), entry.count <= maxEntryBytes, leaf.ref.utf8.count <= 300 else {
-                    throw HTTPError(.badRequest, message: "a leaf's entry is base64 of at most \(maxEntryBytes) bytes and its ref at most 300 bytes")
+                guard let hash = Data(base64Encoded: leaf.hash), hash.count == 32, leaf.ref.utf8.count <= 300 else {
+                    throw HTTPError(.badRequest, message: "a leaf's hash is base64 of 32 bytes and its ref at most 300 bytes")
                 }
-                leaves.append(LogLeaf(kind: leaf.kind, ref: leaf.ref, entry: Array(entry)))
+                leaves.append(LogLeaf(kind: leaf.kind, ref: leaf.ref, hash: Array(hash)))
             }
-            let result = try await replica.mirrorLeaves(origin: body.origin, agency: peer, from: body.from, leaves: leaves)
-            return json(result.accepted ? .ok : .conflict, "{\"size\":\(result.size)}")
+            do {
+                let result = try await replica.mirrorLeaves(origin: body.origin, agency: peer, from: body.from, leaves: leaves)
+                return json(result.accepted ? .ok : .conflict, "{\"size\":\(result.size)}")
+            } catch let error as StoreError where error.code == .invalidRequest {
+                return json(.unprocessableContent, "{\"error\":\(quoted(error.message))}")
+            }
         }
         router.post("/v1/log/checkpoint") { request, context -> Response in
             guard let peer = context.peer else { throw HTTPError(.unauthorized, message: "no peer identity") }
@@ -102,7 +106,7 @@ extension PeerClient {
     /// - Returns: whether they were appended, and the witness's mirror size.
     func sendLeaves(_ leaves: [LogLeaf], origin: String, from: Int64, to baseURL: String) async throws(FederationError) -> (accepted: Bool, size: Int64) {
         let body = WitnessRoutes.LeavesBody(origin: origin, from: from, leaves: leaves.map {
-            .init(kind: $0.kind, ref: $0.ref, entry: Data($0.entry).base64EncodedString())
+            .init(kind: $0.kind, ref: $0.ref, hash: Data($0.hash).base64EncodedString())
         })
         var request = HTTPClientRequest(url: "\(baseURL)/v1/log/leaves")
         request.method = .POST

@@ -350,5 +350,8 @@ enum RestoreRecovery {
         try await replica.rewriteCheckpoints(selecting: { $0.isPeer }, audit: note) { _, value in
             (PeerCursor(text: value) ?? .firstContact).restartedInFull().text
         }
+        // The file's log is behind what the witnesses cosigned: continuing it would contradict
+        // that (an equivocation). A new log starts under a new origin; the old one stays with them.
+        try await replica.startNewLog(reason: "\(evidence); the restored file's log is behind what the witnesses cosigned")
     }
 }

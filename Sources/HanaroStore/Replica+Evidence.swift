@@ -87,11 +87,17 @@ extension Replica {
                 guard let chosen = notes.first(where: { origin != own || !Self.cosigners(of: $0[1], auth: auth, author: agency).isEmpty }) else { continue }
                 let size: Int64 = chosen[0]
                 let tree = try TransparencyLog.tree(db, origin: origin, size: size)
+                // The leaf data: kept in full in this agency's own log; a witness's mirror holds
+                // hashes only, so there it is the envelope of a signed version held here whose
+                // hash is the leaf (older versions of the record are then not in the bundle).
+                let known = Dictionary(signed.map { (MerkleHash.leaf(Self.envelope(of: $0)), Self.envelope(of: $0)) }, uniquingKeysWith: { first, _ in first })
                 var entries: [EvidenceBundle.Entry] = []
-                for leaf in try Row.fetchAll(db, sql: "SELECT idx, entry FROM log_leaf WHERE origin = ? AND ref = ? AND idx < ? ORDER BY idx", arguments: [origin, text, size]) {
+                for leaf in try Row.fetchAll(db, sql: "SELECT idx, entry, hash FROM log_leaf WHERE origin = ? AND ref = ? AND idx < ? ORDER BY idx", arguments: [origin, text, size]) {
                     let index: Int64 = leaf[0]
+                    let stored = Array(leaf[1] as Data)
+                    guard let entry = stored.isEmpty ? known[Array(leaf[2] as Data)] : stored else { continue }
                     let proof = try tree.inclusionProof(leafIndex: UInt64(index), treeSize: UInt64(size))
-                    entries.append(.init(index: index, entry: Data(leaf[1] as Data).base64EncodedString(), proof: proof.map { Data($0).base64EncodedString() }))
+                    entries.append(.init(index: index, entry: Data(entry).base64EncodedString(), proof: proof.map { Data($0).base64EncodedString() }))
                 }
                 if !entries.isEmpty { logs.append(.init(origin: origin, checkpoint: chosen[1], entries: entries)) }
             }

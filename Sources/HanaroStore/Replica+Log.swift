@@ -18,16 +18,19 @@ public struct LogNote: Sendable, Hashable {
     public var cosigners: [AgencyID]
 }
 
-/// One leaf of a log as a witness receives it: its data (the leaf hash is recomputed from it).
+/// One leaf of a log as a witness receives it: its RFC 6962 leaf hash, its kind and what it is of
+/// (a record key, or `audit:<seq>`). A witness attests to the tree, not to the leaves' data: it
+/// mirrors hashes only, and a node proving a version's inclusion later recomputes the leaf from
+/// the signed version it holds.
 public struct LogLeaf: Sendable, Hashable {
     public var kind: String
     public var ref: String
-    public var entry: [UInt8]
+    public var hash: [UInt8]
 
-    public init(kind: String, ref: String, entry: [UInt8]) {
+    public init(kind: String, ref: String, hash: [UInt8]) {
         self.kind = kind
         self.ref = ref
-        self.entry = entry
+        self.hash = hash
     }
 }
 
@@ -63,6 +66,9 @@ public struct LogStatus: Sendable {
 }
 
 extension Replica {
+    /// Most logs of one agency a witness mirrors.
+    static let maxMirroredLogsPerAgency = 8
+
     /// Makes a new checkpoint of this agency's log when the log grew since the last one: the tree
     /// size, its root and the audit log's head, signed with the agency's key.
     /// - Returns: the newest checkpoint (new or not); nil when this replica keeps no log.
@@ -84,6 +90,18 @@ extension Replica {
                            arguments: [origin, signer.agency.rawValue, size, Data(root), note, Int64(now)])
             return LogNote(id: db.lastInsertedRowID, origin: origin, agency: signer.agency, size: size, root: root, note: note,
                            createdAt: Date(timeIntervalSince1970: Double(now) / 1000), cosigners: [])
+        }
+    }
+
+    /// Starts a new log under a new origin (`hanaro/<agency>/<epoch>~<ms>`), audited: for a
+    /// replica found restored from an older copy, whose log is behind what its witnesses cosigned.
+    public func startNewLog(reason: String) async throws(StoreError) {
+        guard let signer = authentication?.signer else { return }
+        let now = clock.nowMilliseconds(), epoch = self.epoch
+        try await write("start a new log") { db in
+            let origin = "hanaro/\(signer.agency.rawValue)/\(epoch)~\(now)"
+            try db.execute(sql: "INSERT INTO meta(name, value) VALUES ('log.origin', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value", arguments: [origin])
+            try AuditChain.append(db, at: Int64(now), actor: "node", action: "log.restart", target: origin, outcome: "ok", detail: reason)
         }
     }
 
@@ -116,8 +134,8 @@ extension Replica {
     /// The leaves of `origin`'s log from index `from`, at most `limit`.
     public func logLeaves(origin: String, from: Int64, limit: Int) async throws(StoreError) -> [LogLeaf] {
         try await read("read the log") { db in
-            try Row.fetchAll(db, sql: "SELECT kind, ref, entry FROM log_leaf WHERE origin = ? AND idx >= ? ORDER BY idx LIMIT ?",
-                             arguments: [origin, from, limit]).map { LogLeaf(kind: $0[0], ref: $0[1], entry: Array($0[2] as Data)) }
+            try Row.fetchAll(db, sql: "SELECT kind, ref, hash FROM log_leaf WHERE origin = ? AND idx >= ? ORDER BY idx LIMIT ?",
+                             arguments: [origin, from, limit]).map { LogLeaf(kind: $0[0], ref: $0[1], hash: Array($0[2] as Data)) }
         }
     }
 
@@ -156,11 +174,20 @@ extension Replica {
         try await write("mirror a peer's log") { db in
             let size = try TransparencyLog.size(db, origin: origin)
             guard from == size else { return (false, size) }
-            for leaf in leaves {
-                guard leaf.kind == "version" || leaf.kind == "audit" else {
-                    throw StoreError(.invalidRequest, "a leaf's kind is version or audit, not \(leaf.kind.prefix(20))")
+            if size == 0 {
+                // A bounded number of logs per agency (a rebuilt or restored node starts a new one):
+                // a peer cannot make this node mirror logs without end.
+                let logs = try Int.fetchOne(db, sql: "SELECT count(DISTINCT origin) FROM log_leaf WHERE origin LIKE ? ESCAPE '\\'",
+                                            arguments: ["hanaro/\(agency.rawValue)/%"]) ?? 0
+                guard logs < Self.maxMirroredLogsPerAgency else {
+                    throw StoreError(.invalidRequest, "this node already mirrors \(logs) logs of \(agency.rawValue); a new one is refused (an operator may delete old ones)")
                 }
-                try TransparencyLog.append(db, origin: origin, kind: leaf.kind, ref: String(leaf.ref.prefix(300)), entry: leaf.entry)
+            }
+            for leaf in leaves {
+                guard leaf.kind == "version" || leaf.kind == "audit", leaf.hash.count == 32 else {
+                    throw StoreError(.invalidRequest, "a leaf's kind is version or audit and its hash has 32 bytes")
+                }
+                try TransparencyLog.append(db, origin: origin, kind: leaf.kind, ref: String(leaf.ref.prefix(300)), hash: leaf.hash)
             }
             return (true, size + Int64(leaves.count))
         }
@@ -217,8 +244,8 @@ extension Replica {
             }
             if audit.seq > 0 {
                 // The audit line must name the audit leaf the log holds for that entry.
-                let entry = try Data.fetchOne(db, sql: "SELECT entry FROM log_leaf WHERE origin = ? AND ref = ? AND idx < ?", arguments: [origin, "audit:\(audit.seq)", size])
-                guard let entry, let parsed = TransparencyLog.parseAuditEntry(Array(entry)), parsed.seq == audit.seq, parsed.hash == audit.hash else {
+                let leaf = try Data.fetchOne(db, sql: "SELECT hash FROM log_leaf WHERE origin = ? AND ref = ? AND idx < ?", arguments: [origin, "audit:\(audit.seq)", size])
+                guard let leaf, Array(leaf) == MerkleHash.leaf(TransparencyLog.auditEntry(seq: audit.seq, hash: audit.hash)) else {
                     return .refused("the audit line (entry \(audit.seq)) is not an audit leaf of the log")
                 }
             }

@@ -66,7 +66,7 @@ public final class Replica: Sendable {
     /// Signing and verification (see ``Options/authentication``).
     public let authentication: VersionAuthentication?
     /// Each agency's current keys, which a referral's personal part is sealed to.
-    let sealingKeys: [AgencyID: [AgencyVerifierKey]]
+    let sealingKeys: [AgencyID: [SealingRecipient]]
     /// Wakes long-polling feed readers after each commit.
     let headWatch = HeadWatch()
     /// The active webhook subscriptions, matched in every write transaction (nil: none).
@@ -145,7 +145,7 @@ public final class Replica: Sendable {
         self.maxClockSkewMilliseconds = options.maxClockSkewMilliseconds
         self.authentication = options.authentication
         self.sealingKeys = options.authentication.map { auth in
-            Dictionary(uniqueKeysWithValues: AgencyID.allCases.map { ($0, auth.sealingKeys(of: $0)) })
+            Dictionary(uniqueKeysWithValues: AgencyID.allCases.map { ($0, auth.sealingRecipients(of: $0)) })
         } ?? [:]
         self.localAgency = options.agency ?? options.authentication?.signer?.agency
         self.keepsAgencyAPI = options.agencyAPI

@@ -64,9 +64,15 @@ public enum TransparencyLog {
     /// - Returns: the leaf's index.
     @discardableResult
     static func append(_ db: Database, origin: String, kind: String, ref: String, entry: [UInt8]) throws -> Int64 {
+        try append(db, origin: origin, kind: kind, ref: ref, hash: MerkleHash.leaf(entry), entry: entry)
+    }
+
+    /// Appends a leaf by its hash (a witness's mirror keeps no leaf data: `entry` empty).
+    @discardableResult
+    static func append(_ db: Database, origin: String, kind: String, ref: String, hash: [UInt8], entry: [UInt8] = []) throws -> Int64 {
         let next = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(idx) FROM log_leaf WHERE origin = ?"), arguments: [origin]).map { $0 + 1 } ?? 0
         try db.cachedStatement(sql: "INSERT INTO log_leaf(origin, idx, hash, kind, ref, entry) VALUES (?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [origin, next, Data(MerkleHash.leaf(entry)), kind, ref, Data(entry)])
+            .execute(arguments: [origin, next, Data(hash), kind, ref, Data(entry)])
         return next
     }
 

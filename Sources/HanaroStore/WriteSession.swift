@@ -21,7 +21,7 @@ struct WriteSession {
     /// The agency's log, which every signed version joins (nil without a signer).
     var logOrigin: String?
     /// Each agency's current keys, to seal a referral's personal part to its other party.
-    let sealingKeys: [AgencyID: [AgencyVerifierKey]]
+    let sealingKeys: [AgencyID: [SealingRecipient]]
     /// The subscriptions matched against what this transaction stores, and this node's agency.
     let events: SessionEvents
     var lastSeq: Int64
@@ -42,7 +42,7 @@ struct WriteSession {
     static let maxQuarantinedPerBatch = 1_000
 
     init(db: Database, key: ReplicaKey, path: String, source: StreamID, now: UInt64, maxClockSkew: UInt64, events: SessionEvents? = nil, signer: AgencySigningKey? = nil,
-         sealingKeys: [AgencyID: [AgencyVerifierKey]] = [:]) throws {
+         sealingKeys: [AgencyID: [SealingRecipient]] = [:]) throws {
         self.db = db
         self.sealingKeys = sealingKeys
         self.events = events ?? SessionEvents()

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import HanaroCore
 import HanaroFixtures
+import HanaroEvidence
 import HanaroStore
 
 /// `hanaro-bench crypto`: what one version's signature costs, piece by piece, on one core — the
@@ -24,7 +25,7 @@ struct CryptoBench: ParsableCommand {
             let start = monotonicSeconds()
             try body()
             let seconds = monotonicSeconds() - start
-            print(String(format: "%-52@ %8.1f µs/version  (%.0f versions/s)", label as NSString, seconds / Double(count) * 1e6, Double(count) / seconds))
+            print(label.padding(toLength: 52, withPad: " ", startingAt: 0) + String(format: " %8.1f µs/version  (%.0f versions/s)", seconds / Double(count) * 1e6, Double(count) / seconds))
         }
         var hashes = 0
         time("SHA-256 of the body (re-encoded)") { for version in versions { hashes &+= Int(SHA256.hash(data: version.bodyBytes).withUnsafeBytes { $0[0] }) } }
@@ -40,6 +41,30 @@ struct CryptoBench: ParsableCommand {
         let publicKey = key.verifier
         var valid = 0
         time("Ed25519 verify alone (swift-crypto/BoringSSL)") { for _ in 0..<count { if publicKey.isValidSignature(signatures[0].signature, for: envelope) { valid += 1 } } }
+        // A referral's personal part sealed to its other party (HPKE X25519/ChaCha20-Poly1305), as
+        // every referral version an agency authors carries it, and opened by that party.
+        let target = try NoteSigner(AgencySigningKey(agency: .kamco).text)
+        let recipient = target.verifier.sealingPublicKey!
+        let referrals = versions.filter { $0.key.kind == .referral }
+        let suite = HPKE.Ciphersuite.Curve25519_SHA256_ChachaPoly, info = Data("hanaro/personal/v1".utf8)
+        var sealed: [(Data, Data)] = []
+        let sealStart = monotonicSeconds()
+        for version in referrals {
+            var sender = try HPKE.Sender(recipientKey: recipient, ciphersuite: suite, info: info)
+            sealed.append((sender.encapsulatedKey, try sender.seal(version.personalBytes, authenticating: envelope)))
+        }
+        let sealSeconds = monotonicSeconds() - sealStart
+        var opened = 0
+        let openStart = monotonicSeconds()
+        for (encapsulated, ciphertext) in sealed {
+            var receiver = try HPKE.Recipient(privateKey: target.sealingPrivateKey, ciphersuite: suite, info: info, encapsulatedKey: encapsulated)
+            opened += try receiver.open(ciphertext, authenticating: envelope).count
+        }
+        let openSeconds = monotonicSeconds() - openStart
+        let extra = sealed.map { 1 + 1 + 5 + 33 + $0.1.count + 2 }.reduce(0, +) / max(1, sealed.count)
+        print("seal the personal part to the target (HPKE)".padding(toLength: 52, withPad: " ", startingAt: 0) + String(format: " %8.1f µs/referral version", sealSeconds / Double(referrals.count) * 1e6))
+        print("open it at the target (HPKE)".padding(toLength: 52, withPad: " ", startingAt: 0) + String(format: " %8.1f µs/referral version", openSeconds / Double(referrals.count) * 1e6))
+        print("sealed part on the wire: ~\(extra) B per referral version (\(referrals.count) referral versions, \(opened) bytes opened)")
         print("(checks: \(valid == count ? "every signature valid" : "INVALID SIGNATURES"), \(hashes & 1))")
     }
 }

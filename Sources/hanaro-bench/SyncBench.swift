@@ -265,7 +265,11 @@ func openSigning(path: String, key: ReplicaKey, signingKey: String?) throws -> R
 func signingOptions(_ path: String?) throws -> Replica.Options {
     var options = Replica.Options()
     if let path {
-        options.authentication = VersionAuthentication(signer: try AgencySigningKey(text: try String(contentsOfFile: path, encoding: .utf8)), keys: [])
+        // As a node: it knows every agency's public key (its agency files), so each referral it
+        // authors carries the personal part sealed to the target (docs/EVIDENCE.md).
+        let directory = (path as NSString).deletingLastPathComponent
+        let others = try AgencyID.allCases.map { try DevelopmentPKI.signingKey(for: $0, in: directory).verifier }
+        options.authentication = VersionAuthentication(signer: try AgencySigningKey(text: try String(contentsOfFile: path, encoding: .utf8)), keys: others)
     }
     return options
 }

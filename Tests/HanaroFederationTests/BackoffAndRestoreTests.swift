@@ -131,6 +131,10 @@ struct BackoffAndRestoreTests {
         #expect(try await restored.replica.digest() == (try await b.replica.digest()))
         // The restored node learnt it was restored from kodit's cursor, and said so in its audit log.
         #expect(try await restored.replica.audit().contains { $0.action == "federation.restore-detected" })
+        // And started a new transparency log: the old one is behind what witnesses may have cosigned.
+        let restart = try #require(try await restored.replica.audit().first { $0.action == "log.restart" })
+        #expect(restart.target.hasPrefix("hanaro/semas/\(restored.replica.epoch)~"))
+        #expect(try await restored.replica.logStatus().origin == restart.target)
         await restored.stop()
         await b.stop()
     }

@@ -133,7 +133,7 @@ struct TransparencyLogTests {
         let next = try #require(try await semas.makeCheckpoint())
         #expect(next.size == note.size + 1)
         var leaves = try await semas.logLeaves(origin: next.origin, from: note.size, limit: 10)
-        leaves[0].entry[leaves[0].entry.count - 1] ^= 1
+        leaves[0].hash[31] ^= 1
         _ = try await kodit.mirrorLeaves(origin: next.origin, agency: .semas, from: note.size, leaves: leaves)
         guard case .refused = try await kodit.witness(note: next.note, from: .semas) else {
             Issue.record("a checkpoint over altered leaves was not refused")
