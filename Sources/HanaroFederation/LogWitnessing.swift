@@ -199,7 +199,7 @@ public final class LogWitnessing: Sendable {
             guard let made = try await replica.makeCheckpoint() else { return }
             note = made
         } catch {
-            logger.error("could not sign a checkpoint of the log", metadata: ["reason": "\(error.message)"])
+            logger.error("could not sign a checkpoint of the log", metadata: ["reason": "\(error)"])
             return
         }
         await withTaskGroup(of: Void.self) { group in

@@ -58,32 +58,6 @@ extension Replica {
     public func verifyAudit() async throws(StoreError) -> Int64? {
         try await read("verify the audit log") { db in try AuditChain.verify(db).firstBroken }
     }
-
-    /// Checks the audit chain of a replica file without a node and without its key (the audit log
-    /// holds no personal data): opened read-only, so a copy handed to an auditor is left as it was.
-    /// - Returns: the number of entries and the sequence of the first that does not verify.
-    /// - Throws: ``StoreError`` `.database` when the file cannot be read as a replica.
-    public static func verifyAudit(ofFile path: String) throws(StoreError) -> (entries: Int, firstBroken: Int64?) {
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw StoreError(.database, "cannot read \(path); give the path of a replica file (a copy of <data_dir>/replica.sqlite)")
-        }
-        do {
-            var configuration = GRDB.Configuration()
-            configuration.readonly = true
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            return try queue.read { db in
-                guard try db.tableExists("audit") else {
-                    throw StoreError(.database, "\(path) holds no audit log: is it a Hanaro replica?")
-                }
-                return try AuditChain.verify(db)
-            }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.database, "cannot read \(path) as a replica: \(error)")
-        }
-    }
-
 }
 
 /// The audit log's hash chain: `hash = SHA-256(prev_hash ‖ length-prefixed fields)`.

@@ -70,7 +70,7 @@ struct SyncBench: AsyncParsableCommand {
         let tls = try TLSMaterial(certificatePath: dir + "/semas.pem", keyPath: dir + "/semas-key.pem", caPath: dir + "/federation-ca.pem")
         let client = PeerClient(tls: tls)
         // The sink verifies every version, as semas's node does.
-        var verifying = Replica.Options()
+        var verifying = nodeOptions()
         verifying.authentication = VersionAuthentication(signer: semasKey, keys: [koditKey.verifier, semasKey.verifier])
         let sink = try Replica(path: dir + "/sink.sqlite", key: try ReplicaKey.create(at: dir + "/sink.key"), options: verifying)
         let link = PeerLink(peer: .kodit, localAgency: .semas, url: "https://127.0.0.1:\(port)", client: client, replica: sink, logger: Logger(label: "bench"), pageSize: pageSize)
@@ -108,7 +108,7 @@ struct SyncBench: AsyncParsableCommand {
         #if DEBUG
         print("(debug build: figures are not representative)")
         #endif
-        let digestsAgree = try await sink.digest() == (try await Replica(path: source, key: try ReplicaKey.load(from: sourceKey)).digest())
+        let digestsAgree = try await sink.digest() == (try await Replica(path: source, key: try ReplicaKey.load(from: sourceKey), options: nodeOptions()).digest())
         print("digests agree after catch-up: \(digestsAgree)")
         server.terminate()
         server.waitUntilExit()
@@ -128,7 +128,7 @@ struct SyncBench: AsyncParsableCommand {
             VersionAuthentication(signer: keys.first { $0.agency == agency }, keys: keys.map(\.verifier))
         }
         func replica(_ name: String, _ auth: VersionAuthentication?) throws -> Replica {
-            var options = Replica.Options()
+            var options = nodeOptions()
             options.authentication = auth
             let key = dir + "/\(name).key"
             return try Replica(path: dir + "/\(name).sqlite", key: FileManager.default.fileExists(atPath: key) ? try ReplicaKey.load(from: key) : try ReplicaKey.create(at: key), options: options)
@@ -180,8 +180,8 @@ struct SyncBench: AsyncParsableCommand {
 
     /// One-hop propagation latency at `rate` changes/s, both nodes in this process.
     func propagation(dir: String) async throws {
-        let kodit = try Replica(path: dir + "/p-kodit.sqlite", key: try ReplicaKey.create(at: dir + "/p-kodit.key"))
-        let semas = try Replica(path: dir + "/p-semas.sqlite", key: try ReplicaKey.create(at: dir + "/p-semas.key"))
+        let kodit = try Replica(path: dir + "/p-kodit.sqlite", key: try ReplicaKey.create(at: dir + "/p-kodit.key"), options: nodeOptions())
+        let semas = try Replica(path: dir + "/p-semas.sqlite", key: try ReplicaKey.create(at: dir + "/p-semas.key"), options: nodeOptions())
         let koditTLS = try TLSMaterial(certificatePath: dir + "/kodit.pem", keyPath: dir + "/kodit-key.pem", caPath: dir + "/federation-ca.pem")
         let semasTLS = try TLSMaterial(certificatePath: dir + "/semas.pem", keyPath: dir + "/semas-key.pem", caPath: dir + "/federation-ca.pem")
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
@@ -261,9 +261,17 @@ func openSigning(path: String, key: ReplicaKey, signingKey: String?) throws -> R
     try Replica(path: path, key: key, options: try signingOptions(signingKey))
 }
 
+/// A replica's options as a node without the Agency API has them (`api.listen` unset: no search
+/// index or webhook matching in the write path, as `Node` sets it).
+func nodeOptions() -> Replica.Options {
+    var options = Replica.Options()
+    options.agencyAPI = false
+    return options
+}
+
 /// A replica that signs as the key's agency, or not at all.
 func signingOptions(_ path: String?) throws -> Replica.Options {
-    var options = Replica.Options()
+    var options = nodeOptions()
     if let path {
         // As a node: it knows every agency's public key (its agency files), so each referral it
         // authors carries the personal part sealed to the target (docs/EVIDENCE.md).

@@ -153,4 +153,47 @@ struct EvidenceTests {
         let unpinned = try Hanaro.run(["audit", "verify", "--db", intact])
         #expect(unpinned.status == 0 && unpinned.stderr.contains("keys taken from the file"), "\(unpinned.stderr)")
     }
+
+    @Test("three processes, semas and kamco not linked: a referral created on semas reaches kamco through kodit with the owner's contact (sealed to kamco), and kodit's API, not a party, never shows it")
+    func sealedThroughARelay() async throws {
+        let federation = try Federation(agencies: [.semas, .kodit, .kamco], nodeExtra: AgencyAPITests.apiSection)
+        defer { federation.remove() }
+        // kamco's node knows semas (its keys) but has no address for it: it hears of semas only through kodit.
+        let own = federation.dir + "/agencies-kamco"
+        try FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: true)
+        for agency in [AgencyID.semas, .kodit, .kamco] {
+            var text = try String(contentsOfFile: "\(federation.dir)/agencies/\(agency.rawValue).yaml", encoding: .utf8)
+            if agency == .semas { text = text.replacing(#/federation:\n  url: [^\n]+\n/#, with: "") }
+            try text.write(toFile: "\(own)/\(agency.rawValue).yaml", atomically: true, encoding: .utf8)
+        }
+        let config = try String(contentsOfFile: federation.config(.kamco), encoding: .utf8)
+        try config.replacingOccurrences(of: "  agency: kamco\n", with: "  agency: kamco\n  agencies_dir: agencies-kamco\n")
+            .write(toFile: federation.config(.kamco), atomically: true, encoding: .utf8)
+        #expect(!(try String(contentsOfFile: "\(own)/semas.yaml", encoding: .utf8)).contains("url:"))
+        #expect(try String(contentsOfFile: federation.config(.kamco), encoding: .utf8).contains("agencies_dir: agencies-kamco"))
+        let token = try AgencyAPITests.addClient(federation.dir, name: "crm", scopes: "read,refer")
+        var nodes: [ChildProcess] = []
+        defer { for node in nodes { node.signal(SIGKILL) } }
+        for agency in [AgencyID.semas, .kodit, .kamco] { nodes.append(try await federation.start(agency)) }
+        let auth = ["Authorization": "Bearer \(token)", "Content-Type": "application/json"]
+
+        let create = #"{"id":"S-1","target":"kamco","centre":"서울중부센터","business":{"trade_name":"하나로상회","business_number":"220-81-62517","region":"11"},"consent":{"scope":["contact","business"],"recipient":"kamco","purpose":"채무조정 상담","retain_until":"2027-12-31"},"contact":{"owner_name":"\#(AgencyAPITests.ownerName)","phone":"010-1234-5678"}}"#
+        let (created, body) = try http("POST", federation.apiURL(.semas) + "/v1/referrals", headers: auth, body: create)
+        #expect(created == 201, "\(body)")
+        var incoming: [String: Any] = [:]
+        let arrived = try await eventually(60) {
+            let items = AgencyAPITests.json(try http("GET", federation.apiURL(.kamco) + "/v1/referrals?direction=incoming", headers: auth).1)["items"] as? [[String: Any]] ?? []
+            incoming = items.first ?? [:]
+            return (incoming["contact"] as? [String: Any])?["owner_name"] as? String == AgencyAPITests.ownerName
+        }
+        #expect(arrived, "kamco's incoming referral: \(incoming)")
+        #expect((incoming["contact"] as? [String: Any])?["phone"] as? String == "010-1234-5678")
+        // kamco has no link to semas: semas's row on kamco says how it is reached.
+        let rows = Self.statusJSON(federation, .kamco)["agencies"] as? [[String: Any]] ?? []
+        let semasRow = rows.first { $0["agency"] as? String == "semas" }
+        #expect(semasRow?["via"] as? String != "federation", "kamco must not pull from semas: \(semasRow ?? [:])")
+        // kodit relays it but is not a party: nothing of it on kodit's Agency API.
+        let onKodit = try http("GET", federation.apiURL(.kodit) + "/v1/referrals/semas:S-1", headers: auth)
+        #expect(onKodit.0 == 404 || !onKodit.1.contains(AgencyAPITests.ownerName), "\(onKodit)")
+    }
 }

@@ -24,16 +24,22 @@ struct TransparencyLogTests {
         try NoteSigner(key(agency).text).sign(checkpoint.text)
     }
 
-    /// semas authors three programs and one audit entry; kodit mirrors and cosigns.
-    func cosignedPair() async throws -> (semas: Replica, kodit: Replica, note: LogNote) {
-        let semas = try replica(.semas), kodit = try replica(.kodit)
+    /// semas with three programs and one audit entry, checkpointed.
+    func authoredLog() async throws -> (semas: Replica, note: LogNote) {
+        let semas = try replica(.semas)
         var data = SyntheticData(seed: 11)
         for i in 1...3 {
             let program = data.program(owner: .semas, nativeID: "S-\(i)")
             try await semas.author([AuthoredEdit(key: program.key, edit: .publishProgram(program))], by: .semas)
         }
         try await semas.appendAudit(actor: "admin:test", action: "test", target: "t", outcome: "ok", detail: "one entry")
-        let note = try #require(try await semas.makeCheckpoint())
+        return (semas, try #require(try await semas.makeCheckpoint()))
+    }
+
+    /// The same, mirrored and cosigned by kodit.
+    func cosignedPair() async throws -> (semas: Replica, kodit: Replica, note: LogNote) {
+        let (semas, note) = try await authoredLog()
+        let kodit = try replica(.kodit)
         let leaves = try await semas.logLeaves(origin: note.origin, from: 0, limit: 100)
         _ = try await kodit.mirrorLeaves(origin: note.origin, agency: .semas, from: 0, leaves: leaves)
         guard case .cosigned(let line) = try await kodit.witness(note: note.note, from: .semas) else {
@@ -46,14 +52,8 @@ struct TransparencyLogTests {
 
     @Test("every signed version and audit entry is a leaf; the checkpoint carries the audit head; a witness needs the leaves, checks them and cosigns; the author keeps the cosignature")
     func witnessRound() async throws {
-        let semas = try replica(.semas), kodit = try replica(.kodit)
-        var data = SyntheticData(seed: 11)
-        for i in 1...3 {
-            let program = data.program(owner: .semas, nativeID: "S-\(i)")
-            try await semas.author([AuthoredEdit(key: program.key, edit: .publishProgram(program))], by: .semas)
-        }
-        try await semas.appendAudit(actor: "admin:test", action: "test", target: "t", outcome: "ok", detail: "one entry")
-        let note = try #require(try await semas.makeCheckpoint())
+        let (semas, note) = try await authoredLog()
+        let kodit = try replica(.kodit)
         #expect(note.size == 4, "three versions and one audit entry")
         #expect(note.origin == "hanaro/semas/\(semas.epoch)")
         let text = try SignedNote(parsing: note.note).text
