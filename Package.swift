@@ -165,6 +165,7 @@ let package = Package(
             name: "HanaroFuzzTargets",
             dependencies: [
                 "HanaroCore",
+                "HanaroEvidence",
                 "HanaroAdapters",
                 "HanaroDaemon",
                 "HanaroFederation",

@@ -22,7 +22,7 @@ public import Synchronization
 ///   `{"size": n}` when leaves are missing; 422 refused (reason); 409 `{"equivocation": reason}`
 ///   when it contradicts a checkpoint this witness cosigned.
 /// Only the log's own agency (its client certificate) may send either.
-enum WitnessRoutes {
+public enum WitnessRoutes {
     static let maxLeavesPerRequest = 5_000
 
     struct LeavesBody: Codable {
@@ -41,25 +41,16 @@ enum WitnessRoutes {
             guard let peer = context.peer else { throw HTTPError(.unauthorized, message: "no peer identity") }
             var request = request
             let buffer = try await request.collectBody(upTo: 8 << 20)
-            guard let body = try? JSONDecoder().decode(LeavesBody.self, from: Data(buffer.readableBytesView)) else {
-                throw HTTPError(.badRequest, message: "expected {\"origin\", \"from\", \"leaves\": [{\"kind\", \"ref\", \"hash\"}]}")
+            let parsed: (origin: String, from: Int64, leaves: [LogLeaf])
+            switch parseLeaves(Array(buffer.readableBytesView)) {
+            case .success(let value): parsed = value
+            case .failure(let refusal): throw HTTPError(refusal.status, message: refusal.message)
             }
-            guard TransparencyLog.agency(ofOrigin: body.origin) == peer else {
+            guard TransparencyLog.agency(ofOrigin: parsed.origin) == peer else {
                 throw HTTPError(.forbidden, message: "\(peer.rawValue) may send only its own log's leaves")
             }
-            guard body.leaves.count <= maxLeavesPerRequest else {
-                throw HTTPError(.contentTooLarge, message: "at most \(maxLeavesPerRequest) leaves per request")
-            }
-            var leaves: [LogLeaf] = []
-            leaves.reserveCapacity(body.leaves.count)
-            for leaf in body.leaves {
-                guard let hash = Data(base64Encoded: leaf.hash), hash.count == 32, leaf.ref.utf8.count <= 300 else {
-                    throw HTTPError(.badRequest, message: "a leaf's hash is base64 of 32 bytes and its ref at most 300 bytes")
-                }
-                leaves.append(LogLeaf(kind: leaf.kind, ref: leaf.ref, hash: Array(hash)))
-            }
             do {
-                let result = try await replica.mirrorLeaves(origin: body.origin, agency: peer, from: body.from, leaves: leaves)
+                let result = try await replica.mirrorLeaves(origin: parsed.origin, agency: peer, from: parsed.from, leaves: parsed.leaves)
                 return json(result.accepted ? .ok : .conflict, "{\"size\":\(result.size)}")
             } catch let error as StoreError where error.code == .invalidRequest {
                 return json(.unprocessableContent, "{\"error\":\(quoted(error.message))}")
@@ -82,6 +73,33 @@ enum WitnessRoutes {
                 return json(.conflict, "{\"equivocation\":\(quoted(reason))}")
             }
         }
+    }
+
+    public struct LeavesRefusal: Error {
+        var status: HTTPResponse.Status
+        public var message: String
+    }
+
+    /// Reads a `POST /v1/log/leaves` body (outside bytes from a peer; a fuzz target).
+    public static func parseLeaves(_ bytes: [UInt8]) -> Result<(origin: String, from: Int64, leaves: [LogLeaf]), LeavesRefusal> {
+        guard let body = try? JSONDecoder().decode(LeavesBody.self, from: Data(bytes)) else {
+            return .failure(.init(status: .badRequest, message: "expected {\"origin\", \"from\", \"leaves\": [{\"kind\", \"ref\", \"hash\"}]}"))
+        }
+        guard body.leaves.count <= maxLeavesPerRequest else {
+            return .failure(.init(status: .contentTooLarge, message: "at most \(maxLeavesPerRequest) leaves per request"))
+        }
+        guard body.from >= 0, TransparencyLog.agency(ofOrigin: body.origin) != nil else {
+            return .failure(.init(status: .badRequest, message: "origin must be hanaro/<agency>/<id> and from at least 0"))
+        }
+        var leaves: [LogLeaf] = []
+        leaves.reserveCapacity(body.leaves.count)
+        for leaf in body.leaves {
+            guard let hash = Data(base64Encoded: leaf.hash), hash.count == 32, leaf.ref.utf8.count <= 300, leaf.kind == "version" || leaf.kind == "audit" else {
+                return .failure(.init(status: .badRequest, message: "a leaf is version or audit, its hash base64 of 32 bytes and its ref at most 300 bytes"))
+            }
+            leaves.append(LogLeaf(kind: leaf.kind, ref: leaf.ref, hash: Array(hash)))
+        }
+        return .success((body.origin, body.from, leaves))
     }
 
     static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {

@@ -4,6 +4,7 @@ import HanaroCore
 import HanaroDaemon
 import HanaroFederation
 import HanaroStore
+import HanaroEvidence
 import NIOCore
 
 /// The fuzz targets: every parser that reads bytes from outside the node. Each takes arbitrary
@@ -20,6 +21,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case semas, koreg, kodit, kamco, kinfa, ewpc
     /// The node configuration file (YAML), loaded as `hanaro serve` loads it.
     case config
+    /// A peer's checkpoint as a witness reads it (C2SP signed note, checkpoint, audit line) and the
+    /// body of `POST /v1/log/leaves`.
+    case logCheckpoint = "log-checkpoint"
+    /// An evidence bundle, as `hanaro evidence verify` reads a file from anyone.
+    case evidenceBundle = "evidence-bundle"
 
     /// Runs the target on `bytes`.
     public func run(_ bytes: [UInt8]) -> [String] {
@@ -27,6 +33,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .wireFrames: Self.wireFrames(bytes)
         case .canonical: Self.canonical(bytes)
         case .config: Self.config(bytes)
+        case .logCheckpoint: Self.logCheckpoint(bytes)
+        case .evidenceBundle: Self.evidenceBundle(bytes)
         case .semas, .koreg, .kodit, .kamco, .kinfa, .ewpc: Self.native(AgencyID(rawValue: rawValue)!, bytes)
         }
     }
@@ -80,6 +88,40 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 broken.append("mapped record \(record.nativeID) has no stable canonical form")
             }
         }
+        return broken
+    }
+
+    /// A note parses or not; what parses prints back to itself; a checkpoint in it re-parses to the
+    /// same checkpoint; a witness with an empty key ring refuses it. The same bytes as a leaves
+    /// body parse or are refused with a reason; what parses has 32-byte hashes and an agency's origin.
+    static func logCheckpoint(_ bytes: [UInt8]) -> [String] {
+        var broken: [String] = []
+        if let note = try? SignedNote(parsing: bytes) {
+            if (try? SignedNote(parsing: note.encoded)) != note { broken.append("a parsed note does not print back to itself") }
+            if let checkpoint = try? HanaroEvidence.Checkpoint(parsing: note.text) {
+                if (try? HanaroEvidence.Checkpoint(parsing: checkpoint.text)) != checkpoint { broken.append("a parsed checkpoint is not stable") }
+                _ = TransparencyLog.parseAuditLine(checkpoint)
+                _ = TransparencyLog.agency(ofOrigin: checkpoint.origin)
+            }
+            if (try? SignedNote.open(note.encoded, verifiers: [])) != nil { broken.append("a note opened with no key") }
+        }
+        switch WitnessRoutes.parseLeaves(bytes) {
+        case .success(let body):
+            if TransparencyLog.agency(ofOrigin: body.origin) == nil { broken.append("leaves of a non-agency origin were accepted") }
+            if body.leaves.contains(where: { $0.hash.count != 32 }) { broken.append("a leaf hash of the wrong size was accepted") }
+        case .failure(let refusal):
+            if refusal.message.isEmpty { broken.append("leaves refused without a reason") }
+        }
+        return broken
+    }
+
+    /// Verification never traps, always says what failed, and says the same twice.
+    static func evidenceBundle(_ bytes: [UInt8]) -> [String] {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let first = Replica.verifyEvidence(text, keys: nil), second = Replica.verifyEvidence(text, keys: nil)
+        var broken: [String] = []
+        if first.problem != second.problem { broken.append("two verifications of the same bundle disagree") }
+        if let problem = first.problem, problem.isEmpty { broken.append("a bundle refused without a reason") }
         return broken
     }
 

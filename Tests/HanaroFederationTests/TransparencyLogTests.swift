@@ -159,4 +159,29 @@ struct TransparencyLogTests {
             #expect(TransparencyLog.agency(ofOrigin: bad) == nil, "\(bad)")
         }
     }
+
+    @Test("a bundle exported from the store verifies offline, under the bundle's keys and pinned ones; a stranger's keys refuse it")
+    func bundleFromTheStore() async throws {
+        let (semas, kodit, _) = try await cosignedPair()
+        let key = RecordKey(kind: .program, owner: .semas, localID: "S-2")
+        let bundle = try await semas.exportEvidence(key)
+        let verdict = Replica.verifyEvidence(bundle, keys: nil)
+        #expect(verdict.valid, "\(verdict.problem ?? "")")
+        #expect(verdict.facts.contains { $0.contains("cosigned by kodit") })
+        #expect(Replica.verifyEvidence(bundle, keys: keys.map(\.verifier)).valid)
+        let strangers = AgencyID.allCases.map { AgencySigningKey(agency: $0).verifier }
+        #expect(!Replica.verifyEvidence(bundle, keys: strangers).valid)
+        // The fuzz corpus's seeds come from here: HANARO_FUZZ_SEEDS=<dir> writes them.
+        if let dir = ProcessInfo.processInfo.environment["HANARO_FUZZ_SEEDS"] {
+            try bundle.write(toFile: dir + "/evidence-bundle/store-bundle", atomically: true, encoding: .utf8)
+            let note = try #require(try await semas.ownCheckpoints(limit: 1).first?.note)
+            try note.write(toFile: dir + "/log-checkpoint/cosigned-checkpoint", atomically: true, encoding: .utf8)
+            let leaves = try await semas.logLeaves(origin: try #require(try await semas.ownCheckpoints(limit: 1).first?.origin), from: 0, limit: 10)
+            let body = "{\"origin\":\"\(try #require(try await semas.logStatus().origin))\",\"from\":0,\"leaves\":[" + leaves.map {
+                "{\"kind\":\"\($0.kind)\",\"ref\":\"\($0.ref)\",\"hash\":\"\(Data($0.hash).base64EncodedString())\"}"
+            }.joined(separator: ",") + "]}"
+            try body.write(toFile: dir + "/log-checkpoint/leaves-body", atomically: true, encoding: .utf8)
+        }
+        _ = kodit
+    }
 }

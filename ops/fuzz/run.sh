@@ -5,6 +5,8 @@
 #   canonical    one canonical record version
 #   semas koreg kodit kamco kinfa ewpc   each agency's native program page / daily export
 #   config       the node configuration file (YAML)
+#   log-checkpoint   a peer's checkpoint note and leaves body, as a witness reads them
+#   evidence-bundle  an evidence bundle, as `hanaro evidence verify` reads one
 # The whole package is built with -sanitize=fuzzer,address into .build-fuzz (the first build takes
 # about as long as a clean debug build); `hanaro-fuzz TARGET` then runs libFuzzer's driver on one
 # target (Sources/HanaroFuzzTargets: each target checks properties beyond "no trap").
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/../.."
 runs=${1:-200000}
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(wire-frames canonical semas koreg kodit kamco kinfa ewpc config)
+[[ ${#targets[@]} -gt 0 ]] || targets=(wire-frames canonical semas koreg kodit kamco kinfa ewpc config log-checkpoint evidence-bundle)
 scratch=.build-fuzz
 swift build --scratch-path "$scratch" --product hanaro-fuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DHANARO_FUZZ 2>&1 | grep -E "error|warning: |Compiling hanaro|Build" || true
