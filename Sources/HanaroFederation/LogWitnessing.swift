@@ -177,6 +177,8 @@ public final class LogWitnessing: Sendable {
     let logger: Logger
     /// Each witness's mirror size as it last told us.
     let known = Mutex<[AgencyID: Int64]>([:])
+    /// Whether this process started a new log after an equivocation report.
+    let restartedLog = Mutex(false)
     /// The last problem per witness (nil once it cosigned).
     public let problems = Mutex<[AgencyID: String]>([:])
 
@@ -251,6 +253,16 @@ public final class LogWitnessing: Sendable {
                 case .equivocation(let reason):
                     problems.withLock { $0[witness.agency] = "reports an equivocation: \(reason)" }
                     logger.critical("a witness holds a checkpoint of this node's log that contradicts the new one", metadata: ["witness": "\(witness.agency.rawValue)", "reason": "\(reason)"])
+                    // This file's log is not the one the witness cosigned (a restore the peers'
+                    // cursors have not revealed yet, or a rewrite): continue under a new origin,
+                    // once; the witness keeps both notes as proof.
+                    if restartedLog.withLock({ done in defer { done = true }; return !done }) {
+                        do {
+                            try await replica.startNewLog(reason: "\(witness.agency.rawValue) holds a cosigned checkpoint this log contradicts (\(reason))")
+                        } catch {
+                            logger.error("could not start a new log", metadata: ["reason": "\(error)"])
+                        }
+                    }
                     return
                 }
             }

@@ -70,7 +70,12 @@ enum AuditAnchors {
                 result.problem = problem
             }
         }
-        guard try db.tableExists("log_leaf"), let origin = try TransparencyLog.ownOrigin(db), let agency = TransparencyLog.agency(ofOrigin: origin) else {
+        let anyNotes = try db.tableExists("log_note") && (try Int.fetchOne(db, sql: "SELECT count(*) FROM log_note") ?? 0) > 0
+        guard try db.tableExists("log_leaf"), let ownOrigin = try TransparencyLog.ownOrigin(db), let agency = TransparencyLog.agency(ofOrigin: ownOrigin) else {
+            if anyNotes {
+                report(1, "the file holds checkpoints but no log origin of its own (meta log.origin was removed): its anchors cannot be matched to its audit log")
+                return result
+            }
             result.notes.append("this replica keeps no log (no signing key), so nothing anchors its audit log: a cut tail or a recomputed chain cannot be detected")
             return result
         }
@@ -83,15 +88,19 @@ enum AuditAnchors {
         }
         let authorKeys = keys.filter { $0.agency == agency }.map(\.noteVerifier)
         let witnessKeys = keys.filter { $0.agency != agency }.map(\.cosignatureVerifier)
-        let notes = try Row.fetchAll(db, sql: "SELECT size, note, created_at FROM log_note WHERE origin = ? AND role = 'own' ORDER BY size DESC, id DESC", arguments: [origin])
+        // Every checkpoint of this agency's logs, whatever role or origin a row claims (a node
+        // never witnesses its own agency): each must verify; per log, the newest fixes the most leaves.
+        // (Chosen by origin, which each note signs: a row's other columns are not trusted.)
+        let notes = try Row.fetchAll(db, sql: "SELECT origin, size, note, created_at FROM log_note WHERE origin >= ? AND origin < ? ORDER BY size DESC, id DESC",
+                                     arguments: ["hanaro/\(agency.rawValue)/", "hanaro/\(agency.rawValue)0"])
         guard !notes.isEmpty else {
             result.notes.append("no checkpoint of the log is in the file yet: nothing anchors the audit log")
             return result
         }
-        // Every checkpoint must verify; the newest fixes the most leaves.
-        var newest: (size: Int64, root: [UInt8], audit: (seq: Int64, hash: [UInt8]), at: Int64)?
+        struct Newest { var size: Int64; var root: [UInt8]; var audit: (seq: Int64, hash: [UInt8]); var at: Int64; var cosigners: [AgencyID] }
+        var newest: [String: Newest] = [:]
         for row in notes {
-            let size: Int64 = row[0], text: String = row[1]
+            let origin: String = row[0], size: Int64 = row[1], text: String = row[2]
             let opened: OpenedNote
             do {
                 opened = try SignedNote.open(text, verifiers: authorKeys + witnessKeys)
@@ -101,45 +110,74 @@ enum AuditAnchors {
             }
             guard opened.verifiers.contains(where: { $0.type == .ed25519 && $0.name == agency.rawValue }),
                   let checkpoint = try? HanaroEvidence.Checkpoint(parsing: opened.text), checkpoint.origin == origin, checkpoint.size == UInt64(size),
-                  let audit = TransparencyLog.parseAuditLine(checkpoint) else {
+                  TransparencyLog.agency(ofOrigin: origin) == agency, let audit = TransparencyLog.parseAuditLine(checkpoint) else {
                 report(1, "a checkpoint of the log (\(size) leaves) is not signed by \(agency.rawValue) or is not a checkpoint of \(origin)")
                 return result
             }
-            if newest == nil {
-                newest = (size, checkpoint.rootHash, audit, row[2])
-                result.cosigners = opened.verifiers.filter { $0.type == .cosignatureV1 }.compactMap { AgencyID(rawValue: $0.name) }
+            if newest[origin] == nil {
+                newest[origin] = Newest(size: size, root: checkpoint.rootHash, audit: audit, at: row[3],
+                                        cosigners: opened.verifiers.filter { $0.type == .cosignatureV1 }.compactMap { AgencyID(rawValue: $0.name) })
             }
         }
-        guard let newest else { return result }
-        let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(newest.at) / 1000))
-        let witnessed = result.cosigners.isEmpty ? "not cosigned" : "cosigned by \(result.cosigners.map(\.rawValue).joined(separator: ", "))"
-        if result.cosigners.isEmpty {
-            result.notes.append("the newest checkpoint is not cosigned by any witness: its anchors are only as good as this node's own key")
-        }
-        // The leaves in the file must be the ones the checkpoint signed.
-        let held = try Int64.fetchOne(db, sql: "SELECT count(*) FROM log_leaf WHERE origin = ? AND idx < ?", arguments: [origin, newest.size]) ?? 0
-        let tree = try TransparencyLog.tree(db, origin: origin, size: newest.size)
-        if held < newest.size || tree.rootHash != newest.root {
-            report(max(1, newest.audit.seq), "the log in the file is not the one the checkpoint of \(when) (\(witnessed)) signed: \(held < newest.size ? "\(newest.size - held) of its leaves were deleted" : "its leaves were rewritten"); the audit log cannot be trusted beyond what that checkpoint anchors")
+        if newest[ownOrigin] == nil, !newest.isEmpty {
+            report(1, "the file's log origin \(ownOrigin) has no checkpoint, but older logs of \(agency.rawValue) have: meta log.origin was changed")
             return result
         }
-        // Every audit entry the log holds must be in the file, as it was.
-        let cursor = try Row.fetchCursor(db, sql: "SELECT entry FROM log_leaf WHERE origin = ? AND kind = 'audit' AND idx < ? ORDER BY idx", arguments: [origin, newest.size])
         let hashOf = try db.cachedStatement(sql: "SELECT hash FROM audit WHERE seq = ?")
+        let maxSeq = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit") ?? 0
         var last: Int64 = 0
-        while let row = try cursor.next() {
-            guard let anchored = TransparencyLog.parseAuditEntry(Array(row[0] as Data)) else { continue }
-            last = max(last, anchored.seq)
-            guard let stored = try Data.fetchOne(hashOf, arguments: [anchored.seq]) else {
-                let maxSeq = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit") ?? 0
-                report(anchored.seq, anchored.seq > maxSeq
-                       ? "the audit log ends at entry \(maxSeq), but the checkpoint of \(when) (\(witnessed)) anchors entries up to \(newest.audit.seq): entries from \(anchored.seq) on were cut"
-                       : "entry \(anchored.seq) is anchored by the checkpoint of \(when) (\(witnessed)) and is missing: it was deleted")
-                break
+        for (origin, anchor) in newest.sorted(by: { $0.key < $1.key }) {
+            let when = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(anchor.at) / 1000))
+            let witnessed = anchor.cosigners.isEmpty ? "not cosigned" : "cosigned by \(anchor.cosigners.map(\.rawValue).joined(separator: ", "))"
+            if origin == ownOrigin {
+                result.cosigners = anchor.cosigners
+                if anchor.cosigners.isEmpty {
+                    result.notes.append("the newest checkpoint is not cosigned by any witness: its anchors are only as good as this node's own key")
+                }
             }
-            if Array(stored) != anchored.hash {
-                report(anchored.seq, "entry \(anchored.seq) is not the entry the checkpoint of \(when) (\(witnessed)) anchored: the chain was rewritten from there")
-                break
+            func missing(_ seq: Int64) -> String {
+                seq > maxSeq
+                    ? "the audit log ends at entry \(maxSeq), but the checkpoint of \(when) (\(witnessed)) anchors entries up to \(anchor.audit.seq): entries from \(seq) on were cut"
+                    : "entry \(seq) is anchored by the checkpoint of \(when) (\(witnessed)) and is missing: it was deleted"
+            }
+            // The signed audit line names the audit head when the checkpoint was made.
+            if anchor.audit.seq > 0 {
+                if let stored = try Data.fetchOne(hashOf, arguments: [anchor.audit.seq]), Array(stored) != anchor.audit.hash {
+                    report(anchor.audit.seq, "entry \(anchor.audit.seq) is not the audit head the checkpoint of \(when) (\(witnessed)) signed: the chain was rewritten")
+                } else if try Data.fetchOne(hashOf, arguments: [anchor.audit.seq]) == nil {
+                    report(anchor.audit.seq, missing(anchor.audit.seq))
+                }
+            }
+            // The leaves in the file must be the ones the checkpoint signed, each its data's hash.
+            let held = try Int64.fetchOne(db, sql: "SELECT count(*) FROM log_leaf WHERE origin = ? AND idx < ?", arguments: [origin, anchor.size]) ?? 0
+            let tree = try TransparencyLog.tree(db, origin: origin, size: anchor.size)
+            if held < anchor.size || tree.rootHash != anchor.root {
+                report(max(1, anchor.audit.seq), "the log in the file is not the one the checkpoint of \(when) (\(witnessed)) signed: \(held < anchor.size ? "\(anchor.size - held) of its leaves were deleted" : "its leaves were rewritten"); the audit log cannot be trusted beyond what that checkpoint anchors")
+                continue
+            }
+            // Every audit entry the log holds must be in the file, as it was. A leaf's data is
+            // read by what it is (its prefix), not by the kind a row claims.
+            let cursor = try Row.fetchCursor(db, sql: "SELECT idx, entry, hash FROM log_leaf WHERE origin = ? AND idx < ? ORDER BY idx", arguments: [origin, anchor.size])
+            while let row = try cursor.next() {
+                let entry = Array(row[1] as Data)
+                guard MerkleHash.leaf(entry) == Array(row[2] as Data) else {
+                    report(max(1, anchor.audit.seq), "leaf \(row[0] as Int64) of the log in the file is not the data its signed hash commits to: the log was rewritten")
+                    break
+                }
+                guard entry.starts(with: TransparencyLog.auditPrefix) else { continue }
+                guard let anchored = TransparencyLog.parseAuditEntry(entry) else {
+                    report(max(1, anchor.audit.seq), "leaf \(row[0] as Int64) is an audit leaf that does not read: the log was rewritten")
+                    break
+                }
+                last = max(last, anchored.seq)
+                guard let stored = try Data.fetchOne(hashOf, arguments: [anchored.seq]) else {
+                    report(anchored.seq, missing(anchored.seq))
+                    break
+                }
+                if Array(stored) != anchored.hash {
+                    report(anchored.seq, "entry \(anchored.seq) is not the entry the checkpoint of \(when) (\(witnessed)) anchored: the chain was rewritten from there")
+                    break
+                }
             }
         }
         result.anchoredThrough = last

@@ -68,23 +68,28 @@ extension Replica {
             } else {
                 signed = try WriteSession.readFrontier(db, of: recordKey, key: key)
             }
-            // Personal fields never leave in a bundle: the withheld form verifies (its hash is signed).
+            // Personal fields never leave in a bundle, not even sealed: the withheld form verifies
+            // (its hash is signed), and the sealed parts are not part of what was signed.
             signed = try signed.map { version in
                 let withheld = try RecordVersion(key: recordKey, vector: version.version.vector, body: version.version.bodyBytes,
                                                  personal: WriteSession.shareablePersonal(version.version.personalBytes))
-                return SignedVersion(withheld, signature: version.signature)
+                var signature = version.signature
+                signature?.sealed = []
+                return SignedVersion(withheld, signature: signature)
             }
             guard !signed.isEmpty else { throw StoreError(.invalidRequest, "\(text) holds no signed version (written before signatures)") }
-            let own = try TransparencyLog.ownOrigin(db)
             var logs: [EvidenceBundle.Log] = []
             let origins = try String.fetchAll(db, sql: "SELECT DISTINCT origin FROM log_leaf WHERE ref = ? ORDER BY origin", arguments: [text])
             for origin in origins {
                 guard let agency = TransparencyLog.agency(ofOrigin: origin) else { continue }
                 // The newest checkpoint with a witness's cosignature: ours as gathered, or the
                 // author's as this node cosigned it.
+                // This agency's logs (the current one and any before a restart) hold its own
+                // notes, with the cosignatures gathered; another agency's, the notes this node cosigned.
+                let mine = agency == signer.agency
                 let notes = try Row.fetchAll(db, sql: "SELECT size, note FROM log_note WHERE origin = ? AND role = ? ORDER BY size DESC, id DESC LIMIT 50",
-                                             arguments: [origin, origin == own ? "own" : "witnessed"])
-                guard let chosen = notes.first(where: { origin != own || !Self.cosigners(of: $0[1], auth: auth, author: agency).isEmpty }) else { continue }
+                                             arguments: [origin, mine ? "own" : "witnessed"])
+                guard let chosen = notes.first(where: { !mine || !Self.cosigners(of: $0[1], auth: auth, author: agency).isEmpty }) else { continue }
                 let size: Int64 = chosen[0]
                 let tree = try TransparencyLog.tree(db, origin: origin, size: size)
                 // The leaf data: kept in full in this agency's own log; a witness's mirror holds
@@ -103,7 +108,7 @@ extension Replica {
             }
             let logged = Set(logs.flatMap { $0.entries.compactMap { Data(base64Encoded: $0.entry).map(Array.init) } })
             for version in signed where !logged.contains(Self.envelope(of: version)) {
-                throw StoreError(.invalidRequest, "the current version of \(text) by \(version.signature?.author.agency.rawValue ?? "?") is not yet in a cosigned checkpoint of its author's log held here; retry after the next checkpoint round (federation.checkpoint_seconds)")
+                throw StoreError(.invalidRequest, "the current version of \(text) by \(version.signature?.author.agency.rawValue ?? "?") is in no cosigned checkpoint of its author's log held here: retry after the next checkpoint round (federation.checkpoint_seconds) — a version written before the logs existed never is")
             }
             let formatter = ISO8601DateFormatter()
             let keys = auth.allKeys.map { key in key.text + (key.retiredAtMilliseconds.map { " retired " + formatter.string(from: Date(timeIntervalSince1970: Double($0) / 1000)) } ?? "") }

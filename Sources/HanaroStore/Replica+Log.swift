@@ -68,6 +68,21 @@ public struct LogStatus: Sendable {
 extension Replica {
     /// Most logs of one agency a witness mirrors.
     static let maxMirroredLogsPerAgency = 8
+    /// Most leaves a witness holds beyond what it cosigned, per log.
+    static let maxPendingLeaves: Int64 = 5_000_000
+
+    /// Refuses a ninth log of one agency (a rebuilt or restored node starts a new one; a peer
+    /// cannot make this node mirror logs without end).
+    static func checkRoomForLog(_ db: Database, origin: String, agency: AgencyID) throws {
+        let range: [(any DatabaseValueConvertible)?] = ["hanaro/\(agency.rawValue)/", "hanaro/\(agency.rawValue)0"]
+        let known = try String.fetchAll(db, sql: """
+            SELECT DISTINCT origin FROM log_leaf WHERE origin >= ? AND origin < ?
+            UNION SELECT origin FROM log_witness WHERE origin >= ? AND origin < ?
+            """, arguments: StatementArguments(range + range))
+        guard known.contains(origin) || known.count < maxMirroredLogsPerAgency else {
+            throw StoreError(.invalidRequest, "this node already mirrors \(known.count) logs of \(agency.rawValue); a new one is refused (an operator may delete old ones)")
+        }
+    }
 
     /// Makes a new checkpoint of this agency's log when the log grew since the last one: the tree
     /// size, its root and the audit log's head, signed with the agency's key.
@@ -82,7 +97,9 @@ extension Replica {
             let size = try TransparencyLog.size(db, origin: origin)
             if let last = try Self.ownNotes(db, origin: origin, auth: auth, limit: 1).first, last.size == size { return last }
             let root = try TransparencyLog.root(db, origin: origin, size: size, keep: true)
-            let audit = try TransparencyLog.auditHead(db)
+            // The audit head as the log holds it (entries written before the log existed, as
+            // after an upgrade, are not leaves: a witness could not check a line naming them).
+            let audit = try TransparencyLog.loggedAuditHead(db, origin: origin)
             let checkpoint = try HanaroEvidence.Checkpoint(origin: origin, size: UInt64(size), rootHash: root,
                                             extensionLines: [TransparencyLog.auditLine(seq: audit.seq, hash: audit.hash)])
             let note = try signer.signNote(checkpoint.text)
@@ -174,14 +191,10 @@ extension Replica {
         try await write("mirror a peer's log") { db in
             let size = try TransparencyLog.size(db, origin: origin)
             guard from == size else { return (false, size) }
-            if size == 0 {
-                // A bounded number of logs per agency (a rebuilt or restored node starts a new one):
-                // a peer cannot make this node mirror logs without end.
-                let logs = try Int.fetchOne(db, sql: "SELECT count(DISTINCT origin) FROM log_leaf WHERE origin LIKE ? ESCAPE '\\'",
-                                            arguments: ["hanaro/\(agency.rawValue)/%"]) ?? 0
-                guard logs < Self.maxMirroredLogsPerAgency else {
-                    throw StoreError(.invalidRequest, "this node already mirrors \(logs) logs of \(agency.rawValue); a new one is refused (an operator may delete old ones)")
-                }
+            if size == 0 { try Self.checkRoomForLog(db, origin: origin, agency: agency) }
+            let cosigned = try Int64.fetchOne(db, sql: "SELECT cosigned_size FROM log_witness WHERE origin = ?", arguments: [origin]) ?? 0
+            guard size + Int64(leaves.count) - cosigned <= Self.maxPendingLeaves else {
+                throw StoreError(.invalidRequest, "more than \(Self.maxPendingLeaves) leaves of \(origin.prefix(80)) beyond what this node cosigned; offer a checkpoint first")
             }
             for leaf in leaves {
                 guard leaf.kind == "version" || leaf.kind == "audit", leaf.hash.count == 32 else {
@@ -201,9 +214,11 @@ extension Replica {
         guard let auth = authentication, auth.signer != nil else { return .refused("this node keeps no log and witnesses none (no signing key)") }
         let verifiers = auth.keys(of: agency).filter { $0.retiredAtMilliseconds == nil }.map(\.noteVerifier)
         let checkpoint: HanaroEvidence.Checkpoint
+        let authorSignatures: [NoteSignature]
         do {
             let opened = try SignedNote.open(note, verifiers: verifiers)
             checkpoint = try HanaroEvidence.Checkpoint(parsing: opened.text)
+            authorSignatures = opened.verified.map(\.signature)
         } catch {
             return .refused("the checkpoint is not signed by a current key of \(agency.rawValue): \(error)")
         }
@@ -219,6 +234,8 @@ extension Replica {
             let held = try Row.fetchOne(db, sql: "SELECT cosigned_size, cosigned_root, audit_seq, audit_hash FROM log_witness WHERE origin = ?", arguments: [origin])
             let heldNote = try String.fetchOne(db, sql: "SELECT note FROM log_note WHERE origin = ? AND role = 'witnessed' ORDER BY size DESC, id DESC LIMIT 1", arguments: [origin])
             func equivocation(_ reason: String) throws -> WitnessOutcome {
+                // One proof per log is enough: a peer repeating the offer costs no more rows.
+                guard try Int.fetchOne(db, sql: "SELECT count(*) FROM log_equivocation WHERE origin = ?", arguments: [origin]) == 0 else { return .equivocation(reason) }
                 try db.execute(sql: """
                     INSERT INTO log_equivocation(agency, origin, reason, held_note, offered_note, detected_at) VALUES (?, ?, ?, ?, ?, ?)
                     """, arguments: [agency.rawValue, origin, reason, heldNote ?? "", note, Int64(now)])
@@ -232,6 +249,7 @@ extension Replica {
                 if audit.seq < heldAuditSeq { return try equivocation("the audit log went back from entry \(heldAuditSeq) to \(audit.seq)") }
                 if audit.seq == heldAuditSeq, audit.hash != heldAuditHash { return try equivocation("two chain hashes for audit entry \(audit.seq)") }
             }
+            if held == nil { try Self.checkRoomForLog(db, origin: origin, agency: agency) }
             let mirrored = try TransparencyLog.size(db, origin: origin)
             if mirrored < size { return .needLeaves(size: mirrored) }
             guard try TransparencyLog.root(db, origin: origin, size: size, keep: false) == checkpoint.rootHash else {
@@ -251,8 +269,10 @@ extension Replica {
             }
             _ = try TransparencyLog.root(db, origin: origin, size: size, keep: true)
             let signature = try auth.signer!.cosign(checkpoint, at: now / 1000)
-            var withMine = try SignedNote(parsing: note)
-            if !withMine.signatures.contains(signature) { try withMine.add(signature) }
+            // Kept: the author's verified signature and this node's cosignature, nothing else the
+            // offer carried (an unverified line would spoil every bundle built from the note).
+            var withMine = try SignedNote(text: checkpoint.text, signatures: authorSignatures)
+            try withMine.add(signature)
             try db.execute(sql: """
                 INSERT INTO log_witness(origin, agency, cosigned_size, cosigned_root, audit_seq, audit_hash, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(origin) DO UPDATE SET cosigned_size = excluded.cosigned_size, cosigned_root = excluded.cosigned_root,

@@ -115,6 +115,16 @@ public enum TransparencyLog {
         return range.root
     }
 
+    /// The newest audit entry that is a leaf of `origin` (0 and zeros when none is).
+    static func loggedAuditHead(_ db: Database, origin: String) throws -> (seq: Int64, hash: [UInt8]) {
+        let head = try auditHead(db)
+        guard head.seq > 0,
+              try Int.fetchOne(db, sql: "SELECT count(*) FROM log_leaf WHERE ref = ? AND origin = ?", arguments: ["audit:\(head.seq)", origin]) ?? 0 > 0 else {
+            return (0, [UInt8](repeating: 0, count: 32))
+        }
+        return head
+    }
+
     /// The last audit entry (sequence and chain hash; 0 and zeros when the log is empty).
     static func auditHead(_ db: Database) throws -> (seq: Int64, hash: [UInt8]) {
         guard let row = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1") else {

@@ -63,7 +63,7 @@ struct EvidenceCommand: AsyncParsableCommand {
             let result = Replica.verifyEvidence(text, keys: keys)
             if !quiet { for fact in result.facts { Output.line("  \(fact)") } }
             if let problem = result.problem { fail("evidence bundle \(file) is invalid: \(problem)") }
-            Output.line("evidence bundle \(file) is valid")
+            Output.line("evidence bundle \(file) is valid" + (keys == nil ? " under the keys it lists (pin them: --agencies DIR)" : " under the federation's published keys"))
         }
     }
 }

@@ -30,9 +30,9 @@ struct SealingKeyTests {
     @Test("the RFC 8032 test 1 key converts to the X25519 key of its scalar; malformed encodings convert to nothing")
     func vectors() throws {
         // RFC 8032 section 7.1, TEST 1.
-        let seed = Array(hex: "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+        let seed = Vector.hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
         let signer = try NoteSigner(name: "test", seed: seed)
-        #expect(signer.verifier.publicKey == Array(hex: "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"))
+        #expect(signer.verifier.publicKey == Vector.hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"))
         let converted = try #require(signer.verifier.sealingPublicKey)
         #expect(converted.rawRepresentation == signer.sealingPrivateKey.publicKey.rawRepresentation)
         // y = 1 (the identity) and y ≥ p have no Montgomery form.
@@ -40,18 +40,5 @@ struct SealingKeyTests {
         #expect(identity.sealingPublicKey == nil)
         let beyond = try NoteVerifier(name: "x", publicKey: [0xEE] + [UInt8](repeating: 0xFF, count: 30) + [0x7F])
         #expect(beyond.sealingPublicKey == nil)
-    }
-}
-
-extension Array where Element == UInt8 {
-    init(hex: String) {
-        var bytes: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            bytes.append(UInt8(hex[index..<next], radix: 16)!)
-            index = next
-        }
-        self = bytes
     }
 }
