@@ -173,6 +173,11 @@ done
 for a in "${NODES[@]}"; do
     out=$("$HANARO" audit verify --config "$CHAOS_DIR/$a/node.yaml" 2>&1) || { chaos_fail "audit verify on $a: $out"; failures=$((failures + 1)); }
     chaos_log "audit verify $a: $out"
+    # The transparency logs: after kills, restarts and rebuilt nodes, no witness may hold proof of
+    # an equivocation (a rebuilt node starts a new log; a restarted one continues its own).
+    equivocations=$(status_json "$a" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("log", {}).get("equivocations", "?"))' 2>/dev/null || echo "?")
+    chaos_log "log of $a: equivocations held = $equivocations"
+    [[ $equivocations == 0 ]] || { chaos_fail "$a holds $equivocations equivocation(s) after the campaign"; failures=$((failures + 1)); }
 done
 $CHAOS_PY snapshot --nodes "$(chaos_node_list)"
 chaos_stop_all "${NODES[@]}"
