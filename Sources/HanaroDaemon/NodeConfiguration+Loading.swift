@@ -252,20 +252,8 @@ extension NodeConfiguration {
             }
             let keyTexts = reader.stringArray(forKey: "signing_keys") ?? reader.string(forKey: "signing_keys").map { [$0] } ?? []
             for text in keyTexts {
-                let parts = text.split(separator: " ", omittingEmptySubsequences: true)
-                var retired: UInt64? = nil
-                if parts.count == 3, parts[1] == "retired" {
-                    guard let date = ISO8601DateFormatter().date(from: String(parts[2])) else {
-                        problems.append("\(file): signing_keys: \"\(parts[2])\" is not an ISO 8601 time such as 2026-06-01T00:00:00Z")
-                        continue
-                    }
-                    retired = UInt64(max(0, date.timeIntervalSince1970 * 1000))
-                } else if parts.count != 1 {
-                    problems.append("\(file): signing_keys: expected \"<agency>+<id>+<key>\" or \"<agency>+<id>+<key> retired <time>\"")
-                    continue
-                }
                 do {
-                    let key = try AgencyVerifierKey(text: String(parts[0]), retiredAtMilliseconds: retired)
+                    let key = try AgencyVerifierKey(listed: text)
                     if key.agency == expected { agency.signingKeys.append(key) } else {
                         problems.append("\(file): signing_keys: a key of \(key.agency.rawValue) listed for \(expected.rawValue)")
                     }

@@ -24,6 +24,13 @@ public struct NoteSignature: Sendable, Hashable {
     /// The UTF-8 of "— " that starts every signature line.
     static let linePrefix: [UInt8] = [0xE2, 0x80, 0x94, 0x20]
 
+    /// Parses a signature line as `line` prints it (its final newline optional), or returns nil.
+    public init?(line: String) {
+        var bytes = Array(line.utf8)
+        if bytes.last == 0x0A { bytes.removeLast() }
+        self.init(line: bytes[...])
+    }
+
     /// Parses a signature line without its newline, or returns nil.
     init?(line: ArraySlice<UInt8>) {
         guard line.starts(with: Self.linePrefix) else { return nil }

@@ -175,8 +175,6 @@ public final class LogWitnessing: Sendable {
     let witnesses: [Witness]
     let interval: Duration
     let logger: Logger
-    /// Each witness's mirror size as it last told us.
-    let known = Mutex<[AgencyID: Int64]>([:])
     /// Whether this process started a new log after an equivocation report.
     let restartedLog = Mutex(false)
     /// The last problem per witness (nil once it cosigned).
@@ -190,9 +188,9 @@ public final class LogWitnessing: Sendable {
         self.logger = logger
     }
 
-    /// Runs until cancelled; then signs a last checkpoint and offers it to the witnesses for at
-    /// most `finalRoundSeconds` (so that a copy of the file taken after a clean stop is anchored,
-    /// cosigned, to its very end).
+    /// Runs until cancelled; then a last round — it signs a last checkpoint first and offers it to
+    /// the witnesses for at most `finalRoundSeconds` (so that a copy of the file taken after a
+    /// clean stop is anchored, cosigned, to its very end).
     public func run(finalRoundSeconds: Int = 3) async {
         while !Task.isCancelled {
             await round()
@@ -205,9 +203,6 @@ public final class LogWitnessing: Sendable {
                 group.addTask { try? await Task.sleep(for: .seconds(finalRoundSeconds)) }
                 await group.next()
                 group.cancelAll()
-            }
-            do throws(StoreError) { try await self.replica.makeCheckpoint() } catch {
-                self.logger.error("could not sign the final checkpoint", metadata: ["reason": "\(error.message)"])
             }
         }.value
     }
@@ -285,7 +280,6 @@ public final class LogWitnessing: Sendable {
             guard !leaves.isEmpty else { return }
             let answer = try await client.sendLeaves(leaves, origin: note.origin, from: next, to: witness.url)
             next = answer.size
-            known.withLock { $0[witness.agency] = answer.size }
             if !answer.accepted, answer.size >= note.size { return }
         }
     }

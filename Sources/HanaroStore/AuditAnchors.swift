@@ -142,42 +142,43 @@ enum AuditAnchors {
             }
             // The signed audit line names the audit head when the checkpoint was made.
             if anchor.audit.seq > 0 {
-                if let stored = try Data.fetchOne(hashOf, arguments: [anchor.audit.seq]), Array(stored) != anchor.audit.hash {
+                switch try Data.fetchOne(hashOf, arguments: [anchor.audit.seq]) {
+                case nil: report(anchor.audit.seq, missing(anchor.audit.seq))
+                case let stored? where Array(stored) != anchor.audit.hash:
                     report(anchor.audit.seq, "entry \(anchor.audit.seq) is not the audit head the checkpoint of \(when) (\(witnessed)) signed: the chain was rewritten")
-                } else if try Data.fetchOne(hashOf, arguments: [anchor.audit.seq]) == nil {
-                    report(anchor.audit.seq, missing(anchor.audit.seq))
+                default: break
                 }
             }
-            // The leaves in the file must be the ones the checkpoint signed, each its data's hash.
-            let held = try Int64.fetchOne(db, sql: "SELECT count(*) FROM log_leaf WHERE origin = ? AND idx < ?", arguments: [origin, anchor.size]) ?? 0
-            let tree = try TransparencyLog.tree(db, origin: origin, size: anchor.size)
-            if held < anchor.size || tree.rootHash != anchor.root {
-                report(max(1, anchor.audit.seq), "the log in the file is not the one the checkpoint of \(when) (\(witnessed)) signed: \(held < anchor.size ? "\(anchor.size - held) of its leaves were deleted" : "its leaves were rewritten"); the audit log cannot be trusted beyond what that checkpoint anchors")
-                continue
-            }
-            // Every audit entry the log holds must be in the file, as it was. A leaf's data is
-            // read by what it is (its prefix), not by the kind a row claims.
+            // One pass over the leaves the checkpoint covers: the root they make (a compact range,
+            // not the whole tree in memory), each leaf's data against its hash, and every audit
+            // entry against the file's audit log — a leaf's data read by what it is (its prefix),
+            // not by the kind a row claims. Audit findings count once the leaves are the signed ones.
+            var range = CompactRange()
+            var badLeaf: (index: Int64, why: String)?
+            var finding: (seq: Int64, problem: String)?
             let cursor = try Row.fetchCursor(db, sql: "SELECT idx, entry, hash FROM log_leaf WHERE origin = ? AND idx < ? ORDER BY idx", arguments: [origin, anchor.size])
             while let row = try cursor.next() {
-                let entry = Array(row[1] as Data)
-                guard MerkleHash.leaf(entry) == Array(row[2] as Data) else {
-                    report(max(1, anchor.audit.seq), "leaf \(row[0] as Int64) of the log in the file is not the data its signed hash commits to: the log was rewritten")
-                    break
-                }
+                let entry = Array(row[1] as Data), hash = Array(row[2] as Data)
+                range.append(hash)
+                guard badLeaf == nil, finding == nil else { continue }
+                guard MerkleHash.leaf(entry) == hash else { badLeaf = (row[0], "is not the data its signed hash commits to"); continue }
                 guard entry.starts(with: TransparencyLog.auditPrefix) else { continue }
-                guard let anchored = TransparencyLog.parseAuditEntry(entry) else {
-                    report(max(1, anchor.audit.seq), "leaf \(row[0] as Int64) is an audit leaf that does not read: the log was rewritten")
-                    break
-                }
+                guard let anchored = TransparencyLog.parseAuditEntry(entry) else { badLeaf = (row[0], "is an audit leaf that does not read"); continue }
                 last = max(last, anchored.seq)
-                guard let stored = try Data.fetchOne(hashOf, arguments: [anchored.seq]) else {
-                    report(anchored.seq, missing(anchored.seq))
-                    break
+                if let stored = try Data.fetchOne(hashOf, arguments: [anchored.seq]) {
+                    if Array(stored) != anchored.hash {
+                        finding = (anchored.seq, "entry \(anchored.seq) is not the entry the checkpoint of \(when) (\(witnessed)) anchored: the chain was rewritten from there")
+                    }
+                } else {
+                    finding = (anchored.seq, missing(anchored.seq))
                 }
-                if Array(stored) != anchored.hash {
-                    report(anchored.seq, "entry \(anchored.seq) is not the entry the checkpoint of \(when) (\(witnessed)) anchored: the chain was rewritten from there")
-                    break
-                }
+            }
+            if range.size < anchor.size || range.root != anchor.root {
+                report(max(1, anchor.audit.seq), "the log in the file is not the one the checkpoint of \(when) (\(witnessed)) signed: \(range.size < anchor.size ? "\(anchor.size - range.size) of its leaves were deleted" : "its leaves were rewritten"); the audit log cannot be trusted beyond what that checkpoint anchors")
+            } else if let badLeaf {
+                report(max(1, anchor.audit.seq), "leaf \(badLeaf.index) of the log in the file \(badLeaf.why): the log was rewritten")
+            } else if let finding {
+                report(finding.seq, finding.problem)
             }
         }
         result.anchoredThrough = last

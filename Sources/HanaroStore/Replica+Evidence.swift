@@ -78,6 +78,8 @@ extension Replica {
                 return SignedVersion(withheld, signature: signature)
             }
             guard !signed.isEmpty else { throw StoreError(.invalidRequest, "\(text) holds no signed version (written before signatures)") }
+            let envelopes = signed.map(\.claimedEnvelope)
+            var logged: Set<[UInt8]> = []
             var logs: [EvidenceBundle.Log] = []
             let origins = try String.fetchAll(db, sql: "SELECT DISTINCT origin FROM log_leaf WHERE ref = ? ORDER BY origin", arguments: [text])
             for origin in origins {
@@ -95,26 +97,24 @@ extension Replica {
                 // The leaf data: kept in full in this agency's own log; a witness's mirror holds
                 // hashes only, so there it is the envelope of a signed version held here whose
                 // hash is the leaf (older versions of the record are then not in the bundle).
-                let known = Dictionary(signed.map { (MerkleHash.leaf(Self.envelope(of: $0)), Self.envelope(of: $0)) }, uniquingKeysWith: { first, _ in first })
+                let known = Dictionary(envelopes.map { (MerkleHash.leaf($0), $0) }, uniquingKeysWith: { first, _ in first })
                 var entries: [EvidenceBundle.Entry] = []
                 for leaf in try Row.fetchAll(db, sql: "SELECT idx, entry, hash FROM log_leaf WHERE origin = ? AND ref = ? AND idx < ? ORDER BY idx", arguments: [origin, text, size]) {
                     let index: Int64 = leaf[0]
                     let stored = Array(leaf[1] as Data)
                     guard let entry = stored.isEmpty ? known[Array(leaf[2] as Data)] : stored else { continue }
                     let proof = try tree.inclusionProof(leafIndex: UInt64(index), treeSize: UInt64(size))
+                    logged.insert(entry)
                     entries.append(.init(index: index, entry: Data(entry).base64EncodedString(), proof: proof.map { Data($0).base64EncodedString() }))
                 }
                 if !entries.isEmpty { logs.append(.init(origin: origin, checkpoint: chosen[1], entries: entries)) }
             }
-            let logged = Set(logs.flatMap { $0.entries.compactMap { Data(base64Encoded: $0.entry).map(Array.init) } })
-            for version in signed where !logged.contains(Self.envelope(of: version)) {
+            for (version, envelope) in zip(signed, envelopes) where !logged.contains(envelope) {
                 throw StoreError(.invalidRequest, "the current version of \(text) by \(version.signature?.author.agency.rawValue ?? "?") is in no cosigned checkpoint of its author's log held here: retry after the next checkpoint round (federation.checkpoint_seconds) — a version written before the logs existed never is")
             }
-            let formatter = ISO8601DateFormatter()
-            let keys = auth.allKeys.map { key in key.text + (key.retiredAtMilliseconds.map { " retired " + formatter.string(from: Date(timeIntervalSince1970: Double($0) / 1000)) } ?? "") }
             return EvidenceBundle(format: EvidenceBundle.format, record: text, exportedBy: signer.agency.rawValue,
-                                  exportedAt: formatter.string(from: Date(timeIntervalSince1970: Double(now) / 1000)),
-                                  keys: keys, versions: signed.map { Data($0.frame).base64EncodedString() }, logs: logs)
+                                  exportedAt: ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(now) / 1000)),
+                                  keys: auth.allKeys.map(\.listed), versions: signed.map { Data($0.frame).base64EncodedString() }, logs: logs)
         }
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -125,13 +125,6 @@ extension Replica {
         } catch {
             throw StoreError(.invalidRequest, "cannot sign the evidence bundle: \(error)")
         }
-    }
-
-    /// The envelope `signed` carries the author's signature over.
-    static func envelope(of signed: SignedVersion) -> [UInt8] {
-        let version = signed.version
-        return SignedVersion.envelope(key: version.key, vector: version.vector, author: signed.signature?.author ?? Dot(version.key.owner, 0),
-                                      bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: signed.signature?.personalHash)
     }
 
     /// Verifies an evidence bundle offline. `pinned`: the federation's public keys
@@ -154,12 +147,8 @@ extension Replica {
             keys = pinned
             facts.append("keys: the federation's published keys (\(pinned.count))")
         } else {
-            let formatter = ISO8601DateFormatter()
             for text in bundle.keys {
-                let parts = text.split(separator: " ")
-                var retired: UInt64? = nil
-                if parts.count == 3, parts[1] == "retired", let date = formatter.date(from: String(parts[2])) { retired = UInt64(date.timeIntervalSince1970 * 1000) }
-                guard parts.count == 1 || retired != nil, let key = try? AgencyVerifierKey(text: String(parts[0]), retiredAtMilliseconds: retired) else {
+                guard let key = try? AgencyVerifierKey(listed: text) else {
                     return invalid("the bundle lists a key that does not parse: \(text.prefix(80))")
                 }
                 keys.append(key)
@@ -224,7 +213,7 @@ extension Replica {
                 return invalid("version \(number + 1): \(error)")
             }
             let author = signed.signature!.author
-            guard let place = logged[author.agency]?[envelope(of: signed)] else {
+            guard let place = logged[author.agency]?[signed.claimedEnvelope] else {
                 return invalid("version \(number + 1) (\(author)) is not among the entries of \(author.agency.rawValue)'s log in the bundle")
             }
             facts.append("version \(author) signed by \(author.agency.rawValue), leaf \(place.index) of \(place.origin) (checkpoint of \(place.size) leaves)")

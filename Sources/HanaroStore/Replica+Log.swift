@@ -89,8 +89,7 @@ extension Replica {
     /// - Returns: the newest checkpoint (new or not); nil when this replica keeps no log.
     @discardableResult
     public func makeCheckpoint() async throws(StoreError) -> LogNote? {
-        guard let signer = authentication?.signer else { return nil }
-        let auth = authentication!
+        guard let auth = authentication, let signer = auth.signer else { return nil }
         let now = clock.nowMilliseconds()
         return try await write("sign a checkpoint of the log") { db -> LogNote? in
             guard let origin = try TransparencyLog.ownOrigin(db) else { return nil }
@@ -165,7 +164,7 @@ extension Replica {
         let verifiers = auth.keys(of: witness).map(\.cosignatureVerifier)
         return try await write("keep a witness's cosignature") { db in
             guard let note = try String.fetchOne(db, sql: "SELECT note FROM log_note WHERE id = ? AND role = 'own'", arguments: [id]) else { return false }
-            guard let signature = line.hasPrefix("— ") ? Self.parseSignatureLine(line) : nil else { return false }
+            guard let signature = NoteSignature(line: line) else { return false }
             var parsed = try SignedNote(parsing: note)
             guard !parsed.signatures.contains(signature) else { return true }
             try parsed.add(signature)
@@ -173,12 +172,6 @@ extension Replica {
             try db.execute(sql: "UPDATE log_note SET note = ? WHERE id = ?", arguments: [parsed.encoded, id])
             return true
         }
-    }
-
-    static func parseSignatureLine(_ line: String) -> NoteSignature? {
-        // A note with one signature line parses it; the text is irrelevant.
-        guard let note = try? SignedNote(parsing: "x\n\n" + line.trimmingCharacters(in: .newlines) + "\n"), note.signatures.count == 1 else { return nil }
-        return note.signatures[0]
     }
 
     // MARK: Witness
@@ -232,10 +225,10 @@ extension Replica {
         let origin = checkpoint.origin, size = Int64(checkpoint.size)
         return try await write("witness a checkpoint") { db -> WitnessOutcome in
             let held = try Row.fetchOne(db, sql: "SELECT cosigned_size, cosigned_root, audit_seq, audit_hash FROM log_witness WHERE origin = ?", arguments: [origin])
-            let heldNote = try String.fetchOne(db, sql: "SELECT note FROM log_note WHERE origin = ? AND role = 'witnessed' ORDER BY size DESC, id DESC LIMIT 1", arguments: [origin])
             func equivocation(_ reason: String) throws -> WitnessOutcome {
                 // One proof per log is enough: a peer repeating the offer costs no more rows.
                 guard try Int.fetchOne(db, sql: "SELECT count(*) FROM log_equivocation WHERE origin = ?", arguments: [origin]) == 0 else { return .equivocation(reason) }
+                let heldNote = try String.fetchOne(db, sql: "SELECT note FROM log_note WHERE origin = ? AND role = 'witnessed' ORDER BY size DESC, id DESC LIMIT 1", arguments: [origin])
                 try db.execute(sql: """
                     INSERT INTO log_equivocation(agency, origin, reason, held_note, offered_note, detected_at) VALUES (?, ?, ?, ?, ?, ?)
                     """, arguments: [agency.rawValue, origin, reason, heldNote ?? "", note, Int64(now)])

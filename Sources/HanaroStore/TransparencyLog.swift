@@ -81,11 +81,11 @@ public enum TransparencyLog {
         try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE name = 'log.origin'"))
     }
 
-    /// The tree of the first `size` leaves of `origin` (all of them when nil).
-    static func tree(_ db: Database, origin: String, size: Int64? = nil) throws -> MerkleTree {
+    /// The tree of the first `size` leaves of `origin` (for proofs; a root alone: ``root(_:origin:size:keep:)``).
+    static func tree(_ db: Database, origin: String, size: Int64) throws -> MerkleTree {
         var tree = MerkleTree()
         let cursor = try Data.fetchCursor(db, sql: "SELECT hash FROM log_leaf WHERE origin = ? AND idx < ? ORDER BY idx",
-                                          arguments: [origin, size ?? Int64.max])
+                                          arguments: [origin, size])
         while let hash = try cursor.next() { _ = try tree.append(leafHash: Array(hash)) }
         return tree
     }

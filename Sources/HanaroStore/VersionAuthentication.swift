@@ -134,6 +134,28 @@ public struct AgencyVerifierKey: Sendable, Hashable {
         self.init(agency: agency, key: parsed, retiredAtMilliseconds: retiredAtMilliseconds)
     }
 
+    /// Parses a key as the agency files and evidence bundles list it: `<agency>+<id>+<key>`, or
+    /// `<agency>+<id>+<key> retired <ISO 8601 time>`.
+    /// - Throws: ``SigningKeyError`` saying which part is wrong.
+    public init(listed text: String) throws(SigningKeyError) {
+        let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+        var retired: UInt64? = nil
+        if parts.count == 3, parts[1] == "retired" {
+            guard let date = ISO8601DateFormatter().date(from: String(parts[2])) else {
+                throw SigningKeyError("\"\(parts[2].prefix(40))\" is not an ISO 8601 time such as 2026-06-01T00:00:00Z")
+            }
+            retired = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        } else if parts.count != 1 {
+            throw SigningKeyError("expected \"<agency>+<id>+<key>\" or \"<agency>+<id>+<key> retired <time>\"")
+        }
+        try self.init(text: String(parts[0]), retiredAtMilliseconds: retired)
+    }
+
+    /// The listed form (see ``init(listed:)``).
+    public var listed: String {
+        text + (retiredAtMilliseconds.map { " retired " + ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double($0) / 1000)) } ?? "")
+    }
+
     /// Which key (signed-note key id).
     public var keyID: UInt32 { key.keyID }
 
@@ -184,9 +206,7 @@ public struct VersionAuthentication: Sendable {
         guard let signer, let signature = signed.signature, !signature.sealed.isEmpty, let claimed = signature.personalHash else { return signed }
         let version = signed.version
         guard Array(SHA256.hash(data: version.personalBytes)) != claimed else { return signed }
-        let envelope = SignedVersion.envelope(key: version.key, vector: version.vector, author: signature.author,
-                                              bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: claimed)
-        guard let personal = signer.open(signature, envelope: envelope), Array(SHA256.hash(data: personal)) == claimed,
+        guard let personal = signer.open(signature, envelope: signed.claimedEnvelope), Array(SHA256.hash(data: personal)) == claimed,
               let whole = try? RecordVersion(key: version.key, vector: version.vector, body: version.bodyBytes, personal: personal) else { return signed }
         return SignedVersion(whole, signature: signature)
     }
@@ -258,4 +278,13 @@ struct SealingRecipient: Sendable {
     var keyID: UInt32
     /// The X25519 public key (raw; the key type is not Sendable).
     var publicKey: [UInt8]
+}
+
+extension SignedVersion {
+    /// The envelope its signature claims to sign, rebuilt from its bytes (the author's dot and
+    /// personal hash as the signature states them).
+    var claimedEnvelope: [UInt8] {
+        SignedVersion.envelope(key: version.key, vector: version.vector, author: signature?.author ?? Dot(version.key.owner, 0),
+                               bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: signature?.personalHash)
+    }
 }

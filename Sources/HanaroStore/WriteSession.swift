@@ -19,7 +19,7 @@ struct WriteSession {
     /// own tests).
     var signer: AgencySigningKey?
     /// The agency's log, which every signed version joins (nil without a signer).
-    var logOrigin: String?
+    let logOrigin: String?
     /// Each agency's current keys, to seal a referral's personal part to its other party.
     let sealingKeys: [AgencyID: [SealingRecipient]]
     /// The subscriptions matched against what this transaction stores, and this node's agency.

@@ -173,7 +173,8 @@ struct AuditCommand: AsyncParsableCommand {
                 if let broken = result.firstBroken {
                     fail("audit log broken at entry \(broken) of \(db): \(result.problem ?? "it was altered or deleted"); keep the file for investigation")
                 }
-                Output.line("audit log intact: \(result.entries) entries, every hash chains to the one before" + Self.anchors(result) + " (\(db), offline)")
+                Output.line("audit log intact: \(result.entries) entries, every hash chains to the one before"
+                            + Self.anchors(through: result.anchoredThrough, cosigners: result.cosigners.map(\.rawValue)) + " (\(db), offline)")
                 return
             }
             let (_, admin) = await connection.resolve()
@@ -181,15 +182,16 @@ struct AuditCommand: AsyncParsableCommand {
             for note in verdict.notes ?? [] { Output.error("note: \(note)") }
             if verdict.intact {
                 Output.line("audit log intact: \(verdict.entries) entries, every hash chains to the one before"
-                            + (verdict.anchoredThrough.map { "; anchored through entry \($0)" + ((verdict.cosigners ?? []).isEmpty ? "" : " by a checkpoint cosigned by \(verdict.cosigners!.joined(separator: ", "))") } ?? ""))
+                            + Self.anchors(through: verdict.anchoredThrough, cosigners: verdict.cosigners ?? []))
             } else {
                 fail("audit log broken at entry \(verdict.firstBrokenSeq.map(String.init) ?? "?"): \(verdict.problem ?? "it was altered or truncated"); keep the file for investigation")
             }
         }
 
-        static func anchors(_ result: AuditVerification) -> String {
-            guard let through = result.anchoredThrough else { return "" }
-            return "; anchored through entry \(through)" + (result.cosigners.isEmpty ? " (checkpoint not cosigned)" : " by a checkpoint cosigned by \(result.cosigners.map(\.rawValue).joined(separator: ", "))")
+        /// What anchors the log, for the verdict line.
+        static func anchors(through: Int64?, cosigners: [String]) -> String {
+            guard let through else { return "" }
+            return "; anchored through entry \(through)" + (cosigners.isEmpty ? " (checkpoint not cosigned)" : " by a checkpoint cosigned by \(cosigners.joined(separator: ", "))")
         }
     }
 }

@@ -153,7 +153,7 @@ struct TransparencyLogTests {
         }
     }
 
-    @Test("audit leaves parse back; origins name their agency; anything else is refused")
+    @Test("audit leaves parse back; origins name their agency; keys' listed form round-trips; anything else is refused")
     func formats() throws {
         let hash = (0..<32).map { UInt8($0) }
         let entry = TransparencyLog.auditEntry(seq: 42, hash: hash)
@@ -163,6 +163,14 @@ struct TransparencyLogTests {
         for bad in ["hanaro/kamco/", "hanaro/nobody/x", "other/kamco/x", "hanaro/kamco/x/y", "hanaro/kamco/a b"] {
             #expect(TransparencyLog.agency(ofOrigin: bad) == nil, "\(bad)")
         }
+        // A key's listed form (agency files, bundles) round-trips, retirement included.
+        var retired = keys[0].verifier
+        retired.retiredAtMilliseconds = 1_780_000_000_000
+        #expect(retired.listed.hasSuffix(" retired 2026-05-28T20:26:40Z"))
+        #expect(try AgencyVerifierKey(listed: retired.listed) == retired)
+        #expect(try AgencyVerifierKey(listed: keys[1].verifier.listed) == keys[1].verifier)
+        #expect(throws: SigningKeyError.self) { try AgencyVerifierKey(listed: keys[0].verifier.text + " retired yesterday") }
+        #expect(throws: SigningKeyError.self) { try AgencyVerifierKey(listed: keys[0].verifier.text + " gone") }
     }
 
     @Test("a bundle exported from the store verifies offline, under the bundle's keys and pinned ones; a stranger's keys refuse it")
