@@ -87,12 +87,8 @@ public struct AdminAPI: Sendable {
         }
         admin.get("record") { request, context in
             try await self.handle(request, actor: actor, action: "record.show", authorize: authorize) { target in
-                let text = request.uri.queryParameters.get("key") ?? ""
-                target = text
-                guard let key = try? RecordKey(parsing: text) else {
-                    throw AdminError(.badRequest, "key must be a record key such as referral/semas/SEMAS-R000001 or program/kodit/KODIT-000001")
-                }
-                guard let version = try await replica.record(key) else { throw AdminError(.notFound, "no record \(text) in this replica") }
+                let key = try Self.recordKey(request, target: &target)
+                guard let version = try await replica.record(key) else { throw AdminError(.notFound, "no record \(key) in this replica") }
                 return (200, try Self.encode(RecordView(version)))
             }
         }
@@ -117,19 +113,15 @@ public struct AdminAPI: Sendable {
         }
         admin.get("evidence") { request, context in
             try await self.handle(request, actor: actor, action: "evidence.export", authorize: authorize) { target in
-                let text = request.uri.queryParameters.get("key") ?? ""
-                target = text
-                guard let key = try? RecordKey(parsing: text) else {
-                    throw AdminError(.badRequest, "key must be a record key such as referral/semas/SEMAS-R000001 or program/kodit/KODIT-000001")
-                }
-                guard try await replica.record(key) != nil else { throw AdminError(.notFound, "no record \(text) in this replica") }
+                let key = try Self.recordKey(request, target: &target)
+                guard try await replica.record(key) != nil else { throw AdminError(.notFound, "no record \(key) in this replica") }
                 let bundle: String
                 do {
                     bundle = try await replica.exportEvidence(key)
                 } catch let error as StoreError where error.code == .invalidRequest {
                     throw AdminError(.conflict, error.message)
                 }
-                return (200, try Self.encode(EvidenceExport(record: text, bundle: bundle)))
+                return (200, try Self.encode(EvidenceExport(record: key.description, bundle: bundle)))
             }
         }
         admin.get("audit/verify") { request, context in
@@ -140,6 +132,16 @@ public struct AdminAPI: Sendable {
                                                           anchoredThrough: result.anchoredThrough, cosigners: result.cosigners.map(\.rawValue), notes: result.notes)))
             }
         }
+    }
+
+    /// The record key of a `?key=` parameter (the audited target is the text as given).
+    static func recordKey(_ request: Request, target: inout String) throws -> RecordKey {
+        let text = request.uri.queryParameters.get("key") ?? ""
+        target = text
+        guard let key = try? RecordKey(parsing: text) else {
+            throw AdminError(.badRequest, "key must be a record key such as referral/semas/SEMAS-R000001 or program/kodit/KODIT-000001")
+        }
+        return key
     }
 
     /// Runs one admin action: authorizes, writes the audit entry *before* acting (an action the
