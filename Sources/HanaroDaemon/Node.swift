@@ -105,7 +105,8 @@ public final class Node: Sendable {
         guard tls.agency == configuration.agency else {
             throw NodeStartupError("federation.certificate \(configuration.certificate) names \(tls.agency.rawValue), but node.agency is \(configuration.agency.rawValue); use this agency's certificate")
         }
-        let client = PeerClient(tls: tls, requestTimeout: .seconds(Int64(configuration.longPollSeconds + 15)))
+        let client = PeerClient(tls: tls, requestTimeout: .seconds(Int64(configuration.longPollSeconds + 15)),
+                                compressPages: configuration.compressPages)
         let replica = self.replica
         self.client = client
         let metrics = HanaroMetrics(version: version)

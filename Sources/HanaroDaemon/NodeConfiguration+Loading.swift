@@ -66,6 +66,7 @@ extension NodeConfiguration {
         if !(1...3600).contains(checkpointSeconds) { problems.append("\(path): federation.checkpoint_seconds: \(checkpointSeconds) is outside 1...3600") }
         let witnessQuorum = reader.int(forKey: "federation.witness_quorum", default: 2)
         if !(1...5).contains(witnessQuorum) { problems.append("\(path): federation.witness_quorum: \(witnessQuorum) is outside 1...5 (witnesses are the other agencies' nodes)") }
+        let compressPages = reader.bool(forKey: "federation.compress_pages", default: true)
         let agenciesDirectory = resolve(reader.string(forKey: "node.agencies_dir") ?? "agencies")
 
         let (agencies, agencyProblems) = await collectAgencies(from: agenciesDirectory, configuredIn: path)
@@ -169,6 +170,7 @@ extension NodeConfiguration {
         configuration.longPollSeconds = longPoll
         configuration.checkpointSeconds = checkpointSeconds
         configuration.witnessQuorum = witnessQuorum
+        configuration.compressPages = compressPages
         configuration.api = api
         configuration.agencies = agencies
         return configuration

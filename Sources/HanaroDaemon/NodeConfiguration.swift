@@ -34,6 +34,8 @@ public struct NodeConfiguration: Sendable, Hashable {
     /// Witness cosignatures a checkpoint needs (`federation.witness_quorum`, default 2, at most
     /// the number of peers with a federation URL); fewer shows on `/status` and in the metrics.
     public var witnessQuorum = 2
+    /// Whether pulls ask peers for gzip pages (`federation.compress_pages`, default true).
+    public var compressPages = true
     /// Status port (`status.listen`, default `127.0.0.1:9464`).
     public var statusHost = "127.0.0.1"
     public var statusPort = 9464

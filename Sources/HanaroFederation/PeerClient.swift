@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 public import NIOCore
 import NIOHTTP1
+import NIOHTTPCompression
 
 /// What a pull returned.
 public enum PulledPage: Sendable {
@@ -15,7 +16,7 @@ public enum PulledPage: Sendable {
         public var next: Int64
         /// Whether more changes follow.
         public var more: Bool
-        /// The size of the response body.
+        /// The size of the response body as it crossed the wire (compressed, when it was).
         public var bodyBytes: Int
         /// How far the peer has read this node's own feed, if it has.
         public var yourCursor: PeerCursor?
@@ -37,17 +38,25 @@ public final class PeerClient: Sendable {
     let requestTimeout: TimeAmount
     /// This node's TLS material (the identity check makes its own handshake with it).
     let tls: TLSMaterial
+    /// Whether pulls ask for gzip pages (`federation.compress_pages`).
+    let compressPages: Bool
+    /// The largest page body accepted, before or after inflating.
+    static let maxBodyBytes = 64 << 20
 
     /// - Parameters:
     ///   - connectTimeout: how long to wait for a TCP+TLS connection.
     ///   - requestTimeout: the longest a request may take, long-poll included.
-    public init(tls: TLSMaterial, connectTimeout: TimeAmount = .seconds(5), requestTimeout: TimeAmount = .seconds(70)) {
+    ///   - compressPages: ask peers for gzip pages (they answer gzip only for a page worth it).
+    public init(tls: TLSMaterial, connectTimeout: TimeAmount = .seconds(5), requestTimeout: TimeAmount = .seconds(70), compressPages: Bool = true) {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls.clientConfiguration())
         configuration.timeout = .init(connect: connectTimeout, read: requestTimeout)
         configuration.connectionPool = .init(idleTimeout: .seconds(60))
+        // Inflates gzip pages (PageCompression), never past what an uncompressed page may be.
+        configuration.decompression = .enabled(limit: .size(Self.maxBodyBytes))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.requestTimeout = requestTimeout
         self.tls = tls
+        self.compressPages = compressPages
     }
 
     /// Shuts the connection pool down. Call once, last.
@@ -64,14 +73,21 @@ public final class PeerClient: Sendable {
         var url = "\(baseURL)/v1/changes?after=\(cursor.seq)&limit=\(limit)&wait_ms=\(waitMilliseconds)"
         if cursor.full { url += "&echo=0" }
         if let epoch = cursor.epoch { url += "&epoch=\(epoch)" }
-        let (status, headers, body) = try await send(HTTPClientRequest(url: url))
+        var request = HTTPClientRequest(url: url)
+        // Said either way: AsyncHTTPClient's decompressor would otherwise offer "deflate, gzip".
+        request.headers.add(name: "Accept-Encoding", value: compressPages ? "gzip" : "identity")
+        let (status, headers, body) = try await send(request)
         switch status.code {
         case 200:
+            // What crossed the wire: the compressed length when the page came gzipped (AsyncHTTPClient
+            // hands over the inflated body).
+            let wireBytes = headers.first(name: "Content-Encoding") == nil ? body.readableBytes
+                : headers.first(name: "Content-Length").flatMap(Int.init) ?? body.readableBytes
             guard let epoch = headers.first(name: "Hanaro-Epoch"), let next = headers.first(name: "Hanaro-Next").flatMap(Int64.init) else {
                 throw FederationError(.protocolError, "\(baseURL) answered without Hanaro-Epoch/Hanaro-Next headers; is it a Hanaro node?")
             }
             return .page(.init(epoch: epoch, frames: try WireFrames.decode(body), next: next, more: headers.first(name: "Hanaro-More") == "1",
-                               bodyBytes: body.readableBytes, yourCursor: headers.first(name: "Hanaro-Your-Cursor").flatMap(PeerCursor.init(text:)),
+                               bodyBytes: wireBytes, yourCursor: headers.first(name: "Hanaro-Your-Cursor").flatMap(PeerCursor.init(text:)),
                                freshness: headers.first(name: "Hanaro-Freshness").map(RelayFreshness.init(header:))))
         case 409:
             guard let epoch = headers.first(name: "Hanaro-Epoch") else {
@@ -96,10 +112,15 @@ public final class PeerClient: Sendable {
     func send(_ request: HTTPClientRequest) async throws(FederationError) -> (HTTPResponseStatus, HTTPHeaders, ByteBuffer) {
         do {
             let response = try await http.execute(request, timeout: requestTimeout)
-            let body = try await response.body.collect(upTo: 64 << 20)
+            let body = try await response.body.collect(upTo: Self.maxBodyBytes)
             return (response.status, response.headers, body)
         } catch let error as FederationError {
             throw error
+        } catch let error as NIOHTTPDecompression.DecompressionError {
+            let reason = error == .limit ? "inflates past the \(Self.maxBodyBytes)-byte limit" : "does not inflate (\(error))"
+            throw FederationError(.protocolError, "\(request.url): a gzip answer \(reason); refused")
+        } catch let error as NIOHTTPDecompression.ExtraDecompressionError {
+            throw FederationError(.protocolError, "\(request.url): a gzip answer is broken (\(error)); refused")
         } catch {
             // The reason first (status tables truncate), then where.
             let origin = URL(string: request.url).map { "\($0.host ?? ""):\($0.port ?? 443)" } ?? request.url

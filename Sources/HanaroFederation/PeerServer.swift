@@ -217,7 +217,13 @@ public enum PeerServer {
         // How far this node has read the puller's own feed: lets a puller whose file was restored
         // from an older copy notice it (see PeerLink).
         if let cursor = try await replica.checkpoint(.peer(peer)) { headers[yourCursorHeader] = cursor }
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: WireFrames.encode(page.frames)))
+        var body = WireFrames.encode(page.frames)
+        headers[.vary] = "Accept-Encoding"
+        if PageCompression.acceptsGzip(request.headers[.acceptEncoding]), let compressed = PageCompression.gzip(body) {
+            body = compressed
+            headers[.contentEncoding] = "gzip"
+        }
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
     }
 
     /// POST /v1/push: a peer pushes versions (e.g. a new referral) instead of waiting to be pulled.
