@@ -53,11 +53,47 @@ public struct ProgramCriteria: Sendable {
 final class CriteriaCache: Sendable {
     struct State: Sendable {
         var byKey: [String: ProgramCriteria] = [:]
-        var sorted: [ProgramCriteria]?
+        var sorted: CriteriaSet?
         var maxSeq: Int64 = -1
         var generation: UInt64 = .max
     }
     let state = Mutex(State())
+}
+
+/// Every indexed program's criteria in key order, with their eligibility packed for answers
+/// (``EligibilityTable``) and the answer's filters in plain rows beside them.
+struct CriteriaSet: Sendable {
+    struct Filter: Sendable {
+        var owner: UInt8
+        /// The 지원분야 code as a number (0: none).
+        var category: UInt8
+        var openFrom: Int32
+        var openUntil: Int32
+    }
+
+    var programs: [ProgramCriteria]
+    var table: EligibilityTable
+    var filters: [Filter]
+
+    init(_ programs: [ProgramCriteria]) {
+        self.programs = programs
+        table = EligibilityTable(programs.lazy.map(\.eligibility))
+        filters = programs.map { program in
+            Filter(owner: Self.number(program.key.owner), category: program.category.flatMap { UInt8($0.rawValue) } ?? 0,
+                   openFrom: Int32(clamping: program.openFrom ?? Int(Int32.min)), openUntil: Int32(clamping: program.openUntil ?? Int(Int32.max)))
+        }
+    }
+
+    static func number(_ agency: AgencyID) -> UInt8 { UInt8(AgencyID.allCases.firstIndex(of: agency)!) }
+}
+
+/// An eligibility answer's classes over every program that passed its filters: indices into
+/// `programs`, each list in key order.
+public struct EligibilityScan: Sendable {
+    public var programs: [ProgramCriteria]
+    public var eligible: [Int] = []
+    public var unknown: [Int] = []
+    public var ineligible: [Int] = []
 }
 
 /// Which referrals a list shows, as seen by this node's agency.
@@ -234,20 +270,36 @@ extension Replica {
         return ProgramHit(version: version, program: program, score: row[1])
     }
 
-    /// The criteria of every indexed program (withdrawn ones are not), optionally of one agency
-    /// or category, open on a day — what an eligibility answer is computed over. Served from
-    /// memory (``CriteriaCache``), brought up to date from the change feed's sequence first.
-    public func programCriteria(agency: AgencyID? = nil, category: SupportCategory? = nil, openOn: LocalDate? = nil) async throws(StoreError) -> [ProgramCriteria] {
-        let all = try await currentCriteria()
-        guard agency != nil || category != nil || openOn != nil else { return all }
-        let day = openOn.map(\.ordinal)
-        return all.filter { criteria in
-            (agency.map { criteria.key.owner == $0 } ?? true) && (category.map { criteria.category == $0 } ?? true)
-                && (day.map { day in (criteria.openFrom.map { $0 <= day } ?? true) && (criteria.openUntil.map { $0 >= day } ?? true) } ?? true)
+    /// The class of every indexed program's answer for `profile` (optionally of one agency or
+    /// category, open on a day): what `POST /v1/eligibility` computes before it spells out the
+    /// page it returns. Withdrawn programs are not indexed. The criteria are served from memory
+    /// (``CriteriaCache``), brought up to date from the change feed's sequence first; the answer is
+    /// one pass over packed rows (``EligibilityTable``).
+    public func classifyPrograms(for profile: BusinessProfile, agency: AgencyID? = nil, category: SupportCategory? = nil, openOn: LocalDate? = nil) async throws(StoreError) -> EligibilityScan {
+        let set = try await currentCriteria()
+        var scan = EligibilityScan(programs: set.programs)
+        let filtered = agency != nil || category != nil || openOn != nil
+        set.filters.withUnsafeBufferPointer { filters in
+            set.table.classifyAll(PackedProfile(profile), where: { !filtered || Self.admits(filters[$0], agency: agency, category: category, day: openOn) }) { index, result in
+                switch result {
+                case .eligible: scan.eligible.append(index)
+                case .unknown: scan.unknown.append(index)
+                case .ineligible: scan.ineligible.append(index)
+                }
+            }
         }
+        return scan
     }
 
-    func currentCriteria() async throws(StoreError) -> [ProgramCriteria] {
+    @inline(__always)
+    static func admits(_ filter: CriteriaSet.Filter, agency: AgencyID?, category: SupportCategory?, day: LocalDate?) -> Bool {
+        if let agency, filter.owner != CriteriaSet.number(agency) { return false }
+        if let category, filter.category != UInt8(category.rawValue) ?? 0 { return false }
+        if let day = day.map({ Int32(clamping: $0.ordinal) }), filter.openFrom > day || filter.openUntil < day { return false }
+        return true
+    }
+
+    func currentCriteria() async throws(StoreError) -> CriteriaSet {
         let generation = commitGeneration
         let snapshot = criteriaCache.state.withLock { $0 }
         if snapshot.generation == generation, let sorted = snapshot.sorted { return sorted }
@@ -277,10 +329,10 @@ extension Replica {
             next.maxSeq = max(next.maxSeq, row.seq)
         }
         if !changed.isEmpty || next.sorted == nil {
-            next.sorted = next.byKey.keys.sorted().map { next.byKey[$0]! }
+            next.sorted = CriteriaSet(next.byKey.keys.sorted().map { next.byKey[$0]! })
         }
         next.generation = generation
-        let result = next.sorted ?? []
+        let result = next.sorted ?? CriteriaSet([])
         criteriaCache.state.withLock { current in
             if next.maxSeq >= current.maxSeq { current = next }
         }

@@ -81,16 +81,11 @@ struct APIBench: AsyncParsableCommand {
         let profile = BusinessProfile(region: try RegionCode("51"), businessAgeMonths: 18, employees: 4, ownerAge: 35)
         for _ in 0..<answers {
             let start = monotonicSeconds()
-            // As the API answers: every program's class, in place (details only for a page).
-            try await big.programCriteria().withUnsafeBufferPointer { all in
-                for index in all.indices {
-                    switch all[index].eligibility.quickCheck(profile) {
-                    case .eligible: outcomes[0] += 1
-                    case .unknown: outcomes[1] += 1
-                    case .ineligible: outcomes[2] += 1
-                    }
-                }
-            }
+            // As the API answers: every program's class (details only for a page).
+            let scan = try await big.classifyPrograms(for: profile)
+            outcomes[0] += scan.eligible.count
+            outcomes[1] += scan.unknown.count
+            outcomes[2] += scan.ineligible.count
             samples.append(monotonicSeconds() - start)
         }
         print("eligibility over \(programs) programs: \(percentiles(samples)); per answer \(outcomes[0] / answers) eligible, \(outcomes[1] / answers) unknown, \(outcomes[2] / answers) ineligible")

@@ -52,27 +52,16 @@ extension AgencyAPI {
             }
             offset = value
         }
-        let criteria = try await replica.programCriteria(agency: agency, category: category, openOn: openOn)
-        // Every program's class first (no allocation), the details only for the page returned.
-        var eligible: [Int] = [], unknown: [Int] = [], ineligible: [Int] = []
-        // Through the buffer: each program's criteria are read in place, not copied (a copy
-        // retains every array and string of the element, 100,000 times an answer).
-        criteria.withUnsafeBufferPointer { programs in
-            for index in programs.indices {
-                switch programs[index].eligibility.quickCheck(profile) {
-                case .eligible: eligible.append(index)
-                case .unknown: unknown.append(index)
-                case .ineligible: ineligible.append(index)
-                }
-            }
-        }
+        // Every program's class first (one pass over packed rows), the details only for the page.
+        let scan = try await replica.classifyPrograms(for: profile, agency: agency, category: category, openOn: openOn)
+        let (eligible, unknown, ineligible) = (scan.eligible, scan.unknown, scan.ineligible)
         let listed: [Int] = switch include {
         case "eligible": eligible
         case "all": eligible + unknown + ineligible
         default: eligible + unknown
         }
         let page = listed.dropFirst(offset).prefix(limit).map { index in
-            let program = criteria[index]
+            let program = scan.programs[index]
             var item = EligibilityItemView(agency: program.key.owner.rawValue, id: program.key.localID, title: program.title, outcome: "", failed: [], missing: [])
             let outcome = program.eligibility.check(profile)
             item.outcome = outcome.name
