@@ -107,13 +107,17 @@ final class SubscriptionMatcher: Sendable {
     }
 
     /// Program subscriptions, and an index of those with keywords: each keyword is filed under
-    /// one pair of its adjacent characters (the pair with the fewest entries so far), so a program
-    /// is checked only against the subscriptions one of whose pairs its text holds, and those
-    /// without keywords. 10,000 subscriptions checked one by one cost ~4 ms per program.
+    /// one pair of its adjacent characters, so a program is checked only against the subscriptions
+    /// one of whose pairs its text holds, and those without keywords. 10,000 subscriptions checked
+    /// one by one cost ~4 ms per program. The pair chosen is one of two non-ASCII characters when
+    /// the keyword has one (pairs of digits and Latin letters — years, amounts — are in most
+    /// programs' texts, Hangul pairs in few), and among those the one with the fewest entries.
     let entries: [Entry]
     let byPair: [UInt64: [Int]]
     let unkeyed: [Int]
     let referralSubscriptions: [String]
+    /// Whether some keyword is one character long (filed under that character alone).
+    let hasSingles: Bool
     var hasProgramSubscriptions: Bool { !entries.isEmpty }
 
     convenience init(_ subscriptions: [(id: String, filter: SubscriptionFilter)]) {
@@ -127,6 +131,7 @@ final class SubscriptionMatcher: Sendable {
         byPair = builder.byPair
         unkeyed = builder.unkeyed
         referralSubscriptions = builder.referralSubscriptions
+        hasSingles = builder.byPair.keys.contains { $0 & 0xFFFF_FFFF == 0xFFFF_FFFF }
     }
 
     /// The mutable form the snapshots are made from.
@@ -150,7 +155,11 @@ final class SubscriptionMatcher: Sendable {
             var filed = Set<UInt64>()
             for keyword in entry.keywords {
                 let pairs = SubscriptionMatcher.pairs(Array(String(decoding: keyword, as: UTF8.self).unicodeScalars))
-                guard let best = pairs.min(by: { (byPair[$0]?.count ?? 0) < (byPair[$1]?.count ?? 0) }), filed.insert(best).inserted else { continue }
+                func cost(_ pair: UInt64) -> Int {
+                    let common = pair >> 32 < 0x80 || (pair & 0xFFFF_FFFF) < 0x80
+                    return (byPair[pair]?.count ?? 0) + (common ? 1 << 40 : 0)
+                }
+                guard let best = pairs.min(by: { cost($0) < cost($1) }), filed.insert(best).inserted else { continue }
                 byPair[best, default: []].append(index)
             }
         }
@@ -169,8 +178,47 @@ final class SubscriptionMatcher: Sendable {
         return (0..<scalars.count - 1).map { UInt64(scalars[$0].value) << 32 | UInt64(scalars[$0 + 1].value) }
     }
 
+    /// A keyword's matching form: NFC, lower case, no whitespace.
     static func normalized(_ text: String) -> String {
         String(text.precomposedStringWithCanonicalMapping.lowercased().unicodeScalars.filter { !$0.properties.isWhitespace })
+    }
+
+    /// A program's matching form — ``normalized(_:)`` of its title and summary — as UTF-8 and as
+    /// scalars. This runs for every program version applied while subscriptions exist, so text
+    /// that is NFC already (nearly all Korean text: ``SearchText/needsNormalization(_:)``) is
+    /// folded scalar by scalar, as `String.lowercased()` folds it (each scalar's full lower-case
+    /// mapping), without Foundation; other text takes Foundation's path. A test holds the two
+    /// paths to the same result.
+    static func matchingForm(title: String, summary: String) -> (bytes: [UInt8], scalars: [Unicode.Scalar]) {
+        guard !SearchText.needsNormalization(title), !SearchText.needsNormalization(summary) else {
+            let text = normalized(title + " " + summary)
+            return (Array(text.utf8), Array(text.unicodeScalars))
+        }
+        var bytes: [UInt8] = [], scalars: [Unicode.Scalar] = []
+        bytes.reserveCapacity(title.utf8.count + summary.utf8.count)
+        scalars.reserveCapacity(title.utf8.count + summary.utf8.count)
+        func append(_ scalar: Unicode.Scalar) {
+            scalars.append(scalar)
+            if scalar.value < 0x80 { bytes.append(UInt8(scalar.value)) } else { bytes.append(contentsOf: UTF8.encode(scalar)!) }
+        }
+        for text in [title, summary] {
+            for scalar in text.unicodeScalars {
+                let value = scalar.value
+                if value < 0x80 {
+                    if value == 0x20 || (0x09...0x0D).contains(value) { continue }
+                    append(value >= 0x41 && value <= 0x5A ? Unicode.Scalar(UInt8(value + 0x20)) : scalar)
+                } else if (0xAC00...0xD7A3).contains(value) {
+                    append(scalar)  // a Hangul syllable: no case, no space
+                } else if scalar.properties.isWhitespace {
+                    continue
+                } else if scalar.properties.changesWhenLowercased {
+                    for lower in scalar.properties.lowercaseMapping.unicodeScalars { append(lower) }
+                } else {
+                    append(scalar)
+                }
+            }
+        }
+        return (bytes, scalars)
     }
 
     /// The subscriptions a program matches: its agency and category if they name one, one of
@@ -179,16 +227,21 @@ final class SubscriptionMatcher: Sendable {
         var candidates = unkeyed
         var text: [UInt8] = []
         if !byPair.isEmpty {
-            let normalized = Self.normalized(program.title + " " + program.summary)
-            text = Array(normalized.utf8)
-            let scalars = Array(normalized.unicodeScalars)
-            var seen = Set<Int>()
-            for pair in Self.pairs(scalars) + scalars.map({ UInt64($0.value) << 32 | 0xFFFF_FFFF }) {
-                for index in byPair[pair] ?? [] where seen.insert(index).inserted { candidates.append(index) }
+            let form = Self.matchingForm(title: program.title, summary: program.summary)
+            text = form.bytes
+            let scalars = form.scalars
+            var previous: Unicode.Scalar?
+            for scalar in scalars {
+                if let previous, let filed = byPair[UInt64(previous.value) << 32 | UInt64(scalar.value)] { candidates.append(contentsOf: filed) }
+                if hasSingles, let filed = byPair[UInt64(scalar.value) << 32 | 0xFFFF_FFFF] { candidates.append(contentsOf: filed) }
+                previous = scalar
             }
         }
+        candidates.sort()
         var matched: [String] = []
-        for index in candidates.sorted() {
+        var last = -1
+        for index in candidates where index != last {
+            last = index
             let entry = entries[index]
             if let agency = entry.agency, agency != program.owner { continue }
             if let category = entry.category, category != program.category { continue }

@@ -3,6 +3,7 @@ import GRDB
 import HanaroCore
 @testable import HanaroStore
 import HanaroTesting
+import HanaroFixtures
 import Testing
 
 /// The Agency API's derived tables: Hangul search text, the index kept in the apply transaction,
@@ -85,7 +86,7 @@ struct SearchIndexTests {
     @Test("the matcher's pair index finds exactly what checking every subscription finds")
     func matcherIndex() throws {
         var rng = SystemRandomNumberGenerator()
-        let words = ["창업", "자금", "재도전", "스마트상점", "수출 바우처", "IT", "햇살론", "창", "판로", "없는말"]
+        let words = ["창업", "자금", "재도전", "스마트상점", "수출 바우처", "IT", "햇살론", "창", "판로", "없는말", "Smart Store", "2026년", "ＩＴ", "\u{1100}\u{1161}\u{11A8}"]
         var subscriptions: [(id: String, filter: SubscriptionFilter)] = []
         for i in 0..<400 {
             let keywords = (0..<Int.random(in: 0...2, using: &rng)).map { _ in words.randomElement(using: &rng)! }
@@ -105,6 +106,42 @@ struct SearchIndexTests {
                     && (filter.profile.map { record.eligibility.quickCheck($0) != .ineligible } ?? true)
             }.map(\.id)
             #expect(matcher.matches(record) == expected, "\(title)")
+        }
+    }
+
+    @Test("a program's matching form, folded scalar by scalar, is exactly Foundation's NFC + lowercased + no whitespace: every scalar of the fast ranges alone, and 3,000 random texts")
+    func matchingForm() throws {
+        func reference(_ title: String, _ summary: String) -> [UInt8] { Array(SubscriptionMatcher.normalized(title + " " + summary).utf8) }
+        var fast: [ClosedRange<UInt32>] = [0x01...0x2FF, 0x2000...0x206F, 0x3000...0x303F, 0xFF01...0xFF5E, 0xAC00...0xD7A3, 0x4E00...0x9FFF]
+        var checked = 0
+        for range in fast {
+            for value in range {
+                guard let scalar = Unicode.Scalar(value) else { continue }
+                let text = String(Character(scalar))
+                let form = SubscriptionMatcher.matchingForm(title: "A\(text)", summary: text)
+                if form.bytes != reference("A\(text)", text) || form.bytes != Array(String(String.UnicodeScalarView(form.scalars)).utf8) {
+                    Issue.record("U+\(String(value, radix: 16)): \(form.bytes) vs \(reference("A\(text)", text))")
+                    return
+                }
+                checked += 1
+            }
+        }
+        #expect(checked > 30_000)
+        // Random texts mixing those ranges with combining marks and decomposed Hangul (Foundation's path).
+        fast.append(0x300...0x36F)
+        fast.append(0x1100...0x11FF)
+        var rng = SplitMix64(seed: 41)
+        for round in 0..<3_000 {
+            func text() -> String {
+                var scalars = String.UnicodeScalarView()
+                for _ in 0..<Int(rng.next() % 12) {
+                    let range = fast[Int(rng.next() % UInt64(fast.count))]
+                    if let scalar = Unicode.Scalar(range.lowerBound + UInt32(rng.next() % UInt64(range.count))) { scalars.append(scalar) }
+                }
+                return String(scalars)
+            }
+            let (title, summary) = (text(), text())
+            #expect(SubscriptionMatcher.matchingForm(title: title, summary: summary).bytes == reference(title, summary), "round \(round): \(title.unicodeScalars.map(\.value)) / \(summary.unicodeScalars.map(\.value))")
         }
     }
 
