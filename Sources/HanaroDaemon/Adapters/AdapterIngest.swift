@@ -55,19 +55,24 @@ public struct AdapterIngest: Sendable {
         let agency = self.agency, replica = self.replica, stream = programStream
         var counts = Outcome(summary: AdapterReadSummary(cursor: cursor, signpost: .distantPast, isSnapshot: false, isComplete: false,
                                                          served: 0, items: 0, quarantined: 0, pages: 0, restarts: 0))
-        var summary = try await adapter.readPrograms(after: cursor, pageSize: pageSize) { (page) async throws(AdapterError) in
-            let edits = page.items.map { item -> AuthoredEdit in
-                switch item.mapped {
-                case .success(let record): AuthoredEdit(key: record.key, edit: .publishProgram(record), raw: item.raw)
-                case .failure(let error):
-                    AuthoredEdit(key: item.nativeID.map { RecordKey(kind: .program, owner: agency, localID: $0) },
-                                 refused: Self.located(error, item), raw: item.raw)
+        var pipeline = PagePipeline(agency: agency, replica: replica)
+        var summary: AdapterReadSummary
+        do {
+            summary = try await adapter.readPrograms(after: cursor, pageSize: pageSize) { (page) async throws(AdapterError) in
+                let edits = page.items.map { item -> AuthoredEdit in
+                    switch item.mapped {
+                    case .success(let record): AuthoredEdit(key: record.key, edit: .publishProgram(record), raw: item.raw)
+                    case .failure(let error):
+                        AuthoredEdit(key: item.nativeID.map { RecordKey(kind: .program, owner: agency, localID: $0) },
+                                     refused: Self.located(error, item), raw: item.raw)
+                    }
                 }
+                try await pipeline.submit(edits, checkpoint: page.cursor.map { Checkpoint(stream: stream, value: $0.text) }, into: &counts, progress: progress)
             }
-            let outcomes = try await Self.store(edits, agency: agency, replica: replica,
-                                                checkpoint: page.cursor.map { Checkpoint(stream: stream, value: $0.text) })
-            counts.add(outcomes)
-            await progress?(page.items.count)
+            try await pipeline.drain(into: &counts, progress: progress)
+        } catch {
+            await pipeline.settle()
+            throw error
         }
         if summary.cursorReset == nil { summary.cursorReset = corrupt }
         counts.summary = summary
@@ -215,6 +220,51 @@ public struct AdapterIngest: Sendable {
         } catch {
             throw AdapterError(.store, agency: agency, "the replica refused a page: \(error)")
         }
+    }
+}
+
+/// Stores an adapter's pages one behind its reader: page n is written while page n+1 is fetched,
+/// parsed and mapped (the agency's HTTP and our parsing overlap the SQLite transaction). At most
+/// one page waits; pages are stored in order, each with its cursor, so a refused page stops the
+/// read with nothing skipped: the page after it was fetched but never stored, and the cursor
+/// stays where the last stored page left it.
+struct PagePipeline {
+    let agency: AgencyID
+    let replica: Replica
+    private var pending: (task: Task<[WriteOutcome], any Error>, items: Int)?
+
+    init(agency: AgencyID, replica: Replica) {
+        self.agency = agency
+        self.replica = replica
+    }
+
+    /// Waits for the page before, then starts storing this one.
+    mutating func submit(_ edits: [AuthoredEdit], checkpoint: Checkpoint?, into counts: inout AdapterIngest.Outcome,
+                         progress: (@Sendable (Int) async -> Void)?) async throws(AdapterError) {
+        try await drain(into: &counts, progress: progress)
+        let (agency, replica) = (self.agency, self.replica)
+        pending = (Task { try await AdapterIngest.store(edits, agency: agency, replica: replica, checkpoint: checkpoint) }, edits.count)
+    }
+
+    /// Waits for the page being stored, if any, and counts what it stored.
+    mutating func drain(into counts: inout AdapterIngest.Outcome, progress: (@Sendable (Int) async -> Void)?) async throws(AdapterError) {
+        guard let (task, items) = pending else { return }
+        pending = nil
+        do {
+            counts.add(try await task.value)
+        } catch let error as AdapterError {
+            throw error
+        } catch {
+            throw AdapterError(.store, agency: agency, "the replica refused a page: \(error)")
+        }
+        await progress?(items)
+    }
+
+    /// After a failed read: lets the page being stored finish (it was read whole; its cursor
+    /// is its own) so that nothing is still writing when the read reports its failure.
+    mutating func settle() async {
+        _ = try? await pending?.task.value
+        pending = nil
     }
 }
 
