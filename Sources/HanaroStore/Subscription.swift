@@ -196,16 +196,23 @@ final class SubscriptionMatcher: Sendable {
     /// folded scalar by scalar, as `String.lowercased()` folds it (each scalar's full lower-case
     /// mapping), without Foundation; other text takes Foundation's path. A test holds the two
     /// paths to the same result.
-    static func matchingForm(title: String, summary: String) -> (bytes: [UInt8], scalars: [Unicode.Scalar]) {
+    static func matchingForm(title: String, summary: String) -> (bytes: [UInt8], scalars: [Unicode.Scalar], offsets: [Int]) {
         guard !SearchText.needsNormalization(title), !SearchText.needsNormalization(summary) else {
             let text = normalized(title + " " + summary)
-            return (Array(text.utf8), Array(text.unicodeScalars))
+            var offsets: [Int] = [], offset = 0
+            for scalar in text.unicodeScalars {
+                offsets.append(offset)
+                offset += UTF8.width(scalar)
+            }
+            return (Array(text.utf8), Array(text.unicodeScalars), offsets)
         }
-        var bytes: [UInt8] = [], scalars: [Unicode.Scalar] = []
+        var bytes: [UInt8] = [], scalars: [Unicode.Scalar] = [], offsets: [Int] = []
         bytes.reserveCapacity(title.utf8.count + summary.utf8.count)
         scalars.reserveCapacity(title.utf8.count + summary.utf8.count)
+        offsets.reserveCapacity(title.utf8.count + summary.utf8.count)
         func append(_ scalar: Unicode.Scalar) {
             scalars.append(scalar)
+            offsets.append(bytes.count)
             if scalar.value < 0x80 { bytes.append(UInt8(scalar.value)) } else { bytes.append(contentsOf: UTF8.encode(scalar)!) }
         }
         for text in [title, summary] {
@@ -225,57 +232,54 @@ final class SubscriptionMatcher: Sendable {
                 }
             }
         }
-        return (bytes, scalars)
+        return (bytes, scalars, offsets)
     }
 
     /// The subscriptions a program matches: its agency and category if they name one, one of
     /// their keywords in its title or summary, and a profile it does not rule out.
+    ///
+    /// Each place in the text where a filed key begins is checked there and only there (the
+    /// keyword's bytes against the text's at that offset), and a subscription whose keyword was
+    /// found is not checked again: a program whose words begin the keywords of thousands of
+    /// subscriptions costs a short compare each, not a search of its whole text each.
     func matches(_ program: ProgramRecord) -> [String] {
         var candidates = unkeyed
-        var text: [UInt8] = []
         if !byGram.isEmpty {
             let form = Self.matchingForm(title: program.title, summary: program.summary)
-            text = form.bytes
             let scalars = form.scalars
-            for start in scalars.indices {
-                for length in 1...Self.maxGram where gramLengths & (1 << (length - 1)) != 0 && start + length <= scalars.count {
-                    if let filed = byGram[Self.gram(scalars[start..<(start + length)])] { candidates.append(contentsOf: filed) }
+            var found = [UInt64](repeating: 0, count: (entries.count + 63) / 64)
+            form.bytes.withUnsafeBufferPointer { text in
+                for start in scalars.indices {
+                    for length in 1...Self.maxGram where gramLengths & (1 << (length - 1)) != 0 && start + length <= scalars.count {
+                        guard let filed = byGram[Self.gram(scalars[start..<(start + length)])] else { continue }
+                        let offset = form.offsets[start]
+                        for index in filed where found[index >> 6] & (1 << (index & 63)) == 0 {
+                            if entries[index].keywords.contains(where: { Self.occurs($0, in: text, at: offset) }) {
+                                found[index >> 6] |= 1 << (index & 63)
+                                candidates.append(index)
+                            }
+                        }
+                    }
                 }
             }
         }
         candidates.sort()
         var matched: [String] = []
-        var last = -1
-        for index in candidates where index != last {
-            last = index
+        for index in candidates {
             let entry = entries[index]
             if let agency = entry.agency, agency != program.owner { continue }
             if let category = entry.category, category != program.category { continue }
-            if !entry.keywords.isEmpty, !entry.keywords.contains(where: { Self.contains(text, $0) }) { continue }
             if let profile = entry.profile, program.eligibility.quickCheck(profile) == .ineligible { continue }
             matched.append(entry.id)
         }
         return matched
     }
 
-    /// Whether `needle` occurs in `haystack` (both UTF-8 bytes: no String bridging; glibc's
-    /// memmem is not visible to Swift without _GNU_SOURCE, and these texts are short).
-    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, needle.count <= haystack.count else { return needle.isEmpty }
-        return haystack.withUnsafeBufferPointer { h in
-            needle.withUnsafeBufferPointer { n in
-                var index = 0
-                let last = h.count - n.count
-                while index <= last {
-                    if h[index] == first {
-                        var offset = 1
-                        while offset < n.count && h[index + offset] == n[offset] { offset += 1 }
-                        if offset == n.count { return true }
-                    }
-                    index += 1
-                }
-                return false
-            }
-        }
+    /// Whether `needle` is the text's bytes at `offset`.
+    @inline(__always)
+    static func occurs(_ needle: [UInt8], in text: UnsafeBufferPointer<UInt8>, at offset: Int) -> Bool {
+        guard offset + needle.count <= text.count else { return false }
+        for (index, byte) in needle.enumerated() where text[offset + index] != byte { return false }
+        return true
     }
 }

@@ -86,7 +86,7 @@ struct SearchIndexTests {
     @Test("the matcher's pair index finds exactly what checking every subscription finds")
     func matcherIndex() throws {
         var rng = SystemRandomNumberGenerator()
-        let words = ["창업", "자금", "재도전", "스마트상점", "수출 바우처", "IT", "햇살론", "창", "판로", "없는말", "Smart Store", "2026년", "ＩＴ", "\u{1100}\u{1161}\u{11A8}"]
+        let words = ["창업", "자금", "재도전", "스마트상점", "수출 바우처", "IT", "햇살론", "창", "판로", "없는말", "Smart Store", "2026년", "ＩＴ", "소상공인정책자금", "소상공인 지원", "창업자금", "\u{1100}\u{1161}\u{11A8}"]
         var subscriptions: [(id: String, filter: SubscriptionFilter)] = []
         for i in 0..<400 {
             let keywords = (0..<Int.random(in: 0...2, using: &rng)).map { _ in words.randomElement(using: &rng)! }
@@ -95,7 +95,7 @@ struct SearchIndexTests {
                                                               agency: i % 5 == 0 ? AgencyID.allCases.randomElement(using: &rng) : nil)))
         }
         let matcher = SubscriptionMatcher(subscriptions)
-        for i in 0..<60 {
+        for i in 0..<300 {
             let title = (0..<3).map { _ in words.randomElement(using: &rng)! }.joined(separator: i % 2 == 0 ? " " : "")
             let record = program(AgencyID.allCases[i % 6], "P-\(i)", title, summary: "소상공인 지원",
                                  eligibility: Eligibility(ownerAge: BoundedRange(min: Int64.random(in: 20...60, using: &rng))))
