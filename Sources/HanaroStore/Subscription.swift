@@ -115,7 +115,10 @@ final class SubscriptionMatcher: Sendable {
     /// one pair of characters, ~0.2 ms when they were like owners' (pairs such as `창업` are in
     /// most programs' texts).
     let entries: [Entry]
-    let byGram: [UInt64: [Int]]
+    let byGram: [UInt64: [Filed]]
+    /// Every keyword's bytes, back to back (``Filed`` points into it: the hot loop touches no
+    /// reference-counted value).
+    let keywordBytes: [UInt8]
     let unkeyed: [Int]
     let referralSubscriptions: [String]
     /// Bit k-1: some keyword is filed under k characters.
@@ -129,9 +132,17 @@ final class SubscriptionMatcher: Sendable {
         self.init(matcher)
     }
 
+    /// One keyword of one subscription, under its key.
+    struct Filed: Sendable {
+        var entry: Int32
+        var start: Int32
+        var count: Int32
+    }
+
     private init(_ builder: Builder) {
         entries = builder.entries
         byGram = builder.byGram
+        keywordBytes = builder.keywordBytes
         unkeyed = builder.unkeyed
         referralSubscriptions = builder.referralSubscriptions
         gramLengths = builder.gramLengths
@@ -140,7 +151,8 @@ final class SubscriptionMatcher: Sendable {
     /// The mutable form the snapshots are made from.
     struct Builder {
         var entries: [Entry] = []
-        var byGram: [UInt64: [Int]] = [:]
+        var byGram: [UInt64: [Filed]] = [:]
+        var keywordBytes: [UInt8] = []
         var unkeyed: [Int] = []
         var referralSubscriptions: [String] = []
         var gramLengths: UInt8 = 0
@@ -156,12 +168,11 @@ final class SubscriptionMatcher: Sendable {
                 unkeyed.append(index)
                 return
             }
-            var filed = Set<UInt64>()
-            for keyword in entry.keywords {
+            for keyword in Set(entry.keywords) {
                 let scalars = Array(String(decoding: keyword, as: UTF8.self).unicodeScalars.prefix(SubscriptionMatcher.maxGram))
-                let key = SubscriptionMatcher.gram(scalars[...])
-                guard filed.insert(key).inserted else { continue }
-                byGram[key, default: []].append(index)
+                byGram[SubscriptionMatcher.gram(scalars[...]), default: []]
+                    .append(Filed(entry: Int32(index), start: Int32(keywordBytes.count), count: Int32(keyword.count)))
+                keywordBytes.append(contentsOf: keyword)
                 gramLengths |= 1 << (scalars.count - 1)
             }
         }
@@ -169,7 +180,7 @@ final class SubscriptionMatcher: Sendable {
 
     /// This matcher and one more subscription.
     func adding(id: String, filter: SubscriptionFilter) -> SubscriptionMatcher {
-        var builder = Builder(entries: entries, byGram: byGram, unkeyed: unkeyed, referralSubscriptions: referralSubscriptions, gramLengths: gramLengths)
+        var builder = Builder(entries: entries, byGram: byGram, keywordBytes: keywordBytes, unkeyed: unkeyed, referralSubscriptions: referralSubscriptions, gramLengths: gramLengths)
         builder.add(id: id, filter: filter)
         return SubscriptionMatcher(builder)
     }
@@ -249,12 +260,16 @@ final class SubscriptionMatcher: Sendable {
             let scalars = form.scalars
             var found = [UInt64](repeating: 0, count: (entries.count + 63) / 64)
             form.bytes.withUnsafeBufferPointer { text in
-                for start in scalars.indices {
-                    for length in 1...Self.maxGram where gramLengths & (1 << (length - 1)) != 0 && start + length <= scalars.count {
-                        guard let filed = byGram[Self.gram(scalars[start..<(start + length)])] else { continue }
-                        let offset = form.offsets[start]
-                        for index in filed where found[index >> 6] & (1 << (index & 63)) == 0 {
-                            if entries[index].keywords.contains(where: { Self.occurs($0, in: text, at: offset) }) {
+                keywordBytes.withUnsafeBufferPointer { keywords in
+                    for start in scalars.indices {
+                        for length in 1...Self.maxGram where gramLengths & (1 << (length - 1)) != 0 && start + length <= scalars.count {
+                            guard let filed = byGram[Self.gram(scalars[start..<(start + length)])] else { continue }
+                            let offset = form.offsets[start]
+                            for keyword in filed {
+                                let index = Int(keyword.entry)
+                                guard found[index >> 6] & (1 << (index & 63)) == 0,
+                                      Self.occurs(UnsafeBufferPointer(rebasing: keywords[Int(keyword.start)..<Int(keyword.start + keyword.count)]), in: text, at: offset)
+                                else { continue }
                                 found[index >> 6] |= 1 << (index & 63)
                                 candidates.append(index)
                             }
@@ -277,9 +292,9 @@ final class SubscriptionMatcher: Sendable {
 
     /// Whether `needle` is the text's bytes at `offset`.
     @inline(__always)
-    static func occurs(_ needle: [UInt8], in text: UnsafeBufferPointer<UInt8>, at offset: Int) -> Bool {
+    static func occurs(_ needle: UnsafeBufferPointer<UInt8>, in text: UnsafeBufferPointer<UInt8>, at offset: Int) -> Bool {
         guard offset + needle.count <= text.count else { return false }
-        for (index, byte) in needle.enumerated() where text[offset + index] != byte { return false }
+        for index in 0..<needle.count where text[offset + index] != needle[index] { return false }
         return true
     }
 }
