@@ -50,7 +50,8 @@ enum NativeText {
         case let dictionary as [String: Any]:
             out.append(UInt8(ascii: "{"))
             var first = true
-            for (key, item) in dictionary {
+            // Keys in order, as a real server's serializer writes them (the same page, the same bytes).
+            for (key, item) in dictionary.sorted(by: { $0.key < $1.key }) {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
                 writeString(key, into: &out)

@@ -49,4 +49,18 @@ extension Replica {
         if changed { headWatch.notify() }
         return closed
     }
+
+    /// A name for the state of `agency`'s programs in this replica: it changes whenever one of
+    /// them is stored again (by anyone — the agency's adapter, a peer, an admin), or the replica
+    /// is recreated. An adapter's ``SnapshotPageMemo`` is valid only under the token it was made
+    /// with. One range scan of the agency's keys.
+    public func programsToken(of agency: AgencyID) async throws(StoreError) -> String {
+        let prefix = "program/\(agency.rawValue)/"
+        let epoch = self.epoch
+        return try await read("read the state of \(agency.rawValue)'s programs") { db in
+            let row = try Row.fetchOne(db, sql: "SELECT max(seq), count(*) FROM record WHERE key >= ? AND key < ?",
+                                       arguments: [prefix, "program/\(agency.rawValue)0"])
+            return "\(epoch) \(row?[0] as Int64? ?? 0) \(row?[1] as Int64? ?? 0)"
+        }
+    }
 }

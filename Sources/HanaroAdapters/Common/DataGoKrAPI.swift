@@ -19,14 +19,17 @@ extension DataGoKrAPI {
         _ = try DataGoKrEnvelope.parse(answer.body, agency: agency, expectingItems: false)
     }
 
-    func page(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<[String: String]> {
+    func pageRequest(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) -> PageRequest {
         var url = settings.baseURL + path + (path.contains("?") ? "&" : "?") + "serviceKey=" + DataGoKr.encoded(settings.serviceKey)
             + "&pageNo=\(offset / limit + 1)&numOfRows=\(limit)"
         if let since, since != .distantPast { url += "&updtPnttmBgng=\(since.digits)" }
         if let until { url += "&updtPnttmEnd=\(until.digits)" }
-        let answer = try await http.send(.GET, url, headers: [("Accept", "application/xml")])
-        let envelope = try DataGoKrEnvelope.parse(answer.body, agency: agency)
-        return ListPage(items: envelope.items, total: envelope.totalCount, date: answer.date)
+        return PageRequest(method: .GET, url: url, headers: [("Accept", "application/xml")])
+    }
+
+    func parsePage(_ body: [UInt8]) throws(AdapterError) -> (items: [[String: String]], total: Int?) {
+        let envelope = try DataGoKrEnvelope.parse(body, agency: agency)
+        return (envelope.items, envelope.totalCount)
     }
 }
 

@@ -1,5 +1,7 @@
+import Crypto
 import Foundation
 public import HanaroCore
+import NIOHTTP1
 
 /// An agency API paged by position — the shape of five of the six (all but kamco's daily files).
 /// A conforming adapter says how to fetch one page of a list and how to read its items; the reads
@@ -15,10 +17,14 @@ protocol PagedAgencyAPI: AgencyAdapter {
     /// as snapshots).
     static var programsHaveStamps: Bool { get }
 
-    /// One page of a list: `limit` items from `offset`, filtered to `since <= stamp < until` where
-    /// the API can filter (an API may ignore the filter; the reader copes).
+    var http: AgencyHTTP { get }
+    /// The request of one page of a list: `limit` items from `offset`, filtered to
+    /// `since <= stamp < until` where the API can filter (an API may ignore the filter; the
+    /// reader copes).
+    func pageRequest(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) -> PageRequest
+    /// The items of a page's body and the total the agency reported (nil: none, as `NODATA`).
     /// - Throws: ``AdapterError`` for an envelope-level failure.
-    func page(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<Item>
+    func parsePage(_ body: [UInt8]) throws(AdapterError) -> (items: [Item], total: Int?)
 
     func programID(_ item: Item) -> String?
     func programStamp(_ item: Item) -> ListRead.Stamp
@@ -31,6 +37,14 @@ protocol PagedAgencyAPI: AgencyAdapter {
     func item(fromQuarantined raw: [UInt8]) throws(ValidationError) -> Item
 }
 
+/// The HTTP request of one page.
+struct PageRequest {
+    var method: HTTPMethod
+    var url: String
+    var headers: [(String, String)]
+    var body: [UInt8]? = nil
+}
+
 /// One page of a list answer: items, the total the agency reported (nil: none, as `NODATA`), and
 /// the agency's clock (its `Date`).
 struct ListPage<Item> {
@@ -41,6 +55,17 @@ struct ListPage<Item> {
 
 extension PagedAgencyAPI {
     var programsPath: String { settings.programsPath ?? Self.defaultProgramsPath }
+
+    /// One page of a list, fetched and parsed.
+    func page(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<Item> {
+        let answer = try await fetchPage(pageRequest(path, since: since, until: until, offset: offset, limit: limit))
+        let (items, total) = try parsePage(answer.body)
+        return ListPage(items: items, total: total, date: answer.date)
+    }
+
+    func fetchPage(_ request: PageRequest) async throws(AdapterError) -> AgencyHTTP.Answer {
+        try await http.send(request.method, request.url, headers: request.headers, body: request.body)
+    }
 
     public func remapProgram(_ raw: [UInt8]) throws(ValidationError) -> ProgramRecord {
         try program(try item(fromQuarantined: raw))
@@ -70,10 +95,27 @@ extension PagedAgencyAPI {
         guard Self.programsHaveStamps else {
             // A snapshot: no signpost to fix first; the first page's Date says when it was taken.
             var taken: AgencyTimestamp?
-            var summary = try await PagedReader.read(agency: agency, kind: .snapshot, start: cursor, signpost: .distantPast, pageSize: pageSize, fetch: { (request) async throws(AdapterError) -> NativePage<ProgramRecord> in
-                let page = try await page(path, since: nil, until: nil, offset: request.offset, limit: request.limit)
-                taken = taken ?? page.date
-                return NativePage(items: page.items.map(map), total: page.total, date: page.date)
+            let memo = snapshotMemo
+            var summary = try await PagedReader.read(agency: agency, kind: .snapshot, start: cursor, signpost: .distantPast, pageSize: pageSize, memo: memo,
+                                                     fetch: { (request) async throws(AdapterError) -> NativePage<ProgramRecord> in
+                let http = pageRequest(path, since: nil, until: nil, offset: request.offset, limit: request.limit)
+                let answer = try await fetchPage(http)
+                taken = taken ?? answer.date
+                guard let memo else {
+                    let (items, total) = try parsePage(answer.body)
+                    return NativePage(items: items.map(map), total: total, date: answer.date)
+                }
+                // The same request answered with the same bytes as in the last complete snapshot:
+                // its items are listed again without being parsed (SnapshotPageMemo).
+                let key = http.memoKey
+                let digest = Array(SHA256.hash(data: answer.body))
+                if let remembered = memo.page(for: key, digest: digest) {
+                    return NativePage(items: remembered.served.map { NativeItem(id: $0.id, stamp: $0.stamp, raw: { [] }, map: { () throws(ValidationError) in
+                        throw ValidationError(.malformed, "a remembered page is not mapped")
+                    }) }, total: remembered.total, date: answer.date, memo: (key, digest), remembered: true)
+                }
+                let (items, total) = try parsePage(answer.body)
+                return NativePage(items: items.map(map), total: total, date: answer.date, memo: (key, digest))
             }, deliver: deliver)
             summary.signpost = taken ?? .distantPast
             return summary
@@ -129,4 +171,9 @@ extension PagedAgencyAPI where Item == [String: String] {
     func item(fromQuarantined raw: [UInt8]) throws(ValidationError) -> [String: String] {
         try DataGoKrEnvelope.quarantinedItem(raw, agency: agency)
     }
+}
+
+extension PageRequest {
+    /// The request as a memo key: method, URL and body (credentials in the URL stay in memory).
+    var memoKey: String { "\(method.rawValue) \(url)\n" + String(decoding: body ?? [], as: UTF8.self) }
 }

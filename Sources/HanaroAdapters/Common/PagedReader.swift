@@ -18,6 +18,10 @@ struct NativePage<Record: Sendable> {
     var items: [NativeItem<Record>]
     var total: Int?
     var date: AgencyTimestamp?
+    /// The request and body hash of a snapshot page (see ``SnapshotPageMemo``), and whether it
+    /// is the remembered page itself: its items are then only listed.
+    var memo: (request: String, digest: [UInt8])? = nil
+    var remembered = false
 }
 
 /// The read loop every offset-paged adapter shares: let ``ListRead`` decide what to fetch and what
@@ -33,16 +37,31 @@ enum PagedReader {
     static func read<Record: Sendable>(
         agency: AgencyID, kind: ListRead.Kind, start: AdapterCursor, signpost: AgencyTimestamp, pageSize: Int, keepingRaw: Bool = false,
         cursorReset: String? = nil,
+        memo: SnapshotPageMemo? = nil,
         fetch: (ListRead.Request) async throws(AdapterError) -> NativePage<Record>,
         deliver: (AdapterPage<Record>) async throws(AdapterError) -> Void
     ) async throws(AdapterError) -> AdapterReadSummary {
         var state = ListRead(kind, pageSize: pageSize)
         var items = 0
+        var unchangedPages = 0, unchangedItems = 0
         var taken: AgencyTimestamp?
         while let request = state.nextRequest {
             let page = try await fetch(request)
             taken = taken ?? page.date
-            let decisions = state.receive(page.items.map { ListRead.Served(id: $0.id, stamp: $0.stamp) }, total: page.total)
+            let served = page.items.map { ListRead.Served(id: $0.id, stamp: $0.stamp) }
+            let decisions = state.receive(served, total: page.total)
+            let allTaken = decisions.allSatisfy { if case .take = $0 { true } else { false } }
+            if page.remembered, let (key, digest) = page.memo {
+                // The same body as when every item of it was stored: listed, nothing to map.
+                if allTaken { memo?.note(SnapshotPageMemo.Page(digest: digest, served: served, total: page.total), for: key) }
+                let listed = decisions.filter { if case .take = $0 { true } else { false } }.count
+                unchangedPages += 1
+                unchangedItems += listed
+                items += listed
+                let cursor = state.isFinished && kind == .snapshot && state.isComplete ? AdapterCursor(updatedAt: taken ?? signpost, id: "") : nil
+                if let cursor { try await deliver(AdapterPage(items: [], cursor: cursor)) }
+                continue
+            }
             var out: [AdapterItem<Record>] = []
             for (index, (item, decision)) in zip(page.items, decisions).enumerated() {
                 let location = "page \(state.pages), item \(index + 1)"
@@ -60,16 +79,27 @@ enum PagedReader {
             }
             // A complete snapshot stores when it was taken (nothing reads it back as a position).
             let cursor = state.isFinished ? (state.finalCursor ?? (kind == .snapshot && state.isComplete ? AdapterCursor(updatedAt: taken ?? signpost, id: "") : nil)) : nil
+            // Noted when every item was taken from this body and mapped (one skipped — read
+            // before in this read, or moved — was not stored from it; the caller forgets the page
+            // if the store refuses an item; the memo takes effect only when the read completes).
+            var noted: String?
+            if let (key, digest) = page.memo, let memo, allTaken, out.allSatisfy({ if case .success = $0.mapped { true } else { false } }) {
+                memo.note(SnapshotPageMemo.Page(digest: digest, served: served, total: page.total), for: key)
+                noted = key
+            }
             if !out.isEmpty || cursor != nil {
-                try await deliver(AdapterPage(items: out, cursor: cursor))
+                try await deliver(AdapterPage(items: out, cursor: cursor, memoRequest: noted))
             }
             items += out.count
         }
         let snapshot = kind == .snapshot
-        return AdapterReadSummary(
+        var summary = AdapterReadSummary(
             cursor: state.finalCursor ?? start, signpost: signpost, isSnapshot: snapshot, isComplete: state.isComplete,
             served: state.served, items: items, quarantined: state.quarantined, pages: state.pages, restarts: state.restarts,
             listed: snapshot && state.isComplete ? state.listed : [], cursorReset: cursorReset)
+        summary.unchangedPages = unchangedPages
+        summary.unchangedItems = unchangedItems
+        return summary
     }
 
     /// Where an incremental read starts: the stored cursor, or the beginning when the cursor lies

@@ -17,6 +17,8 @@ public struct EWPCAdapter: PagedAgencyAPI {
     static let defaultReferralEventsPath = base + "callOpenApiRfrlEvent.do"
     static let programsHaveStamps = false
 
+    public let snapshotMemo: SnapshotPageMemo? = SnapshotPageMemo()
+
     public init(settings: AdapterSettings, http: AgencyHTTP) {
         self.settings = settings
         self.http = http
@@ -33,15 +35,15 @@ public struct EWPCAdapter: PagedAgencyAPI {
         if let error = Self.envelopeError(object, agency: agency) { throw error }
     }
 
-    func page(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<[String: Any]> {
+    func pageRequest(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) -> PageRequest {
         var url = settings.baseURL + path + (path.contains("?") ? "&" : "?") + "authKey=" + DataGoKr.encoded(settings.serviceKey)
             + "&returnType=JSON&outType=1&pageNum=\(offset / limit + 1)&pageSize=\(limit)"
         if let since, since != .distantPast { url += "&srchUpdtBgng=\(since.digits)" }
         if let until { url += "&srchUpdtEnd=\(until.digits)" }
-        let answer = try await http.send(.GET, url, headers: [("Accept", "application/json")])
-        let (list, total) = try Self.parseList(answer.body)
-        return ListPage(items: list, total: total, date: answer.date)
+        return PageRequest(method: .GET, url: url, headers: [("Accept", "application/json")])
     }
+
+    func parsePage(_ body: [UInt8]) throws(AdapterError) -> (items: [[String: Any]], total: Int?) { try Self.parseList(body) }
 
     /// The items and total of a list answer (a page past the end may carry no `srchList`).
     static func parseList(_ body: [UInt8]) throws(AdapterError) -> ([[String: Any]], Int?) {

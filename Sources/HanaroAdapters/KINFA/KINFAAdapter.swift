@@ -14,6 +14,8 @@ public struct KINFAAdapter: DataGoKrAPI {
     static let defaultIntakePath = "/B553701/Referral/rfrlIntake"
     static let programsHaveStamps = false
 
+    public let snapshotMemo: SnapshotPageMemo? = SnapshotPageMemo()
+
     public init(settings: AdapterSettings, http: AgencyHTTP) {
         self.settings = settings
         self.http = http

@@ -36,14 +36,14 @@ public struct KODITAdapter: PagedAgencyAPI {
 
     var headers: [(String, String)] { [("Authorization", "Infuser \(settings.serviceKey)"), ("Accept", "application/json")] }
 
-    func page(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<[String: Any]> {
+    func pageRequest(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) -> PageRequest {
         var url = settings.baseURL + path + (path.contains("?") ? "&" : "?") + "page=\(offset / limit + 1)&perPage=\(limit)&returnType=JSON"
         if let since, since != .distantPast { url += "&" + Self.condition("GTE", since) }
         if let until { url += "&" + Self.condition("LT", until) }
-        let answer = try await http.send(.GET, url, headers: headers)
-        let (data, total) = try Self.parseList(answer.body)
-        return ListPage(items: data, total: total, date: answer.date)
+        return PageRequest(method: .GET, url: url, headers: headers)
     }
+
+    func parsePage(_ body: [UInt8]) throws(AdapterError) -> (items: [[String: Any]], total: Int?) { try Self.parseList(body) }
 
     /// The items and total of a list answer: `matchCount` (what the conditions match), else
     /// `totalCount`, else none.

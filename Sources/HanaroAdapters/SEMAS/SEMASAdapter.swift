@@ -16,6 +16,8 @@ public struct SEMASAdapter: PagedAgencyAPI {
     static let defaultReferralEventsPath = "/api/rfrl/list"
     static let programsHaveStamps = false
 
+    public let snapshotMemo: SnapshotPageMemo? = SnapshotPageMemo()
+
     public init(settings: AdapterSettings, http: AgencyHTTP) {
         self.settings = settings
         self.http = http
@@ -34,16 +36,16 @@ public struct SEMASAdapter: PagedAgencyAPI {
     /// 소상공인24's list endpoint is called by its own web front end with `Origin-Method: GET`.
     var headers: [(String, String)] { [("X-Api-Key", settings.serviceKey), ("Content-Type", "application/json"), ("Accept", "application/json"), ("Origin-Method", "GET")] }
 
-    func page(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) async throws(AdapterError) -> ListPage<[String: Any]> {
+    func pageRequest(_ path: String, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) -> PageRequest {
         var search: [String: Any] = [:]
         if let since, since != .distantPast { search["updtDtBgng"] = since.dashed }
         if let until { search["updtDtEnd"] = until.dashed }
         let body: [String: Any] = ["search": search, "sortModel": [Any](), "paging": true, "startRow": offset, "endRow": offset + limit]
-        let bytes = Array((try? JSONSerialization.data(withJSONObject: body)) ?? Data())
-        let answer = try await http.send(.POST, settings.baseURL + path, headers: headers, body: bytes)
-        let (list, total) = try Self.parseList(answer.body)
-        return ListPage(items: list, total: total, date: answer.date)
+        let bytes = Array((try? JSONSerialization.data(withJSONObject: body, options: .sortedKeys)) ?? Data())
+        return PageRequest(method: .POST, url: settings.baseURL + path, headers: headers, body: bytes)
     }
+
+    func parsePage(_ body: [UInt8]) throws(AdapterError) -> (items: [[String: Any]], total: Int?) { try Self.parseList(body) }
 
     /// The items and total of a list answer.
     /// - Throws: ``AdapterError`` for an error envelope or a body that is not one.

@@ -30,10 +30,14 @@ public struct AdapterPage<Record: Sendable>: Sendable {
     /// The cursor to store with this page, or nil to keep the stored one (a read moves its cursor
     /// only with its last page, once it is complete).
     public var cursor: AdapterCursor?
+    /// The page's request in the adapter's ``SnapshotPageMemo``, when it noted the page there: if
+    /// the store refuses an item of it, the caller forgets the page (``SnapshotPageMemo/forget(_:)``).
+    public var memoRequest: String?
 
-    public init(items: [AdapterItem<Record>], cursor: AdapterCursor?) {
+    public init(items: [AdapterItem<Record>], cursor: AdapterCursor?, memoRequest: String? = nil) {
         self.items = items
         self.cursor = cursor
+        self.memoRequest = memoRequest
     }
 }
 
@@ -63,6 +67,11 @@ public struct AdapterReadSummary: Sendable, Hashable {
     /// Why the stored cursor was set aside, when it was (a future or corrupt cursor): the read
     /// then started from the beginning.
     public var cursorReset: String?
+    /// Pages whose body was the same as in the last complete snapshot (``SnapshotPageMemo``),
+    /// and their items (counted in `items` too): listed, counted unchanged, not parsed or mapped
+    /// again.
+    public var unchangedPages = 0
+    public var unchangedItems = 0
 
     public init(cursor: AdapterCursor, signpost: AgencyTimestamp, isSnapshot: Bool, isComplete: Bool, served: Int, items: Int,
                 quarantined: Int, pages: Int, restarts: Int, listed: Set<String> = [], cursorReset: String? = nil) {

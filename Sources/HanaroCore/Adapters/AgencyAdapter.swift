@@ -14,6 +14,9 @@ public protocol AgencyAdapter: Sendable {
     /// The institution this adapter speaks to.
     var agency: AgencyID { get }
 
+    /// Where a snapshot agency's adapter remembers its unchanged pages (nil: it does not).
+    var snapshotMemo: SnapshotPageMemo? { get }
+
     /// Checks reachability and credentials with one cheap request.
     /// - Returns: the agency's clock (the `Date` of its answer).
     /// - Throws: ``AdapterError`` saying what is wrong (unreachable, TLS, credentials, envelope).
@@ -50,4 +53,8 @@ public protocol AgencyAdapter: Sendable {
     /// arrived).
     /// - Throws: ``ValidationError`` when it still cannot be mapped.
     func remapReferralEvent(_ raw: [UInt8]) throws(ValidationError) -> ReferralEvent
+}
+
+extension AgencyAdapter {
+    public var snapshotMemo: SnapshotPageMemo? { nil }
 }

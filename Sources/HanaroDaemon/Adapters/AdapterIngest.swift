@@ -55,8 +55,9 @@ public struct AdapterIngest: Sendable {
         let agency = self.agency, replica = self.replica, stream = programStream
         var counts = Outcome(summary: AdapterReadSummary(cursor: cursor, signpost: .distantPast, isSnapshot: false, isComplete: false,
                                                          served: 0, items: 0, quarantined: 0, pages: 0, restarts: 0))
-        var pipeline = PagePipeline(agency: agency, replica: replica)
+        var pipeline = PagePipeline(agency: agency, replica: replica, memo: adapter.snapshotMemo)
         var summary: AdapterReadSummary
+        if let memo = adapter.snapshotMemo { memo.begin(token: try await programsToken(), full: full) }
         do {
             summary = try await adapter.readPrograms(after: cursor, pageSize: pageSize) { (page) async throws(AdapterError) in
                 let edits = page.items.map { item -> AuthoredEdit in
@@ -67,21 +68,29 @@ public struct AdapterIngest: Sendable {
                                      refused: Self.located(error, item), raw: item.raw)
                     }
                 }
-                try await pipeline.submit(edits, checkpoint: page.cursor.map { Checkpoint(stream: stream, value: $0.text) }, into: &counts, progress: progress)
+                try await pipeline.submit(edits, checkpoint: page.cursor.map { Checkpoint(stream: stream, value: $0.text) }, memoRequest: page.memoRequest,
+                                          into: &counts, progress: progress)
             }
             try await pipeline.drain(into: &counts, progress: progress)
         } catch {
             await pipeline.settle()
+            adapter.snapshotMemo?.abandon()
             throw error
         }
         if summary.cursorReset == nil { summary.cursorReset = corrupt }
+        counts.unchanged += summary.unchangedItems
         counts.summary = summary
         if summary.isSnapshot, summary.isComplete {
             do {
                 counts.closed = try await replica.recordSnapshot(of: agency, listed: summary.listed).count
             } catch {
+                adapter.snapshotMemo?.abandon()
                 throw AdapterError(.store, agency: agency, "the replica refused the snapshot's membership: \(error)")
             }
+            // What the pages looked like is what the replica now holds of them.
+            if let memo = adapter.snapshotMemo { memo.commit(token: try await programsToken()) }
+        } else {
+            adapter.snapshotMemo?.abandon()
         }
         return counts
     }
@@ -195,6 +204,12 @@ public struct AdapterIngest: Sendable {
             notes: referral.notes.elements.sorted { $0.dot < $1.dot }.map(\.text))
     }
 
+    private func programsToken() async throws(AdapterError) -> String {
+        do { return try await replica.programsToken(of: agency) } catch {
+            throw AdapterError(.store, agency: agency, "cannot read the replica: \(error)")
+        }
+    }
+
     private func storedCursor(_ stream: StreamID, full: Bool) async throws(AdapterError) -> (AdapterCursor, String?) {
         if full { return (.beginning, nil) }
         let text: String?
@@ -231,27 +246,32 @@ public struct AdapterIngest: Sendable {
 struct PagePipeline {
     let agency: AgencyID
     let replica: Replica
-    private var pending: (task: Task<[WriteOutcome], any Error>, items: Int)?
+    let memo: SnapshotPageMemo?
+    private var pending: (task: Task<[WriteOutcome], any Error>, items: Int, memoRequest: String?)?
 
-    init(agency: AgencyID, replica: Replica) {
+    init(agency: AgencyID, replica: Replica, memo: SnapshotPageMemo? = nil) {
         self.agency = agency
         self.replica = replica
+        self.memo = memo
     }
 
     /// Waits for the page before, then starts storing this one.
-    mutating func submit(_ edits: [AuthoredEdit], checkpoint: Checkpoint?, into counts: inout AdapterIngest.Outcome,
+    mutating func submit(_ edits: [AuthoredEdit], checkpoint: Checkpoint?, memoRequest: String? = nil, into counts: inout AdapterIngest.Outcome,
                          progress: (@Sendable (Int) async -> Void)?) async throws(AdapterError) {
         try await drain(into: &counts, progress: progress)
         let (agency, replica) = (self.agency, self.replica)
-        pending = (Task { try await AdapterIngest.store(edits, agency: agency, replica: replica, checkpoint: checkpoint) }, edits.count)
+        pending = (Task { try await AdapterIngest.store(edits, agency: agency, replica: replica, checkpoint: checkpoint) }, edits.count, memoRequest)
     }
 
-    /// Waits for the page being stored, if any, and counts what it stored.
+    /// Waits for the page being stored, if any, and counts what it stored. A page the store
+    /// quarantined an item of is not one to skip next time.
     mutating func drain(into counts: inout AdapterIngest.Outcome, progress: (@Sendable (Int) async -> Void)?) async throws(AdapterError) {
-        guard let (task, items) = pending else { return }
+        guard let (task, items, memoRequest) = pending else { return }
         pending = nil
         do {
-            counts.add(try await task.value)
+            let outcomes = try await task.value
+            if let memoRequest, outcomes.contains(where: { if case .quarantined = $0 { true } else { false } }) { memo?.forget(memoRequest) }
+            counts.add(outcomes)
         } catch let error as AdapterError {
             throw error
         } catch {
