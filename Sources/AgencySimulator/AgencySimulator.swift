@@ -15,7 +15,14 @@ public actor AgencySimulator {
     var events: [SimulatedReferralEvent] = []
     var intake: [String: [String: String]] = [:]
     var faults = SimulatorFaults()
-    var sortedPrograms: [SimulatedProgram]?
+    var sortedPrograms: [SimulatedProgram]? {
+        didSet { if sortedPrograms == nil { programsVersion += 1; renderedProgramPages.removeAll() } }
+    }
+    /// Bumped whenever the program list changes.
+    var programsVersion = 0
+    /// Program-list answers kept as rendered bytes (``cacheProgramPages(_:)``).
+    var cachesProgramPages = false
+    var renderedProgramPages: [String: [UInt8]] = [:]
     var previousPrograms: Page<SimulatedProgram>?
     var eventSequence = 0
     var referralSequence = 0
@@ -148,6 +155,25 @@ extension AgencySimulator {
             return true
         }
         return false
+    }
+
+    /// Keeps each program-list answer as the bytes first rendered, until the list changes or a
+    /// fault is set: as an agency's HTTP cache would. For benchmarks, where the simulator shares
+    /// the machine with the node under test and its rendering would otherwise be counted as ours.
+    public func cacheProgramPages(_ on: Bool) {
+        cachesProgramPages = on
+        renderedProgramPages.removeAll()
+    }
+
+    /// The rendered answer kept for `key`, and the list's version (pass it back to keep one).
+    func renderedProgramPage(_ key: String) -> (bytes: [UInt8]?, version: Int) {
+        guard cachesProgramPages, faults == SimulatorFaults() else { return (nil, programsVersion) }
+        return (renderedProgramPages[key], programsVersion)
+    }
+
+    func keepRenderedProgramPage(_ key: String, _ bytes: [UInt8], version: Int) {
+        guard cachesProgramPages, faults == SimulatorFaults(), version == programsVersion else { return }
+        renderedProgramPages[key] = bytes
     }
 
     public func setFaults(_ newFaults: SimulatorFaults) {

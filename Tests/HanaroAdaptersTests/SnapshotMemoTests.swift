@@ -80,4 +80,25 @@ struct SnapshotMemoTests {
             #expect(last.summary.unchangedPages == 4, "\(last)")
         }
     }
+
+    @Test("The simulator's kept answers (the bench's option) follow every change of its list, and faults bypass them", arguments: [AgencyID.semas, .koreg, .kodit, .kinfa, .ewpc])
+    func simulatorKeptAnswers(agency: AgencyID) async throws {
+        try await SimulatedAgency.with(agency, programs: 120, pageSize: 50) { sim in
+            await sim.simulator.cacheProgramPages(true)
+            try await sim.ingest.ingestPrograms()
+            let ids = await sim.simulator.expectedPrograms().map(\.nativeID)
+            _ = await sim.simulator.changeProgram(ids[3])
+            await sim.simulator.createProgram()
+            sim.letSecondPass()
+            try await sim.ingest.ingestPrograms()
+            #expect(differences(await sim.simulator.expectedPrograms(), try await sim.replicaPrograms()) == [])
+            var faults = SimulatorFaults()
+            faults.changeWhilePaging = 2
+            await sim.simulator.setFaults(faults)
+            try await sim.ingest.ingestPrograms(full: true)
+            sim.letSecondPass()
+            try await sim.ingest.ingestPrograms()
+            #expect(differences(await sim.simulator.expectedPrograms(), try await sim.replicaPrograms()) == [])
+        }
+    }
 }

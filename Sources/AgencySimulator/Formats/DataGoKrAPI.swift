@@ -40,7 +40,7 @@ enum DataGoKrAPI {
 
     static func addRoutes(_ router: Router<BasicRequestContext>, simulator: AgencySimulator, flavour: Flavour) {
         router.get(RouterPath(flavour.programPath)) { request, _ in
-            await list(request, simulator: simulator) { since, until, offset, limit in
+            await list(request, simulator: simulator, cached: true) { since, until, offset, limit in
                 let page = await simulator.programPage(since: since, until: until, offset: offset, limit: limit)
                 return (page.items.map { flavour == .koreg ? koregItem($0) : kinfaItem($0) }, page.total)
             }
@@ -82,7 +82,7 @@ enum DataGoKrAPI {
         }
     }
 
-    static func list(_ request: Request, simulator: AgencySimulator,
+    static func list(_ request: Request, simulator: AgencySimulator, cached: Bool = false,
                      page: (AgencyTimestamp?, AgencyTimestamp?, Int, Int) async -> ([String], Int)) async -> Response {
         if let refused = await refusal(request, simulator: simulator) { return refused }
         let query = NativeText.query(request.uri.description)
@@ -90,11 +90,16 @@ enum DataGoKrAPI {
         let pageNo = max(1, Int(query["pageNo"] ?? "1") ?? 1)
         let since = query["updtPnttmBgng"].flatMap(AgencyTimestamp.init(parsing:))
         let until = query["updtPnttmEnd"].flatMap(AgencyTimestamp.init(parsing:))
+        let key = SimulatorServer.pageKey(since, until, (pageNo - 1) * rows, rows)
+        let kept = cached ? await simulator.renderedProgramPage(key) : (bytes: nil, version: 0)
+        if let bytes = kept.bytes { return await SimulatorServer.native(bytes, contentType: contentType, simulator: simulator) }
         let (items, total) = await page(since, until, (pageNo - 1) * rows, rows)
         if total == 0 {
             return await SimulatorServer.native(envelope(code: "03", message: "NODATA_ERROR", body: nil), contentType: contentType, simulator: simulator)
         }
-        return await SimulatorServer.native(body(items, total: total, pageNo: pageNo, rows: rows), contentType: contentType, simulator: simulator)
+        let bytes = body(items, total: total, pageNo: pageNo, rows: rows)
+        if cached { await simulator.keepRenderedProgramPage(key, bytes, version: kept.version) }
+        return await SimulatorServer.native(bytes, contentType: contentType, simulator: simulator)
     }
 
     static func body(_ items: [String], total: Int, pageNo: Int, rows: Int) -> [UInt8] {

@@ -13,7 +13,7 @@ enum EWPCAPI {
 
     static func addRoutes(_ router: Router<BasicRequestContext>, simulator: AgencySimulator) {
         router.get(RouterPath(base + "callOpenApiSvcInfo310L01.do")) { request, _ in
-            await list(request, simulator: simulator) { since, until, offset, limit in
+            await list(request, simulator: simulator, cached: true) { since, until, offset, limit in
                 let page = await simulator.programPage(since: since, until: until, offset: offset, limit: limit)
                 return (page.items.map(item), page.total)
             }
@@ -48,7 +48,7 @@ enum EWPCAPI {
         }
     }
 
-    static func list(_ request: Request, simulator: AgencySimulator,
+    static func list(_ request: Request, simulator: AgencySimulator, cached: Bool = false,
                      page: (AgencyTimestamp?, AgencyTimestamp?, Int, Int) async -> ([[String: Any]], Int)) async -> Response {
         if let refused = await refusal(request, simulator: simulator) { return refused }
         let query = NativeText.query(request.uri.description)
@@ -56,8 +56,13 @@ enum EWPCAPI {
         let number = max(1, Int(query["pageNum"] ?? "1") ?? 1)
         let since = query["srchUpdtBgng"].flatMap(AgencyTimestamp.init(parsing:))
         let until = query["srchUpdtEnd"].flatMap(AgencyTimestamp.init(parsing:))
+        let key = SimulatorServer.pageKey(since, until, (number - 1) * size, size)
+        let kept = cached ? await simulator.renderedProgramPage(key) : (bytes: nil, version: 0)
+        if let bytes = kept.bytes { return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator) }
         let (list, total) = await page(since, until, (number - 1) * size, size)
-        return await SimulatorServer.native(body(list, total: total, page: number, size: size), contentType: "application/json;charset=UTF-8", simulator: simulator)
+        let bytes = body(list, total: total, page: number, size: size)
+        if cached { await simulator.keepRenderedProgramPage(key, bytes, version: kept.version) }
+        return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator)
     }
 
     static func body(_ list: [[String: Any]], total: Int, page: Int, size: Int) -> [UInt8] {

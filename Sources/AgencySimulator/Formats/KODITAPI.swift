@@ -12,7 +12,7 @@ import NIOCore
 enum KODITAPI {
     static func addRoutes(_ router: Router<BasicRequestContext>, simulator: AgencySimulator) {
         router.get("api/15049544/v1/programs") { request, _ in
-            await list(request, simulator: simulator) { since, until, offset, limit in
+            await list(request, simulator: simulator, cached: true) { since, until, offset, limit in
                 let page = await simulator.programPage(since: since, until: until, offset: offset, limit: limit)
                 return (page.items.map(item), page.total)
             }
@@ -47,7 +47,7 @@ enum KODITAPI {
         }
     }
 
-    static func list(_ request: Request, simulator: AgencySimulator,
+    static func list(_ request: Request, simulator: AgencySimulator, cached: Bool = false,
                      page: (AgencyTimestamp?, AgencyTimestamp?, Int, Int) async -> ([[String: Any]], Int)) async -> Response {
         if let refused = await refusal(request, simulator: simulator) { return refused }
         let query = NativeText.query(request.uri.description)
@@ -55,8 +55,13 @@ enum KODITAPI {
         let pageNumber = max(1, Int(query["page"] ?? "1") ?? 1)
         let since = query["cond[수정일시::GTE]"].flatMap(AgencyTimestamp.init(parsing:))
         let until = query["cond[수정일시::LT]"].flatMap(AgencyTimestamp.init(parsing:))
+        let key = SimulatorServer.pageKey(since, until, (pageNumber - 1) * perPage, perPage)
+        let kept = cached ? await simulator.renderedProgramPage(key) : (bytes: nil, version: 0)
+        if let bytes = kept.bytes { return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator) }
         let (data, total) = await page(since, until, (pageNumber - 1) * perPage, perPage)
-        return await SimulatorServer.native(body(data, total: total, page: pageNumber, perPage: perPage), contentType: "application/json;charset=UTF-8", simulator: simulator)
+        let bytes = body(data, total: total, page: pageNumber, perPage: perPage)
+        if cached { await simulator.keepRenderedProgramPage(key, bytes, version: kept.version) }
+        return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator)
     }
 
     static func body(_ data: [[String: Any]], total: Int, page: Int, perPage: Int) -> [UInt8] {

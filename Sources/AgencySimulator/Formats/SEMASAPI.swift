@@ -13,7 +13,7 @@ import NIOCore
 enum SEMASAPI {
     static func addRoutes(_ router: Router<BasicRequestContext>, simulator: AgencySimulator) {
         router.post("api/pbanc/list") { request, _ in
-            await list(request, simulator: simulator) { since, until, offset, limit in
+            await list(request, simulator: simulator, cached: true) { since, until, offset, limit in
                 let page = await simulator.programPage(since: since, until: until, offset: offset, limit: limit)
                 return (page.items.map(item), page.total)
             }
@@ -52,7 +52,7 @@ enum SEMASAPI {
         }
     }
 
-    static func list(_ request: Request, simulator: AgencySimulator,
+    static func list(_ request: Request, simulator: AgencySimulator, cached: Bool = false,
                      page: (AgencyTimestamp?, AgencyTimestamp?, Int, Int) async -> ([[String: Any]], Int)) async -> Response {
         if let refused = await refusal(request, simulator: simulator) { return refused }
         guard let body = try? await request.body.collect(upTo: 1 << 16),
@@ -64,8 +64,13 @@ enum SEMASAPI {
         let until = (search["updtDtEnd"] as? String).flatMap(AgencyTimestamp.init(parsing:))
         let start = object["startRow"] as? Int ?? 0
         let end = object["endRow"] as? Int ?? start + 10
+        let key = SimulatorServer.pageKey(since, until, start, max(0, end - start))
+        let kept = cached ? await simulator.renderedProgramPage(key) : (bytes: nil, version: 0)
+        if let bytes = kept.bytes { return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator) }
         let (list, total) = await page(since, until, start, max(0, end - start))
-        return await SimulatorServer.native(Self.body(list, total: total), contentType: "application/json;charset=UTF-8", simulator: simulator)
+        let bytes = Self.body(list, total: total)
+        if cached { await simulator.keepRenderedProgramPage(key, bytes, version: kept.version) }
+        return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator)
     }
 
     static func body(_ list: [[String: Any]], total: Int) -> [UInt8] {
