@@ -165,14 +165,20 @@ extension AgencySimulator {
         renderedProgramPages.removeAll()
     }
 
-    /// The rendered answer kept for `key`, and the list's version (pass it back to keep one).
-    func renderedProgramPage(_ key: String) -> (bytes: [UInt8]?, version: Int) {
-        guard cachesProgramPages, faults == SimulatorFaults() else { return (nil, programsVersion) }
-        return (renderedProgramPages[key], programsVersion)
+    /// The rendered answer kept for a page of the list, its key, and the list's version (pass
+    /// both back to keep one). A window that holds every program (a bound below the oldest or
+    /// above the newest stamp) is the same answer as no bound, and is kept under the same key.
+    func renderedProgramPage(since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int) -> (key: String, bytes: [UInt8]?, version: Int) {
+        guard cachesProgramPages, faults == SimulatorFaults() else { return ("", nil, programsVersion) }
+        let stamps = programs.values.map(\.updatedAt)
+        let since = since.flatMap { since in stamps.min().map { $0 >= since } == true ? nil : since }
+        let until = until.flatMap { until in stamps.max().map { $0 < until } == true ? nil : until }
+        let key = "\(since?.digits ?? "-") \(until?.digits ?? "-") \(offset) \(limit)"
+        return (key, renderedProgramPages[key], programsVersion)
     }
 
     func keepRenderedProgramPage(_ key: String, _ bytes: [UInt8], version: Int) {
-        guard cachesProgramPages, faults == SimulatorFaults(), version == programsVersion else { return }
+        guard cachesProgramPages, !key.isEmpty, faults == SimulatorFaults(), version == programsVersion else { return }
         renderedProgramPages[key] = bytes
     }
 

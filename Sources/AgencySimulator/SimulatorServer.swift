@@ -146,11 +146,6 @@ public enum SimulatorServer {
         }
     }
 
-    /// The key of a program-list answer in the simulator's cache of rendered answers.
-    static func pageKey(_ since: AgencyTimestamp?, _ until: AgencyTimestamp?, _ offset: Int, _ limit: Int) -> String {
-        "\(since?.digits ?? "-") \(until?.digits ?? "-") \(offset) \(limit)"
-    }
-
     static func jsonResponse(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
                  body: .init(byteBuffer: ByteBuffer(bytes: NativeText.json(object))))

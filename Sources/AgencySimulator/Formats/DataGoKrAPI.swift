@@ -90,15 +90,14 @@ enum DataGoKrAPI {
         let pageNo = max(1, Int(query["pageNo"] ?? "1") ?? 1)
         let since = query["updtPnttmBgng"].flatMap(AgencyTimestamp.init(parsing:))
         let until = query["updtPnttmEnd"].flatMap(AgencyTimestamp.init(parsing:))
-        let key = SimulatorServer.pageKey(since, until, (pageNo - 1) * rows, rows)
-        let kept = cached ? await simulator.renderedProgramPage(key) : (bytes: nil, version: 0)
+        let kept = cached ? await simulator.renderedProgramPage(since: since, until: until, offset: (pageNo - 1) * rows, limit: rows) : (key: "", bytes: nil, version: 0)
         if let bytes = kept.bytes { return await SimulatorServer.native(bytes, contentType: contentType, simulator: simulator) }
         let (items, total) = await page(since, until, (pageNo - 1) * rows, rows)
         if total == 0 {
             return await SimulatorServer.native(envelope(code: "03", message: "NODATA_ERROR", body: nil), contentType: contentType, simulator: simulator)
         }
         let bytes = body(items, total: total, pageNo: pageNo, rows: rows)
-        if cached { await simulator.keepRenderedProgramPage(key, bytes, version: kept.version) }
+        if cached { await simulator.keepRenderedProgramPage(kept.key, bytes, version: kept.version) }
         return await SimulatorServer.native(bytes, contentType: contentType, simulator: simulator)
     }
 

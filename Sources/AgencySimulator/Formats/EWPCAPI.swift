@@ -56,12 +56,11 @@ enum EWPCAPI {
         let number = max(1, Int(query["pageNum"] ?? "1") ?? 1)
         let since = query["srchUpdtBgng"].flatMap(AgencyTimestamp.init(parsing:))
         let until = query["srchUpdtEnd"].flatMap(AgencyTimestamp.init(parsing:))
-        let key = SimulatorServer.pageKey(since, until, (number - 1) * size, size)
-        let kept = cached ? await simulator.renderedProgramPage(key) : (bytes: nil, version: 0)
+        let kept = cached ? await simulator.renderedProgramPage(since: since, until: until, offset: (number - 1) * size, limit: size) : (key: "", bytes: nil, version: 0)
         if let bytes = kept.bytes { return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator) }
         let (list, total) = await page(since, until, (number - 1) * size, size)
         let bytes = body(list, total: total, page: number, size: size)
-        if cached { await simulator.keepRenderedProgramPage(key, bytes, version: kept.version) }
+        if cached { await simulator.keepRenderedProgramPage(kept.key, bytes, version: kept.version) }
         return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator)
     }
 
