@@ -139,7 +139,7 @@ struct SyncBench: AsyncParsableCommand {
             try runChild(bin.appendingPathComponent("hanaro-bench"), arguments)
         }
         /// Serves `source` as `server` and pulls it all into `sink` as `client`: seconds, bytes.
-        func timedPull(_ source: Replica, as server: AgencyID, into sink: Replica, as client: AgencyID) async throws -> (Double, Int) {
+        func timedPull(_ source: Replica, as server: AgencyID, into sink: Replica, as client: AgencyID, compress: Bool = true) async throws -> (Double, Int) {
             let tls = { (agency: AgencyID) in try TLSMaterial(certificatePath: dir + "/\(agency.rawValue).pem", keyPath: dir + "/\(agency.rawValue)-key.pem", caPath: dir + "/federation-ca.pem") }
             let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
             let app = try PeerServer.application(replica: source, tls: try tls(server), policy: PeerPolicy(localAgency: server, peers: [client: nil]),
@@ -147,7 +147,7 @@ struct SyncBench: AsyncParsableCommand {
             let task = Task { try await app.run() }
             var iterator = ports.makeAsyncIterator()
             let port = await iterator.next()!
-            let peerClient = PeerClient(tls: try tls(client))
+            let peerClient = PeerClient(tls: try tls(client), compressPages: compress)
             let link = PeerLink(peer: server, localAgency: client, url: "https://127.0.0.1:\(port)", client: peerClient, replica: sink, logger: Logger(label: "bench"), pageSize: pageSize)
             let start = monotonicSeconds()
             try await link.catchUp()
@@ -165,7 +165,12 @@ struct SyncBench: AsyncParsableCommand {
         _ = try await timedPull(signedSource, as: .kodit, into: relay, as: .kamco)
         let relayedSink = try replica("cost-sink-relayed", authentication(.semas))
         let (relayed, relayedBytes) = try await timedPull(relay, as: .kamco, into: relayedSink, as: .semas)
+        // The same two pulls with pages uncompressed (federation.compress_pages: false).
+        let (plainOff, plainOffBytes) = try await timedPull(unsignedSource, as: .kodit, into: try replica("cost-sink-off-plain", nil), as: .semas, compress: false)
+        let (plainOn, plainOnBytes) = try await timedPull(signedSource, as: .kodit, into: try replica("cost-sink-on-plain", authentication(.semas)), as: .semas, compress: false)
         let n = Double(records)
+        print(String(format: "pages uncompressed: signatures off %.2f s = %.0f records/s, %.0f B/record; on %.2f s = %.0f records/s, %.0f B/record (%.2fx, +%.0f B/record)",
+                     plainOff, n / plainOff, Double(plainOffBytes) / n, plainOn, n / plainOn, Double(plainOnBytes) / n, plainOff / plainOn, Double(plainOnBytes - plainOffBytes) / n))
         print(String(format: "signatures off: %d records in %.2f s = %.0f records/s, %.0f B/record (in-process server)", records, off, n / off, Double(offBytes) / n))
         print(String(format: "signatures on:  %d records in %.2f s = %.0f records/s, %.0f B/record; %.2fx the rate without, +%.0f B/record",
                      records, on, n / on, Double(onBytes) / n, off / on, Double(onBytes - offBytes) / n))
