@@ -17,7 +17,8 @@ public struct PeerLinkStatus: Sendable, Hashable {
     public var refused = 0
     /// Full reconciliations triggered by a recreated or restored peer.
     public var resets = 0
-    /// Response body bytes received from this peer since start.
+    /// Page body bytes received from this peer since start, as they crossed the wire (gzipped
+    /// when the page came compressed).
     public var bytesReceived = 0
     /// The peer's own view of each agency's freshness, from its last answer.
     public var relayView = RelayFreshness()

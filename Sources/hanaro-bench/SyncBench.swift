@@ -25,9 +25,11 @@ struct SyncBench: AsyncParsableCommand {
     @Option(help: "Changes per second for the propagation test.") var rate = 1_000
     @Option(help: "Seconds of the propagation test.") var seconds = 10
     @Option(help: "Versions per pull.") var pageSize = 5_000
+    @Flag(inversion: .prefixedNo, help: "Ask for gzip pages in the initial sync and the catch-up (federation.compress_pages).") var compress = true
+    @Flag(help: "Only the initial sync and the catch-up (no signature-cost runs, no propagation).") var syncOnly = false
 
     func run() async throws {
-        print("# hanaro-bench sync --records \(records) --updates \(updates) --rate \(rate) --seconds \(seconds) --page-size \(pageSize)")
+        print("# hanaro-bench sync --records \(records) --updates \(updates) --rate \(rate) --seconds \(seconds) --page-size \(pageSize)" + (compress ? "" : " --no-compress") + (syncOnly ? " --sync-only" : ""))
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
         let dir = NSTemporaryDirectory() + "hanaro-sync-bench-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir + "/agencies", withIntermediateDirectories: true)
@@ -68,7 +70,7 @@ struct SyncBench: AsyncParsableCommand {
         defer { if server.isRunning { server.terminate(); server.waitUntilExit() } }
 
         let tls = try TLSMaterial(certificatePath: dir + "/semas.pem", keyPath: dir + "/semas-key.pem", caPath: dir + "/federation-ca.pem")
-        let client = PeerClient(tls: tls)
+        let client = PeerClient(tls: tls, compressPages: compress)
         // The sink verifies every version, as semas's node does.
         var verifying = nodeOptions()
         verifying.authentication = VersionAuthentication(signer: semasKey, keys: [koditKey.verifier, semasKey.verifier])
@@ -114,6 +116,7 @@ struct SyncBench: AsyncParsableCommand {
         server.waitUntilExit()
         await client.shutdown()
 
+        if syncOnly { return }
         try await signatureCost(dir: dir, bin: bin)
         try await propagation(dir: dir)
     }

@@ -5,7 +5,7 @@ import Testing
 /// The packed eligibility table answers exactly as the rules do, program by program.
 @Suite("Packed eligibility")
 struct EligibilityTableTests {
-    @Test("For 10,000 random programs and 60 random profiles, the table's class equals quickCheck's and check's")
+    @Test("For 10,000 random programs and 60 random profiles, the packed class (whole table, and one program alone as quickCheck) equals the detailed rules (check)")
     func agreesWithTheRules() throws {
         let seed: UInt64 = 20261201
         var rng = SplitMix64(seed: seed)

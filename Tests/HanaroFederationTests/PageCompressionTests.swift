@@ -126,18 +126,8 @@ struct PageCompressionTests {
     }
 }
 
-/// Runs an outside tool to its end: its status, standard output and standard error.
+/// An outside tool run to its end (HanaroTesting's `runToEnd`), its standard error as text.
 private func tool(_ path: String, _ arguments: [String]) throws -> (status: Int32, stdout: Data, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // Read before waiting: a page larger than the pipe's buffer would otherwise block the tool.
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, stdout, String(decoding: stderr, as: UTF8.self))
+    let (status, stdout, stderr) = try runToEnd(URL(fileURLWithPath: path), arguments)
+    return (status, stdout, String(decoding: stderr, as: UTF8.self))
 }

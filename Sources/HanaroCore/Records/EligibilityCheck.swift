@@ -121,51 +121,10 @@ extension Eligibility {
 }
 
 extension Eligibility {
-    /// The class of ``check(_:)``'s answer without its details, allocating nothing: what an
-    /// answer over every program computes for each, before it spells out the page it returns.
+    /// The class of ``check(_:)``'s answer without its details: the packed rules of
+    /// ``EligibilityTable`` for this one program (a property test holds them to ``check(_:)``).
     public func quickCheck(_ profile: BusinessProfile) -> EligibilityClass {
-        var missing = false
-        if !regions.isEmpty {
-            if let region = profile.region?.code.utf8 {
-                var admitted = false, precise = false
-                for allowed in regions {
-                    let code = allowed.code.utf8
-                    if region.starts(with: code) { admitted = true; precise = true; break }
-                    if code.count > region.count, code.starts(with: region) { admitted = true }
-                }
-                if !admitted { return .ineligible }
-                if !precise { missing = true }
-            } else {
-                missing = true
-            }
-        }
-        if !industries.isEmpty {
-            if let industry = profile.industry?.code.utf8 {
-                var covered = false, narrower = false
-                for allowed in industries {
-                    let code = allowed.code.utf8
-                    if industry.starts(with: code) { covered = true; break }
-                    if code.starts(with: industry) { narrower = true }
-                }
-                if !covered {
-                    if !narrower { return .ineligible }
-                    missing = true
-                }
-            } else {
-                missing = true
-            }
-        }
-        // One by one, not through an array of pairs: this runs for every program of an answer.
-        func fails(_ range: BoundedRange, _ value: Int64?) -> Bool {
-            guard !range.isUnbounded else { return false }
-            guard let value else { missing = true; return false }
-            return !range.contains(value)
-        }
-        if fails(businessAgeMonths, profile.businessAgeMonths) || fails(employees, profile.employees)
-            || fails(revenueKRW, profile.revenueKRW) || fails(ownerAge, profile.ownerAge) {
-            return .ineligible
-        }
-        return missing ? .unknown : .eligible
+        EligibilityTable([self]).classify(0, PackedProfile(profile))
     }
 }
 
