@@ -153,6 +153,18 @@ public enum SimulatorServer {
 
     /// A native answer: the body (cut short when a truncation fault is pending), its type, and
     /// with `digest` an RFC 9530 `Repr-Digest` of the whole body (as file exports publish a checksum).
+    /// A page of a list answered natively: rendered now, or — for a program list (`cached`) while
+    /// the simulator keeps its answers (``AgencySimulator/cacheProgramPages(_:)``) — the bytes
+    /// rendered for the same window before.
+    static func listAnswer(_ simulator: AgencySimulator, cached: Bool, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int,
+                           contentType: String, render: () async -> [UInt8]) async -> Response {
+        let kept = cached ? await simulator.renderedProgramPage(since: since, until: until, offset: offset, limit: limit) : (key: "", bytes: nil, version: 0)
+        if let bytes = kept.bytes { return await native(bytes, contentType: contentType, simulator: simulator) }
+        let bytes = await render()
+        if cached { await simulator.keepRenderedProgramPage(kept.key, bytes, version: kept.version) }
+        return await native(bytes, contentType: contentType, simulator: simulator)
+    }
+
     static func native(_ bytes: [UInt8], contentType: String, simulator: AgencySimulator, status: HTTPResponse.Status = .ok, digest: Bool = false) async -> Response {
         var body = bytes
         var headers: HTTPFields = [.contentType: contentType]

@@ -16,10 +16,9 @@ public enum PageCompression {
     /// Pages smaller than this are sent as they are (the gzip header and a deflate block would
     /// cost more than they save, and long-poll answers are mostly empty).
     public static let minimumBytes = 1_024
-    /// zlib level 1: pages are versions with repeated field names and region/KSIC codes, which the
-    /// fastest level already shrinks by most of what level 6 does, at a fraction of its CPU
-    /// (measured: `hanaro-bench wire`, docs/BENCHMARKS.md).
-    public static let level: Int32 = 1
+    /// zlib level 1, the fastest: the serving node compresses on its request path, sharing its
+    /// cores with its own writes (what it saves and costs: docs/BENCHMARKS.md, "Compressed pages").
+    static let level: Int32 = 1
 
     /// Whether an `Accept-Encoding` value allows gzip (RFC 9110 §12.5.3: a `q=0` refuses it; `*`
     /// allows it unless gzip is refused by name).
@@ -38,7 +37,7 @@ public enum PageCompression {
 
     /// The page gzipped, or nil when it is too small to gain or zlib failed (the caller then sends
     /// it uncompressed: compression is an optimisation, never a reason to fail a pull).
-    public static func gzip(_ body: ByteBuffer, level: Int32 = level) -> ByteBuffer? {
+    public static func gzip(_ body: ByteBuffer) -> ByteBuffer? {
         guard body.readableBytes >= minimumBytes else { return nil }
         var input = body
         do {

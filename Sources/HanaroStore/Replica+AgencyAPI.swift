@@ -79,12 +79,13 @@ struct CriteriaSet: Sendable {
         self.programs = programs
         table = EligibilityTable(programs.lazy.map(\.eligibility))
         filters = programs.map { program in
-            Filter(owner: Self.number(program.key.owner), category: program.category.flatMap { UInt8($0.rawValue) } ?? 0,
+            Filter(owner: UInt8(program.key.owner.index), category: Self.number(program.category),
                    openFrom: Int32(clamping: program.openFrom ?? Int(Int32.min)), openUntil: Int32(clamping: program.openUntil ?? Int(Int32.max)))
         }
     }
 
-    static func number(_ agency: AgencyID) -> UInt8 { UInt8(AgencyID.allCases.firstIndex(of: agency)!) }
+    /// A 지원분야 as its code's number (0: none).
+    static func number(_ category: SupportCategory?) -> UInt8 { category.flatMap { UInt8($0.rawValue) } ?? 0 }
 }
 
 /// An eligibility answer's classes over every program that passed its filters: indices into
@@ -278,9 +279,11 @@ extension Replica {
     public func classifyPrograms(for profile: BusinessProfile, agency: AgencyID? = nil, category: SupportCategory? = nil, openOn: LocalDate? = nil) async throws(StoreError) -> EligibilityScan {
         let set = try await currentCriteria()
         var scan = EligibilityScan(programs: set.programs)
-        let filtered = agency != nil || category != nil || openOn != nil
+        // The filters in the rows' own terms, once per answer.
+        let owner = agency.map { UInt8($0.index) }, categoryNumber = category.map { CriteriaSet.number($0) }, day = openOn.map { Int32(clamping: $0.ordinal) }
+        let filtered = owner != nil || categoryNumber != nil || day != nil
         set.filters.withUnsafeBufferPointer { filters in
-            set.table.classifyAll(PackedProfile(profile), where: { !filtered || Self.admits(filters[$0], agency: agency, category: category, day: openOn) }) { index, result in
+            set.table.classifyAll(PackedProfile(profile), where: { !filtered || Self.admits(filters[$0], owner: owner, category: categoryNumber, day: day) }) { index, result in
                 switch result {
                 case .eligible: scan.eligible.append(index)
                 case .unknown: scan.unknown.append(index)
@@ -292,10 +295,10 @@ extension Replica {
     }
 
     @inline(__always)
-    static func admits(_ filter: CriteriaSet.Filter, agency: AgencyID?, category: SupportCategory?, day: LocalDate?) -> Bool {
-        if let agency, filter.owner != CriteriaSet.number(agency) { return false }
-        if let category, filter.category != UInt8(category.rawValue) ?? 0 { return false }
-        if let day = day.map({ Int32(clamping: $0.ordinal) }), filter.openFrom > day || filter.openUntil < day { return false }
+    static func admits(_ filter: CriteriaSet.Filter, owner: UInt8?, category: UInt8?, day: Int32?) -> Bool {
+        if let owner, filter.owner != owner { return false }
+        if let category, filter.category != category { return false }
+        if let day, filter.openFrom > day || filter.openUntil < day { return false }
         return true
     }
 

@@ -55,11 +55,12 @@ extension Replica {
     /// is recreated. An adapter's ``SnapshotPageMemo`` is valid only under the token it was made
     /// with. One range scan of the agency's keys.
     public func programsToken(of agency: AgencyID) async throws(StoreError) -> String {
-        let prefix = "program/\(agency.rawValue)/"
+        // Every key of the agency's programs begins `program/<agency>/`; '0' follows '/'.
+        let prefix = RecordKey(kind: .program, owner: agency, localID: "").description
         let epoch = self.epoch
         return try await read("read the state of \(agency.rawValue)'s programs") { db in
             let row = try Row.fetchOne(db, sql: "SELECT max(seq), count(*) FROM record WHERE key >= ? AND key < ?",
-                                       arguments: [prefix, "program/\(agency.rawValue)0"])
+                                       arguments: [prefix, String(prefix.dropLast()) + "0"])
             return "\(epoch) \(row?[0] as Int64? ?? 0) \(row?[1] as Int64? ?? 0)"
         }
     }

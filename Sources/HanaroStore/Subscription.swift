@@ -102,16 +102,14 @@ final class SubscriptionMatcher: Sendable {
         var agency: AgencyID?
         var category: SupportCategory?
         var profile: BusinessProfile?
-        /// NFC, lower-cased, without whitespace, as UTF-8.
-        var keywords: [[UInt8]]
     }
 
     /// Program subscriptions, and an index of those with keywords: each keyword is filed under
     /// its leading characters (up to four: `창업자금`, `햇살론` under all of itself, a one-character
     /// keyword under that character), so a program is checked only against the subscriptions whose
     /// keyword begins somewhere in its text, and those without keywords; each candidate's keyword
-    /// is then searched for in the text (so a collision of the key's hash costs a check, never a
-    /// wrong match). 10,000 subscriptions checked one by one cost ~4 ms per program; filed under
+    /// is then compared with the text at that offset (so a collision of the key's hash costs a
+    /// compare, never a wrong match). 10,000 subscriptions checked one by one cost ~4 ms per program; filed under
     /// one pair of characters, ~0.2 ms when they were like owners' (pairs such as `창업` are in
     /// most programs' texts).
     let entries: [Entry]
@@ -160,15 +158,15 @@ final class SubscriptionMatcher: Sendable {
         mutating func add(id: String, filter: SubscriptionFilter) {
             if filter.events.contains(.referralReceived) { referralSubscriptions.append(id) }
             guard filter.events.contains(.programMatched) else { return }
-            let entry = Entry(id: id, agency: filter.agency, category: filter.category, profile: filter.profile,
-                              keywords: filter.keywords.map { Array(SubscriptionMatcher.normalized($0).utf8) }.filter { !$0.isEmpty })
+            // NFC, lower-cased, without whitespace, as UTF-8; kept only in `keywordBytes`.
+            let keywords = Set(filter.keywords.map { Array(SubscriptionMatcher.normalized($0).utf8) }.filter { !$0.isEmpty })
             let index = entries.count
-            entries.append(entry)
-            guard !entry.keywords.isEmpty else {
+            entries.append(Entry(id: id, agency: filter.agency, category: filter.category, profile: filter.profile))
+            guard !keywords.isEmpty else {
                 unkeyed.append(index)
                 return
             }
-            for keyword in Set(entry.keywords) {
+            for keyword in keywords {
                 let scalars = Array(String(decoding: keyword, as: UTF8.self).unicodeScalars.prefix(SubscriptionMatcher.maxGram))
                 byGram[SubscriptionMatcher.gram(scalars[...]), default: []]
                     .append(Filed(entry: Int32(index), start: Int32(keywordBytes.count), count: Int32(keyword.count)))

@@ -42,9 +42,16 @@ struct IngestBench: AsyncParsableCommand {
             let port = await iterator.next() ?? 0
             let settings = AdapterSettings(baseURL: "http://127.0.0.1:\(port)", serviceKey: "demo-key", requestsPerSecond: 100_000, timeoutSeconds: 60)
             let http = try AgencyHTTP(agency: agency, settings: settings)
-            let path = (dir as NSString).appendingPathComponent("hanaro-bench-ingest-\(UUID().uuidString)")
-            let replica = try Replica(path: path + ".sqlite", key: try ReplicaKey.create(at: path + ".key"))
-            let ingest = AdapterIngest(adapter: AgencyFormats.makeAdapter(for: agency, settings: settings, http: http), replica: replica, pageSize: pageSize)
+            /// A fresh replica file and an adapter reading the simulator into it.
+            func freshIngest() throws -> (path: String, replica: Replica, ingest: AdapterIngest) {
+                let path = (dir as NSString).appendingPathComponent("hanaro-bench-ingest-\(UUID().uuidString)")
+                let replica = try Replica(path: path + ".sqlite", key: try ReplicaKey.create(at: path + ".key"))
+                return (path, replica, AdapterIngest(adapter: AgencyFormats.makeAdapter(for: agency, settings: settings, http: http), replica: replica, pageSize: pageSize))
+            }
+            func remove(_ path: String) {
+                remove(path)
+            }
+            let (path, replica, ingest) = try freshIngest()
             // Give the simulator's data a second to fall before the signpost.
             try await Task.sleep(for: .milliseconds(1100))
             let start = monotonicSeconds()
@@ -78,9 +85,7 @@ struct IngestBench: AsyncParsableCommand {
             // (the first read rendered them): what the node itself costs beside the parse.
             var warm = "—"
             if !renderEveryAnswer {
-                let second = (dir as NSString).appendingPathComponent("hanaro-bench-ingest-\(UUID().uuidString)")
-                let fresh = try Replica(path: second + ".sqlite", key: try ReplicaKey.create(at: second + ".key"))
-                let again = AdapterIngest(adapter: AgencyFormats.makeAdapter(for: agency, settings: settings, http: http), replica: fresh, pageSize: pageSize)
+                let (second, fresh, again) = try freshIngest()
                 try await Task.sleep(for: .milliseconds(1100))
                 let warmStart = monotonicSeconds()
                 let warmRead = try await again.ingestPrograms()
@@ -89,7 +94,7 @@ struct IngestBench: AsyncParsableCommand {
                 // digests differ; the programs stored must not.
                 let same = try await fresh.summary().programs == stored
                 warm = "\(Int(warmRate)) = **\(String(format: "%.2f", warmRate / parseRate))** of raw\(same ? "" : " (STORED A DIFFERENT COUNT)")"
-                for suffix in [".sqlite", ".sqlite-wal", ".sqlite-shm", ".key"] { try? FileManager.default.removeItem(atPath: second + suffix) }
+                remove(second)
             }
             print("| \(agency.rawValue) | \(label) | \(stored) | \(Int(ingestRate)) | \(warm) | \(Int(parseRate)) | \(String(format: "%.2f", ingestRate / parseRate)) | \(summary.summary.pages) | \(reread.summary.isSnapshot ? "snapshot" : "incremental") \(reread.summary.items) items, \(Int(rereadRate))/s = \(String(format: "%.1f", rereadRate / ingestRate))× first read, \(unchanged ? "0 writes" : "WROTE (head \(beforeReread.headSeq)→\(afterReread.headSeq), WAL \(walBefore)→\(walAfter) B)") |")
             await http.shutdown()

@@ -134,6 +134,17 @@ struct RealFormatTests {
             #expect(try await reader.replica.digest() == digest)
             let again = try await reader.replica.quarantine()
             #expect(again.count == 1 && again.first?.id == held.first?.id && (again.first?.attempts ?? 0) >= (held.first?.attempts ?? 0))
+            if reader.ingest.adapter.snapshotMemo != nil {
+                // A snapshot agency, served by a server this project did not write: its unchanged
+                // pages are recognised by their bytes, the bad item's page is read in full again
+                // (one more attempt on its row), and nothing is written.
+                let third = try await reader.ingest.ingestPrograms()
+                #expect(third.summary.unchangedPages >= 1 && third.summary.unchangedPages < third.summary.pages, "\(agency): \(third.summary)")
+                #expect(third.applied == 0 && third.quarantined == 1)
+                #expect(try await reader.replica.digest() == digest)
+                let rows = try await reader.replica.quarantine()
+                #expect(rows.count == 1 && rows.first?.attempts == (again.first?.attempts ?? 0) + 1, "\(rows.map(\.attempts))")
+            }
             await reader.http.shutdown()
         }
     }

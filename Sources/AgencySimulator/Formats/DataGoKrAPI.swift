@@ -90,15 +90,10 @@ enum DataGoKrAPI {
         let pageNo = max(1, Int(query["pageNo"] ?? "1") ?? 1)
         let since = query["updtPnttmBgng"].flatMap(AgencyTimestamp.init(parsing:))
         let until = query["updtPnttmEnd"].flatMap(AgencyTimestamp.init(parsing:))
-        let kept = cached ? await simulator.renderedProgramPage(since: since, until: until, offset: (pageNo - 1) * rows, limit: rows) : (key: "", bytes: nil, version: 0)
-        if let bytes = kept.bytes { return await SimulatorServer.native(bytes, contentType: contentType, simulator: simulator) }
-        let (items, total) = await page(since, until, (pageNo - 1) * rows, rows)
-        if total == 0 {
-            return await SimulatorServer.native(envelope(code: "03", message: "NODATA_ERROR", body: nil), contentType: contentType, simulator: simulator)
+        return await SimulatorServer.listAnswer(simulator, cached: cached, since: since, until: until, offset: (pageNo - 1) * rows, limit: rows, contentType: contentType) {
+            let (items, total) = await page(since, until, (pageNo - 1) * rows, rows)
+            return total == 0 ? envelope(code: "03", message: "NODATA_ERROR", body: nil) : body(items, total: total, pageNo: pageNo, rows: rows)
         }
-        let bytes = body(items, total: total, pageNo: pageNo, rows: rows)
-        if cached { await simulator.keepRenderedProgramPage(kept.key, bytes, version: kept.version) }
-        return await SimulatorServer.native(bytes, contentType: contentType, simulator: simulator)
     }
 
     static func body(_ items: [String], total: Int, pageNo: Int, rows: Int) -> [UInt8] {

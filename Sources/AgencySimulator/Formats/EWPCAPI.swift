@@ -56,12 +56,11 @@ enum EWPCAPI {
         let number = max(1, Int(query["pageNum"] ?? "1") ?? 1)
         let since = query["srchUpdtBgng"].flatMap(AgencyTimestamp.init(parsing:))
         let until = query["srchUpdtEnd"].flatMap(AgencyTimestamp.init(parsing:))
-        let kept = cached ? await simulator.renderedProgramPage(since: since, until: until, offset: (number - 1) * size, limit: size) : (key: "", bytes: nil, version: 0)
-        if let bytes = kept.bytes { return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator) }
-        let (list, total) = await page(since, until, (number - 1) * size, size)
-        let bytes = body(list, total: total, page: number, size: size)
-        if cached { await simulator.keepRenderedProgramPage(kept.key, bytes, version: kept.version) }
-        return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator)
+        return await SimulatorServer.listAnswer(simulator, cached: cached, since: since, until: until, offset: (number - 1) * size, limit: size,
+                                                contentType: "application/json;charset=UTF-8") {
+            let (list, total) = await page(since, until, (number - 1) * size, size)
+            return body(list, total: total, page: number, size: size)
+        }
     }
 
     static func body(_ list: [[String: Any]], total: Int, page: Int, size: Int) -> [UInt8] {

@@ -55,12 +55,11 @@ enum KODITAPI {
         let pageNumber = max(1, Int(query["page"] ?? "1") ?? 1)
         let since = query["cond[수정일시::GTE]"].flatMap(AgencyTimestamp.init(parsing:))
         let until = query["cond[수정일시::LT]"].flatMap(AgencyTimestamp.init(parsing:))
-        let kept = cached ? await simulator.renderedProgramPage(since: since, until: until, offset: (pageNumber - 1) * perPage, limit: perPage) : (key: "", bytes: nil, version: 0)
-        if let bytes = kept.bytes { return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator) }
-        let (data, total) = await page(since, until, (pageNumber - 1) * perPage, perPage)
-        let bytes = body(data, total: total, page: pageNumber, perPage: perPage)
-        if cached { await simulator.keepRenderedProgramPage(kept.key, bytes, version: kept.version) }
-        return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator)
+        return await SimulatorServer.listAnswer(simulator, cached: cached, since: since, until: until, offset: (pageNumber - 1) * perPage, limit: perPage,
+                                                contentType: "application/json;charset=UTF-8") {
+            let (data, total) = await page(since, until, (pageNumber - 1) * perPage, perPage)
+            return body(data, total: total, page: pageNumber, perPage: perPage)
+        }
     }
 
     static func body(_ data: [[String: Any]], total: Int, page: Int, perPage: Int) -> [UInt8] {

@@ -64,12 +64,11 @@ enum SEMASAPI {
         let until = (search["updtDtEnd"] as? String).flatMap(AgencyTimestamp.init(parsing:))
         let start = object["startRow"] as? Int ?? 0
         let end = object["endRow"] as? Int ?? start + 10
-        let kept = cached ? await simulator.renderedProgramPage(since: since, until: until, offset: start, limit: max(0, end - start)) : (key: "", bytes: nil, version: 0)
-        if let bytes = kept.bytes { return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator) }
-        let (list, total) = await page(since, until, start, max(0, end - start))
-        let bytes = Self.body(list, total: total)
-        if cached { await simulator.keepRenderedProgramPage(kept.key, bytes, version: kept.version) }
-        return await SimulatorServer.native(bytes, contentType: "application/json;charset=UTF-8", simulator: simulator)
+        return await SimulatorServer.listAnswer(simulator, cached: cached, since: since, until: until, offset: start, limit: max(0, end - start),
+                                                contentType: "application/json;charset=UTF-8") {
+            let (list, total) = await page(since, until, start, max(0, end - start))
+            return Self.body(list, total: total)
+        }
     }
 
     static func body(_ list: [[String: Any]], total: Int) -> [UInt8] {

@@ -101,21 +101,16 @@ extension PagedAgencyAPI {
                 let http = pageRequest(path, since: nil, until: nil, offset: request.offset, limit: request.limit)
                 let answer = try await fetchPage(http)
                 taken = taken ?? answer.date
-                guard let memo else {
-                    let (items, total) = try parsePage(answer.body)
-                    return NativePage(items: items.map(map), total: total, date: answer.date)
-                }
                 // The same request answered with the same bytes as in the last complete snapshot:
                 // its items are listed again without being parsed (SnapshotPageMemo).
-                let key = http.memoKey
-                let digest = Array(SHA256.hash(data: answer.body))
-                if let remembered = memo.page(for: key, digest: digest) {
+                let entry = memo.map { _ in (request: http.memoKey, digest: Array(SHA256.hash(data: answer.body))) }
+                if let entry, let remembered = memo?.page(for: entry.request, digest: entry.digest) {
                     return NativePage(items: remembered.served.map { NativeItem(id: $0.id, stamp: $0.stamp, raw: { [] }, map: { () throws(ValidationError) in
                         throw ValidationError(.malformed, "a remembered page is not mapped")
-                    }) }, total: remembered.total, date: answer.date, memo: (key, digest), remembered: true)
+                    }) }, total: remembered.total, date: answer.date, memo: entry, remembered: true)
                 }
                 let (items, total) = try parsePage(answer.body)
-                return NativePage(items: items.map(map), total: total, date: answer.date, memo: (key, digest))
+                return NativePage(items: items.map(map), total: total, date: answer.date, memo: entry)
             }, deliver: deliver)
             summary.signpost = taken ?? .distantPast
             return summary

@@ -51,6 +51,8 @@ enum PagedReader {
             let served = page.items.map { ListRead.Served(id: $0.id, stamp: $0.stamp) }
             let decisions = state.receive(served, total: page.total)
             let allTaken = decisions.allSatisfy { if case .take = $0 { true } else { false } }
+            // A complete snapshot stores when it was taken (nothing reads it back as a position).
+            let cursor = state.isFinished ? (state.finalCursor ?? (kind == .snapshot && state.isComplete ? AdapterCursor(updatedAt: taken ?? signpost, id: "") : nil)) : nil
             if page.remembered, let (key, digest) = page.memo {
                 // The same body as when every item of it was stored: listed, nothing to map.
                 if allTaken { memo?.note(SnapshotPageMemo.Page(digest: digest, served: served, total: page.total), for: key) }
@@ -58,7 +60,6 @@ enum PagedReader {
                 unchangedPages += 1
                 unchangedItems += listed
                 items += listed
-                let cursor = state.isFinished && kind == .snapshot && state.isComplete ? AdapterCursor(updatedAt: taken ?? signpost, id: "") : nil
                 if let cursor { try await deliver(AdapterPage(items: [], cursor: cursor)) }
                 continue
             }
@@ -77,8 +78,6 @@ enum PagedReader {
                     out.append(AdapterItem(nativeID: item.id, location: location, raw: raw, mapped: result))
                 }
             }
-            // A complete snapshot stores when it was taken (nothing reads it back as a position).
-            let cursor = state.isFinished ? (state.finalCursor ?? (kind == .snapshot && state.isComplete ? AdapterCursor(updatedAt: taken ?? signpost, id: "") : nil)) : nil
             // Noted when every item was taken from this body and mapped (one skipped — read
             // before in this read, or moved — was not stored from it; the caller forgets the page
             // if the store refuses an item; the memo takes effect only when the read completes).

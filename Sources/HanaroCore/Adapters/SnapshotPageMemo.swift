@@ -80,7 +80,4 @@ public final class SnapshotPageMemo: Sendable {
             state = State()
         }
     }
-
-    /// How many pages a next read may skip.
-    public var count: Int { state.withLock { $0.pages.count } }
 }
