@@ -156,13 +156,14 @@ public enum SimulatorServer {
     /// A page of a list answered natively: rendered now, or — for a program list (`cached`) while
     /// the simulator keeps its answers (``AgencySimulator/cacheProgramPages(_:)``) — the bytes
     /// rendered for the same window before.
+    /// A render that yields nil (a text the native encoding cannot carry) answers 500.
     static func listAnswer(_ simulator: AgencySimulator, cached: Bool, since: AgencyTimestamp?, until: AgencyTimestamp?, offset: Int, limit: Int,
-                           contentType: String, render: () async -> [UInt8]) async -> Response {
+                           contentType: String, digest: Bool = false, render: () async -> [UInt8]?) async -> Response {
         let kept = cached ? await simulator.renderedProgramPage(since: since, until: until, offset: offset, limit: limit) : (key: "", bytes: nil, version: 0)
-        if let bytes = kept.bytes { return await native(bytes, contentType: contentType, simulator: simulator) }
-        let bytes = await render()
+        if let bytes = kept.bytes { return await native(bytes, contentType: contentType, simulator: simulator, digest: digest) }
+        guard let bytes = await render() else { return Response(status: .internalServerError) }
         if cached { await simulator.keepRenderedProgramPage(kept.key, bytes, version: kept.version) }
-        return await native(bytes, contentType: contentType, simulator: simulator)
+        return await native(bytes, contentType: contentType, simulator: simulator, digest: digest)
     }
 
     static func native(_ bytes: [UInt8], contentType: String, simulator: AgencySimulator, status: HTTPResponse.Status = .ok, digest: Bool = false) async -> Response {

@@ -64,7 +64,8 @@ extension Replica {
             let stored = StoredRow(vector: Array(row[0] as Data), body: Array(row[1] as Data), sealed: row[2], signature: (row[3] as Data?).map(Array.init))
             var signed: [SignedVersion]
             if let signature = stored.signature {
-                signed = [SignedVersion(try stored.decode(recordKey, with: key).version, signature: try VersionSignature(canonicalBytes: signature))]
+                let version = try stored.decode(recordKey, with: key).version
+                signed = [SignedVersion(version, signature: try VersionSignature(canonicalBytes: signature, vector: version.vector))]
             } else {
                 signed = try WriteSession.readFrontier(db, of: recordKey, key: key)
             }

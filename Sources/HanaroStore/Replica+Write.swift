@@ -224,7 +224,7 @@ extension WriteSession {
             // A merge of concurrent versions: nobody signed it, so the signed versions it is made
             // of are kept (those the new one does not supersede, and the new one) and sent instead.
             var parts: [SignedVersion]
-            if let bytes = previous.row.signature, let signature = try? VersionSignature(canonicalBytes: bytes) {
+            if let bytes = previous.row.signature, let signature = try? VersionSignature(canonicalBytes: bytes, vector: previous.version.vector) {
                 parts = [SignedVersion(previous.version, signature: signature)]
             } else {
                 parts = try frontier(of: incoming.key)

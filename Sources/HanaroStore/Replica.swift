@@ -17,9 +17,12 @@ import Synchronization
 public final class Replica: Sendable {
     /// Tuning and limits. Defaults suit a node; tests narrow them.
     public struct Options: Sendable {
-        /// SQLite page cache of the writer connection, in KiB (default 64 MiB: 1M random-key inserts ran ~60% faster than with SQLite's 2 MiB default on the 2-core machines we measure on);
-        /// each of the (at most three) reader connections gets at most 16 MiB.
-        public var cacheKiB: Int = 65_536
+        /// SQLite page cache of the writer connection, in KiB (default 48 MiB: 1M random-key inserts ran ~60% faster than with SQLite's 2 MiB default on the 2-core machines we measure on);
+        /// each of the (at most three) reader connections gets at most ``readerCacheKiB``.
+        /// Together at most 60 MiB when every cache is full — as it is after a node signs its first
+        /// checkpoint over a large log, or serves a long initial sync — so that a node stays under
+        /// its 150 MB peak RSS with its ~50 MB of mapped code (docs/BENCHMARKS.md, "peak RSS").
+        public var cacheKiB: Int = 49_152
         /// Caps the database file at this many pages, so that "disk full" can be tested for
         /// real (SQLITE_FULL) without filling a disk. nil: no cap.
         public var maxPageCount: Int? = nil
@@ -87,6 +90,9 @@ public final class Replica: Sendable {
         }
     }
 
+    /// The page cache of each reader connection, at most (KiB).
+    static let readerCacheKiB = 4_096
+
     /// The connection settings every replica uses: WAL-friendly durability, a bounded page cache,
     /// foreign keys, and the optional size cap.
     static func configuration(_ options: Options) -> GRDB.Configuration {
@@ -95,12 +101,13 @@ public final class Replica: Sendable {
         let maxPageCount = options.maxPageCount
         configuration.busyMode = .timeout(10)
         // Few readers, each with a smaller cache: a node's memory must stay bounded (≤ 150 MB)
-        // whatever the number of peers long-polling its feed.
+        // whatever the number of peers long-polling its feed. A reader's pages are mostly read
+        // once (a page of the feed, a status count): the OS page cache serves the rest.
         configuration.maximumReaderCount = 3
         configuration.prepareDatabase { db in
             // NORMAL in WAL mode: durable across process crashes; see the type's documentation.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA cache_size = -\(db.configuration.readonly ? min(cacheKiB, 16_384) : cacheKiB)")
+            try db.execute(sql: "PRAGMA cache_size = -\(db.configuration.readonly ? min(cacheKiB, Self.readerCacheKiB) : cacheKiB)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             if let maxPageCount { try db.execute(sql: "PRAGMA max_page_count = \(maxPageCount)") }
         }

@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import HanaroCore
 
 /// The replica's migrations: append-only raw SQL, never edited once shipped. A change to the
 /// schema is a new migration at the end of ``migrations``.
@@ -18,7 +20,56 @@ enum ReplicaSchema {
         for (name, sql) in migrations {
             migrator.registerMigration(name) { db in try db.execute(sql: sql) }
         }
+        migrator.registerMigration("v7-compact-signatures", migrate: compactSignatures)
         return migrator
+    }
+
+    /// Rewrites every stored signature from the first form (author dot with its counter, varint
+    /// key ids, length-prefixed fixed-size fields) to the compact one of `VersionSignature`, so
+    /// that what a node serves after an upgrade is what its peers decode. The author's counter
+    /// dropped must be the vector's entry, which verification required of every stored signature;
+    /// a row where it is not is left as it was (its peers quarantine it, as they would have).
+    static func compactSignatures(_ db: Database) throws {
+        // In batches along the primary key (the rows change under a query otherwise).
+        for (table, id) in [("record", "key"), ("frontier", "key || ' ' || author")] {
+            var after = ""
+            while true {
+                let rows = try Row.fetchAll(db, sql: "SELECT \(id), vector, signature FROM \(table) WHERE \(id) > ? AND signature IS NOT NULL ORDER BY \(id) LIMIT 1000",
+                                            arguments: [after])
+                guard let last = rows.last else { break }
+                after = last[0]
+                for row in rows {
+                    var vectorReader = CanonicalReader(Array(row[1] as Data))
+                    guard let vector = try? vectorReader.readVector(),
+                          let signature = try? legacySignature(Array(row[2] as Data), vector: vector) else { continue }
+                    try db.execute(sql: "UPDATE \(table) SET signature = ? WHERE \(id) = ?", arguments: [Data(signature.canonicalBytes), row[0] as String])
+                }
+            }
+        }
+    }
+
+    /// Decodes a signature in its first stored form (before v7).
+    static func legacySignature(_ bytes: [UInt8], vector: VersionVector) throws(ValidationError) -> VersionSignature {
+        var reader = CanonicalReader(bytes)
+        let author = try reader.readDot()
+        guard vector[author.agency] == author.counter else { throw ValidationError(.malformed, "the signed dot is not the vector's entry") }
+        let keyID = try reader.readUInt64()
+        let personalHash = try reader.readOptional { reader throws(ValidationError) in try reader.readBytes() }
+        let signature = try reader.readBytes()
+        var sealed: [SealedPersonal] = []
+        if !reader.isAtEnd {
+            for _ in 0..<(try reader.readUInt64()) {
+                let recipient = try reader.readAgency(), id = try reader.readUInt64()
+                sealed.append(SealedPersonal(recipient: recipient, keyID: UInt32(truncatingIfNeeded: id),
+                                             encapsulatedKey: try reader.readBytes(), ciphertext: try reader.readBytes()))
+            }
+        }
+        try reader.expectEnd()
+        guard keyID <= UInt64(UInt32.max), signature.count == 64, personalHash?.count ?? 32 == 32,
+              sealed.allSatisfy({ $0.encapsulatedKey.count == 32 }) else {
+            throw ValidationError(.malformed, "not a signature of the first form")
+        }
+        return VersionSignature(author: author, keyID: UInt32(keyID), personalHash: personalHash, signature: signature, sealed: sealed)
     }
 
     /// The Agency API's tables, kept by the store in the same transaction as the records they

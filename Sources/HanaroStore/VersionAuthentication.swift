@@ -240,7 +240,7 @@ public struct VersionAuthentication: Sendable {
         guard entitled else {
             throw ValidationError(.unauthorizedAuthor, record: record, field: "signature.author", "signed by \(author.rawValue), which may not author this record")
         }
-        guard version.vector[author] == signature.author.counter else {
+        guard signature.author.counter > 0, version.vector[author] == signature.author.counter else {
             throw ValidationError(.signatureInvalid, record: record, field: "signature.author", "the signed dot \(signature.author) is not the version's entry for \(author.rawValue)")
         }
         guard let key = keys[author]?[signature.keyID] else {

@@ -225,7 +225,7 @@ struct WriteSession {
             let author: String = row[0]
             let stored = StoredRow(vector: Array(row[1] as Data), body: Array(row[2] as Data), sealed: row[3] as Data?, signature: nil)
             let version = try stored.decode(recordKey, with: key, context: "frontier:\(text):\(author)").version
-            return SignedVersion(version, signature: try VersionSignature(canonicalBytes: Array(row[4] as Data)))
+            return SignedVersion(version, signature: try VersionSignature(canonicalBytes: Array(row[4] as Data), vector: version.vector))
         }
     }
 

@@ -254,9 +254,9 @@ struct APIBench: AsyncParsableCommand {
                     do {
                         let response = try await client.execute(call, timeout: .seconds(30))
                         _ = try await response.body.collect(upTo: 16 << 20)
-                        if response.status.code != 200 { samples.failures.withLock { $0 += 1 } }
+                        if response.status.code != 200 { samples.failures.withLock { $0["HTTP \(response.status.code)", default: 0] += 1 } }
                     } catch {
-                        samples.failures.withLock { $0 += 1 }
+                        samples.failures.withLock { $0["\(type(of: error)): \(error)".prefix(80).description, default: 0] += 1 }
                     }
                     let latency = monotonicSeconds() - due
                     samples.latencies.withLock { $0.append(latency) }
@@ -265,12 +265,16 @@ struct APIBench: AsyncParsableCommand {
         }
         let sorted = samples.latencies.withLock { $0 }.sorted()
         func at(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000 }
-        return String(format: "p50 %.2f ms, p99 %.2f ms, max %.2f ms (n=%d, %d not 200)", at(0.5), at(0.99), sorted.last! * 1000, sorted.count, samples.failures.withLock { $0 })
+        let failures = samples.failures.withLock { $0 }
+        let reasons = failures.sorted { $0.value > $1.value }.map { "\($0.value) \($0.key)" }.joined(separator: "; ")
+        return String(format: "p50 %.2f ms, p99 %.2f ms, max %.2f ms (n=%d, %d not 200", at(0.5), at(0.99), sorted.last! * 1000, sorted.count, failures.values.reduce(0, +))
+            + (reasons.isEmpty ? ")" : ": \(reasons))")
     }
 }
 
 /// Latencies and failures of paced requests, shared by their tasks.
 final class Samples: Sendable {
     let latencies = Mutex<[Double]>([])
-    let failures = Mutex(0)
+    /// Requests not answered 200, by status or error.
+    let failures = Mutex<[String: Int]>([:])
 }

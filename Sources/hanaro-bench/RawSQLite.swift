@@ -43,7 +43,7 @@ final class RawSQLite {
         }
         try exec("PRAGMA journal_mode = WAL")
         try exec("PRAGMA synchronous = NORMAL")
-        try exec("PRAGMA cache_size = -65536")
+        try exec("PRAGMA cache_size = -49152")  // the replica writer's default (Replica.Options.cacheKiB)
         try exec("""
             CREATE TABLE record (
                 key TEXT PRIMARY KEY NOT NULL, kind INTEGER NOT NULL CHECK (kind IN (1, 2)), owner TEXT NOT NULL,

@@ -81,7 +81,7 @@ struct SnapshotMemoTests {
         }
     }
 
-    @Test("The simulator's kept answers (the bench's option) follow every change of its list, and faults bypass them", arguments: [AgencyID.semas, .koreg, .kodit, .kinfa, .ewpc])
+    @Test("The simulator's kept answers (the bench's option) follow every change of its list, and faults bypass them", arguments: AgencyID.allCases)
     func simulatorKeptAnswers(agency: AgencyID) async throws {
         try await SimulatedAgency.with(agency, programs: 120, pageSize: 50) { sim in
             await sim.simulator.cacheProgramPages(true)

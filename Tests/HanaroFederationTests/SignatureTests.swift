@@ -291,4 +291,80 @@ struct SignatureTests {
             #expect(verifier.isValidSignature(signature.signature, for: envelope))
         }
     }
+
+    @Test("a signature names its author's agency, not the whole dot (the counter is the vector's entry): 70 bytes for a program; a replica whose signatures are in the first form is rewritten when opened (v7), and its frames verify at a peer")
+    func compactSignatures() async throws {
+        let dir = TemporaryDirectory()
+        try makePKI(in: dir, for: [.semas, .kamco])
+        var options = Replica.Options()
+        options.authentication = try testAuthentication(for: .semas, in: dir)
+        let path = dir.file("semas.sqlite"), replicaKey = try ReplicaKey.create(at: dir.file("semas.key"))
+        var data = SyntheticData(seed: 83)
+        let program = data.program(owner: .semas, nativeID: "c1")
+        var draft = data.referralDraft(origin: .semas, referralID: "r1")
+        draft.target = .kamco
+        draft.consent?.recipient = .kamco
+        let referralKey = RecordKey(kind: .referral, owner: .semas, localID: "r1")
+        var original: [[UInt8]] = []
+        do {
+            let replica = try Replica(path: path, key: replicaKey, options: options)
+            try await replica.author([AuthoredEdit(key: program.key, edit: .publishProgram(program)),
+                                      AuthoredEdit(key: referralKey, edit: .createReferral(draft))], by: .semas)
+            original = try await replica.feed(after: 0, limit: 10, for: .kamco).frames
+        }
+        let signed = try original.map { try SignedVersion(frame: $0) }
+        let programSignature = try #require(signed.first { $0.version.key == program.key }?.signature)
+        let referralSignature = try #require(signed.first { $0.version.key == referralKey }?.signature)
+        #expect(programSignature.canonicalBytes.count == 70)
+        #expect(programSignature.author == Dot(.semas, signed[0].version.vector[.semas]))
+        #expect(referralSignature.sealed.count >= 1)
+        // Decoded after another vector, the author has no counter, and no verifier takes it.
+        let orphan = try VersionSignature(canonicalBytes: programSignature.canonicalBytes, vector: VersionVector([.kamco: 7]))
+        #expect(orphan.author == Dot(.semas, 0))
+        var forged = signed[0]
+        forged.version.vector = VersionVector([.kamco: 7])
+        forged.signature = orphan
+        #expect(throws: ValidationError.self) { try options.authentication!.verify(forged) }
+        // Truncated or padded, it does not decode.
+        for bad in [Array(programSignature.canonicalBytes.dropLast()), programSignature.canonicalBytes + [0]] {
+            #expect(throws: ValidationError.self) { try VersionSignature(canonicalBytes: bad, vector: signed[0].version.vector) }
+        }
+
+        // The same file as the first version of signatures left it: every stored signature in the
+        // first form (whole dot, varint key ids, length prefixes), migration v7 not yet run.
+        func legacy(_ signature: VersionSignature) -> [UInt8] {
+            var writer = CanonicalWriter()
+            writer.write(signature.author)
+            writer.write(UInt64(signature.keyID))
+            writer.writeOptional(signature.personalHash) { $0.write(bytes: $1) }
+            writer.write(bytes: signature.signature)
+            if !signature.sealed.isEmpty {
+                writer.write(UInt64(signature.sealed.count))
+                for part in signature.sealed {
+                    writer.write(UInt8(part.recipient.index))
+                    writer.write(UInt64(part.keyID))
+                    writer.write(bytes: part.encapsulatedKey)
+                    writer.write(bytes: part.ciphertext)
+                }
+            }
+            return writer.bytes
+        }
+        let hex = { (bytes: [UInt8]) in bytes.map { String(format: "%02x", $0) }.joined() }
+        let sql = signed.map { "UPDATE record SET signature = x'\(hex(legacy($0.signature!)))' WHERE key = '\($0.version.key)';" }.joined()
+            + "DELETE FROM grdb_migrations WHERE identifier = 'v7-compact-signatures';"
+        let tampered = try runToEnd(URL(fileURLWithPath: "/usr/bin/env"), ["sqlite3", path, sql])
+        #expect(tampered.status == 0, "\(String(decoding: tampered.stderr, as: UTF8.self))")
+
+        let reopened = try Replica(path: path, key: replicaKey, options: options)
+        let migrated = try await reopened.feed(after: 0, limit: 10, for: .kamco).frames
+        #expect(migrated == original)
+        // And a peer that verifies applies every frame, the referral's sealed part opened.
+        var kamcoOptions = Replica.Options()
+        kamcoOptions.authentication = try testAuthentication(for: .kamco, in: dir)
+        let kamco = try Replica.inMemory(options: kamcoOptions)
+        try await kamco.apply(encoded: migrated, from: .peer(.semas), withholdingFor: .kamco)
+        #expect(try await kamco.quarantine().isEmpty)
+        #expect(try await kamco.record(program.key)?.program == program)
+        #expect(try await kamco.record(referralKey)?.referral?.personal.value.fields == draft.personal)
+    }
 }

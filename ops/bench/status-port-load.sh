@@ -32,7 +32,10 @@ node() { # agency data_dir fed_port status_port
 node kodit kodit "$PK" "$SK"
 echo "# ops/bench/status-port-load.sh $RECORDS $RATE   ($(date -u +%FT%TZ), $(nproc) cores)"
 echo "seeding $RECORDS versions at the source..."
-$BIN/hanaro-bench sync-seed --path "$dir/kodit/replica.sqlite" --key "$dir/kodit/replica.key" --records "$RECORDS"
+# Signed by kodit's key, as kodit's node signs: the sink verifies every version (an unsigned one
+# would be quarantined as signature_missing and the sync would never reach RECORDS).
+$BIN/hanaro-bench sync-seed --path "$dir/kodit/replica.sqlite" --key "$dir/kodit/replica.key" --records "$RECORDS" \
+  --signing-key "$dir/kodit-signing.key"
 $BIN/hanaro serve --config "$dir/kodit.yaml" --log-level error > "$dir/kodit.log" 2>&1 &
 sleep 2
 DELAY_MS=$(( 1000 * CONNECTIONS / RATE ))
@@ -56,7 +59,9 @@ run() { # label load(0|1)
     wrk -t2 -c$CONNECTIONS -d3600s -s "$dir/probes.lua" --latency "http://127.0.0.1:$SS" > "$dir/wrk.txt" 2>&1 &
     wrkpid=$!
   fi
+  local deadline=$(( $(date +%s) + 3600 ))
   while true; do
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "sync $1 did not finish within an hour; quarantine: $(curl -s "http://127.0.0.1:$SS/status" | head -c 400)" >&2; exit 1; }
     n=$(curl -s "http://127.0.0.1:$SS/status" | python3 -c 'import sys,json; r=json.load(sys.stdin)["replica"]; print(r["programs"]+r["referrals"])' 2>/dev/null || echo 0)
     [ "$n" -ge "$RECORDS" ] && break
     sleep 0.5

@@ -37,22 +37,24 @@ enum KAMCOAPI {
                   let day = LocalDate(parsing: String(file[file.index(after: dash)...].dropLast(4))) else {
                 return Response(status: .notFound)
             }
-            let kind = file[..<dash]
-            let rows: [[String]]
-            let header: [String]
-            switch kind {
+            switch file[..<dash] {
             case "programs":
-                header = programColumns
-                rows = await simulator.programsOfDay(day).map(row)
-                await simulator.changeServedDuringRead(await simulator.programsOfDay(day))
+                // A day's file is a window of the program list (kept like the other agencies' pages
+                // while the simulator keeps its answers).
+                let start = AgencyTimestamp(day: day)
+                return await SimulatorServer.listAnswer(simulator, cached: true, since: start, until: AgencyTimestamp(secondsSince1970: start.secondsSince1970 + 86_400),
+                                                        offset: 0, limit: Int.max, contentType: "text/csv;charset=CP949", digest: true) {
+                    let programs = await simulator.programsOfDay(day)
+                    await simulator.changeServedDuringRead(programs)
+                    return csv(header: programColumns, rows: programs.map(row))
+                }
             case "referrals":
-                header = ReferralWire.columns
-                rows = await simulator.eventsOfDay(day).map { event in ReferralWire.fields(event, stamp: \.dashed).map { $0.1 ?? "" } }
+                let rows = await simulator.eventsOfDay(day).map { event in ReferralWire.fields(event, stamp: \.dashed).map { $0.1 ?? "" } }
+                guard let body = csv(header: ReferralWire.columns, rows: rows) else { return Response(status: .internalServerError) }
+                return await SimulatorServer.native(body, contentType: "text/csv;charset=CP949", simulator: simulator, digest: true)
             default:
                 return Response(status: .notFound)
             }
-            guard let body = csv(header: header, rows: rows) else { return Response(status: .internalServerError) }
-            return await SimulatorServer.native(body, contentType: "text/csv;charset=CP949", simulator: simulator, digest: true)
         }
         router.post("intake/referrals") { request, _ in
             if let refused = await refusal(request, simulator: simulator) { return refused }

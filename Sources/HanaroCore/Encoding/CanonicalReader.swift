@@ -89,6 +89,13 @@ public struct CanonicalReader: Sendable {
         return Array(bytes[position..<(position + count)])
     }
 
+    /// Reads `count` bytes that carry no length (a field of fixed size).
+    public mutating func readFixedBytes(_ count: Int) throws(ValidationError) -> [UInt8] {
+        guard count <= bytes.count - position else { throw Self.truncated("\(count) bytes") }
+        defer { position += count }
+        return Array(bytes[position..<(position + count)])
+    }
+
     public mutating func readOptional<T>(_ body: (inout CanonicalReader) throws(ValidationError) -> T) throws(ValidationError) -> T? {
         switch try readByte() {
         case 0: return nil

@@ -6,11 +6,14 @@
 /// personal part from an agency not entitled to it: the hash travels in the signature.
 /// HanaroCore does no cryptography; HanaroStore signs and verifies (`VersionAuthentication`).
 ///
-/// Canonical form, in order: author dot, key id (varint), personal hash (optional bytes), signature
-/// (bytes), then — only when there are any — the personal part sealed to the referral's other
-/// party (count, then each: recipient agency, its key id, HPKE encapsulated key, ciphertext).
-/// A signature without sealed parts encodes as before they existed.
-public struct VersionSignature: Hashable, Sendable, CanonicalEncodable {
+/// Canonical form, in order: the author's agency (one byte; the dot's counter is the version
+/// vector's entry for that agency, so it is not repeated), key id (four bytes, big-endian),
+/// personal hash (presence byte, then 32 bytes), signature (64 bytes), then — only when there are
+/// any — the personal part sealed to the referral's other party (count, then each: recipient
+/// agency, its key id, HPKE encapsulated key, ciphertext). Fixed-size fields carry no length:
+/// 70 bytes for a program's signature. Decoding needs the version's vector
+/// (``init(from:vector:)``), which comes first in every frame and every stored row.
+public struct VersionSignature: Hashable, Sendable {
     /// The write the version records: its agency signed it, and its counter is the vector's entry
     /// for that agency.
     public var author: Dot
@@ -37,31 +40,48 @@ public struct VersionSignature: Hashable, Sendable, CanonicalEncodable {
     }
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(author)
-        writer.write(UInt64(keyID))
-        writer.writeOptional(personalHash) { $0.write(bytes: $1) }
-        writer.write(bytes: signature)
+        writer.write(UInt8(author.agency.index))
+        withUnsafeBytes(of: keyID.bigEndian) { writer.bytes.append(contentsOf: $0) }
+        writer.writeOptional(personalHash) { $0.bytes.append(contentsOf: $1) }
+        writer.bytes.append(contentsOf: signature)
         if !sealed.isEmpty {
             writer.write(UInt64(sealed.count))
             for part in sealed {
                 writer.write(UInt8(part.recipient.index))
-                writer.write(UInt64(part.keyID))
-                writer.write(bytes: part.encapsulatedKey)
+                withUnsafeBytes(of: part.keyID.bigEndian) { writer.bytes.append(contentsOf: $0) }
+                writer.bytes.append(contentsOf: part.encapsulatedKey)
                 writer.write(bytes: part.ciphertext)
             }
         }
     }
 
-    public init(from reader: inout CanonicalReader) throws(ValidationError) {
-        author = try reader.readDot()
-        let id = try reader.readUInt64()
-        guard id <= UInt64(UInt32.max) else { throw ValidationError(.malformed, field: "signature.keyID", "a key id has four bytes") }
-        keyID = UInt32(id)
-        personalHash = try reader.readOptional { reader throws(ValidationError) in try reader.readBytes() }
-        signature = try reader.readBytes()
-        guard signature.count == 64, personalHash?.count ?? 32 == 32 else {
-            throw ValidationError(.malformed, field: "signature", "an Ed25519 signature has 64 bytes and a SHA-256 hash 32")
-        }
+    /// The canonical bytes (as stored, and as they travel after the version).
+    public var canonicalBytes: [UInt8] {
+        var writer = CanonicalWriter(reservingCapacity: 80)
+        encode(to: &writer)
+        return writer.bytes
+    }
+
+    /// Decodes a whole buffer, refusing trailing bytes.
+    /// - Parameter vector: the signed version's vector (the author's counter is its entry).
+    /// - Throws: `.malformed`.
+    public init(canonicalBytes bytes: some Collection<UInt8>, vector: VersionVector) throws(ValidationError) {
+        var reader = CanonicalReader(Array(bytes))
+        try self.init(from: &reader, vector: vector)
+        try reader.expectEnd()
+    }
+
+    /// Reads a signature written by ``encode(to:)`` after the version whose vector is `vector`.
+    /// An author with no entry in the vector decodes with counter 0, which no write has: the
+    /// verifier refuses it (an agency not entitled to the record as `unauthorized_author`, any
+    /// other as `signature_invalid`), so the reason names the forgery, not the bytes.
+    /// - Throws: `.malformed`.
+    public init(from reader: inout CanonicalReader, vector: VersionVector) throws(ValidationError) {
+        let agency = try reader.readAgency()
+        author = Dot(agency, vector[agency])
+        keyID = try reader.readFixedBytes(4).reduce(0) { $0 << 8 | UInt32($1) }
+        personalHash = try reader.readOptional { reader throws(ValidationError) in try reader.readFixedBytes(32) }
+        signature = try reader.readFixedBytes(64)
         sealed = []
         if !reader.isAtEnd {
             let count = try reader.readUInt64()
@@ -70,13 +90,13 @@ public struct VersionSignature: Hashable, Sendable, CanonicalEncodable {
             }
             for _ in 0..<count {
                 let recipient = try reader.readAgency()
-                let id = try reader.readUInt64()
-                let encapsulated = try reader.readBytes()
+                let id = try reader.readFixedBytes(4).reduce(0) { $0 << 8 | UInt32($1) }
+                let encapsulated = try reader.readFixedBytes(32)
                 let ciphertext = try reader.readBytes()
-                guard id <= UInt64(UInt32.max), encapsulated.count == 32, (16...8_192).contains(ciphertext.count) else {
-                    throw ValidationError(.malformed, field: "signature.sealed", "a sealed part has a four-byte key id, a 32-byte encapsulated key and at most 8 KiB")
+                guard (16...8_192).contains(ciphertext.count) else {
+                    throw ValidationError(.malformed, field: "signature.sealed", "a sealed part's ciphertext has 16 bytes to 8 KiB")
                 }
-                sealed.append(SealedPersonal(recipient: recipient, keyID: UInt32(id), encapsulatedKey: encapsulated, ciphertext: ciphertext))
+                sealed.append(SealedPersonal(recipient: recipient, keyID: id, encapsulatedKey: encapsulated, ciphertext: ciphertext))
             }
         }
     }
@@ -116,7 +136,7 @@ public struct SignedVersion: Sendable, Hashable {
     public init(frame: some Collection<UInt8>) throws(ValidationError) {
         var reader = CanonicalReader(Array(frame))
         version = try RecordVersion(from: &reader)
-        signature = reader.isAtEnd ? nil : try VersionSignature(from: &reader)
+        signature = reader.isAtEnd ? nil : try VersionSignature(from: &reader, vector: version.vector)
         try reader.expectEnd()
     }
 
