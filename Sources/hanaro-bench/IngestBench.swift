@@ -48,8 +48,9 @@ struct IngestBench: AsyncParsableCommand {
                 let replica = try Replica(path: path + ".sqlite", key: try ReplicaKey.create(at: path + ".key"))
                 return (path, replica, AdapterIngest(adapter: AgencyFormats.makeAdapter(for: agency, settings: settings, http: http), replica: replica, pageSize: pageSize))
             }
+            /// Deletes a replica made by `freshIngest` (its file, WAL, shared memory and key).
             func remove(_ path: String) {
-                remove(path)
+                for suffix in [".sqlite", ".sqlite-wal", ".sqlite-shm", ".key"] { try? FileManager.default.removeItem(atPath: path + suffix) }
             }
             let (path, replica, ingest) = try freshIngest()
             // Give the simulator's data a second to fall before the signpost.
@@ -100,7 +101,7 @@ struct IngestBench: AsyncParsableCommand {
             await http.shutdown()
             server.cancel()
             _ = try? await server.value
-            for suffix in [".sqlite", ".sqlite-wal", ".sqlite-shm", ".key"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            remove(path)
         }
     }
 }

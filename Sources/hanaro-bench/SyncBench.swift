@@ -30,6 +30,8 @@ struct SyncBench: AsyncParsableCommand {
 
     func run() async throws {
         print("# hanaro-bench sync --records \(records) --updates \(updates) --rate \(rate) --seconds \(seconds) --page-size \(pageSize)" + (compress ? "" : " --no-compress") + (syncOnly ? " --sync-only" : ""))
+        // The in-process sink stands for a node: the same allocator setting as `hanaro serve`.
+        MemoryBudget.limitMallocArenas()
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
         let dir = NSTemporaryDirectory() + "hanaro-sync-bench-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir + "/agencies", withIntermediateDirectories: true)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HanaroDaemon
+import HanaroStore
 import Logging
 
 /// `hanaro serve --config FILE`: runs the node until SIGTERM/SIGINT.
@@ -16,6 +17,7 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        MemoryBudget.limitMallocArenas()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
