@@ -74,6 +74,14 @@ run() { # label load(0|1)
 }
 # Baseline: the same probes against the idle source node (it holds the RECORDS versions).
 until curl -sf "http://127.0.0.1:$SK/healthz" >/dev/null; do sleep 0.05; done
+# Idle means after the source's first checkpoint: signing it reads every leaf the seed logged
+# (up to ten minutes allowed; the log's size and checkpointed size are on /status).
+for _ in $(seq 1 600); do
+  curl -s "http://127.0.0.1:$SK/status" | python3 -c 'import sys, json
+l = json.load(sys.stdin).get("log") or {}
+sys.exit(0 if l.get("size", 0) > 0 and l.get("checkpoint_size") == l.get("size") else 1)' 2>/dev/null && break
+  sleep 1
+done
 wrk -t2 -c$CONNECTIONS -d15s -s "$dir/probes.lua" --latency "http://127.0.0.1:$SK" > "$dir/wrk-idle.txt" 2>&1
 run noload 0
 run load 1
