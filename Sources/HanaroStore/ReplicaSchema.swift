@@ -2,8 +2,10 @@ import Foundation
 import GRDB
 import HanaroCore
 
-/// The replica's migrations: append-only raw SQL, never edited once shipped. A change to the
-/// schema is a new migration at the end of ``migrations``.
+/// The replica's migrations: append-only, never edited once shipped — raw SQL in ``migrations``,
+/// then the ones that rewrite stored bytes in Swift (``compactSignatures(_:)``), registered after
+/// them in ``migrator()``. A change is a new migration registered last in ``migrator()``
+/// (after v7: a SQL one appended to ``migrations`` would run before it on a new file).
 enum ReplicaSchema {
     /// Named migrations in order.
     static let migrations: [(name: String, sql: String)] = [
