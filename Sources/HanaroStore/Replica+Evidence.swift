@@ -206,7 +206,9 @@ extension Replica {
         guard !bundle.versions.isEmpty else { return invalid("the bundle holds no version") }
         let authentication = VersionAuthentication(signer: nil, keys: keys)
         for (number, frame) in bundle.versions.enumerated() {
-            guard let bytes = Data(base64Encoded: frame), let signed = try? SignedVersion(frame: Array(bytes)) else {
+            // A bundle exported before migration v7 holds frames of the first signature form.
+            guard let bytes = Data(base64Encoded: frame),
+                  let signed = (try? SignedVersion(frame: Array(bytes))) ?? (try? ReplicaSchema.firstFormFrame(Array(bytes))) else {
                 return invalid("version \(number + 1) is not a signed federation frame")
             }
             guard signed.version.key == recordKey else { return invalid("version \(number + 1) is of \(signed.version.key), not \(bundle.record)") }

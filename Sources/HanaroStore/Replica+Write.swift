@@ -397,7 +397,10 @@ extension Replica {
             do throws(ValidationError) {
                 signed = try SignedVersion(frame: payload)
             } catch {
-                return .failure(Refusal(key: nil, error: error))
+                // A frame of the first signature form (a peer not yet upgraded, a frame quarantined
+                // before the upgrade) is read as such and verified like any other.
+                guard let firstForm = try? ReplicaSchema.firstFormFrame(payload) else { return .failure(Refusal(key: nil, error: error)) }
+                signed = firstForm
             }
             // A personal part withheld by a relay but sealed to this node: opened before the check.
             if let authentication { signed = authentication.openingSealedPersonal(signed) }

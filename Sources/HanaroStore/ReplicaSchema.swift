@@ -28,47 +28,78 @@ enum ReplicaSchema {
 
     /// Rewrites every stored signature from the first form (author dot with its counter, varint
     /// key ids, length-prefixed fixed-size fields) to the compact one of `VersionSignature`, so
-    /// that what a node serves after an upgrade is what its peers decode. The author's counter
-    /// dropped must be the vector's entry, which verification required of every stored signature;
-    /// a row where it is not is left as it was (its peers quarantine it, as they would have).
+    /// that what a node serves after an upgrade is what its peers decode. A signature whose dot was
+    /// not the vector's entry (only a replica that does not verify could hold one) is rewritten
+    /// too: it fails verification at every peer, as it did before, and this node still reads it.
+    /// Bytes that are not a signature of the first form are left as they were (they did not decode
+    /// before either).
     static func compactSignatures(_ db: Database) throws {
-        // In batches along the primary key (the rows change under a query otherwise).
-        for (table, id) in [("record", "key"), ("frontier", "key || ' ' || author")] {
-            var after = ""
-            while true {
-                let rows = try Row.fetchAll(db, sql: "SELECT \(id), vector, signature FROM \(table) WHERE \(id) > ? AND signature IS NOT NULL ORDER BY \(id) LIMIT 1000",
-                                            arguments: [after])
-                guard let last = rows.last else { break }
-                after = last[0]
-                for row in rows {
-                    var vectorReader = CanonicalReader(Array(row[1] as Data))
-                    guard let vector = try? vectorReader.readVector(),
-                          let signature = try? legacySignature(Array(row[2] as Data), vector: vector) else { continue }
-                    try db.execute(sql: "UPDATE \(table) SET signature = ? WHERE \(id) = ?", arguments: [Data(signature.canonicalBytes), row[0] as String])
-                }
+        // In batches along each table's primary key (the rows change under a query otherwise).
+        var after = ""
+        while true {
+            let rows = try Row.fetchAll(db, sql: "SELECT key, vector, signature FROM record WHERE key > ? AND signature IS NOT NULL ORDER BY key LIMIT 1000",
+                                        arguments: [after])
+            guard let last = rows.last else { break }
+            after = last[0]
+            for row in rows {
+                guard let bytes = compacted(vector: row[1], signature: row[2]) else { continue }
+                try db.execute(sql: "UPDATE record SET signature = ? WHERE key = ?", arguments: [bytes, row[0] as String])
+            }
+        }
+        var position = ("", "")
+        while true {
+            let rows = try Row.fetchAll(db, sql: "SELECT key, author, vector, signature FROM frontier WHERE (key, author) > (?, ?) ORDER BY key, author LIMIT 1000",
+                                        arguments: [position.0, position.1])
+            guard let last = rows.last else { break }
+            position = (last[0], last[1])
+            for row in rows {
+                guard let bytes = compacted(vector: row[2], signature: row[3]) else { continue }
+                try db.execute(sql: "UPDATE frontier SET signature = ? WHERE key = ? AND author = ?", arguments: [bytes, row[0] as String, row[1] as String])
             }
         }
     }
 
-    /// Decodes a signature in its first stored form (before v7).
-    static func legacySignature(_ bytes: [UInt8], vector: VersionVector) throws(ValidationError) -> VersionSignature {
-        var reader = CanonicalReader(bytes)
+    /// A stored signature of the first form in the compact form (nil: not of the first form).
+    private static func compacted(vector: Data, signature: Data) -> Data? {
+        var vectorReader = CanonicalReader(Array(vector))
+        guard let vector = try? vectorReader.readVector() else { return nil }
+        var reader = CanonicalReader(Array(signature))
+        guard let decoded = try? legacySignature(from: &reader, vector: vector), reader.isAtEnd else { return nil }
+        return Data(decoded.canonicalBytes)
+    }
+
+    /// A federation frame whose signature is in the first form (before v7: what a node not yet
+    /// upgraded sends, a frame quarantined before the upgrade, a version in an evidence bundle
+    /// exported before it). The dot is kept as it was written: the verifier still requires it to
+    /// be the vector's entry.
+    /// - Throws: `.malformed` when it is not such a frame either.
+    static func firstFormFrame(_ frame: [UInt8]) throws(ValidationError) -> SignedVersion {
+        var reader = CanonicalReader(frame)
+        let version = try RecordVersion(from: &reader)
+        let signature = try legacySignature(from: &reader, vector: version.vector)
+        try reader.expectEnd()
+        return SignedVersion(version, signature: signature)
+    }
+
+    /// Reads a signature in its first form (before v7), to the end of the reader.
+    static func legacySignature(from reader: inout CanonicalReader, vector: VersionVector) throws(ValidationError) -> VersionSignature {
         let author = try reader.readDot()
-        guard vector[author.agency] == author.counter else { throw ValidationError(.malformed, "the signed dot is not the vector's entry") }
         let keyID = try reader.readUInt64()
         let personalHash = try reader.readOptional { reader throws(ValidationError) in try reader.readBytes() }
         let signature = try reader.readBytes()
         var sealed: [SealedPersonal] = []
         if !reader.isAtEnd {
-            for _ in 0..<(try reader.readUInt64()) {
+            let count = try reader.readUInt64()
+            guard (1...UInt64(VersionSignature.maxSealedParts)).contains(count) else { throw ValidationError(.malformed, "not a signature of the first form") }
+            for _ in 0..<count {
                 let recipient = try reader.readAgency(), id = try reader.readUInt64()
                 sealed.append(SealedPersonal(recipient: recipient, keyID: UInt32(truncatingIfNeeded: id),
                                              encapsulatedKey: try reader.readBytes(), ciphertext: try reader.readBytes()))
+                guard id <= UInt64(UInt32.max) else { throw ValidationError(.malformed, "not a signature of the first form") }
             }
         }
-        try reader.expectEnd()
         guard keyID <= UInt64(UInt32.max), signature.count == 64, personalHash?.count ?? 32 == 32,
-              sealed.allSatisfy({ $0.encapsulatedKey.count == 32 }) else {
+              sealed.allSatisfy({ $0.encapsulatedKey.count == 32 && (16...8_192).contains($0.ciphertext.count) }) else {
             throw ValidationError(.malformed, "not a signature of the first form")
         }
         return VersionSignature(author: author, keyID: UInt32(keyID), personalHash: personalHash, signature: signature, sealed: sealed)

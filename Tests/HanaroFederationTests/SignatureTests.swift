@@ -355,12 +355,23 @@ struct SignatureTests {
         let tampered = try runToEnd(URL(fileURLWithPath: "/usr/bin/env"), ["sqlite3", path, sql])
         #expect(tampered.status == 0, "\(String(decoding: tampered.stderr, as: UTF8.self))")
 
+        // A peer not yet upgraded sends frames of the first form: read as such, and verified.
+        var kamcoOptions = Replica.Options()
+        kamcoOptions.authentication = try testAuthentication(for: .kamco, in: dir)
+        let upgraded = try Replica.inMemory(options: kamcoOptions)
+        try await upgraded.apply(encoded: signed.map { $0.version.canonicalBytes + legacy($0.signature!) }, from: .peer(.semas), withholdingFor: .kamco)
+        #expect(try await upgraded.quarantine().isEmpty)
+        #expect(try await upgraded.record(program.key)?.program == program)
+        // A first-form frame whose dot is not the vector's entry is refused as before.
+        var borrowedDot = programSignature
+        borrowedDot.author = Dot(.semas, signed[0].version.vector[.semas] + 1)
+        try await upgraded.apply(encoded: [signed[0].version.canonicalBytes + legacy(borrowedDot)], from: .peer(.semas))
+        #expect(try await upgraded.quarantine().map(\.code) == ["signature_invalid"])
+
         let reopened = try Replica(path: path, key: replicaKey, options: options)
         let migrated = try await reopened.feed(after: 0, limit: 10, for: .kamco).frames
         #expect(migrated == original)
-        // And a peer that verifies applies every frame, the referral's sealed part opened.
-        var kamcoOptions = Replica.Options()
-        kamcoOptions.authentication = try testAuthentication(for: .kamco, in: dir)
+        // And a peer that verifies applies every frame, the referral's contact with it.
         let kamco = try Replica.inMemory(options: kamcoOptions)
         try await kamco.apply(encoded: migrated, from: .peer(.semas), withholdingFor: .kamco)
         #expect(try await kamco.quarantine().isEmpty)
