@@ -151,8 +151,6 @@ public enum SimulatorServer {
                  body: .init(byteBuffer: ByteBuffer(bytes: NativeText.json(object))))
     }
 
-    /// A native answer: the body (cut short when a truncation fault is pending), its type, and
-    /// with `digest` an RFC 9530 `Repr-Digest` of the whole body (as file exports publish a checksum).
     /// A page of a list answered natively: rendered now, or — for a program list (`cached`) while
     /// the simulator keeps its answers (``AgencySimulator/cacheProgramPages(_:)``) — the bytes
     /// rendered for the same window before.
@@ -166,6 +164,8 @@ public enum SimulatorServer {
         return await native(bytes, contentType: contentType, simulator: simulator, digest: digest)
     }
 
+    /// A native answer: the body (cut short when a truncation fault is pending), its type, and
+    /// with `digest` an RFC 9530 `Repr-Digest` of the whole body (as file exports publish a checksum).
     static func native(_ bytes: [UInt8], contentType: String, simulator: AgencySimulator, status: HTTPResponse.Status = .ok, digest: Bool = false) async -> Response {
         var body = bytes
         var headers: HTTPFields = [.contentType: contentType]

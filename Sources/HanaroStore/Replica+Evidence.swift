@@ -207,8 +207,7 @@ extension Replica {
         let authentication = VersionAuthentication(signer: nil, keys: keys)
         for (number, frame) in bundle.versions.enumerated() {
             // A bundle exported before migration v7 holds frames of the first signature form.
-            guard let bytes = Data(base64Encoded: frame),
-                  let signed = (try? SignedVersion(frame: Array(bytes))) ?? (try? ReplicaSchema.firstFormFrame(Array(bytes))) else {
+            guard let bytes = Data(base64Encoded: frame), let signed = try? SignedVersion(acceptingFirstForm: Array(bytes)) else {
                 return invalid("version \(number + 1) is not a signed federation frame")
             }
             guard signed.version.key == recordKey else { return invalid("version \(number + 1) is of \(signed.version.key), not \(bundle.record)") }

@@ -395,12 +395,11 @@ extension Replica {
         @Sendable func one(_ payload: [UInt8]) -> Result<SignedVersion, Refusal> {
             var signed: SignedVersion
             do throws(ValidationError) {
-                signed = try SignedVersion(frame: payload)
-            } catch {
                 // A frame of the first signature form (a peer not yet upgraded, a frame quarantined
                 // before the upgrade) is read as such and verified like any other.
-                guard let firstForm = try? ReplicaSchema.firstFormFrame(payload) else { return .failure(Refusal(key: nil, error: error)) }
-                signed = firstForm
+                signed = try SignedVersion(acceptingFirstForm: payload)
+            } catch {
+                return .failure(Refusal(key: nil, error: error))
             }
             // A personal part withheld by a relay but sealed to this node: opened before the check.
             if let authentication { signed = authentication.openingSealedPersonal(signed) }

@@ -37,72 +37,33 @@ enum ReplicaSchema {
         // In batches along each table's primary key (the rows change under a query otherwise).
         var after = ""
         while true {
-            let rows = try Row.fetchAll(db, sql: "SELECT key, vector, signature FROM record WHERE key > ? AND signature IS NOT NULL ORDER BY key LIMIT 1000",
+            let rows = try Row.fetchAll(db, sql: "SELECT key, signature FROM record WHERE key > ? AND signature IS NOT NULL ORDER BY key LIMIT 1000",
                                         arguments: [after])
             guard let last = rows.last else { break }
             after = last[0]
             for row in rows {
-                guard let bytes = compacted(vector: row[1], signature: row[2]) else { continue }
+                guard let bytes = compacted(row[1]) else { continue }
                 try db.execute(sql: "UPDATE record SET signature = ? WHERE key = ?", arguments: [bytes, row[0] as String])
             }
         }
         var position = ("", "")
         while true {
-            let rows = try Row.fetchAll(db, sql: "SELECT key, author, vector, signature FROM frontier WHERE (key, author) > (?, ?) ORDER BY key, author LIMIT 1000",
+            let rows = try Row.fetchAll(db, sql: "SELECT key, author, signature FROM frontier WHERE (key, author) > (?, ?) ORDER BY key, author LIMIT 1000",
                                         arguments: [position.0, position.1])
             guard let last = rows.last else { break }
             position = (last[0], last[1])
             for row in rows {
-                guard let bytes = compacted(vector: row[2], signature: row[3]) else { continue }
+                guard let bytes = compacted(row[2]) else { continue }
                 try db.execute(sql: "UPDATE frontier SET signature = ? WHERE key = ? AND author = ?", arguments: [bytes, row[0] as String, row[1] as String])
             }
         }
     }
 
     /// A stored signature of the first form in the compact form (nil: not of the first form).
-    private static func compacted(vector: Data, signature: Data) -> Data? {
-        var vectorReader = CanonicalReader(Array(vector))
-        guard let vector = try? vectorReader.readVector() else { return nil }
+    private static func compacted(_ signature: Data) -> Data? {
         var reader = CanonicalReader(Array(signature))
-        guard let decoded = try? legacySignature(from: &reader, vector: vector), reader.isAtEnd else { return nil }
+        guard let decoded = try? VersionSignature(firstFormFrom: &reader), reader.isAtEnd else { return nil }
         return Data(decoded.canonicalBytes)
-    }
-
-    /// A federation frame whose signature is in the first form (before v7: what a node not yet
-    /// upgraded sends, a frame quarantined before the upgrade, a version in an evidence bundle
-    /// exported before it). The dot is kept as it was written: the verifier still requires it to
-    /// be the vector's entry.
-    /// - Throws: `.malformed` when it is not such a frame either.
-    static func firstFormFrame(_ frame: [UInt8]) throws(ValidationError) -> SignedVersion {
-        var reader = CanonicalReader(frame)
-        let version = try RecordVersion(from: &reader)
-        let signature = try legacySignature(from: &reader, vector: version.vector)
-        try reader.expectEnd()
-        return SignedVersion(version, signature: signature)
-    }
-
-    /// Reads a signature in its first form (before v7), to the end of the reader.
-    static func legacySignature(from reader: inout CanonicalReader, vector: VersionVector) throws(ValidationError) -> VersionSignature {
-        let author = try reader.readDot()
-        let keyID = try reader.readUInt64()
-        let personalHash = try reader.readOptional { reader throws(ValidationError) in try reader.readBytes() }
-        let signature = try reader.readBytes()
-        var sealed: [SealedPersonal] = []
-        if !reader.isAtEnd {
-            let count = try reader.readUInt64()
-            guard (1...UInt64(VersionSignature.maxSealedParts)).contains(count) else { throw ValidationError(.malformed, "not a signature of the first form") }
-            for _ in 0..<count {
-                let recipient = try reader.readAgency(), id = try reader.readUInt64()
-                sealed.append(SealedPersonal(recipient: recipient, keyID: UInt32(truncatingIfNeeded: id),
-                                             encapsulatedKey: try reader.readBytes(), ciphertext: try reader.readBytes()))
-                guard id <= UInt64(UInt32.max) else { throw ValidationError(.malformed, "not a signature of the first form") }
-            }
-        }
-        guard keyID <= UInt64(UInt32.max), signature.count == 64, personalHash?.count ?? 32 == 32,
-              sealed.allSatisfy({ $0.encapsulatedKey.count == 32 && (16...8_192).contains($0.ciphertext.count) }) else {
-            throw ValidationError(.malformed, "not a signature of the first form")
-        }
-        return VersionSignature(author: author, keyID: UInt32(keyID), personalHash: personalHash, signature: signature, sealed: sealed)
     }
 
     /// The Agency API's tables, kept by the store in the same transaction as the records they

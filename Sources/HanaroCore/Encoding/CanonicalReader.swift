@@ -96,6 +96,11 @@ public struct CanonicalReader: Sendable {
         return Array(bytes[position..<(position + count)])
     }
 
+    /// Reads four bytes as a big-endian integer (a field of fixed size, such as a key id).
+    public mutating func readUInt32BigEndian() throws(ValidationError) -> UInt32 {
+        try readFixedBytes(4).reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
     public mutating func readOptional<T>(_ body: (inout CanonicalReader) throws(ValidationError) -> T) throws(ValidationError) -> T? {
         switch try readByte() {
         case 0: return nil

@@ -55,6 +55,11 @@ public struct CanonicalWriter: Sendable {
         bytes.append(contentsOf: other)
     }
 
+    /// Writes four bytes, big-endian, without a length (read by `readUInt32BigEndian`).
+    public mutating func writeBigEndian(_ value: UInt32) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
     /// Writes a presence byte and, when present, the value.
     @inlinable
     public mutating func writeOptional<T>(_ value: T?, _ body: (inout CanonicalWriter, T) -> Void) {

@@ -41,14 +41,14 @@ public struct VersionSignature: Hashable, Sendable {
 
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(UInt8(author.agency.index))
-        withUnsafeBytes(of: keyID.bigEndian) { writer.bytes.append(contentsOf: $0) }
+        writer.writeBigEndian(keyID)
         writer.writeOptional(personalHash) { $0.bytes.append(contentsOf: $1) }
         writer.bytes.append(contentsOf: signature)
         if !sealed.isEmpty {
             writer.write(UInt64(sealed.count))
             for part in sealed {
                 writer.write(UInt8(part.recipient.index))
-                withUnsafeBytes(of: part.keyID.bigEndian) { writer.bytes.append(contentsOf: $0) }
+                writer.writeBigEndian(part.keyID)
                 writer.bytes.append(contentsOf: part.encapsulatedKey)
                 writer.write(bytes: part.ciphertext)
             }
@@ -79,7 +79,7 @@ public struct VersionSignature: Hashable, Sendable {
     public init(from reader: inout CanonicalReader, vector: VersionVector) throws(ValidationError) {
         let agency = try reader.readAgency()
         author = Dot(agency, vector[agency])
-        keyID = try reader.readFixedBytes(4).reduce(0) { $0 << 8 | UInt32($1) }
+        keyID = try reader.readUInt32BigEndian()
         personalHash = try reader.readOptional { reader throws(ValidationError) in try reader.readFixedBytes(32) }
         signature = try reader.readFixedBytes(64)
         sealed = []
@@ -90,13 +90,38 @@ public struct VersionSignature: Hashable, Sendable {
             }
             for _ in 0..<count {
                 let recipient = try reader.readAgency()
-                let id = try reader.readFixedBytes(4).reduce(0) { $0 << 8 | UInt32($1) }
+                let id = try reader.readUInt32BigEndian()
                 let encapsulated = try reader.readFixedBytes(32)
                 let ciphertext = try reader.readBytes()
                 guard (16...8_192).contains(ciphertext.count) else {
                     throw ValidationError(.malformed, field: "signature.sealed", "a sealed part's ciphertext has 16 bytes to 8 KiB")
                 }
                 sealed.append(SealedPersonal(recipient: recipient, keyID: id, encapsulatedKey: encapsulated, ciphertext: ciphertext))
+            }
+        }
+    }
+
+    /// Reads a signature in its first form (before replica migration v7, 2026-12-02): the whole
+    /// author dot, varint key ids, length-prefixed fixed-size fields. The dot is kept as written:
+    /// the verifier still requires it to be the vector's entry.
+    /// - Throws: `.malformed`.
+    public init(firstFormFrom reader: inout CanonicalReader) throws(ValidationError) {
+        let refused = ValidationError(.malformed, field: "signature", "not a signature of the first form either")
+        author = try reader.readDot()
+        let id = try reader.readUInt64()
+        personalHash = try reader.readOptional { reader throws(ValidationError) in try reader.readBytes() }
+        signature = try reader.readBytes()
+        guard id <= UInt64(UInt32.max), signature.count == 64, personalHash?.count ?? 32 == 32 else { throw refused }
+        keyID = UInt32(id)
+        sealed = []
+        if !reader.isAtEnd {
+            let count = try reader.readUInt64()
+            guard (1...UInt64(Self.maxSealedParts)).contains(count), personalHash != nil else { throw refused }
+            for _ in 0..<count {
+                let recipient = try reader.readAgency(), id = try reader.readUInt64()
+                let encapsulated = try reader.readBytes(), ciphertext = try reader.readBytes()
+                guard id <= UInt64(UInt32.max), encapsulated.count == 32, (16...8_192).contains(ciphertext.count) else { throw refused }
+                sealed.append(SealedPersonal(recipient: recipient, keyID: UInt32(id), encapsulatedKey: encapsulated, ciphertext: ciphertext))
             }
         }
     }
@@ -138,6 +163,21 @@ public struct SignedVersion: Sendable, Hashable {
         version = try RecordVersion(from: &reader)
         signature = reader.isAtEnd ? nil : try VersionSignature(from: &reader, vector: version.vector)
         try reader.expectEnd()
+    }
+
+    /// Reads a frame whose signature may also be in its first form (see
+    /// ``VersionSignature/init(firstFormFrom:)``): from a peer not yet upgraded, a frame
+    /// quarantined before the upgrade, a version in an evidence bundle exported before it.
+    /// - Throws: the current form's error when the frame is in neither form.
+    public init(acceptingFirstForm frame: [UInt8]) throws(ValidationError) {
+        do {
+            try self.init(frame: frame)
+        } catch {
+            var reader = CanonicalReader(frame)
+            guard let version = try? RecordVersion(from: &reader), !reader.isAtEnd,
+                  let signature = try? VersionSignature(firstFormFrom: &reader), reader.isAtEnd else { throw error }
+            self.init(version, signature: signature)
+        }
     }
 
     /// The frame's bytes.
