@@ -62,6 +62,7 @@ let package = Package(
                 "HanaroCore",
                 "HanaroEvidence",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings

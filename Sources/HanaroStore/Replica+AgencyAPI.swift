@@ -172,20 +172,32 @@ extension Replica {
         guard text.count <= SearchText.maxQueryLength else {
             throw StoreError(.invalidRequest, "q is \(text.count) characters long; at most \(SearchText.maxQueryLength)")
         }
-        guard let match = SearchText.matchExpression(text) else {
+        guard let phrases = SearchText.matchPhrases(text) else {
             throw StoreError(.invalidRequest, "q holds no letters or digits to search for")
         }
+        let match = phrases.joined(separator: " AND ")
         var window = Self.firstWindow
         if let cursor = query.cursor {
-            guard let parsed = Self.windowCursor(cursor) else { throw Self.badCursor }
+            guard let parsed = Self.windowCursor(cursor), parsed.hits.isEmpty || parsed.hits.count == phrases.count else { throw Self.badCursor }
             window = parsed
         }
+        let generation = commitGeneration
+        let frequencies = phraseFrequencies
         let filters = conditions.isEmpty ? "" : " AND " + conditions.joined(separator: " AND ")
         let filterArguments: [DatabaseValue] = arguments.map { $0?.databaseValue ?? .null }
         let windowSize = max(1, query.rankWindow)
         let startWindow = window
         return try await read("search programs") { db in
             var window = startWindow
+            // bm25's document counts: the cursor's (the previous page's), else kept or counted.
+            if window.hits.isEmpty {
+                window.hits = try phrases.map { phrase in
+                    if let hits = frequencies.hits(phrase, generation: generation) { return hits }
+                    let hits = try Int64.fetchOne(db, sql: "SELECT count(*) FROM program_fts WHERE program_fts MATCH ?", arguments: [phrase]) ?? 0
+                    frequencies.keep(phrase, hits: hits, generation: generation)
+                    return hits
+                }
+            }
             // Relevance (bm25, title ×3) is ranked within windows of the `rankWindow` most
             // recently indexed matches, newest window first: FTS5 scores every match it ranks
             // (~1.7 µs each here), so ranking all 100,000 matches of a common word took ~170 ms.
@@ -202,18 +214,21 @@ extension Replica {
                     guard let floor else { break }
                     window.floor = floor
                 }
-                let rank = "bm25(program_fts, 3.0, 1.0)"
+                // FTS5's bm25 with the counts above (``SearchRank``): the same scores, without
+                // counting every row that holds each phrase on every search.
+                let rank = "\(SearchRank.functionName)(program_fts, 3.0, 1.0\(String(repeating: ", ?", count: window.hits.count)))"
+                let rankArguments = window.hits.map(\.databaseValue)
                 var after = ""
                 var afterArguments: [DatabaseValue] = []
                 if let score = window.score, let id = window.id {
                     after = " AND (\(rank) > ? OR (\(rank) = ? AND p.id > ?))"
-                    afterArguments = [score.databaseValue, score.databaseValue, id.databaseValue]
+                    afterArguments = rankArguments + [score.databaseValue] + rankArguments + [score.databaseValue, id.databaseValue]
                 }
                 let want = limit - items.count
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT p.key, \(rank) AS score, p.id FROM program_fts JOIN program_index p ON p.id = program_fts.rowid
                     WHERE program_fts MATCH ? AND program_fts.rowid BETWEEN ? AND ?\(filters)\(after) ORDER BY score, p.id LIMIT \(want + 1)
-                    """, arguments: StatementArguments([match.databaseValue, window.floor!.databaseValue, window.ceiling.databaseValue] + filterArguments + afterArguments))
+                    """, arguments: StatementArguments(rankArguments + [match.databaseValue, window.floor!.databaseValue, window.ceiling.databaseValue] + filterArguments + afterArguments))
                 for row in rows.prefix(want) {
                     if let hit = try Self.hit(db, row, key: key) { items.append(hit) }
                     window.score = row[1]
@@ -224,7 +239,7 @@ extension Replica {
                     break
                 }
                 // This window is done: the next one lies below it.
-                window = Window(ceiling: window.floor! - 1)
+                window = Window(ceiling: window.floor! - 1, hits: window.hits)
                 if items.count == limit {
                     // The page is full exactly at a window's end: the next page starts below it.
                     let more = try Int64.fetchOne(db, sql: """
@@ -239,26 +254,35 @@ extension Replica {
     }
 
     /// Where a text search stands: the window (ids `floor...ceiling`, floor found when first
-    /// read) and the last (score, id) returned in it.
+    /// read), the last (score, id) returned in it, and the document counts the scores were
+    /// computed with (empty until counted; a page's cursor carries them to the next).
     struct Window {
         var ceiling: Int64
         var floor: Int64?
         var score: Double?
         var id: Int64?
+        var hits: [Int64] = []
     }
 
     static let firstWindow = Window(ceiling: Int64.max)
 
     static func windowCursor(_ window: Window) -> String {
-        let parts = [String(window.ceiling), window.floor.map(String.init) ?? "", window.score.map { String($0.bitPattern, radix: 16) } ?? "", window.id.map(String.init) ?? ""]
+        var parts = [String(window.ceiling), window.floor.map(String.init) ?? "", window.score.map { String($0.bitPattern, radix: 16) } ?? "", window.id.map(String.init) ?? ""]
+        if !window.hits.isEmpty { parts.append(window.hits.map(String.init).joined(separator: ",")) }
         return Data(("w:" + parts.joined(separator: ":")).utf8).base64URLEncoded
     }
 
     static func windowCursor(_ cursor: String) -> Window? {
         guard let text = Data(base64URLEncoded: cursor).flatMap({ String(data: $0, encoding: .utf8) }), text.hasPrefix("w:") else { return nil }
         let parts = text.dropFirst(2).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 4, let ceiling = Int64(parts[0]) else { return nil }
+        // Four parts: a cursor of an earlier version, without counts (they are counted anew).
+        guard parts.count == 4 || parts.count == 5, let ceiling = Int64(parts[0]) else { return nil }
         var window = Window(ceiling: ceiling)
+        if parts.count == 5 {
+            let hits = parts[4].split(separator: ",").map { Int64($0) }
+            guard !hits.isEmpty, hits.count <= SearchText.maxTerms, hits.allSatisfy({ ($0 ?? -1) >= 0 }) else { return nil }
+            window.hits = hits.map { $0! }
+        }
         if !parts[1].isEmpty { guard let floor = Int64(parts[1]) else { return nil }; window.floor = floor }
         if !parts[2].isEmpty { guard let bits = UInt64(parts[2], radix: 16) else { return nil }; window.score = Double(bitPattern: bits) }
         if !parts[3].isEmpty { guard let id = Int64(parts[3]) else { return nil }; window.id = id }

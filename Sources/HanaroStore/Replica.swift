@@ -76,6 +76,8 @@ public final class Replica: Sendable {
     let matcher = Mutex<SubscriptionMatcher?>(nil)
     /// Program criteria for eligibility answers (see ``CriteriaCache``).
     let criteriaCache = CriteriaCache()
+    /// Program search's bm25 document counts, kept between searches (``SearchRank``).
+    let phraseFrequencies = PhraseFrequencies()
     /// This node's agency, when known (see ``Options/agency``).
     public let localAgency: AgencyID?
     /// Whether the Agency API's tables are kept (see ``Options/agencyAPI``).
@@ -109,6 +111,7 @@ public final class Replica: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA cache_size = -\(db.configuration.readonly ? min(cacheKiB, Self.readerCacheKiB) : cacheKiB)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            SearchRank.register(db)
             if let maxPageCount { try db.execute(sql: "PRAGMA max_page_count = \(maxPageCount)") }
         }
         return configuration

@@ -105,6 +105,12 @@ enum SearchText {
     /// The FTS5 MATCH expression for a user's query: each whitespace-separated term must match
     /// (AND); nil when the query holds nothing searchable.
     static func matchExpression(_ query: String) -> String? {
+        matchPhrases(query).map { $0.joined(separator: " AND ") }
+    }
+
+    /// The query's terms as FTS5 phrases, in order (phrase `i` of the MATCH expression is
+    /// element `i`); nil when the query holds nothing searchable.
+    static func matchPhrases(_ query: String) -> [String]? {
         var terms: [String] = []
         for term in query.precomposedStringWithCanonicalMapping.split(whereSeparator: { $0.isWhitespace }).prefix(maxTerms) {
             let tokens = grams(String(term)).split(separator: " ").map(String.init)
@@ -124,6 +130,6 @@ enum SearchText {
                 terms.append("\"\(phrase.joined(separator: " "))\"")
             }
         }
-        return terms.isEmpty ? nil : terms.joined(separator: " AND ")
+        return terms.isEmpty ? nil : terms
     }
 }

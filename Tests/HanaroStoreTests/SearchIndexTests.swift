@@ -83,6 +83,52 @@ struct SearchIndexTests {
         }
     }
 
+    @Test("hanaro_bm25 with the true document counts scores every row exactly as FTS5's bm25; search ranks by it and pages carry the counts")
+    func rankEqualsBM25() async throws {
+        let dir = TemporaryDirectory("search")
+        let replica = try Replica.temporary(in: dir)
+        var rng = SplitMix64(seed: 7)
+        let words = ["창업", "지원", "소상공인", "정책자금", "재도전", "수출", "바우처", "교육", "컨설팅", "IT", "2026년", "판로", "보증"]
+        func text(_ count: Int) -> String { (0..<count).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: rng.next() % 2 == 0 ? " " : "") }
+        for i in 0..<120 {
+            try await publish(replica, program(AgencyID.allCases[i % 6], "P-\(i)", text(1 + i % 4), summary: text(i % 7)))
+        }
+        for query in ["창업", "창", "소상공인 자금", "지원 교육 2026년", "재도전 IT", "없는말"] {
+            let phrases = try #require(SearchText.matchPhrases(query))
+            let match = phrases.joined(separator: " AND ")
+            let (builtIn, ours) = try await replica.read("compare") { db in
+                let counts = try phrases.map { try Int64.fetchOne(db, sql: "SELECT count(*) FROM program_fts WHERE program_fts MATCH ?", arguments: [$0]) ?? 0 }
+                let builtIn = try Row.fetchAll(db, sql: "SELECT rowid, bm25(program_fts, 3.0, 1.0) FROM program_fts WHERE program_fts MATCH ? ORDER BY rowid", arguments: [match])
+                let ours = try Row.fetchAll(db, sql: "SELECT rowid, hanaro_bm25(program_fts, 3.0, 1.0\(String(repeating: ", ?", count: counts.count))) FROM program_fts WHERE program_fts MATCH ? ORDER BY rowid",
+                                            arguments: StatementArguments(counts.map(\.databaseValue) + [match.databaseValue]))
+                return (builtIn.map { ($0[0] as Int64, $0[1] as Double) }, ours.map { ($0[0] as Int64, $0[1] as Double) })
+            }
+            #expect(builtIn.map(\.0) == ours.map(\.0), "\(query)")
+            for (a, b) in zip(builtIn, ours) { #expect(abs(a.1 - b.1) <= 1e-9 * max(1, abs(a.1)), "\(query) row \(a.0): \(a.1) vs \(b.1)") }
+            if query != "없는말" { #expect(!builtIn.isEmpty, "\(query)") }
+            // The search's own order is the ascending score with ties by id, and a second page
+            // (same counts, from the cursor) continues it without a gap or a repeat.
+            var search = ProgramQuery()
+            search.text = query
+            search.limit = 5
+            let first = try await replica.searchPrograms(search)
+            search.cursor = first.nextCursor
+            let second = search.cursor == nil ? [] : try await replica.searchPrograms(search).items
+            let scores = (first.items + second).compactMap(\.score)
+            #expect(scores == scores.sorted(), "\(query)")
+            let expected = builtIn.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(10).map(\.1)
+            #expect(zip(scores, expected).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) } && scores.count == expected.count, "\(query): \(scores) vs \(expected)")
+        }
+        // A cursor of the earlier form (four parts, no counts) still pages; a malformed count is refused.
+        let earlier = Data("w:\(Int64.max)::::".dropLast().utf8).base64URLEncoded
+        var old = ProgramQuery()
+        old.text = "창업"
+        old.cursor = earlier
+        #expect(try await replica.searchPrograms(old).items.count > 0)
+        old.cursor = Data("w:\(Int64.max)::::x".utf8).base64URLEncoded
+        await #expect(throws: StoreError.self) { try await replica.searchPrograms(old) }
+    }
+
     @Test("the matcher's pair index finds exactly what checking every subscription finds")
     func matcherIndex() throws {
         var rng = SystemRandomNumberGenerator()
