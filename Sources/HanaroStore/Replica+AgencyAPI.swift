@@ -200,41 +200,47 @@ extension Replica {
             }
             // Relevance (bm25, title ×3) is ranked within windows of the `rankWindow` most
             // recently indexed matches, newest window first: FTS5 scores every match it ranks
-            // (~1.7 µs each here), so ranking all 100,000 matches of a common word took ~170 ms.
-            // A query with fewer matches than a window is ranked exactly.
+            // (~1.9 µs each here, and ~1.4 µs more to join a match to its filters), so ranking all
+            // 100,000 matches of a common word took ~170 ms. A query with fewer matches than a
+            // window is ranked exactly. One pass reads a window's ids and scores, newest first
+            // (FTS5 walks its doclist backwards, no sort); the page is ordered here.
+            let rank = "\(SearchRank.functionName)(program_fts, 3.0, 1.0\(String(repeating: ", ?", count: window.hits.count)))"
+            let rankArguments = window.hits.map(\.databaseValue)
+            let join = filters.isEmpty ? "" : " JOIN program_index p ON p.id = program_fts.rowid"
             var items: [ProgramHit] = []
             var next: String?
             while items.count < limit {
-                if window.floor == nil {
-                    // The window below `ceiling`: its lowest id among the next `rankWindow` matches.
-                    let floor = try Int64.fetchOne(db, sql: """
-                        SELECT min(id) FROM (SELECT p.id AS id FROM program_fts JOIN program_index p ON p.id = program_fts.rowid
-                        WHERE program_fts MATCH ? AND program_fts.rowid <= ?\(filters) ORDER BY program_fts.rowid DESC LIMIT \(windowSize))
-                        """, arguments: StatementArguments([match.databaseValue, window.ceiling.databaseValue] + filterArguments))
-                    guard let floor else { break }
-                    window.floor = floor
+                let range: String
+                let rangeArguments: [DatabaseValue]
+                if let floor = window.floor {
+                    range = "program_fts.rowid BETWEEN ? AND ?"
+                    rangeArguments = [floor.databaseValue, window.ceiling.databaseValue]
+                } else {
+                    range = "program_fts.rowid <= ?"
+                    rangeArguments = [window.ceiling.databaseValue]
                 }
-                // FTS5's bm25 with the counts above (``SearchRank``): the same scores, without
-                // counting every row that holds each phrase on every search.
-                let rank = "\(SearchRank.functionName)(program_fts, 3.0, 1.0\(String(repeating: ", ?", count: window.hits.count)))"
-                let rankArguments = window.hits.map(\.databaseValue)
-                var after = ""
-                var afterArguments: [DatabaseValue] = []
+                var scored: [(score: Double, id: Int64)] = []
+                scored.reserveCapacity(min(windowSize, 4_096))
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT program_fts.rowid, \(rank) FROM program_fts\(join) WHERE program_fts MATCH ? AND \(range)\(filters)
+                    ORDER BY program_fts.rowid DESC\(window.floor == nil ? " LIMIT \(windowSize)" : "")
+                    """, arguments: StatementArguments(rankArguments + [match.databaseValue] + rangeArguments + filterArguments))
+                while let row = try rows.next() { scored.append((row[1], row[0])) }
+                guard let lowest = scored.last?.id else { break }
+                if window.floor == nil { window.floor = lowest }
+                scored.sort { ($0.score, $0.id) < ($1.score, $1.id) }
+                var first = scored.startIndex
                 if let score = window.score, let id = window.id {
-                    after = " AND (\(rank) > ? OR (\(rank) = ? AND p.id > ?))"
-                    afterArguments = rankArguments + [score.databaseValue] + rankArguments + [score.databaseValue, id.databaseValue]
+                    first = scored.firstIndex { ($0.score, $0.id) > (score, id) } ?? scored.endIndex
                 }
                 let want = limit - items.count
-                let rows = try Row.fetchAll(db, sql: """
-                    SELECT p.key, \(rank) AS score, p.id FROM program_fts JOIN program_index p ON p.id = program_fts.rowid
-                    WHERE program_fts MATCH ? AND program_fts.rowid BETWEEN ? AND ?\(filters)\(after) ORDER BY score, p.id LIMIT \(want + 1)
-                    """, arguments: StatementArguments(rankArguments + [match.databaseValue, window.floor!.databaseValue, window.ceiling.databaseValue] + filterArguments + afterArguments))
-                for row in rows.prefix(want) {
-                    if let hit = try Self.hit(db, row, key: key) { items.append(hit) }
-                    window.score = row[1]
-                    window.id = row[2]
+                let page = scored[first...].prefix(want + 1)
+                for entry in page.prefix(want) {
+                    if let hit = try Self.hit(db, id: entry.id, score: entry.score, key: key) { items.append(hit) }
+                    window.score = entry.score
+                    window.id = entry.id
                 }
-                if rows.count > want {
+                if page.count > want {
                     next = Self.windowCursor(window)
                     break
                 }
@@ -287,6 +293,12 @@ extension Replica {
         if !parts[2].isEmpty { guard let bits = UInt64(parts[2], radix: 16) else { return nil }; window.score = Double(bitPattern: bits) }
         if !parts[3].isEmpty { guard let id = Int64(parts[3]) else { return nil }; window.id = id }
         return window
+    }
+
+    static func hit(_ db: Database, id: Int64, score: Double, key: ReplicaKey) throws -> ProgramHit? {
+        guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT key FROM program_index WHERE id = ?"), arguments: [id]) else { return nil }
+        guard let version = try readRecord(db, try RecordKey(parsing: text), key: key), let program = version.program else { return nil }
+        return ProgramHit(version: version, program: program, score: score)
     }
 
     static func hit(_ db: Database, _ row: Row, key: ReplicaKey) throws -> ProgramHit? {

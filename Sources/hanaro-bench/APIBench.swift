@@ -63,6 +63,7 @@ struct APIBench: AsyncParsableCommand {
         // Search: Korean words of the synthetic titles and summaries, one and two syllables, spacing, filters.
         let texts = ["창업", "소상공인 자금", "창", "컨설팅", "지원", "보증", "재도전", "수출 판로", "2026년", "교육"]
         var samples: [Double] = []
+        var byKind: [String: [Double]] = [:]
         var hits = 0
         for i in 0..<queries {
             var query = ProgramQuery()
@@ -72,8 +73,10 @@ struct APIBench: AsyncParsableCommand {
             let start = monotonicSeconds()
             hits += try await big.searchPrograms(query).items.count
             samples.append(monotonicSeconds() - start)
+            byKind[query.region != nil ? "with region" : query.openOn != nil ? "with open_on" : "text alone", default: []].append(samples.last!)
         }
         print("search (limit 20, 10 queries, some with region/open_on): \(percentiles(samples)); \(hits) hits")
+        for (kind, kept) in byKind.sorted(by: { $0.key < $1.key }) { print("  \(kind): \(percentiles(kept))") }
 
         // Eligibility: every program's criteria against one profile, as the API answers.
         samples = []
