@@ -101,17 +101,21 @@ final class SubscriptionMatcher: Sendable {
         var id: String
         var agency: AgencyID?
         var category: SupportCategory?
-        var profile: BusinessProfile?
+        /// The profile packed once, when the matcher is built (each program checks it anew).
+        var profile: PackedProfile?
     }
 
     /// Program subscriptions, and an index of those with keywords: each keyword is filed under
-    /// its leading characters (up to four: `창업자금`, `햇살론` under all of itself, a one-character
+    /// its leading characters (up to eight: `창업자금`, `햇살론` under all of itself, a one-character
     /// keyword under that character), so a program is checked only against the subscriptions whose
     /// keyword begins somewhere in its text, and those without keywords; each candidate's keyword
     /// is then compared with the text at that offset (so a collision of the key's hash costs a
     /// compare, never a wrong match). 10,000 subscriptions checked one by one cost ~4 ms per program; filed under
     /// one pair of characters, ~0.2 ms when they were like owners' (pairs such as `창업` are in
-    /// most programs' texts).
+    /// most programs' texts). Filed under four characters, owners' two-word phrases
+    /// (`소상공인정책자금`) still shared a key per first word, ~500 to a key, each compared wherever
+    /// that word occurs: the compare loop was a third of an apply's time; eight characters
+    /// tell the phrases apart.
     let entries: [Entry]
     let byGram: [UInt64: [Filed]]
     /// Every keyword's bytes, back to back (``Filed`` points into it: the hot loop touches no
@@ -121,7 +125,7 @@ final class SubscriptionMatcher: Sendable {
     let referralSubscriptions: [String]
     /// Bit k-1: some keyword is filed under k characters.
     let gramLengths: UInt8
-    static let maxGram = 4
+    static let maxGram = 8
     var hasProgramSubscriptions: Bool { !entries.isEmpty }
 
     convenience init(_ subscriptions: [(id: String, filter: SubscriptionFilter)]) {
@@ -161,7 +165,7 @@ final class SubscriptionMatcher: Sendable {
             // NFC, lower-cased, without whitespace, as UTF-8; kept only in `keywordBytes`.
             let keywords = Set(filter.keywords.map { Array(SubscriptionMatcher.normalized($0).utf8) }.filter { !$0.isEmpty })
             let index = entries.count
-            entries.append(Entry(id: id, agency: filter.agency, category: filter.category, profile: filter.profile))
+            entries.append(Entry(id: id, agency: filter.agency, category: filter.category, profile: filter.profile.map(PackedProfile.init)))
             guard !keywords.isEmpty else {
                 unkeyed.append(index)
                 return
@@ -183,15 +187,21 @@ final class SubscriptionMatcher: Sendable {
         return SubscriptionMatcher(builder)
     }
 
-    /// The key of 1 to 4 characters: FNV-1a over the scalars and the count (a collision only
-    /// makes a candidate that the keyword search then rules out).
+    /// The key of 1 to 8 characters: FNV-1a over the scalars (a collision only makes a candidate
+    /// that the keyword compare then rules out). A prefix's key is a step of the whole's, so the
+    /// text's keys at one place, for every length, take one pass.
     @inline(__always)
     static func gram(_ scalars: ArraySlice<Unicode.Scalar>) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(scalars.count)
-        for scalar in scalars {
-            hash = (hash ^ UInt64(scalar.value)) &* 0x0000_0100_0000_01B3
-        }
+        var hash = gramBasis
+        for scalar in scalars { hash = gramStep(hash, scalar) }
         return hash
+    }
+
+    static let gramBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    @inline(__always)
+    static func gramStep(_ hash: UInt64, _ scalar: Unicode.Scalar) -> UInt64 {
+        (hash ^ UInt64(scalar.value)) &* 0x0000_0100_0000_01B3
     }
 
     /// A keyword's matching form: NFC, lower case, no whitespace.
@@ -260,8 +270,10 @@ final class SubscriptionMatcher: Sendable {
             form.bytes.withUnsafeBufferPointer { text in
                 keywordBytes.withUnsafeBufferPointer { keywords in
                     for start in scalars.indices {
-                        for length in 1...Self.maxGram where gramLengths & (1 << (length - 1)) != 0 && start + length <= scalars.count {
-                            guard let filed = byGram[Self.gram(scalars[start..<(start + length)])] else { continue }
+                        var hash = Self.gramBasis
+                        for length in 1...min(Self.maxGram, scalars.count - start) {
+                            hash = Self.gramStep(hash, scalars[start + length - 1])
+                            guard gramLengths & (1 << (length - 1)) != 0, let filed = byGram[hash] else { continue }
                             let offset = form.offsets[start]
                             for keyword in filed {
                                 let index = Int(keyword.entry)
@@ -276,13 +288,17 @@ final class SubscriptionMatcher: Sendable {
                 }
             }
         }
+        guard !candidates.isEmpty else { return [] }
         candidates.sort()
+        // The program's criteria packed once for all its candidates (``Eligibility/quickCheck``
+        // packed them, and the profile, anew for each candidate).
+        let criteria = EligibilityTable(CollectionOfOne(program.eligibility))
         var matched: [String] = []
         for index in candidates {
             let entry = entries[index]
             if let agency = entry.agency, agency != program.owner { continue }
             if let category = entry.category, category != program.category { continue }
-            if let profile = entry.profile, program.eligibility.quickCheck(profile) == .ineligible { continue }
+            if let profile = entry.profile, criteria.classify(0, profile) == .ineligible { continue }
             matched.append(entry.id)
         }
         return matched

@@ -26,9 +26,10 @@ struct APIBench: AsyncParsableCommand {
     @Option(help: "Program versions applied in the apply comparison.") var applied = 20_000
     @Option(help: "Search requests per second over HTTP (open loop: latency counts from each request's scheduled time).") var rate = 200
     @Option(help: "Seconds of paced HTTP load.") var seconds = 10
+    @Option(help: "Also time in-process search with these ranking windows (the API's is ProgramQuery.rankWindow's default).") var windows: [Int] = []
 
     func run() async throws {
-        print("# hanaro-bench api --programs \(programs) --queries \(queries) --answers \(answers) --subscriptions \(subscriptions) --applied \(applied) --rate \(rate) --seconds \(seconds)")
+        print("# hanaro-bench api --programs \(programs) --queries \(queries) --answers \(answers) --subscriptions \(subscriptions) --applied \(applied) --rate \(rate) --seconds \(seconds)\(windows.map { " --windows \($0)" }.joined())")
         let dir = NSTemporaryDirectory() + "hanaro-bench-api-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         // HANARO_BENCH_KEEP=1 keeps the files (to try queries on them with sqlite3).
@@ -77,6 +78,27 @@ struct APIBench: AsyncParsableCommand {
         }
         print("search (limit 20, 10 queries, some with region/open_on): \(percentiles(samples)); \(hits) hits")
         for (kind, kept) in byKind.sorted(by: { $0.key < $1.key }) { print("  \(kind): \(percentiles(kept))") }
+        samples = []
+        for _ in 0..<200 {
+            let start = monotonicSeconds()
+            hits += try await big.searchPrograms(ProgramQuery()).items.count
+            samples.append(monotonicSeconds() - start)
+        }
+        print("list without text (20 programs by key, each read and decoded as search returns them): \(percentiles(samples))")
+        for window in windows {
+            samples = []
+            for i in 0..<queries {
+                var query = ProgramQuery()
+                query.text = texts[i % texts.count]
+                query.rankWindow = window
+                if i % 3 == 1 { query.region = try RegionCode(i % 2 == 0 ? "42" : "11") }
+                if i % 5 == 2 { query.openOn = try LocalDate(year: 2026, month: 6, day: 15) }
+                let start = monotonicSeconds()
+                hits += try await big.searchPrograms(query).items.count
+                samples.append(monotonicSeconds() - start)
+            }
+            print("search, ranking window \(window): \(percentiles(samples))")
+        }
 
         // Eligibility: every program's criteria against one profile, as the API answers.
         samples = []

@@ -132,7 +132,7 @@ struct SearchIndexTests {
     @Test("the matcher's pair index finds exactly what checking every subscription finds")
     func matcherIndex() throws {
         var rng = SystemRandomNumberGenerator()
-        let words = ["창업", "자금", "재도전", "스마트상점", "수출 바우처", "IT", "햇살론", "창", "판로", "없는말", "Smart Store", "2026년", "ＩＴ", "소상공인정책자금", "소상공인 지원", "창업자금", "\u{1100}\u{1161}\u{11A8}"]
+        let words = ["창업", "자금", "재도전", "스마트상점", "수출 바우처", "IT", "햇살론", "창", "판로", "없는말", "Smart Store", "2026년", "ＩＴ", "소상공인정책자금", "소상공인 지원", "창업자금", "소상공인정책자금지원", "소상공인정책", "스마트상점 창업자금", "\u{1100}\u{1161}\u{11A8}"]
         var subscriptions: [(id: String, filter: SubscriptionFilter)] = []
         for i in 0..<400 {
             let keywords = (0..<Int.random(in: 0...2, using: &rng)).map { _ in words.randomElement(using: &rng)! }
