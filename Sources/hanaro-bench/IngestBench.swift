@@ -23,9 +23,12 @@ struct IngestBench: AsyncParsableCommand {
     @Option(help: "Directory for the replica files (removed afterwards).") var dir = NSTemporaryDirectory()
     @Flag(help: "The simulator renders every answer anew, even an unchanged page asked again (its rendering, on the same cores, then counts against the re-read).")
     var renderEveryAnswer = false
+    @Flag(help: "Keep the Agency API's tables (search index, referral index, webhook matching) in the store, as a node with api.listen does (the apply and sync benches' --agency-api).")
+    var agencyAPI = false
 
     func run() async throws {
-        print("# hanaro-bench ingest --records \(records) --page-size \(pageSize)" + (renderEveryAnswer ? " --render-every-answer" : ""))
+        print("# hanaro-bench ingest --records \(records) --page-size \(pageSize)" + (renderEveryAnswer ? " --render-every-answer" : "") + (agencyAPI ? " --agency-api" : ""))
+        print(agencyAPI ? "# the store keeps the Agency API's tables (a node with api.listen): every program is also indexed for search" : "# the store without the Agency API's tables (a node without api.listen), as in the apply and sync benches; --agency-api adds them")
         print(renderEveryAnswer ? "# the simulator renders every answer anew" : "# the simulator keeps each program-list answer it rendered until its list changes (an agency's HTTP cache); the first read pays every rendering")
         print("| agency | format | records | ingest (HTTP + map + store) records/s | ingest, the agency's answers already rendered: records/s = ratio to raw | raw parse + map records/s | ingest / raw | pages | re-read of the unchanged list |")
         print("|---|---|---|---|---|---|---|---|---|")
@@ -45,7 +48,9 @@ struct IngestBench: AsyncParsableCommand {
             /// A fresh replica file and an adapter reading the simulator into it.
             func freshIngest() throws -> (path: String, replica: Replica, ingest: AdapterIngest) {
                 let path = (dir as NSString).appendingPathComponent("hanaro-bench-ingest-\(UUID().uuidString)")
-                let replica = try Replica(path: path + ".sqlite", key: try ReplicaKey.create(at: path + ".key"))
+                var options = Replica.Options()
+                options.agencyAPI = agencyAPI
+                let replica = try Replica(path: path + ".sqlite", key: try ReplicaKey.create(at: path + ".key"), options: options)
                 return (path, replica, AdapterIngest(adapter: AgencyFormats.makeAdapter(for: agency, settings: settings, http: http), replica: replica, pageSize: pageSize))
             }
             /// Deletes a replica made by `freshIngest` (its file, WAL, shared memory and key).
