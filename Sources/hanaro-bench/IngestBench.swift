@@ -23,12 +23,12 @@ struct IngestBench: AsyncParsableCommand {
     @Option(help: "Directory for the replica files (removed afterwards).") var dir = NSTemporaryDirectory()
     @Flag(help: "The simulator renders every answer anew, even an unchanged page asked again (its rendering, on the same cores, then counts against the re-read).")
     var renderEveryAnswer = false
-    @Flag(help: "Keep the Agency API's tables (search index, referral index, webhook matching) in the store, as a node with api.listen does (the apply and sync benches' --agency-api).")
-    var agencyAPI = false
+    @Flag(inversion: .prefixedNo, help: "Keep the Agency API's tables (search index, referral index, webhook matching) in the store, as a node with api.listen does (the demo's and the example configuration's); --no-agency-api measures a node without them.")
+    var agencyAPI = true
 
     func run() async throws {
-        print("# hanaro-bench ingest --records \(records) --page-size \(pageSize)" + (renderEveryAnswer ? " --render-every-answer" : "") + (agencyAPI ? " --agency-api" : ""))
-        print(agencyAPI ? "# the store keeps the Agency API's tables (a node with api.listen): every program is also indexed for search" : "# the store without the Agency API's tables (a node without api.listen), as in the apply and sync benches; --agency-api adds them")
+        print("# hanaro-bench ingest --records \(records) --page-size \(pageSize)" + (renderEveryAnswer ? " --render-every-answer" : "") + (agencyAPI ? "" : " --no-agency-api"))
+        print(agencyAPI ? "# the store keeps the Agency API's tables (a node with api.listen, as the demo and the example configuration): every program is also indexed for search; --no-agency-api leaves them out" : "# the store without the Agency API's tables (a node without api.listen)")
         print(renderEveryAnswer ? "# the simulator renders every answer anew" : "# the simulator keeps each program-list answer it rendered until its list changes (an agency's HTTP cache); the first read pays every rendering")
         print("| agency | format | records | ingest (HTTP + map + store) records/s | ingest, the agency's answers already rendered: records/s = ratio to raw | raw parse + map records/s | ingest / raw | pages | re-read of the unchanged list |")
         print("|---|---|---|---|---|---|---|---|---|")
