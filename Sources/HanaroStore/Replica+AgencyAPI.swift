@@ -221,13 +221,25 @@ extension Replica {
                 }
                 var scored: [(score: Double, id: Int64)] = []
                 scored.reserveCapacity(min(windowSize, 4_096))
+                // A window already read holds `windowSize` matches, give or take the programs
+                // retitled since; the limit bounds what a forged cursor can make a request rank.
                 let rows = try Row.fetchCursor(db, sql: """
                     SELECT program_fts.rowid, \(rank) FROM program_fts\(join) WHERE program_fts MATCH ? AND \(range)\(filters)
-                    ORDER BY program_fts.rowid DESC\(window.floor == nil ? " LIMIT \(windowSize)" : "")
+                    ORDER BY program_fts.rowid DESC LIMIT \(window.floor == nil ? windowSize : 2 * windowSize)
                     """, arguments: StatementArguments(rankArguments + [match.databaseValue] + rangeArguments + filterArguments))
                 while let row = try rows.next() { scored.append((row[1], row[0])) }
-                guard let lowest = scored.last?.id else { break }
-                if window.floor == nil { window.floor = lowest }
+                if window.floor == nil {
+                    guard let lowest = scored.last?.id, let highest = scored.first?.id else { break }
+                    // The window is the ids it held when first read: programs indexed later (higher
+                    // ids) do not join it on the next page (they are found by a new search).
+                    window.floor = lowest
+                    window.ceiling = highest
+                } else if scored.isEmpty {
+                    // Every match of this window was withdrawn or retitled since the last page.
+                    guard window.floor! > 1 else { break }
+                    window = Window(ceiling: window.floor! - 1, hits: window.hits)
+                    continue
+                }
                 scored.sort { ($0.score, $0.id) < ($1.score, $1.id) }
                 var first = scored.startIndex
                 if let score = window.score, let id = window.id {
@@ -245,6 +257,7 @@ extension Replica {
                     break
                 }
                 // This window is done: the next one lies below it.
+                guard window.floor! > 1 else { break }
                 window = Window(ceiling: window.floor! - 1, hits: window.hits)
                 if items.count == limit {
                     // The page is full exactly at a window's end: the next page starts below it.
@@ -285,13 +298,17 @@ extension Replica {
         guard parts.count == 4 || parts.count == 5, let ceiling = Int64(parts[0]) else { return nil }
         var window = Window(ceiling: ceiling)
         if parts.count == 5 {
-            let hits = parts[4].split(separator: ",").map { Int64($0) }
+            guard parts[4].utf8.count <= SearchText.maxTerms * 20 else { return nil }
+            let hits = parts[4].split(separator: ",", omittingEmptySubsequences: false).map { Int64($0) }
             guard !hits.isEmpty, hits.count <= SearchText.maxTerms, hits.allSatisfy({ ($0 ?? -1) >= 0 }) else { return nil }
             window.hits = hits.map { $0! }
         }
         if !parts[1].isEmpty { guard let floor = Int64(parts[1]) else { return nil }; window.floor = floor }
         if !parts[2].isEmpty { guard let bits = UInt64(parts[2], radix: 16) else { return nil }; window.score = Double(bitPattern: bits) }
         if !parts[3].isEmpty { guard let id = Int64(parts[3]) else { return nil }; window.id = id }
+        // Index ids start at 1: anything else was not issued here (and `floor - 1` must not wrap).
+        guard window.ceiling >= 1, (window.floor ?? 1) >= 1, (window.floor ?? 1) <= window.ceiling, (window.id ?? 1) >= 1,
+              window.score?.isFinite ?? true else { return nil }
         return window
     }
 

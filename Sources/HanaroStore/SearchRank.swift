@@ -19,6 +19,7 @@ enum SearchRank {
 
     /// Registers ``functionName`` on a connection (every connection: the readers search).
     static func register(_ db: Database) {
+        assert(SearchText.maxTerms <= 16, "hanaro_bm25 keeps the frequencies of at most 16 phrases")
         let api = FTS5.api(db)
         _ = api.pointee.xCreateFunction(UnsafeMutablePointer(mutating: api), functionName, nil, bm25, nil)
     }
@@ -46,32 +47,40 @@ enum SearchRank {
             guard index < argumentCount, let values, let value = values[index], sqlite3_value_type(value) != SQLITE_NULL else { return nil }
             return sqlite3_value_double(value)
         }
-        let weights = (argument(0) ?? 1, argument(1) ?? 1)
+        // As bm25(): a column's weight is its argument (NULL reads as 0), 1 without one.
+        func weight(_ column: Int32) -> Double {
+            guard Int(column) < min(argumentCount, 2), let values, let value = values[Int(column)] else { return 1 }
+            return sqlite3_value_double(value)
+        }
         // Queries hold at most ``SearchText/maxTerms`` phrases: a fixed buffer, no allocation per row.
         var frequencies: (Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double, Double) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        let score: Double = withUnsafeMutableBytes(of: &frequencies) { raw in
+        let score: Double? = withUnsafeMutableBytes(of: &frequencies) { raw in
             let frequency = raw.bindMemory(to: Double.self)
             let used = min(phrases, frequency.count)
             for index in 0 ..< instances {
                 var phrase: Int32 = 0, column: Int32 = 0, offset: Int32 = 0
-                guard api.xInst(context, index, &phrase, &column, &offset) == SQLITE_OK else { continue }
-                if phrase >= 0, Int(phrase) < used { frequency[Int(phrase)] += column == 0 ? weights.0 : weights.1 }
+                guard api.xInst(context, index, &phrase, &column, &offset) == SQLITE_OK else { return nil }
+                if phrase >= 0, Int(phrase) < used { frequency[Int(phrase)] += weight(column) }
             }
+            // The arithmetic in bm25()'s order (fts5_aux.c), so the scores are the same bits.
             let n = Double(max(rows, 1))
             let averageLength = Double(tokens) / n
-            let lengthTerm = averageLength > 0 ? Double(length) / averageLength : 1
             var score = 0.0
             for phrase in 0 ..< used {
                 let hits = min(max(argument(2 + phrase) ?? n, 0), n)
                 var idf = log((n - hits + 0.5) / (hits + 0.5))
                 if idf <= 0 { idf = 1e-6 }
                 let f = frequency[phrase]
-                score += idf * (f * (k1 + 1)) / (f + k1 * (1 - b + b * lengthTerm))
+                score += idf * ((f * (k1 + 1.0)) / (f + k1 * (1 - b + b * Double(length) / averageLength)))
             }
             return score
         }
-        sqlite3_result_double(result, -score)
+        guard let score else {
+            sqlite3_result_error(result, "hanaro_bm25: FTS5 refused a phrase instance", -1)
+            return
+        }
+        sqlite3_result_double(result, -1.0 * score)
     }
 }
 
