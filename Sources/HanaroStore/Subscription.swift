@@ -125,6 +125,10 @@ final class SubscriptionMatcher: Sendable {
     let referralSubscriptions: [String]
     /// Bit k-1: some keyword is filed under k characters.
     let gramLengths: UInt8
+    /// One bit per key's ``presenceBit(_:)``: most of a text's grams begin no keyword, and
+    /// testing a bit costs less than the dictionary's lookup (which hashes the key again).
+    let presence: [UInt64]
+    static let presenceWords = 2_048
     static let maxGram = 8
     var hasProgramSubscriptions: Bool { !entries.isEmpty }
 
@@ -148,6 +152,7 @@ final class SubscriptionMatcher: Sendable {
         unkeyed = builder.unkeyed
         referralSubscriptions = builder.referralSubscriptions
         gramLengths = builder.gramLengths
+        presence = builder.presence
     }
 
     /// The mutable form the snapshots are made from.
@@ -158,6 +163,7 @@ final class SubscriptionMatcher: Sendable {
         var unkeyed: [Int] = []
         var referralSubscriptions: [String] = []
         var gramLengths: UInt8 = 0
+        var presence = [UInt64](repeating: 0, count: SubscriptionMatcher.presenceWords)
 
         mutating func add(id: String, filter: SubscriptionFilter) {
             if filter.events.contains(.referralReceived) { referralSubscriptions.append(id) }
@@ -172,7 +178,10 @@ final class SubscriptionMatcher: Sendable {
             }
             for keyword in keywords {
                 let scalars = Array(String(decoding: keyword, as: UTF8.self).unicodeScalars.prefix(SubscriptionMatcher.maxGram))
-                byGram[SubscriptionMatcher.gram(scalars[...]), default: []]
+                let key = SubscriptionMatcher.gram(scalars[...])
+                let bit = SubscriptionMatcher.presenceBit(key)
+                presence[bit >> 6] |= 1 << UInt64(bit & 63)
+                byGram[key, default: []]
                     .append(Filed(entry: Int32(index), start: Int32(keywordBytes.count), count: Int32(keyword.count)))
                 keywordBytes.append(contentsOf: keyword)
                 gramLengths |= 1 << (scalars.count - 1)
@@ -182,7 +191,7 @@ final class SubscriptionMatcher: Sendable {
 
     /// This matcher and one more subscription.
     func adding(id: String, filter: SubscriptionFilter) -> SubscriptionMatcher {
-        var builder = Builder(entries: entries, byGram: byGram, keywordBytes: keywordBytes, unkeyed: unkeyed, referralSubscriptions: referralSubscriptions, gramLengths: gramLengths)
+        var builder = Builder(entries: entries, byGram: byGram, keywordBytes: keywordBytes, unkeyed: unkeyed, referralSubscriptions: referralSubscriptions, gramLengths: gramLengths, presence: presence)
         builder.add(id: id, filter: filter)
         return SubscriptionMatcher(builder)
     }
@@ -198,6 +207,12 @@ final class SubscriptionMatcher: Sendable {
     }
 
     static let gramBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    /// A key's bit in ``presence`` (2,048 words: 131,072 bits).
+    @inline(__always)
+    static func presenceBit(_ key: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key ^ (key >> 31)) & UInt64(presenceWords * 64 - 1))
+    }
 
     @inline(__always)
     static func gramStep(_ hash: UInt64, _ scalar: Unicode.Scalar) -> UInt64 {
@@ -269,19 +284,23 @@ final class SubscriptionMatcher: Sendable {
             var found = [UInt64](repeating: 0, count: (entries.count + 63) / 64)
             form.bytes.withUnsafeBufferPointer { text in
                 keywordBytes.withUnsafeBufferPointer { keywords in
-                    for start in scalars.indices {
-                        var hash = Self.gramBasis
-                        for length in 1...min(Self.maxGram, scalars.count - start) {
-                            hash = Self.gramStep(hash, scalars[start + length - 1])
-                            guard gramLengths & (1 << (length - 1)) != 0, let filed = byGram[hash] else { continue }
-                            let offset = form.offsets[start]
-                            for keyword in filed {
-                                let index = Int(keyword.entry)
-                                guard found[index >> 6] & (1 << (index & 63)) == 0,
-                                      Self.occurs(UnsafeBufferPointer(rebasing: keywords[Int(keyword.start)..<Int(keyword.start + keyword.count)]), in: text, at: offset)
-                                else { continue }
-                                found[index >> 6] |= 1 << (index & 63)
-                                candidates.append(index)
+                    presence.withUnsafeBufferPointer { presence in
+                        for start in scalars.indices {
+                            var hash = Self.gramBasis
+                            for length in 1...min(Self.maxGram, scalars.count - start) {
+                                hash = Self.gramStep(hash, scalars[start + length - 1])
+                                guard gramLengths & (1 << (length - 1)) != 0 else { continue }
+                                let bit = Self.presenceBit(hash)
+                                guard presence[bit >> 6] & (1 << UInt64(bit & 63)) != 0, let filed = byGram[hash] else { continue }
+                                let offset = form.offsets[start]
+                                for keyword in filed {
+                                    let index = Int(keyword.entry)
+                                    guard found[index >> 6] & (1 << (index & 63)) == 0,
+                                          Self.occurs(UnsafeBufferPointer(rebasing: keywords[Int(keyword.start)..<Int(keyword.start + keyword.count)]), in: text, at: offset)
+                                    else { continue }
+                                    found[index >> 6] |= 1 << (index & 63)
+                                    candidates.append(index)
+                                }
                             }
                         }
                     }

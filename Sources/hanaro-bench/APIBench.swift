@@ -27,9 +27,10 @@ struct APIBench: AsyncParsableCommand {
     @Option(help: "Search requests per second over HTTP (open loop: latency counts from each request's scheduled time).") var rate = 200
     @Option(help: "Seconds of paced HTTP load.") var seconds = 10
     @Option(help: "Also time in-process search with these ranking windows (the API's is ProgramQuery.rankWindow's default).") var windows: [Int] = []
+    @Option(help: "Rounds of the apply comparison (each applies into a fresh replica with no, matching-nothing and owner-like subscriptions in turn).") var rounds = 3
 
     func run() async throws {
-        print("# hanaro-bench api --programs \(programs) --queries \(queries) --answers \(answers) --subscriptions \(subscriptions) --applied \(applied) --rate \(rate) --seconds \(seconds)\(windows.map { " --windows \($0)" }.joined())")
+        print("# hanaro-bench api --programs \(programs) --queries \(queries) --answers \(answers) --subscriptions \(subscriptions) --applied \(applied) --rate \(rate) --seconds \(seconds)\(windows.map { " --windows \($0)" }.joined()) --rounds \(rounds)")
         let dir = NSTemporaryDirectory() + "hanaro-bench-api-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         // HANARO_BENCH_KEEP=1 keeps the files (to try queries on them with sqlite3).
@@ -134,23 +135,36 @@ struct APIBench: AsyncParsableCommand {
             let phrase = data.pick(SyntheticData.programWords) + data.pick(SyntheticData.programWords)
             owners.append(SubscriptionFilter(events: [.programMatched], profile: profile, keywords: [phrase], agency: i % 4 == 0 ? AgencyID.allCases[i % 6] : nil))
         }
-        let plain = try replica("plain")
-        let without = try await apply(plain, fresh)
-        print(String(format: "apply %d new programs, no subscriptions: %.0f rec/s", applied, without))
-        for (label, filters) in [("matching nothing", none), ("owner-like (profile + title phrase)", owners)] {
-            let subscribed = try replica("subscribed-\(label.count)")
-            let created = monotonicSeconds()
-            for filter in filters {
-                _ = try await subscribed.createSubscription(client: "bench", url: "https://127.0.0.1/hook", secret: "whsec_x", filter: filter,
+        // The three set-ups in turn, `rounds` times, each into a fresh replica: one apply of 20,000
+        // takes ~4 s, and this machine's speed drifts by ±12 % over a minute, so one run of each
+        // compared runs at different speeds. The ratios are of the medians.
+        var rates: [[Double]] = [[], [], []]
+        var digests: [ReplicaDigest] = []
+        var queued: [Int64] = [0, 0, 0]
+        var creating: [Double] = [0, 0, 0]
+        for round in 0..<rounds {
+            for (setup, filters) in [[], none, owners].enumerated() {
+                let target = try replica("apply-\(round)-\(setup)")
+                let created = monotonicSeconds()
+                for filter in filters {
+                    _ = try await target.createSubscription(client: "bench", url: "https://127.0.0.1/hook", secret: "whsec_x", filter: filter,
                                                             audit: AuditNote(actor: "bench", action: "api.subscription.create", target: "", outcome: "ok", detail: ""))
+                }
+                creating[setup] = monotonicSeconds() - created
+                rates[setup].append(try await apply(target, fresh))
+                queued[setup] = Int64(try await target.outboxSummary().pending)
+                if round == 0 { digests.append(try await target.digest()) }
             }
-            let creating = monotonicSeconds() - created
-            let with = try await apply(subscribed, fresh)
-            let owed = try await subscribed.outboxSummary().pending
-            print(String(format: "apply %d new programs, %d subscriptions %@: %.0f rec/s (%.2f× of none; %lld deliveries queued, %.1f per program; creating them took %.1f s)",
-                         applied, subscriptions, label as NSString, with, with / without, owed, Double(owed) / Double(applied), creating))
-            let (a, b) = (try await plain.digest(), try await subscribed.digest())
-            print("  digests equal to the replica without subscriptions: \(a == b)")
+        }
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        func list(_ values: [Double]) -> String { values.map { String(format: "%.0f", $0) }.joined(separator: ", ") }
+        let without = median(rates[0])
+        print(String(format: "apply %d new programs, no subscriptions: median %.0f rec/s (%@)", applied, without, list(rates[0]) as NSString))
+        for (setup, label) in [(1, "matching nothing"), (2, "owner-like (profile + title phrase)")] {
+            let with = median(rates[setup])
+            print(String(format: "apply %d new programs, %d subscriptions %@: median %.0f rec/s (%@) = %.2f× of none; %lld deliveries queued, %.1f per program; creating them took %.1f s",
+                         applied, subscriptions, label as NSString, with, list(rates[setup]) as NSString, with / without, queued[setup], Double(queued[setup]) / Double(applied), creating[setup]))
+            print("  digests equal to the replica without subscriptions: \(digests[setup] == digests[0])")
         }
     }
 
