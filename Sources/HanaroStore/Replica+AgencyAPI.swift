@@ -165,7 +165,7 @@ extension Replica {
             let statementArguments = StatementArguments(arguments)
             return try await read("list programs") { db in
                 let rows = try Row.fetchAll(db, sql: sql, arguments: statementArguments)
-                let items = try rows.prefix(limit).compactMap { row in try Self.hit(db, row, key: key) }
+                let items = try rows.prefix(limit).compactMap { row in try Self.hit(db, recordKey: row[0], score: nil, key: key) }
                 return ProgramPage(items: items, nextCursor: rows.count > limit ? rows.prefix(limit).last.map { Self.keyCursor(key: $0[0]) } : nil)
             }
         }
@@ -262,8 +262,7 @@ extension Replica {
                 if items.count == limit {
                     // The page is full exactly at a window's end: the next page starts below it.
                     let more = try Int64.fetchOne(db, sql: """
-                        SELECT program_fts.rowid FROM program_fts JOIN program_index p ON p.id = program_fts.rowid
-                        WHERE program_fts MATCH ? AND program_fts.rowid <= ?\(filters) LIMIT 1
+                        SELECT program_fts.rowid FROM program_fts\(join) WHERE program_fts MATCH ? AND program_fts.rowid <= ?\(filters) LIMIT 1
                         """, arguments: StatementArguments([match.databaseValue, window.ceiling.databaseValue] + filterArguments))
                     if more != nil { next = Self.windowCursor(window) }
                 }
@@ -312,16 +311,16 @@ extension Replica {
         return window
     }
 
+    /// The program of index id `id`, read and decoded, with its score.
     static func hit(_ db: Database, id: Int64, score: Double, key: ReplicaKey) throws -> ProgramHit? {
         guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT key FROM program_index WHERE id = ?"), arguments: [id]) else { return nil }
-        guard let version = try readRecord(db, try RecordKey(parsing: text), key: key), let program = version.program else { return nil }
-        return ProgramHit(version: version, program: program, score: score)
+        return try hit(db, recordKey: text, score: score, key: key)
     }
 
-    static func hit(_ db: Database, _ row: Row, key: ReplicaKey) throws -> ProgramHit? {
-        let recordKey = try RecordKey(parsing: row[0] as String)
-        guard let version = try readRecord(db, recordKey, key: key), let program = version.program else { return nil }
-        return ProgramHit(version: version, program: program, score: row[1])
+    /// The program of record key `recordKey` (text), read and decoded, with its score.
+    static func hit(_ db: Database, recordKey: String, score: Double?, key: ReplicaKey) throws -> ProgramHit? {
+        guard let version = try readRecord(db, try RecordKey(parsing: recordKey), key: key), let program = version.program else { return nil }
+        return ProgramHit(version: version, program: program, score: score)
     }
 
     /// The class of every indexed program's answer for `profile` (optionally of one agency or
