@@ -117,15 +117,22 @@ extension Replica {
     public func searchPrograms(_ query: ProgramQuery) async throws(StoreError) -> ProgramPage {
         var conditions: [String] = []
         var arguments: [(any DatabaseValueConvertible)?] = []
+        // A text search filters in FTS5 (`SearchIndex.facets(of:)`) what a list filters in
+        // `program_index`; the day a program is open on is a range, checked in `program_index`.
+        var facets: [String] = []
+        var joined: (conditions: [String], arguments: [(any DatabaseValueConvertible)?]) = ([], [])
         if let agency = query.agency {
             conditions.append("p.agency = ?")
             arguments.append(agency.rawValue)
+            facets.append(SearchIndex.facetFilter(["a" + agency.rawValue]))
         }
         if let category = query.category {
             conditions.append("p.category = ?")
             arguments.append(category.rawValue)
+            facets.append(SearchIndex.facetFilter(["c" + category.rawValue]))
         }
         if let region = query.region {
+            facets.append(SearchIndex.regionFilter(region))
             // A 시도 query finds programs for it and for any 시군구 in it; a 시군구 query finds
             // programs for it and for its 시도. Nationwide programs always.
             if region.code.count == 2 {
@@ -144,10 +151,18 @@ extension Replica {
                 arguments.append(" \(industry.prefix(length)) ")
             }
             conditions.append("(" + any.joined(separator: " OR ") + ")")
+            if let filter = SearchIndex.industryFilter(industry) {
+                facets.append(filter)
+            } else {
+                joined.conditions.append(conditions.last!)
+                joined.arguments += arguments.suffix(industry.count)
+            }
         }
         if let day = query.openOn {
             conditions.append("(p.open_from IS NULL OR p.open_from <= ?) AND (p.open_until IS NULL OR p.open_until >= ?)")
             arguments += [Int64(day.ordinal), Int64(day.ordinal)]
+            joined.conditions.append(conditions.last!)
+            joined.arguments += [Int64(day.ordinal), Int64(day.ordinal)]
         }
         let limit = max(1, min(query.limit, 100))
         let key = self.key
@@ -172,10 +187,11 @@ extension Replica {
         guard text.count <= SearchText.maxQueryLength else {
             throw StoreError(.invalidRequest, "q is \(text.count) characters long; at most \(SearchText.maxQueryLength)")
         }
-        guard let phrases = SearchText.matchPhrases(text) else {
+        guard let phrases = SearchText.matchPhrases(text)?.map(SearchIndex.textPhrase) else {
             throw StoreError(.invalidRequest, "q holds no letters or digits to search for")
         }
-        let match = phrases.joined(separator: " AND ")
+        // The text's phrases first: `hanaro_bm25`'s counts are theirs, in this order.
+        let match = (phrases + facets).joined(separator: " AND ")
         var window = Self.firstWindow
         if let cursor = query.cursor {
             guard let parsed = Self.windowCursor(cursor), parsed.hits.isEmpty || parsed.hits.count == phrases.count else { throw Self.badCursor }
@@ -183,8 +199,8 @@ extension Replica {
         }
         let generation = commitGeneration
         let frequencies = phraseFrequencies
-        let filters = conditions.isEmpty ? "" : " AND " + conditions.joined(separator: " AND ")
-        let filterArguments: [DatabaseValue] = arguments.map { $0?.databaseValue ?? .null }
+        let filters = joined.conditions.isEmpty ? "" : " AND " + joined.conditions.joined(separator: " AND ")
+        let filterArguments: [DatabaseValue] = joined.arguments.map { $0?.databaseValue ?? .null }
         let windowSize = max(1, query.rankWindow)
         let startWindow = window
         return try await read("search programs") { db in
@@ -206,25 +222,27 @@ extension Replica {
             // (FTS5 walks its doclist backwards, no sort); the page is ordered here.
             let rank = "\(SearchRank.functionName)(program_fts, 3.0, 1.0\(String(repeating: ", ?", count: window.hits.count)))"
             let rankArguments = window.hits.map(\.databaseValue)
-            let join = filters.isEmpty ? "" : " JOIN program_index p ON p.id = program_fts.rowid"
+            let join = filters.isEmpty ? "" : " JOIN program_index p ON p.id = program_fts.rowid >> \(SearchIndex.lengthBits)"
             var items: [ProgramHit] = []
             var next: String?
             while items.count < limit {
                 let range: String
                 let rangeArguments: [DatabaseValue]
-                if let floor = window.floor {
+                // Windows speak in index ids; rowids carry a length below them (SearchIndex.textRowid).
+                let rowids = SearchIndex.rowidRange((window.floor ?? 1) ... window.ceiling)
+                if window.floor != nil {
                     range = "program_fts.rowid BETWEEN ? AND ?"
-                    rangeArguments = [floor.databaseValue, window.ceiling.databaseValue]
+                    rangeArguments = [rowids.lowerBound.databaseValue, rowids.upperBound.databaseValue]
                 } else {
                     range = "program_fts.rowid <= ?"
-                    rangeArguments = [window.ceiling.databaseValue]
+                    rangeArguments = [rowids.upperBound.databaseValue]
                 }
                 var scored: [(score: Double, id: Int64)] = []
                 scored.reserveCapacity(min(windowSize, 4_096))
                 // A window already read holds `windowSize` matches, give or take the programs
                 // retitled since; the limit bounds what a forged cursor can make a request rank.
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT program_fts.rowid, \(rank) FROM program_fts\(join) WHERE program_fts MATCH ? AND \(range)\(filters)
+                    SELECT program_fts.rowid >> \(SearchIndex.lengthBits), \(rank) FROM program_fts\(join) WHERE program_fts MATCH ? AND \(range)\(filters)
                     ORDER BY program_fts.rowid DESC LIMIT \(window.floor == nil ? windowSize : 2 * windowSize)
                     """, arguments: StatementArguments(rankArguments + [match.databaseValue] + rangeArguments + filterArguments))
                 while let row = try rows.next() { scored.append((row[1], row[0])) }
@@ -263,7 +281,7 @@ extension Replica {
                     // The page is full exactly at a window's end: the next page starts below it.
                     let more = try Int64.fetchOne(db, sql: """
                         SELECT program_fts.rowid FROM program_fts\(join) WHERE program_fts MATCH ? AND program_fts.rowid <= ?\(filters) LIMIT 1
-                        """, arguments: StatementArguments([match.databaseValue, window.ceiling.databaseValue] + filterArguments))
+                        """, arguments: StatementArguments([match.databaseValue, SearchIndex.rowidRange(1 ... window.ceiling).upperBound.databaseValue] + filterArguments))
                     if more != nil { next = Self.windowCursor(window) }
                 }
             }

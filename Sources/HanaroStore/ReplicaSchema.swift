@@ -23,6 +23,7 @@ enum ReplicaSchema {
             migrator.registerMigration(name) { db in try db.execute(sql: sql) }
         }
         migrator.registerMigration("v7-compact-signatures", migrate: compactSignatures)
+        migrator.registerMigration("v8-search-facets") { db in try db.execute(sql: v8) }
         return migrator
     }
 
@@ -72,7 +73,8 @@ enum ReplicaSchema {
     /// - `program_index` + `program_fts`: what program search filters and ranks on. Regions and
     ///   industries are space-framed lists (`' 11 26110 '`, `''` = nationwide / every industry);
     ///   dates are `yyyymmdd` ordinals. `program_fts` holds the Hangul gram form of title and
-    ///   summary (SearchText), rowid = `program_index.id`: contentless (the text is in the
+    ///   summary (SearchText), rowid = `program_index.id` shifted left 16 bits, the row's length
+    ///   in tokens in the low bits (`SearchIndex.textRowid`, from index version 2): contentless (the text is in the
     ///   record; a row is deleted by giving its indexed grams again) and with FTS5's `ascii`
     ///   tokenizer (the grams are already split and ASCII-lower-cased; unicode61's per-character
     ///   classification is work done twice). Withdrawn programs are not indexed.
@@ -149,6 +151,14 @@ enum ReplicaSchema {
         retired_at INTEGER,
         PRIMARY KEY (agency, key)
     ) STRICT;
+    """
+
+    /// Search filters as tokens in `program_fts` (`SearchIndex.facets(of:)`): the table gains a
+    /// `facets` column, and the index is rebuilt at open (`SearchIndex.rebuildIfNeeded`).
+    static let v8 = """
+    DROP TABLE program_fts;
+    CREATE VIRTUAL TABLE program_fts USING fts5(title_grams, summary_grams, facets, content = '', tokenize = 'ascii');
+    DELETE FROM meta WHERE name = 'search.index';
     """
 
     static let v5 = """

@@ -17,7 +17,49 @@ struct SessionEvents: Sendable {
 enum SearchIndex {
     /// Bumped when the index's content changes shape: an open replica with another value
     /// rebuilds it.
-    static let version: Int64 = 1
+    /// 2 (2026-12-02): `program_fts` rowids carry the row's length (``textRowid(id:title:summary:)``).
+    static let version: Int64 = 2
+
+    /// `program_fts`'s rowid for the program of index id `id` with these gram forms: the id
+    /// shifted left by ``lengthBits``, and in the low bits the row's length in tokens (title and
+    /// summary, as FTS5's `ascii` tokenizer counts them; ``lengthMask`` for that many or more).
+    ///
+    /// bm25 needs every ranked row's length. FTS5 keeps it in `program_fts_docsize` and looks it
+    /// up with a statement per row (~1.7 µs, a third of ranking a match); read from the rowid it
+    /// costs nothing (`SearchRank`). Rowids keep the ids' order, so windows and cursors still
+    /// speak in index ids (``rowidRange(_:)``).
+    static func textRowid(id: Int64, title: String, summary: String) throws -> Int64 {
+        guard id >= 1 && id <= maxID else { throw StoreError(.corrupt, "program_index id \(id) is outside 1...\(maxID): rebuild the search index") }
+        return id << lengthBits | min(tokenCount(title) + tokenCount(summary), lengthMask)
+    }
+
+    static let lengthBits: Int64 = 16
+    static let lengthMask: Int64 = (1 << lengthBits) - 1
+    /// The highest index id a rowid can carry.
+    static let maxID: Int64 = Int64.max >> lengthBits
+
+    /// The rowids of the index ids `ids` (clamped: a cursor's ids are checked, not trusted).
+    static func rowidRange(_ ids: ClosedRange<Int64>) -> ClosedRange<Int64> {
+        let lower = ids.lowerBound > maxID ? Int64.max : max(ids.lowerBound, 0) << lengthBits
+        let upper = ids.upperBound > maxID ? Int64.max : max(ids.upperBound, 0) << lengthBits | lengthMask
+        return lower ... max(lower, upper)
+    }
+
+    /// Tokens in a gram form as FTS5's `ascii` tokenizer splits it: runs of ASCII letters and
+    /// digits and of non-ASCII bytes (fts5_tokenize.c: every byte ≥ 0x80 is a token byte).
+    static func tokenCount(_ grams: String) -> Int64 {
+        var count: Int64 = 0
+        var inToken = false
+        for byte in grams.utf8 {
+            let isToken: Bool = switch byte {
+            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x80...: true
+            default: false
+            }
+            if isToken && !inToken { count += 1 }
+            inToken = isToken
+        }
+        return count
+    }
 
     /// `' 11 26110 '` (empty for none): a list a `LIKE`/`instr` filter can test whole codes in.
     static func framed(_ codes: [String]) -> String {
@@ -52,19 +94,77 @@ enum SearchIndex {
                 program.period.start.map { Int64($0.ordinal) }, program.period.end.map { Int64($0.ordinal) },
                 Int64(program.status.rawValue), seq,
             ])!
+        let facets = facets(of: program)
         if let indexed {
-            if indexed.title == program.title && indexed.summary == program.summary { return }
+            if indexed.title == program.title && indexed.summary == program.summary && Self.facets(of: indexed) == facets { return }
             try deleteText(db, id: id, indexed)
         }
-        try db.cachedStatement(sql: "INSERT INTO program_fts(rowid, title_grams, summary_grams) VALUES (?, ?, ?)")
-            .execute(arguments: [id, SearchText.grams(program.title), SearchText.grams(program.summary)])
+        let title = SearchText.grams(program.title), summary = SearchText.grams(program.summary)
+        try db.cachedStatement(sql: "INSERT INTO program_fts(rowid, title_grams, summary_grams, facets) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [try textRowid(id: id, title: title, summary: summary), title, summary, facets])
     }
 
-    /// Removes a program's row from the contentless FTS5 table, giving the grams it was indexed with.
+    /// Removes a program's row from the contentless FTS5 table, giving the tokens it was indexed with.
     static func deleteText(_ db: Database, id: Int64, _ indexed: ProgramRecord) throws {
-        try db.cachedStatement(sql: "INSERT INTO program_fts(program_fts, rowid, title_grams, summary_grams) VALUES ('delete', ?, ?, ?)")
-            .execute(arguments: [id, SearchText.grams(indexed.title), SearchText.grams(indexed.summary)])
+        let title = SearchText.grams(indexed.title), summary = SearchText.grams(indexed.summary)
+        try db.cachedStatement(sql: "INSERT INTO program_fts(program_fts, rowid, title_grams, summary_grams, facets) VALUES ('delete', ?, ?, ?, ?)")
+            .execute(arguments: [try textRowid(id: id, title: title, summary: summary), title, summary, facets(of: indexed)])
     }
+
+    /// The `facets` column of a program's `program_fts` row: what search filters on, as tokens,
+    /// so that FTS5 intersects a filter with the text in its doclists (a filter checked by joining
+    /// each match to `program_index` cost ~1.4 µs a match, and most matches failed a region).
+    /// Scored with weight 0 and left out of the row's length (`SearchRank`).
+    ///
+    /// - `a<agency>`, `c<category>`;
+    /// - `rall` for a nationwide program, else `r<code>` for each region and `rp<시도>` for the
+    ///   시도 of each (a 시도 query finds its 시군구's programs: ``regionFilter(_:)``);
+    /// - `iall` for a program of every industry, else `i<code>` for each KSIC code and
+    ///   `ip<prefix>` for every prefix of each (``industryFilter(_:)``).
+    ///
+    /// Codes are letters and digits (`RegionCode`, `KSICCode`), lower-cased as the tokenizer would.
+    static func facets(of program: ProgramRecord) -> String {
+        var tokens = ["a" + program.owner.rawValue]
+        if let category = program.category { tokens.append("c" + category.rawValue) }
+        let regions = program.eligibility.regions.map(\.code)
+        if regions.isEmpty {
+            tokens.append("rall")
+        } else {
+            tokens += regions.map { "r" + $0 }
+            tokens += Set(regions.map { "rp" + $0.prefix(2) }).sorted()
+        }
+        let industries = program.eligibility.industries.map(\.code)
+        if industries.isEmpty {
+            tokens.append("iall")
+        } else {
+            tokens += industries.map { "i" + $0 }
+            tokens += Set(industries.flatMap { code in (1...code.count).map { "ip" + code.prefix($0) } }).sorted()
+        }
+        return tokens.joined(separator: " ").lowercased()
+    }
+
+    /// The FTS5 filter for programs of `region`, as the `program_index.regions` test reads: a
+    /// 시도 finds its own programs and those of any 시군구 in it; a 시군구 finds its own and its
+    /// 시도's; nationwide programs always.
+    static func regionFilter(_ region: RegionCode) -> String {
+        let tokens = region.code.count == 2 ? ["rall", "rp" + region.code] : ["rall", "r" + region.code, "r" + region.province]
+        return facetFilter(tokens)
+    }
+
+    /// The FTS5 filter for programs open to `industry` (upper-cased letters and digits): programs
+    /// of every industry, of a code beginning with it, or of a code it begins with. Nil when the
+    /// text holds other characters (no token can spell it; the caller filters `program_index`).
+    static func industryFilter(_ industry: String) -> String? {
+        guard !industry.isEmpty, industry.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }) else { return nil }
+        return facetFilter(["iall", "ip" + industry] + (1 ..< industry.count).map { "i" + industry.prefix($0) })
+    }
+
+    static func facetFilter(_ tokens: [String]) -> String {
+        "facets : (" + tokens.map { "\"\($0.lowercased())\"" }.joined(separator: " OR ") + ")"
+    }
+
+    /// A text phrase limited to the text columns (a word could spell a facet token).
+    static func textPhrase(_ phrase: String) -> String { "{title_grams summary_grams} : " + phrase }
 
     static func indexReferral(_ db: Database, key: RecordKey, referral: ReferralRecord, seq: Int64) throws {
         try db.cachedStatement(sql: """

@@ -12,7 +12,10 @@ import Synchronization
 /// search: 8-13 ms of a 23 ms search over 100,000 programs, whatever the size of the window
 /// ranked. `hanaro_bm25(program_fts, titleWeight, summaryWeight, hits0, hits1, …)` takes the
 /// counts as arguments (``PhraseFrequencies`` keeps them, recounted when stale), and ranks a row
-/// exactly as `bm25()` would with those counts. FTS5 offers no way to feed its bm25 the counts,
+/// exactly as `bm25()` over the title and summary columns would with those counts: the third
+/// column (`facets`, search filters as tokens) weighs nothing and is left out of the lengths.
+/// The row's length comes from its rowid (`SearchIndex.textRowid`), which spares FTS5's lookup
+/// of it in `program_fts_docsize`. FTS5 offers no way to feed its bm25 the counts,
 /// and no library ships such a function, hence these lines.
 enum SearchRank {
     static let functionName = "hanaro_bm25"
@@ -36,19 +39,37 @@ enum SearchRank {
         var tokens: sqlite3_int64 = 0
         var instances: Int32 = 0
         var length: Int32 = 0
-        guard api.xRowCount(context, &rows) == SQLITE_OK, api.xColumnTotalSize(context, -1, &tokens) == SQLITE_OK,
-              api.xInstCount(context, &instances) == SQLITE_OK, api.xColumnSize(context, -1, &length) == SQLITE_OK else {
+        // The row's length: from its rowid (`SearchIndex.textRowid`), unless it was too long to
+        // fit there; FTS5's own lookup costs a statement per row.
+        // Lengths are the text columns' (title, summary): the facets are filters, not text.
+        let packed = api.xRowid(context) & SearchIndex.lengthMask
+        if packed < SearchIndex.lengthMask {
+            length = Int32(packed)
+        } else {
+            var title: Int32 = 0, summary: Int32 = 0
+            guard api.xColumnSize(context, 0, &title) == SQLITE_OK, api.xColumnSize(context, 1, &summary) == SQLITE_OK else {
+                sqlite3_result_error(result, "hanaro_bm25: FTS5 refused a row's length", -1)
+                return
+            }
+            length = title + summary
+        }
+        var titleTokens: sqlite3_int64 = 0, summaryTokens: sqlite3_int64 = 0
+        guard api.xRowCount(context, &rows) == SQLITE_OK, api.xColumnTotalSize(context, 0, &titleTokens) == SQLITE_OK,
+              api.xColumnTotalSize(context, 1, &summaryTokens) == SQLITE_OK, api.xInstCount(context, &instances) == SQLITE_OK else {
             sqlite3_result_error(result, "hanaro_bm25: FTS5 refused a statistic", -1)
             return
         }
+        tokens = titleTokens + summaryTokens
         let phrases = Int(api.xPhraseCount(context))
         let argumentCount = Int(count)
         func argument(_ index: Int) -> Double? {
             guard index < argumentCount, let values, let value = values[index], sqlite3_value_type(value) != SQLITE_NULL else { return nil }
             return sqlite3_value_double(value)
         }
-        // As bm25(): a column's weight is its argument (NULL reads as 0), 1 without one.
+        // As bm25(): a column's weight is its argument (NULL reads as 0), 1 without one; the
+        // third column (facets) weighs nothing.
         func weight(_ column: Int32) -> Double {
+            guard column < 2 else { return 0 }
             guard Int(column) < min(argumentCount, 2), let values, let value = values[Int(column)] else { return 1 }
             return sqlite3_value_double(value)
         }

@@ -88,19 +88,53 @@ struct SearchIndexTests {
         let dir = TemporaryDirectory("search")
         let replica = try Replica.temporary(in: dir)
         var rng = SplitMix64(seed: 7)
-        let words = ["창업", "지원", "소상공인", "정책자금", "재도전", "수출", "바우처", "교육", "컨설팅", "IT", "2026년", "판로", "보증"]
+        // Punctuation, symbols and other scripts too: a row's length is counted by Hanaro for its
+        // rowid (SearchIndex.textRowid) and must be the length FTS5 counts.
+        let words = ["창업", "지원", "소상공인", "정책자금", "재도전", "수출", "바우처", "교육", "컨설팅", "IT", "2026년", "판로", "보증",
+                     "e-커머스", "AI·빅데이터", "(주)한빛", "R&D_과제", "Müller", "中小企業", "1,000만원", "ｆｕｌｌ"]
         func text(_ count: Int) -> String { (0..<count).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: rng.next() % 2 == 0 ? " " : "") }
+        var texts: [String: (title: String, summary: String)] = [:]
         for i in 0..<120 {
-            try await publish(replica, program(AgencyID.allCases[i % 6], "P-\(i)", text(1 + i % 4), summary: text(i % 7)))
+            let item = program(AgencyID.allCases[i % 6], "P-\(i)", text(1 + i % 4), summary: text(i % 7))
+            texts[item.nativeID] = (SearchText.grams(item.title), SearchText.grams(item.summary))
+            try await publish(replica, item)
         }
+        // FTS5's own bm25 over the text alone: a table of title and summary only (program_fts
+        // also holds the facets, which hanaro_bm25 leaves out), with the same rows.
+        let grams = texts
+        try await replica.writer.write { db in
+            try db.execute(sql: "CREATE VIRTUAL TABLE temp.text_only USING fts5(title_grams, summary_grams, content = '', tokenize = 'ascii')")
+            for row in try Row.fetchAll(db, sql: "SELECT id, native_id FROM program_index") {
+                let (title, summary) = grams[row[1] as String]!
+                try db.execute(sql: "INSERT INTO temp.text_only(rowid, title_grams, summary_grams) VALUES (?, ?, ?)",
+                               arguments: [try SearchIndex.textRowid(id: row[0], title: title, summary: summary), title, summary])
+            }
+        }
+        try await replica.writer.write { db in
+            // Every row's length in its rowid is FTS5's own count of its title and summary.
+            let rows = try Row.fetchAll(db, sql: "SELECT id, sz FROM program_fts_docsize")
+            #expect(rows.count == 120)
+            for row in rows {
+                let (rowid, sizes) = (row[0] as Int64, Array(row[1] as Data))
+                var reader = sizes[...], columns: [Int64] = []
+                while !reader.isEmpty {  // FTS5 varints, one per column
+                    var value: Int64 = 0
+                    while let byte = reader.popFirst() { value = value << 7 | Int64(byte & 0x7F); if byte < 0x80 { break } }
+                    columns.append(value)
+                }
+                #expect(columns.count == 3 && rowid & SearchIndex.lengthMask == columns[0] + columns[1], "row \(rowid >> SearchIndex.lengthBits): \(columns)")
+            }
+        }
+
         for query in ["창업", "창", "소상공인 자금", "지원 교육 2026년", "재도전 IT", "없는말"] {
             let phrases = try #require(SearchText.matchPhrases(query))
             let match = phrases.joined(separator: " AND ")
-            let (builtIn, ours) = try await replica.read("compare") { db in
-                let counts = try phrases.map { try Int64.fetchOne(db, sql: "SELECT count(*) FROM program_fts WHERE program_fts MATCH ?", arguments: [$0]) ?? 0 }
-                let builtIn = try Row.fetchAll(db, sql: "SELECT rowid, bm25(program_fts, 3.0, 1.0) FROM program_fts WHERE program_fts MATCH ? ORDER BY rowid", arguments: [match])
+            let textMatch = phrases.map(SearchIndex.textPhrase).joined(separator: " AND ")
+            let (builtIn, ours) = try await replica.writer.write { db in
+                let counts = try phrases.map { try Int64.fetchOne(db, sql: "SELECT count(*) FROM program_fts WHERE program_fts MATCH ?", arguments: [SearchIndex.textPhrase($0)]) ?? 0 }
+                let builtIn = try Row.fetchAll(db, sql: "SELECT rowid, bm25(text_only, 3.0, 1.0) FROM temp.text_only WHERE text_only MATCH ? ORDER BY rowid", arguments: [match])
                 let ours = try Row.fetchAll(db, sql: "SELECT rowid, hanaro_bm25(program_fts, 3.0, 1.0\(String(repeating: ", ?", count: counts.count))) FROM program_fts WHERE program_fts MATCH ? ORDER BY rowid",
-                                            arguments: StatementArguments(counts.map(\.databaseValue) + [match.databaseValue]))
+                                            arguments: StatementArguments(counts.map(\.databaseValue) + [textMatch.databaseValue]))
                 return (builtIn.map { ($0[0] as Int64, $0[1] as Double) }, ours.map { ($0[0] as Int64, $0[1] as Double) })
             }
             #expect(builtIn.map(\.0) == ours.map(\.0), "\(query)")
@@ -120,6 +154,26 @@ struct SearchIndexTests {
             let expected = builtIn.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.prefix(10).map(\.1)
             #expect(zip(scores, expected).allSatisfy { abs($0 - $1) <= 1e-9 * max(1, abs($1)) } && scores.count == expected.count, "\(query): \(scores) vs \(expected)")
         }
+        // A row too long for its rowid's length bits reads its length from FTS5 (inserted by hand,
+        // as a program with ~200 KB of summary would be indexed, and taken out again).
+        let long = Array(repeating: "창업", count: Int(SearchIndex.lengthMask) + 5).joined(separator: " ")
+        let longRow = SearchIndex.maxID << SearchIndex.lengthBits | SearchIndex.lengthMask
+        let scores = try await replica.writer.write { db in
+            try db.execute(sql: "INSERT INTO program_fts(rowid, title_grams, summary_grams, facets) VALUES (?, '지원', ?, 'asemas rall iall')", arguments: [longRow, long])
+            try db.execute(sql: "INSERT INTO temp.text_only(rowid, title_grams, summary_grams) VALUES (?, '지원', ?)", arguments: [longRow, long])
+            let hits = try Int64.fetchOne(db, sql: "SELECT count(*) FROM program_fts WHERE program_fts MATCH ?", arguments: [SearchIndex.textPhrase("창업")]) ?? 0
+            let builtIn = try Double.fetchAll(db, sql: "SELECT bm25(text_only, 3.0, 1.0) FROM temp.text_only WHERE text_only MATCH '창업' ORDER BY rowid")
+            let ours = try Double.fetchAll(db, sql: "SELECT hanaro_bm25(program_fts, 3.0, 1.0, ?) FROM program_fts WHERE program_fts MATCH ? ORDER BY rowid",
+                                           arguments: [hits, SearchIndex.textPhrase("창업")])
+            try db.execute(sql: "INSERT INTO program_fts(program_fts, rowid, title_grams, summary_grams, facets) VALUES ('delete', ?, '지원', ?, 'asemas rall iall')", arguments: [longRow, long])
+            try db.execute(sql: "INSERT INTO program_fts(program_fts) VALUES ('integrity-check')")
+            return Array(zip(builtIn, ours))
+        }
+        #expect(scores.count > 1 && scores.allSatisfy { $0.0 == $0.1 }, "\(scores.prefix(3))")
+        // Window ids map to rowid ranges without wrapping, whatever a cursor holds.
+        #expect(SearchIndex.rowidRange(5 ... 7) == (5 << 16) ... (7 << 16 | 0xFFFF))
+        #expect(SearchIndex.rowidRange(1 ... Int64.max) == (1 << 16) ... Int64.max)
+        #expect(SearchIndex.rowidRange(Int64.max ... Int64.max) == Int64.max ... Int64.max)
         // A cursor of the earlier form (four parts, no counts) still pages; a malformed count is refused.
         let earlier = Data("w:\(Int64.max)::::".dropLast().utf8).base64URLEncoded
         var old = ProgramQuery()
@@ -132,6 +186,63 @@ struct SearchIndexTests {
             old.cursor = Data(forged.utf8).base64URLEncoded
             await #expect(throws: StoreError.self, "\(forged)") { try await replica.searchPrograms(old) }
         }
+    }
+
+    @Test("a text search filters by agency, category, region, industry and open day exactly as a list does (filters as FTS5 tokens, the day in program_index), before and after edits")
+    func textFiltersEqualListFilters() async throws {
+        let dir = TemporaryDirectory("search")
+        let replica = try Replica.temporary(in: dir)
+        var rng = SplitMix64(seed: 11)
+        let regions = ["11", "11680", "26", "26110", "26440", "41", "41135", "51"]
+        let industries = ["C", "C10", "C1011", "C20", "G47", "G4711", "I56"]
+        func pick<T>(_ from: [T], upTo count: Int) -> [T] { (0 ..< Int(rng.next() % UInt64(count + 1))).map { _ in from[Int(rng.next() % UInt64(from.count))] } }
+        func make(_ i: Int, revision: Int) throws -> ProgramRecord {
+            func day(_ offset: Int) throws -> LocalDate { try LocalDate(year: 2026, month: 1 + (i + offset) % 12, day: 1 + (i * 7 + revision) % 28) }
+            return ProgramRecord(owner: AgencyID.allCases[i % 6], nativeID: "F-\(i)", title: "창업 지원 \(i) \(revision)",
+                                 category: Bool.random(using: &rng) ? SupportCategory.allCases[Int(rng.next() % UInt64(SupportCategory.allCases.count))] : nil,
+                                 eligibility: Eligibility(regions: try pick(regions, upTo: 2).map { try RegionCode($0) }, industries: try pick(industries, upTo: 2).map { try KSICCode($0) }),
+                                 period: rng.next() % 3 == 0 ? ApplicationPeriod() : ApplicationPeriod(start: try day(0), end: try day(2)), status: .open)
+        }
+        for i in 0 ..< 150 { try await publish(replica, try make(i, revision: 0)) }
+        func all(_ query: ProgramQuery) async throws -> Set<String> {
+            var query = query, keys: Set<String> = [], pages = 0
+            query.limit = 100
+            repeat {
+                let page = try await replica.searchPrograms(query)
+                keys.formUnion(page.items.map(\.program.nativeID))
+                query.cursor = page.nextCursor
+                pages += 1
+            } while query.cursor != nil && pages < 20
+            return keys
+        }
+        var queries: [ProgramQuery] = []
+        for region in regions + ["42"] { var q = ProgramQuery(); q.region = try RegionCode(region); queries.append(q) }
+        for industry in industries + ["C101", "G", "c10", "C-10", "Z9"] { var q = ProgramQuery(); q.industry = industry; queries.append(q) }
+        for agency in AgencyID.allCases { var q = ProgramQuery(); q.agency = agency; queries.append(q) }
+        for category in SupportCategory.allCases.prefix(3) { var q = ProgramQuery(); q.category = category; queries.append(q) }
+        var mixed = ProgramQuery()
+        mixed.region = try RegionCode("26")
+        mixed.industry = "C1"
+        mixed.openOn = try LocalDate(year: 2026, month: 5, day: 10)
+        queries.append(mixed)
+        var day = ProgramQuery()
+        day.openOn = try LocalDate(year: 2026, month: 3, day: 3)
+        queries.append(day)
+        for round in 0 ..< 2 {
+            var nonEmpty = 0
+            for query in queries {
+                var text = query
+                text.text = "창업"
+                let (listed, searched) = (try await all(query), try await all(text))
+                #expect(listed == searched, "round \(round) \(query): list \(listed.subtracting(searched).sorted()) search \(searched.subtracting(listed).sorted())")
+                if !listed.isEmpty { nonEmpty += 1 }
+            }
+            #expect(nonEmpty > queries.count / 2)
+            // Every other program edited (regions, industries, category, period, title): the
+            // index's tokens follow, the old ones deleted.
+            for i in stride(from: 0, to: 150, by: 2) { try await publish(replica, try make(i, revision: round + 1)) }
+        }
+        try await replica.writer.write { db in try db.execute(sql: "INSERT INTO program_fts(program_fts) VALUES ('integrity-check')") }
     }
 
     @Test("paging survives the index changing between pages: a window emptied since goes on to the next, programs indexed since stay out of the search's windows")
