@@ -118,7 +118,8 @@ extension Replica {
         var conditions: [String] = []
         var arguments: [(any DatabaseValueConvertible)?] = []
         // A text search filters in FTS5 (`SearchIndex.facets(of:)`) what a list filters in
-        // `program_index`; the day a program is open on is a range, checked in `program_index`.
+        // `program_index`; the day a program is open on is a range: FTS5 narrows it to the
+        // month, `program_index` checks the day.
         var facets: [String] = []
         var joined: (conditions: [String], arguments: [(any DatabaseValueConvertible)?]) = ([], [])
         if let agency = query.agency {
@@ -163,6 +164,7 @@ extension Replica {
             arguments += [Int64(day.ordinal), Int64(day.ordinal)]
             joined.conditions.append(conditions.last!)
             joined.arguments += [Int64(day.ordinal), Int64(day.ordinal)]
+            facets.append(SearchIndex.openFilter(day))
         }
         let limit = max(1, min(query.limit, 100))
         let key = self.key
@@ -187,7 +189,7 @@ extension Replica {
         guard text.count <= SearchText.maxQueryLength else {
             throw StoreError(.invalidRequest, "q is \(text.count) characters long; at most \(SearchText.maxQueryLength)")
         }
-        guard let phrases = SearchText.matchPhrases(text)?.map(SearchIndex.textPhrase) else {
+        guard let phrases = SearchText.matchPhrases(text) else {
             throw StoreError(.invalidRequest, "q holds no letters or digits to search for")
         }
         // The text's phrases first: `hanaro_bm25`'s counts are theirs, in this order.

@@ -116,13 +116,17 @@ enum SearchIndex {
     /// each match to `program_index` cost ~1.4 µs a match, and most matches failed a region).
     /// Scored with weight 0 and left out of the row's length (`SearchRank`).
     ///
-    /// - `a<agency>`, `c<category>`;
-    /// - `rall` for a nationwide program, else `r<code>` for each region and `rp<시도>` for the
+    /// - `§a<agency>`, `§c<category>`;
+    /// - `§rall` for a nationwide program, else `§r<code>` for each region and `§rp<시도>` for the
     ///   시도 of each (a 시도 query finds its 시군구's programs: ``regionFilter(_:)``);
-    /// - `iall` for a program of every industry, else `i<code>` for each KSIC code and
-    ///   `ip<prefix>` for every prefix of each (``industryFilter(_:)``).
+    /// - `§iall` for a program of every industry, else `§i<code>` for each KSIC code and
+    ///   `§ip<prefix>` for every prefix of each (``industryFilter(_:)``);
+    /// - the months it is open in (``months(of:)``).
     ///
     /// Codes are letters and digits (`RegionCode`, `KSICCode`), lower-cased as the tokenizer would.
+    /// `§` is in no gram (``SearchText/grams(_:)`` keeps letters and digits), so no text query
+    /// can match a facet, and a filter matches nothing but facets: neither needs a column filter
+    /// (which costs FTS5 a pass over every match's positions).
     static func facets(of program: ProgramRecord) -> String {
         var tokens = ["a" + program.owner.rawValue]
         if let category = program.category { tokens.append("c" + category.rawValue) }
@@ -140,8 +144,40 @@ enum SearchIndex {
             tokens += industries.map { "i" + $0 }
             tokens += Set(industries.flatMap { code in (1...code.count).map { "ip" + code.prefix($0) } }).sorted()
         }
-        return tokens.joined(separator: " ").lowercased()
+        tokens += months(of: program.period)
+        return tokens.map { marker + $0.lowercased() }.joined(separator: " ")
     }
+
+    /// Most months a period's tokens spell out; a longer or half-open period is `many`.
+    static let maxMonths = 36
+
+    /// The open-day facets: `mall` for a program always open, `m<yyyymm>` for each month of a
+    /// period of at most ``maxMonths``, else `many`. They narrow a search open on a day to the
+    /// programs open in its month; the day itself is checked in `program_index`.
+    static func months(of period: ApplicationPeriod) -> [String] {
+        switch (period.start, period.end) {
+        case (nil, nil):
+            return ["mall"]
+        case let (start?, end?):
+            let first = start.year * 12 + start.month - 1, last = end.year * 12 + end.month - 1
+            guard first <= last, last - first < maxMonths else { return ["many"] }
+            return (first ... last).map { month(($0 / 12, $0 % 12 + 1)) }
+        default:
+            return ["many"]
+        }
+    }
+
+    static func month(_ month: (year: Int, month: Int)) -> String {
+        "m" + String(month.year) + (month.month < 10 ? "0" : "") + String(month.month)
+    }
+
+    /// The FTS5 filter narrowing a search to programs that may be open on `day`.
+    static func openFilter(_ day: LocalDate) -> String {
+        facetFilter(["mall", "many", month((day.year, day.month))])
+    }
+
+    /// What begins every facet token.
+    static let marker = "§"
 
     /// The FTS5 filter for programs of `region`, as the `program_index.regions` test reads: a
     /// 시도 finds its own programs and those of any 시군구 in it; a 시군구 finds its own and its
@@ -160,11 +196,8 @@ enum SearchIndex {
     }
 
     static func facetFilter(_ tokens: [String]) -> String {
-        "facets : (" + tokens.map { "\"\($0.lowercased())\"" }.joined(separator: " OR ") + ")"
+        "(" + tokens.map { "\"\(marker)\($0.lowercased())\"" }.joined(separator: " OR ") + ")"
     }
-
-    /// A text phrase limited to the text columns (a word could spell a facet token).
-    static func textPhrase(_ phrase: String) -> String { "{title_grams summary_grams} : " + phrase }
 
     static func indexReferral(_ db: Database, key: RecordKey, referral: ReferralRecord, seq: Int64) throws {
         try db.cachedStatement(sql: """

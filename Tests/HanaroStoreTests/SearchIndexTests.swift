@@ -129,12 +129,11 @@ struct SearchIndexTests {
         for query in ["창업", "창", "소상공인 자금", "지원 교육 2026년", "재도전 IT", "없는말"] {
             let phrases = try #require(SearchText.matchPhrases(query))
             let match = phrases.joined(separator: " AND ")
-            let textMatch = phrases.map(SearchIndex.textPhrase).joined(separator: " AND ")
             let (builtIn, ours) = try await replica.writer.write { db in
-                let counts = try phrases.map { try Int64.fetchOne(db, sql: "SELECT count(*) FROM program_fts WHERE program_fts MATCH ?", arguments: [SearchIndex.textPhrase($0)]) ?? 0 }
+                let counts = try phrases.map { try Int64.fetchOne(db, sql: "SELECT count(*) FROM program_fts WHERE program_fts MATCH ?", arguments: [$0]) ?? 0 }
                 let builtIn = try Row.fetchAll(db, sql: "SELECT rowid, bm25(text_only, 3.0, 1.0) FROM temp.text_only WHERE text_only MATCH ? ORDER BY rowid", arguments: [match])
                 let ours = try Row.fetchAll(db, sql: "SELECT rowid, hanaro_bm25(program_fts, 3.0, 1.0\(String(repeating: ", ?", count: counts.count))) FROM program_fts WHERE program_fts MATCH ? ORDER BY rowid",
-                                            arguments: StatementArguments(counts.map(\.databaseValue) + [textMatch.databaseValue]))
+                                            arguments: StatementArguments(counts.map(\.databaseValue) + [match.databaseValue]))
                 return (builtIn.map { ($0[0] as Int64, $0[1] as Double) }, ours.map { ($0[0] as Int64, $0[1] as Double) })
             }
             #expect(builtIn.map(\.0) == ours.map(\.0), "\(query)")
@@ -159,13 +158,13 @@ struct SearchIndexTests {
         let long = Array(repeating: "창업", count: Int(SearchIndex.lengthMask) + 5).joined(separator: " ")
         let longRow = SearchIndex.maxID << SearchIndex.lengthBits | SearchIndex.lengthMask
         let scores = try await replica.writer.write { db in
-            try db.execute(sql: "INSERT INTO program_fts(rowid, title_grams, summary_grams, facets) VALUES (?, '지원', ?, 'asemas rall iall')", arguments: [longRow, long])
+            try db.execute(sql: "INSERT INTO program_fts(rowid, title_grams, summary_grams, facets) VALUES (?, '지원', ?, '§asemas §rall §iall')", arguments: [longRow, long])
             try db.execute(sql: "INSERT INTO temp.text_only(rowid, title_grams, summary_grams) VALUES (?, '지원', ?)", arguments: [longRow, long])
-            let hits = try Int64.fetchOne(db, sql: "SELECT count(*) FROM program_fts WHERE program_fts MATCH ?", arguments: [SearchIndex.textPhrase("창업")]) ?? 0
+            let hits = try Int64.fetchOne(db, sql: "SELECT count(*) FROM program_fts WHERE program_fts MATCH ?", arguments: ["창업"]) ?? 0
             let builtIn = try Double.fetchAll(db, sql: "SELECT bm25(text_only, 3.0, 1.0) FROM temp.text_only WHERE text_only MATCH '창업' ORDER BY rowid")
             let ours = try Double.fetchAll(db, sql: "SELECT hanaro_bm25(program_fts, 3.0, 1.0, ?) FROM program_fts WHERE program_fts MATCH ? ORDER BY rowid",
-                                           arguments: [hits, SearchIndex.textPhrase("창업")])
-            try db.execute(sql: "INSERT INTO program_fts(program_fts, rowid, title_grams, summary_grams, facets) VALUES ('delete', ?, '지원', ?, 'asemas rall iall')", arguments: [longRow, long])
+                                           arguments: [hits, "창업"])
+            try db.execute(sql: "INSERT INTO program_fts(program_fts, rowid, title_grams, summary_grams, facets) VALUES ('delete', ?, '지원', ?, '§asemas §rall §iall')", arguments: [longRow, long])
             try db.execute(sql: "INSERT INTO program_fts(program_fts) VALUES ('integrity-check')")
             return Array(zip(builtIn, ours))
         }
@@ -197,11 +196,24 @@ struct SearchIndexTests {
         let industries = ["C", "C10", "C1011", "C20", "G47", "G4711", "I56"]
         func pick<T>(_ from: [T], upTo count: Int) -> [T] { (0 ..< Int(rng.next() % UInt64(count + 1))).map { _ in from[Int(rng.next() % UInt64(from.count))] } }
         func make(_ i: Int, revision: Int) throws -> ProgramRecord {
-            func day(_ offset: Int) throws -> LocalDate { try LocalDate(year: 2026, month: 1 + (i + offset) % 12, day: 1 + (i * 7 + revision) % 28) }
+            // Periods of every shape: none, half-open either way, longer than the index spells
+            // out in months, across a year's end, within a month.
+            func period() throws -> ApplicationPeriod {
+                let first = 2026 * 12 + (i + revision) % 14, last = first + (i * 3 + revision) % 5
+                let start = try LocalDate(year: first / 12, month: first % 12 + 1, day: 1 + (i * 7 + revision) % 28)
+                let end = try LocalDate(year: last / 12, month: last % 12 + 1, day: 1 + (i * 11 + revision) % 28)
+                switch (i + revision) % 6 {
+                case 0: return ApplicationPeriod()
+                case 1: return ApplicationPeriod(start: start)
+                case 2: return ApplicationPeriod(end: end)
+                case 3: return ApplicationPeriod(start: try LocalDate(year: 2024, month: 3, day: 5), end: try LocalDate(year: 2029, month: 2, day: 1))
+                default: return start <= end ? ApplicationPeriod(start: start, end: end) : ApplicationPeriod(start: end, end: start)
+                }
+            }
             return ProgramRecord(owner: AgencyID.allCases[i % 6], nativeID: "F-\(i)", title: "창업 지원 \(i) \(revision)",
                                  category: Bool.random(using: &rng) ? SupportCategory.allCases[Int(rng.next() % UInt64(SupportCategory.allCases.count))] : nil,
                                  eligibility: Eligibility(regions: try pick(regions, upTo: 2).map { try RegionCode($0) }, industries: try pick(industries, upTo: 2).map { try KSICCode($0) }),
-                                 period: rng.next() % 3 == 0 ? ApplicationPeriod() : ApplicationPeriod(start: try day(0), end: try day(2)), status: .open)
+                                 period: try period(), status: .open)
         }
         for i in 0 ..< 150 { try await publish(replica, try make(i, revision: 0)) }
         func all(_ query: ProgramQuery) async throws -> Set<String> {
@@ -225,9 +237,11 @@ struct SearchIndexTests {
         mixed.industry = "C1"
         mixed.openOn = try LocalDate(year: 2026, month: 5, day: 10)
         queries.append(mixed)
-        var day = ProgramQuery()
-        day.openOn = try LocalDate(year: 2026, month: 3, day: 3)
-        queries.append(day)
+        for (year, month, day) in [(2026, 3, 3), (2026, 12, 31), (2027, 1, 15), (2025, 6, 1), (2030, 1, 1), (2026, 8, 28)] {
+            var query = ProgramQuery()
+            query.openOn = try LocalDate(year: year, month: month, day: day)
+            queries.append(query)
+        }
         for round in 0 ..< 2 {
             var nonEmpty = 0
             for query in queries {
@@ -241,6 +255,12 @@ struct SearchIndexTests {
             // Every other program edited (regions, industries, category, period, title): the
             // index's tokens follow, the old ones deleted.
             for i in stride(from: 0, to: 150, by: 2) { try await publish(replica, try make(i, revision: round + 1)) }
+        }
+        // A text spelling a facet finds no program by its facets.
+        for spelled in ["rall", "§rall", "asemas", "§ip c10", "iall"] {
+            var query = ProgramQuery()
+            query.text = spelled
+            #expect(try await all(query).isEmpty, "\(spelled)")
         }
         try await replica.writer.write { db in try db.execute(sql: "INSERT INTO program_fts(program_fts) VALUES ('integrity-check')") }
     }
