@@ -66,6 +66,7 @@ struct APIBench: AsyncParsableCommand {
         let texts = ["창업", "소상공인 자금", "창", "컨설팅", "지원", "보증", "재도전", "수출 판로", "2026년", "교육"]
         var samples: [Double] = []
         var byKind: [String: [Double]] = [:]
+        var byText: [String: [Double]] = [:]
         var hits = 0
         /// Query `i` of the timed mix: a third with a region, a fifth open on a day.
         func query(_ i: Int, window: Int = ProgramQuery().rankWindow) throws -> ProgramQuery {
@@ -82,9 +83,11 @@ struct APIBench: AsyncParsableCommand {
             hits += try await big.searchPrograms(query).items.count
             samples.append(monotonicSeconds() - start)
             byKind[query.region != nil ? "with region" : query.openOn != nil ? "with open_on" : "text alone", default: []].append(samples.last!)
+            byText[query.text!, default: []].append(samples.last!)
         }
         print("search (limit 20, 10 queries, some with region/open_on): \(percentiles(samples)); \(hits) hits")
         for (kind, kept) in byKind.sorted(by: { $0.key < $1.key }) { print("  \(kind): \(percentiles(kept))") }
+        for text in texts { print("  q=\(text) (every filter): \(percentiles(byText[text] ?? []))") }
         samples = []
         for _ in 0..<200 {
             let start = monotonicSeconds()
