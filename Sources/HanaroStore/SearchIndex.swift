@@ -139,43 +139,52 @@ enum SearchIndex {
         out.reserveCapacity(192)
         func begin(_ kind: StaticString) {
             if !out.isEmpty { out.append(0x20) }
-            out.append(contentsOf: [0xC2, 0xA7])  // §
+            out.append(0xC2)  // §
+            out.append(0xA7)
             kind.withUTF8Buffer { out.append(contentsOf: $0) }
         }
-        func code(_ text: some StringProtocol) {
-            for byte in text.utf8 { out.append((0x41...0x5A).contains(byte) ? byte | 0x20 : byte) }
+        func code(_ bytes: some Collection<UInt8>) {
+            for byte in bytes { out.append((0x41...0x5A).contains(byte) ? byte | 0x20 : byte) }
         }
-        begin("a"); code(program.owner.rawValue)
-        if let category = program.category { begin("c"); code(category.rawValue) }
-        let regions = program.eligibility.regions
-        if regions.isEmpty {
+        begin("a"); code(program.owner.rawValue.utf8)
+        if let category = program.category { begin("c"); code(category.rawValue.utf8) }
+        let eligibility = program.eligibility
+        if eligibility.regions.isEmpty {
             begin("rall")
         } else {
-            for region in regions { begin("r"); code(region.code) }
-            var last: Substring?
-            for region in regions where region.code.prefix(2) != last {
-                last = region.code.prefix(2)
-                begin("rp"); code(last!)
+            for region in eligibility.regions { begin("r"); code(region.code.utf8) }
+            var last: (UInt8, UInt8) = (0, 0)
+            for region in eligibility.regions {
+                let digits = Array(region.code.utf8.prefix(2))
+                guard digits.count == 2, (digits[0], digits[1]) != last else { continue }
+                last = (digits[0], digits[1])
+                begin("rp"); code(digits)
             }
         }
-        let industries = program.eligibility.industries
-        if industries.isEmpty {
+        if eligibility.industries.isEmpty {
             begin("iall")
         } else {
-            for industry in industries { begin("i"); code(industry.code) }
-            var prefixes: [Substring] = []
-            for industry in industries {
-                for length in 1 ... industry.code.count where !prefixes.contains(industry.code.prefix(length)) {
-                    prefixes.append(industry.code.prefix(length))
-                }
+            for industry in eligibility.industries { begin("i"); code(industry.code.utf8) }
+            var prefixes: [ArraySlice<UInt8>] = []
+            for industry in eligibility.industries {
+                let bytes = Array(industry.code.utf8)
+                for length in 1 ... bytes.count where !prefixes.contains(bytes[..<length]) { prefixes.append(bytes[..<length]) }
             }
-            for prefix in prefixes.sorted() { begin("ip"); code(prefix) }
+            prefixes.sort { $0.lexicographicallyPrecedes($1) }
+            for prefix in prefixes { begin("ip"); code(prefix) }
         }
         switch (program.period.start, program.period.end) {
         case (nil, nil):
             begin("mall")
         case let (start?, end?) where monthIndex(start) <= monthIndex(end) && monthIndex(end) - monthIndex(start) < maxMonths:
-            for month in monthIndex(start) ... monthIndex(end) { begin("m"); code(Self.month(month)) }
+            for month in monthIndex(start) ... monthIndex(end) {
+                begin("m")
+                // yyyymm (years are four digits: LocalDate).
+                let year = month / 12, number = month % 12 + 1
+                for divisor in [1000, 100, 10, 1] { out.append(0x30 + UInt8(year / divisor % 10)) }
+                out.append(0x30 + UInt8(number / 10))
+                out.append(0x30 + UInt8(number % 10))
+            }
         default:
             begin("many")
         }
