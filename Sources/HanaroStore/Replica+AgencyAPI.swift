@@ -224,27 +224,25 @@ extension Replica {
             // (FTS5 walks its doclist backwards, no sort); the page is ordered here.
             let rank = "\(SearchRank.functionName)(program_fts, 3.0, 1.0\(String(repeating: ", ?", count: window.hits.count)))"
             let rankArguments = window.hits.map(\.databaseValue)
-            let join = filters.isEmpty ? "" : " JOIN program_index p ON p.id = program_fts.rowid >> \(SearchIndex.lengthBits)"
+            let join = filters.isEmpty ? "" : " JOIN program_index p ON p.id = program_fts.rowid"
             var items: [ProgramHit] = []
             var next: String?
             while items.count < limit {
                 let range: String
                 let rangeArguments: [DatabaseValue]
-                // Windows speak in index ids; rowids carry a length below them (SearchIndex.textRowid).
-                let rowids = SearchIndex.rowidRange((window.floor ?? 1) ... window.ceiling)
-                if window.floor != nil {
+                if let floor = window.floor {
                     range = "program_fts.rowid BETWEEN ? AND ?"
-                    rangeArguments = [rowids.lowerBound.databaseValue, rowids.upperBound.databaseValue]
+                    rangeArguments = [floor.databaseValue, window.ceiling.databaseValue]
                 } else {
                     range = "program_fts.rowid <= ?"
-                    rangeArguments = [rowids.upperBound.databaseValue]
+                    rangeArguments = [window.ceiling.databaseValue]
                 }
                 var scored: [(score: Double, id: Int64)] = []
                 scored.reserveCapacity(min(windowSize, 4_096))
                 // A window already read holds `windowSize` matches, give or take the programs
                 // retitled since; the limit bounds what a forged cursor can make a request rank.
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT program_fts.rowid >> \(SearchIndex.lengthBits), \(rank) FROM program_fts\(join) WHERE program_fts MATCH ? AND \(range)\(filters)
+                    SELECT program_fts.rowid, \(rank) FROM program_fts\(join) WHERE program_fts MATCH ? AND \(range)\(filters)
                     ORDER BY program_fts.rowid DESC LIMIT \(window.floor == nil ? windowSize : 2 * windowSize)
                     """, arguments: StatementArguments(rankArguments + [match.databaseValue] + rangeArguments + filterArguments))
                 while let row = try rows.next() { scored.append((row[1], row[0])) }
@@ -283,7 +281,7 @@ extension Replica {
                     // The page is full exactly at a window's end: the next page starts below it.
                     let more = try Int64.fetchOne(db, sql: """
                         SELECT program_fts.rowid FROM program_fts\(join) WHERE program_fts MATCH ? AND program_fts.rowid <= ?\(filters) LIMIT 1
-                        """, arguments: StatementArguments([match.databaseValue, SearchIndex.rowidRange(1 ... window.ceiling).upperBound.databaseValue] + filterArguments))
+                        """, arguments: StatementArguments([match.databaseValue, window.ceiling.databaseValue] + filterArguments))
                     if more != nil { next = Self.windowCursor(window) }
                 }
             }

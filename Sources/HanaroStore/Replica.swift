@@ -106,12 +106,13 @@ public final class Replica: Sendable {
         // whatever the number of peers long-polling its feed. A reader's pages are mostly read
         // once (a page of the feed, a status count): the OS page cache serves the rest.
         configuration.maximumReaderCount = 3
+        let lengths = RowLengths()
         configuration.prepareDatabase { db in
             // NORMAL in WAL mode: durable across process crashes; see the type's documentation.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA cache_size = -\(db.configuration.readonly ? min(cacheKiB, Self.readerCacheKiB) : cacheKiB)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
-            SearchRank.register(db)
+            SearchRank.register(db, lengths: lengths)
             if let maxPageCount { try db.execute(sql: "PRAGMA max_page_count = \(maxPageCount)") }
         }
         return configuration

@@ -73,8 +73,8 @@ enum ReplicaSchema {
     /// - `program_index` + `program_fts`: what program search filters and ranks on. Regions and
     ///   industries are space-framed lists (`' 11 26110 '`, `''` = nationwide / every industry);
     ///   dates are `yyyymmdd` ordinals. `program_fts` holds the Hangul gram form of title and
-    ///   summary (SearchText), rowid = `program_index.id` shifted left 16 bits, the row's length
-    ///   in tokens in the low bits (`SearchIndex.textRowid`, from index version 2): contentless (the text is in the
+    ///   summary (SearchText) and the search filters as tokens (`SearchIndex.facets`, from v8),
+    ///   rowid = `program_index.id`: contentless (the text is in the
     ///   record; a row is deleted by giving its indexed grams again) and with FTS5's `ascii`
     ///   tokenizer (the grams are already split and ASCII-lower-cased; unicode61's per-character
     ///   classification is work done twice). Withdrawn programs are not indexed.
@@ -154,10 +154,28 @@ enum ReplicaSchema {
     """
 
     /// Search filters as tokens in `program_fts` (`SearchIndex.facets(of:)`): the table gains a
-    /// `facets` column, and the index is rebuilt at open (`SearchIndex.rebuildIfNeeded`).
+    /// `facets` column; index ids are never reused (AUTOINCREMENT: an id's `program_fts` row never
+    /// changes, so its length can be kept by id, `RowLengths`). Both are rebuilt at open
+    /// (`SearchIndex.rebuildIfNeeded`).
     static let v8 = """
     DROP TABLE program_fts;
     CREATE VIRTUAL TABLE program_fts USING fts5(title_grams, summary_grams, facets, content = '', tokenize = 'ascii');
+    DROP TABLE program_index;
+    CREATE TABLE program_index (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        key        TEXT NOT NULL UNIQUE,
+        agency     TEXT NOT NULL,
+        native_id  TEXT NOT NULL,
+        title      TEXT NOT NULL,
+        category   TEXT,
+        eligibility BLOB NOT NULL,
+        regions    TEXT NOT NULL,
+        industries TEXT NOT NULL,
+        open_from  INTEGER,
+        open_until INTEGER,
+        status     INTEGER NOT NULL,
+        seq        INTEGER NOT NULL
+    ) STRICT;
     DELETE FROM meta WHERE name = 'search.index';
     """
 

@@ -16,53 +16,9 @@ struct SessionEvents: Sendable {
 /// stores the record they derive from, so the index never lags or leads the replica.
 enum SearchIndex {
     /// Bumped when the index's content changes shape: an open replica with another value
-    /// rebuilds it.
-    /// 2 (2026-12-02): `program_fts` rowids carry the row's length (``textRowid(id:title:summary:)``).
+    /// rebuilds it. 2 (2026-12-02): the `facets` column (``facets(of:)``), and a new index id
+    /// whenever a program's `program_fts` row changes.
     static let version: Int64 = 2
-
-    /// `program_fts`'s rowid for the program of index id `id` with these gram forms: the id
-    /// shifted left by ``lengthBits``, and in the low bits the row's length in tokens (title and
-    /// summary, as FTS5's `ascii` tokenizer counts them; ``lengthMask`` for that many or more).
-    ///
-    /// bm25 needs every ranked row's length. FTS5 keeps it in `program_fts_docsize` and looks it
-    /// up with a statement per row (~1.7 µs, a third of ranking a match); read from the rowid it
-    /// costs nothing (`SearchRank`). Rowids keep the ids' order, so windows and cursors still
-    /// speak in index ids (``rowidRange(_:)``).
-    static func textRowid(id: Int64, title: String, summary: String) throws -> Int64 {
-        guard id >= 1 && id <= maxID else { throw StoreError(.corrupt, "program_index id \(id) is outside 1...\(maxID): rebuild the search index") }
-        return id << lengthBits | min(tokenCount(title) + tokenCount(summary), lengthMask)
-    }
-
-    static let lengthBits: Int64 = 16
-    static let lengthMask: Int64 = (1 << lengthBits) - 1
-    /// The highest index id a rowid can carry.
-    static let maxID: Int64 = Int64.max >> lengthBits
-
-    /// The rowids of the index ids `ids` (clamped: a cursor's ids are checked, not trusted).
-    static func rowidRange(_ ids: ClosedRange<Int64>) -> ClosedRange<Int64> {
-        let lower = ids.lowerBound > maxID ? Int64.max : max(ids.lowerBound, 0) << lengthBits
-        let upper = ids.upperBound > maxID ? Int64.max : max(ids.upperBound, 0) << lengthBits | lengthMask
-        return lower ... max(lower, upper)
-    }
-
-    /// Tokens in a gram form as FTS5's `ascii` tokenizer splits it: runs of ASCII letters and
-    /// digits and of non-ASCII bytes (fts5_tokenize.c: every byte ≥ 0x80 is a token byte).
-    static func tokenCount(_ grams: String) -> Int64 {
-        func count(_ bytes: some Sequence<UInt8>) -> Int64 {
-            var count: Int64 = 0
-            var inToken = false
-            for byte in bytes {
-                let isToken: Bool = switch byte {
-                case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x80...: true
-                default: false
-                }
-                if isToken && !inToken { count += 1 }
-                inToken = isToken
-            }
-            return count
-        }
-        return grams.utf8.withContiguousStorageIfAvailable { count($0) } ?? count(grams.utf8)
-    }
 
     /// `' 11 26110 '` (empty for none): a list a `LIKE`/`instr` filter can test whole codes in.
     static func framed(_ codes: [String]) -> String {
@@ -84,7 +40,31 @@ enum SearchIndex {
             }
             return
         }
-        let id = try Int64.fetchOne(db.cachedStatement(sql: """
+        let facets = facets(of: program)
+        if let indexed {
+            if indexed.title == program.title && indexed.summary == program.summary && Self.facets(of: indexed) == facets {
+                // A status or similar change: `program_index` only, under the same id.
+                try upsert(db, key: key, program: program, seq: seq)
+                return
+            }
+            // The FTS5 row changes: it goes, and the program comes back under a new id. An id's
+            // row never changes (ids are never reused: AUTOINCREMENT), so a row's length can be
+            // kept by id (`RowLengths`) with nothing to invalidate.
+            if let old = try Int64.fetchOne(db.cachedStatement(sql: "DELETE FROM program_index WHERE key = ? RETURNING id"), arguments: [text]) {
+                try deleteText(db, id: old, indexed)
+            }
+        }
+        let id = try upsert(db, key: key, program: program, seq: seq)
+        let title = SearchText.grams(program.title), summary = SearchText.grams(program.summary)
+        try db.cachedStatement(sql: "INSERT INTO program_fts(rowid, title_grams, summary_grams, facets) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [id, title, summary, facets])
+    }
+
+    /// Writes a program's `program_index` row (its id kept if it has one), returning its id.
+    @discardableResult
+    static func upsert(_ db: Database, key: RecordKey, program: ProgramRecord, seq: Int64) throws -> Int64 {
+        let text = key.description
+        return try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO program_index(key, agency, native_id, title, category, eligibility, regions, industries, open_from, open_until, status, seq)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(key) DO UPDATE SET title = excluded.title, category = excluded.category, eligibility = excluded.eligibility,
@@ -97,21 +77,13 @@ enum SearchIndex {
                 program.period.start.map { Int64($0.ordinal) }, program.period.end.map { Int64($0.ordinal) },
                 Int64(program.status.rawValue), seq,
             ])!
-        let facets = facets(of: program)
-        if let indexed {
-            if indexed.title == program.title && indexed.summary == program.summary && Self.facets(of: indexed) == facets { return }
-            try deleteText(db, id: id, indexed)
-        }
-        let title = SearchText.grams(program.title), summary = SearchText.grams(program.summary)
-        try db.cachedStatement(sql: "INSERT INTO program_fts(rowid, title_grams, summary_grams, facets) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [try textRowid(id: id, title: title, summary: summary), title, summary, facets])
     }
 
     /// Removes a program's row from the contentless FTS5 table, giving the tokens it was indexed with.
     static func deleteText(_ db: Database, id: Int64, _ indexed: ProgramRecord) throws {
         let title = SearchText.grams(indexed.title), summary = SearchText.grams(indexed.summary)
         try db.cachedStatement(sql: "INSERT INTO program_fts(program_fts, rowid, title_grams, summary_grams, facets) VALUES ('delete', ?, ?, ?, ?)")
-            .execute(arguments: [try textRowid(id: id, title: title, summary: summary), title, summary, facets(of: indexed)])
+            .execute(arguments: [id, title, summary, facets(of: indexed)])
     }
 
     /// The `facets` column of a program's `program_fts` row: what search filters on, as tokens,

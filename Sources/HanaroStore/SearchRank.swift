@@ -14,17 +14,23 @@ import Synchronization
 /// counts as arguments (``PhraseFrequencies`` keeps them, recounted when stale), and ranks a row
 /// exactly as `bm25()` over the title and summary columns would with those counts: the third
 /// column (`facets`, search filters as tokens) weighs nothing and is left out of the lengths.
-/// The row's length comes from its rowid (`SearchIndex.textRowid`), which spares FTS5's lookup
-/// of it in `program_fts_docsize`. FTS5 offers no way to feed its bm25 the counts,
+/// Rows' lengths are kept in memory by rowid (``RowLengths``), which spares FTS5's lookup of each
+/// in `program_fts_docsize`. FTS5 offers no way to feed its bm25 the counts,
 /// and no library ships such a function, hence these lines.
 enum SearchRank {
     static let functionName = "hanaro_bm25"
 
-    /// Registers ``functionName`` on a connection (every connection: the readers search).
-    static func register(_ db: Database) {
+    /// Registers ``functionName`` on a connection (every connection: the readers search), with the
+    /// lengths its replica's connections share.
+    static func register(_ db: Database, lengths: RowLengths) {
         assert(SearchText.maxTerms <= 16, "hanaro_bm25 keeps the frequencies of at most 16 phrases")
         let api = FTS5.api(db)
-        _ = api.pointee.xCreateFunction(UnsafeMutablePointer(mutating: api), functionName, nil, bm25, nil)
+        // The connection holds a reference to the lengths until it closes (xDestroy).
+        let userData = Unmanaged.passRetained(lengths).toOpaque()
+        let created = api.pointee.xCreateFunction(UnsafeMutablePointer(mutating: api), functionName, userData, bm25) { userData in
+            if let userData { Unmanaged<RowLengths>.fromOpaque(userData).release() }
+        }
+        if created != SQLITE_OK { Unmanaged<RowLengths>.fromOpaque(userData).release() }
     }
 
     /// The function: `-Σ idf(p) · f(p)(k1 + 1) / (f(p) + k1(1 - b + b·D/avgdl))` over the phrases
@@ -41,10 +47,12 @@ enum SearchRank {
         var length: Int32 = 0
         // The row's length: from its rowid (`SearchIndex.textRowid`), unless it was too long to
         // fit there; FTS5's own lookup costs a statement per row.
-        // Lengths are the text columns' (title, summary): the facets are filters, not text.
-        let packed = api.xRowid(context) & SearchIndex.lengthMask
-        if packed < SearchIndex.lengthMask {
-            length = Int32(packed)
+        // Lengths are the text columns' (title, summary): the facets are filters, not text. Kept
+        // by rowid (`RowLengths`): FTS5 looks a length up with a statement per row.
+        let rowid = api.xRowid(context)
+        let lengths = api.xUserData(context).map { Unmanaged<RowLengths>.fromOpaque($0).takeUnretainedValue() }
+        if let kept = lengths?.length(of: rowid) {
+            length = kept
         } else {
             var title: Int32 = 0, summary: Int32 = 0
             guard api.xColumnSize(context, 0, &title) == SQLITE_OK, api.xColumnSize(context, 1, &summary) == SQLITE_OK else {
@@ -52,6 +60,7 @@ enum SearchRank {
                 return
             }
             length = title + summary
+            lengths?.keep(length, of: rowid)
         }
         var titleTokens: sqlite3_int64 = 0, summaryTokens: sqlite3_int64 = 0
         guard api.xRowCount(context, &rows) == SQLITE_OK, api.xColumnTotalSize(context, 0, &titleTokens) == SQLITE_OK,
@@ -135,6 +144,32 @@ final class PhraseFrequencies: Sendable {
         entries.withLock { entries in
             if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
             entries[phrase] = Entry(hits: hits, generation: generation, at: .now)
+        }
+    }
+}
+
+/// The lengths of `program_fts` rows (title and summary tokens), by rowid, as `hanaro_bm25` first
+/// read them from FTS5: ~1.7 µs a row there (a statement on `program_fts_docsize`), a third of
+/// ranking a match. Nothing to invalidate: a rowid's row never changes (`SearchIndex.indexProgram`
+/// gives a changed program a new id, and ids are never reused). Rowids above ``capacity`` are
+/// not kept; 2 bytes a program otherwise (0 = not known yet).
+final class RowLengths: Sendable {
+    static let capacity = 1 << 22
+    let lengths = Mutex<[UInt16]>([])
+
+    func length(of rowid: Int64) -> Int32? {
+        guard rowid > 0, rowid < Self.capacity else { return nil }
+        return lengths.withLock { lengths in
+            guard Int(rowid) < lengths.count, lengths[Int(rowid)] != 0 else { return nil }
+            return Int32(lengths[Int(rowid)] - 1)
+        }
+    }
+
+    func keep(_ length: Int32, of rowid: Int64) {
+        guard rowid > 0, rowid < Self.capacity, length >= 0, length < Int32(UInt16.max) else { return }
+        lengths.withLock { lengths in
+            if Int(rowid) >= lengths.count { lengths.append(contentsOf: repeatElement(0, count: max(Int(rowid) + 1 - lengths.count, lengths.count / 2))) }
+            lengths[Int(rowid)] = UInt16(length + 1)
         }
     }
 }
