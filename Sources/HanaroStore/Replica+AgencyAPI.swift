@@ -118,8 +118,7 @@ extension Replica {
         var conditions: [String] = []
         var arguments: [(any DatabaseValueConvertible)?] = []
         // A text search filters in FTS5 (`SearchIndex.facets(of:)`) what a list filters in
-        // `program_index`; the day a program is open on is a range: FTS5 narrows it to the
-        // month, `program_index` checks the day.
+        // `program_index`, but the day a program is open on (a range): `program_index`.
         var facets: [String] = []
         var joined: (conditions: [String], arguments: [(any DatabaseValueConvertible)?]) = ([], [])
         if let agency = query.agency {
@@ -164,7 +163,6 @@ extension Replica {
             arguments += [Int64(day.ordinal), Int64(day.ordinal)]
             joined.conditions.append(conditions.last!)
             joined.arguments += [Int64(day.ordinal), Int64(day.ordinal)]
-            facets.append(SearchIndex.openFilter(day))
         }
         let limit = max(1, min(query.limit, 100))
         let key = self.key

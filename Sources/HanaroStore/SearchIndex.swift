@@ -93,11 +93,13 @@ enum SearchIndex {
     ///
     /// - `§a<agency>`, `§c<category>`;
     /// - `§rall` for a nationwide program, else `§r<code>` for each region and `§rp<시도>` for the
-    ///   시도 of each (a 시도 query finds its 시군구's programs: ``regionFilter(_:)``);
-    /// - `§iall` for a program of every industry, else `§i<code>` for each KSIC code and
-    ///   `§ip<prefix>` for every prefix of each (``industryFilter(_:)``);
-    /// - `§mall` for a program always open, `§m<yyyymm>` for each month of a period of at most
-    ///   ``maxMonths``, else `§many` (``openFilter(_:)``).
+    ///   시도 of each 시군구 (a 시도 query finds its 시군구's programs: ``regionFilter(_:)``);
+    /// - `§iall` for a program of every industry, else `§i<code>` for each KSIC code (a query
+    ///   finds codes beginning with its own by an FTS5 prefix query: ``industryFilter(_:)``).
+    ///
+    /// Few tokens: each costs the index as much as a gram (12 a program, with months and
+    /// industry prefixes spelled out too, made the apply 10 % slower). The day a program is open
+    /// on is a range and stays in `program_index`.
     ///
     /// Codes are letters and digits (`RegionCode`, `KSICCode`), lower-cased as the tokenizer would.
     /// `§` is in no gram (``SearchText/grams(_:)`` keeps letters and digits), so no text query
@@ -126,9 +128,9 @@ enum SearchIndex {
         } else {
             for region in eligibility.regions { begin("r"); code(region.code.utf8) }
             var last: (UInt8, UInt8) = (0, 0)
-            for region in eligibility.regions {
+            for region in eligibility.regions where region.code.utf8.count > 2 {
                 let digits = Array(region.code.utf8.prefix(2))
-                guard digits.count == 2, (digits[0], digits[1]) != last else { continue }
+                guard (digits[0], digits[1]) != last else { continue }
                 last = (digits[0], digits[1])
                 begin("rp"); code(digits)
             }
@@ -137,58 +139,15 @@ enum SearchIndex {
             begin("iall")
         } else {
             for industry in eligibility.industries { begin("i"); code(industry.code.utf8) }
-            var prefixes: [ArraySlice<UInt8>] = []
-            for industry in eligibility.industries {
-                let bytes = Array(industry.code.utf8)
-                for length in 1 ... bytes.count where !prefixes.contains(bytes[..<length]) { prefixes.append(bytes[..<length]) }
-            }
-            prefixes.sort { $0.lexicographicallyPrecedes($1) }
-            for prefix in prefixes { begin("ip"); code(prefix) }
-        }
-        switch (program.period.start, program.period.end) {
-        case (nil, nil):
-            begin("mall")
-        case let (start?, end?) where monthIndex(start) <= monthIndex(end) && monthIndex(end) - monthIndex(start) < maxMonths:
-            for month in monthIndex(start) ... monthIndex(end) {
-                begin("m")
-                // yyyymm (years are four digits: LocalDate).
-                let year = month / 12, number = month % 12 + 1
-                for divisor in [1000, 100, 10, 1] { out.append(0x30 + UInt8(year / divisor % 10)) }
-                out.append(0x30 + UInt8(number / 10))
-                out.append(0x30 + UInt8(number % 10))
-            }
-        default:
-            begin("many")
         }
         return String(decoding: out, as: UTF8.self)
     }
-
-    static func monthIndex(_ day: LocalDate) -> Int { day.year * 12 + day.month - 1 }
-
-    /// `yyyymm` of a month index.
-    static func month(_ index: Int) -> String {
-        let year = index / 12, month = index % 12 + 1
-        return String(year) + (month < 10 ? "0" : "") + String(month)
-    }
-
-    /// Most months a period's tokens spell out; a longer or half-open period is `many`.
-    static let maxMonths = 36
-
-    /// The FTS5 filter narrowing a search to programs that may be open on `day`: always open, of a
-    /// period too long or half-open to spell out, or open in its month (``facets(of:)``). The
-    /// day itself is checked in `program_index`.
-    static func openFilter(_ day: LocalDate) -> String {
-        facetFilter(["mall", "many", "m" + month(monthIndex(day))])
-    }
-
-    /// What begins every facet token.
-    static let marker = "§"
 
     /// The FTS5 filter for programs of `region`, as the `program_index.regions` test reads: a
     /// 시도 finds its own programs and those of any 시군구 in it; a 시군구 finds its own and its
     /// 시도's; nationwide programs always.
     static func regionFilter(_ region: RegionCode) -> String {
-        let tokens = region.code.count == 2 ? ["rall", "rp" + region.code] : ["rall", "r" + region.code, "r" + region.province]
+        let tokens = region.code.count == 2 ? ["rall", "r" + region.code, "rp" + region.code] : ["rall", "r" + region.code, "r" + region.province]
         return facetFilter(tokens)
     }
 
@@ -197,11 +156,17 @@ enum SearchIndex {
     /// text holds other characters (no token can spell it; the caller filters `program_index`).
     static func industryFilter(_ industry: String) -> String? {
         guard !industry.isEmpty, industry.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }) else { return nil }
-        return facetFilter(["iall", "ip" + industry] + (1 ..< industry.count).map { "i" + industry.prefix($0) })
+        return facetFilter(["iall"] + (1 ..< industry.count).map { "i" + industry.prefix($0) }, prefix: "i" + industry)
     }
 
-    static func facetFilter(_ tokens: [String]) -> String {
-        "(" + tokens.map { "\"\(marker)\($0.lowercased())\"" }.joined(separator: " OR ") + ")"
+    /// What begins every facet token.
+    static let marker = "§"
+
+    /// `("§t1" OR "§t2" … OR "§p"*)`: any of the tokens, or any token beginning with `prefix`.
+    static func facetFilter(_ tokens: [String], prefix: String? = nil) -> String {
+        var terms = tokens.map { "\"\(marker)\($0.lowercased())\"" }
+        if let prefix { terms.append("\"\(marker)\(prefix.lowercased())\"*") }
+        return "(" + terms.joined(separator: " OR ") + ")"
     }
 
     static func indexReferral(_ db: Database, key: RecordKey, referral: ReferralRecord, seq: Int64) throws {
