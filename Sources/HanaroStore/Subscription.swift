@@ -129,6 +129,10 @@ final class SubscriptionMatcher: Sendable {
     /// testing a bit costs less than the dictionary's lookup (which hashes the key again).
     let presence: [UInt64]
     static let presenceWords = 2_048
+    /// One bit per keyword's first character (its scalar value's low 16 bits): most places in a
+    /// text begin no keyword at all, and one bit spares them the eight steps of their keys.
+    let firsts: [UInt64]
+    static let firstsWords = 1_024
     static let maxGram = 8
     var hasProgramSubscriptions: Bool { !entries.isEmpty }
 
@@ -153,6 +157,7 @@ final class SubscriptionMatcher: Sendable {
         referralSubscriptions = builder.referralSubscriptions
         gramLengths = builder.gramLengths
         presence = builder.presence
+        firsts = builder.firsts
     }
 
     /// The mutable form the snapshots are made from.
@@ -164,6 +169,7 @@ final class SubscriptionMatcher: Sendable {
         var referralSubscriptions: [String] = []
         var gramLengths: UInt8 = 0
         var presence = [UInt64](repeating: 0, count: SubscriptionMatcher.presenceWords)
+        var firsts = [UInt64](repeating: 0, count: SubscriptionMatcher.firstsWords)
 
         mutating func add(id: String, filter: SubscriptionFilter) {
             if filter.events.contains(.referralReceived) { referralSubscriptions.append(id) }
@@ -185,13 +191,15 @@ final class SubscriptionMatcher: Sendable {
                     .append(Filed(entry: Int32(index), start: Int32(keywordBytes.count), count: Int32(keyword.count)))
                 keywordBytes.append(contentsOf: keyword)
                 gramLengths |= 1 << (scalars.count - 1)
+                let first = Int(scalars[0].value & 0xFFFF)
+                firsts[first >> 6] |= 1 << UInt64(first & 63)
             }
         }
     }
 
     /// This matcher and one more subscription.
     func adding(id: String, filter: SubscriptionFilter) -> SubscriptionMatcher {
-        var builder = Builder(entries: entries, byGram: byGram, keywordBytes: keywordBytes, unkeyed: unkeyed, referralSubscriptions: referralSubscriptions, gramLengths: gramLengths, presence: presence)
+        var builder = Builder(entries: entries, byGram: byGram, keywordBytes: keywordBytes, unkeyed: unkeyed, referralSubscriptions: referralSubscriptions, gramLengths: gramLengths, presence: presence, firsts: firsts)
         builder.add(id: id, filter: filter)
         return SubscriptionMatcher(builder)
     }
@@ -286,6 +294,8 @@ final class SubscriptionMatcher: Sendable {
                 keywordBytes.withUnsafeBufferPointer { keywords in
                     presence.withUnsafeBufferPointer { presence in
                         for start in scalars.indices {
+                            let first = Int(scalars[start].value & 0xFFFF)
+                            guard firsts[first >> 6] & (1 << UInt64(first & 63)) != 0 else { continue }
                             var hash = Self.gramBasis
                             for length in 1...min(Self.maxGram, scalars.count - start) {
                                 hash = Self.gramStep(hash, scalars[start + length - 1])
@@ -313,12 +323,14 @@ final class SubscriptionMatcher: Sendable {
         // packed them, and the profile, anew for each candidate).
         let criteria = EligibilityTable(CollectionOfOne(program.eligibility))
         var matched: [String] = []
-        for index in candidates {
-            let entry = entries[index]
-            if let agency = entry.agency, agency != program.owner { continue }
-            if let category = entry.category, category != program.category { continue }
-            if let profile = entry.profile, criteria.classify(0, profile) == .ineligible { continue }
-            matched.append(entry.id)
+        // In place: a copy of an entry retains its id and profile (a tenth of `matches` in `perf`).
+        entries.withUnsafeBufferPointer { entries in
+            for index in candidates {
+                if let agency = entries[index].agency, agency != program.owner { continue }
+                if let category = entries[index].category, category != program.category { continue }
+                if let profile = entries[index].profile, criteria.classify(0, profile) == .ineligible { continue }
+                matched.append(entries[index].id)
+            }
         }
         return matched
     }
