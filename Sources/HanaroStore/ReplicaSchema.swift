@@ -154,7 +154,8 @@ enum ReplicaSchema {
     """
 
     /// Search filters as tokens in `program_fts` (`SearchIndex.facets(of:)`): the table gains a
-    /// `facets` column; index ids are never reused (AUTOINCREMENT: an id's `program_fts` row never
+    /// `facets` column (kept in `program_index` too, to delete with the tokens inserted); index
+    /// ids are never reused (AUTOINCREMENT: an id's `program_fts` row never
     /// changes, so its length can be kept by id, `RowLengths`). Both are rebuilt at open
     /// (`SearchIndex.rebuildIfNeeded`).
     static let v8 = """
@@ -174,7 +175,8 @@ enum ReplicaSchema {
         open_from  INTEGER,
         open_until INTEGER,
         status     INTEGER NOT NULL,
-        seq        INTEGER NOT NULL
+        seq        INTEGER NOT NULL,
+        facets     TEXT NOT NULL
     ) STRICT;
     DELETE FROM meta WHERE name = 'search.index';
     """

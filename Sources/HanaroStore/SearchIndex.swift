@@ -35,26 +35,30 @@ enum SearchIndex {
         let indexed = previous.flatMap { $0.isDeleted ? nil : $0 }
         if program.isDeleted {
             // Withdrawn: out of search and eligibility (the record itself stays, a tombstone).
-            if let indexed, let id = try Int64.fetchOne(db.cachedStatement(sql: "DELETE FROM program_index WHERE key = ? RETURNING id"), arguments: [text]) {
-                try deleteText(db, id: id, indexed)
+            if indexed != nil, let row = try Row.fetchOne(db.cachedStatement(sql: "DELETE FROM program_index WHERE key = ? RETURNING id, facets"), arguments: [text]) {
+                try deleteText(db, id: row[0], indexed!, facets: row[1])
             }
             return
         }
         let facets = facets(of: program)
         if let indexed {
-            if indexed.title == program.title && indexed.summary == program.summary && Self.facets(of: indexed) == facets {
+            // The facets as they were indexed (stored: recomputing them from the decoded
+            // previous state would give other tokens if a code's mapping ever changed).
+            let stored = try String.fetchOne(db.cachedStatement(sql: "SELECT facets FROM program_index WHERE key = ?"), arguments: [text])
+            if indexed.title == program.title && indexed.summary == program.summary && stored == facets {
                 // A status or similar change: `program_index` only, under the same id.
-                try upsert(db, key: key, program: program, seq: seq)
+                try upsert(db, key: key, program: program, facets: facets, seq: seq)
                 return
             }
             // The FTS5 row changes: it goes, and the program comes back under a new id. An id's
             // row never changes (ids are never reused: AUTOINCREMENT), so a row's length can be
-            // kept by id (`RowLengths`) with nothing to invalidate.
-            if let old = try Int64.fetchOne(db.cachedStatement(sql: "DELETE FROM program_index WHERE key = ? RETURNING id"), arguments: [text]) {
-                try deleteText(db, id: old, indexed)
+            // kept by id (`RowLengths`) with nothing to invalidate. The program moves to the
+            // newest ranking window (and out of a paging in progress, as a new program would be).
+            if let row = try Row.fetchOne(db.cachedStatement(sql: "DELETE FROM program_index WHERE key = ? RETURNING id, facets"), arguments: [text]) {
+                try deleteText(db, id: row[0], indexed, facets: row[1])
             }
         }
-        let id = try upsert(db, key: key, program: program, seq: seq)
+        let id = try upsert(db, key: key, program: program, facets: facets, seq: seq)
         let title = SearchText.grams(program.title), summary = SearchText.grams(program.summary)
         try db.cachedStatement(sql: "INSERT INTO program_fts(rowid, title_grams, summary_grams, facets) VALUES (?, ?, ?, ?)")
             .execute(arguments: [id, title, summary, facets])
@@ -62,28 +66,28 @@ enum SearchIndex {
 
     /// Writes a program's `program_index` row (its id kept if it has one), returning its id.
     @discardableResult
-    static func upsert(_ db: Database, key: RecordKey, program: ProgramRecord, seq: Int64) throws -> Int64 {
+    static func upsert(_ db: Database, key: RecordKey, program: ProgramRecord, facets: String, seq: Int64) throws -> Int64 {
         let text = key.description
         return try Int64.fetchOne(db.cachedStatement(sql: """
-            INSERT INTO program_index(key, agency, native_id, title, category, eligibility, regions, industries, open_from, open_until, status, seq)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO program_index(key, agency, native_id, title, category, eligibility, regions, industries, open_from, open_until, status, seq, facets)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(key) DO UPDATE SET title = excluded.title, category = excluded.category, eligibility = excluded.eligibility,
               regions = excluded.regions, industries = excluded.industries, open_from = excluded.open_from,
-              open_until = excluded.open_until, status = excluded.status, seq = excluded.seq
+              open_until = excluded.open_until, status = excluded.status, seq = excluded.seq, facets = excluded.facets
             RETURNING id
             """), arguments: [
                 text, key.owner.rawValue, key.localID, program.title, program.category?.rawValue, Data(program.eligibility.canonicalBytes),
                 framed(program.eligibility.regions.map(\.code)), framed(program.eligibility.industries.map(\.code)),
                 program.period.start.map { Int64($0.ordinal) }, program.period.end.map { Int64($0.ordinal) },
-                Int64(program.status.rawValue), seq,
+                Int64(program.status.rawValue), seq, facets,
             ])!
     }
 
     /// Removes a program's row from the contentless FTS5 table, giving the tokens it was indexed with.
-    static func deleteText(_ db: Database, id: Int64, _ indexed: ProgramRecord) throws {
+    static func deleteText(_ db: Database, id: Int64, _ indexed: ProgramRecord, facets: String) throws {
         let title = SearchText.grams(indexed.title), summary = SearchText.grams(indexed.summary)
         try db.cachedStatement(sql: "INSERT INTO program_fts(program_fts, rowid, title_grams, summary_grams, facets) VALUES ('delete', ?, ?, ?, ?)")
-            .execute(arguments: [id, title, summary, facets(of: indexed)])
+            .execute(arguments: [id, title, summary, facets])
     }
 
     /// The `facets` column of a program's `program_fts` row: what search filters on, as tokens,
@@ -183,7 +187,12 @@ enum SearchIndex {
         try writer.write { db in
             let built = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'search.index'")
             guard built != version else { return }
-            try db.execute(sql: "DELETE FROM program_index; INSERT INTO program_fts(program_fts) VALUES ('delete-all'); DELETE FROM referral_index")
+            // Ids start again from 1 (nothing has ranked yet: this runs at open), so rebuilds
+            // do not push them past what `RowLengths` keeps.
+            try db.execute(sql: """
+                DELETE FROM program_index; INSERT INTO program_fts(program_fts) VALUES ('delete-all'); DELETE FROM referral_index;
+                DELETE FROM sqlite_sequence WHERE name = 'program_index'
+                """)
             let rows = try Row.fetchCursor(db, sql: "SELECT key, seq, vector, body, sealed FROM record")
             while let row = try rows.next() {
                 let recordKey = try RecordKey(parsing: row[0] as String)

@@ -21,10 +21,16 @@ enum SearchRank {
     static let functionName = "hanaro_bm25"
 
     /// Registers ``functionName`` on a connection (every connection: the readers search), with the
-    /// lengths its replica's connections share.
+    /// lengths its replica's connections share — on read-only connections only: a writer ranking
+    /// inside a transaction that rolls back could keep the length of an id that is then reused.
+    /// The function ranks `program_fts` only (the lengths are its rows').
     static func register(_ db: Database, lengths: RowLengths) {
         assert(SearchText.maxTerms <= 16, "hanaro_bm25 keeps the frequencies of at most 16 phrases")
         let api = FTS5.api(db)
+        guard db.configuration.readonly else {
+            _ = api.pointee.xCreateFunction(UnsafeMutablePointer(mutating: api), functionName, nil, bm25, nil)
+            return
+        }
         // The connection holds a reference to the lengths until it closes (xDestroy).
         let userData = Unmanaged.passRetained(lengths).toOpaque()
         let created = api.pointee.xCreateFunction(UnsafeMutablePointer(mutating: api), functionName, userData, bm25) { userData in
@@ -45,8 +51,6 @@ enum SearchRank {
         var tokens: sqlite3_int64 = 0
         var instances: Int32 = 0
         var length: Int32 = 0
-        // The row's length: from its rowid (`SearchIndex.textRowid`), unless it was too long to
-        // fit there; FTS5's own lookup costs a statement per row.
         // Lengths are the text columns' (title, summary): the facets are filters, not text. Kept
         // by rowid (`RowLengths`): FTS5 looks a length up with a statement per row.
         let rowid = api.xRowid(context)
