@@ -121,48 +121,42 @@ extension Replica {
         // `program_index`, but the day a program is open on (a range): `program_index`.
         var facets: [String] = []
         var joined: (conditions: [String], arguments: [(any DatabaseValueConvertible)?]) = ([], [])
+        /// A list's filter, and a text search's too unless FTS5 holds it as tokens (`facet`).
+        func filter(_ condition: String, _ values: [(any DatabaseValueConvertible)?], facet: String?) {
+            conditions.append(condition)
+            arguments += values
+            if let facet {
+                facets.append(facet)
+            } else {
+                joined.conditions.append(condition)
+                joined.arguments += values
+            }
+        }
         if let agency = query.agency {
-            conditions.append("p.agency = ?")
-            arguments.append(agency.rawValue)
-            facets.append(SearchIndex.facetFilter(["a" + agency.rawValue]))
+            filter("p.agency = ?", [agency.rawValue], facet: SearchIndex.facetFilter(["a" + agency.rawValue]))
         }
         if let category = query.category {
-            conditions.append("p.category = ?")
-            arguments.append(category.rawValue)
-            facets.append(SearchIndex.facetFilter(["c" + category.rawValue]))
+            filter("p.category = ?", [category.rawValue], facet: SearchIndex.facetFilter(["c" + category.rawValue]))
         }
         if let region = query.region {
-            facets.append(SearchIndex.regionFilter(region))
             // A 시도 query finds programs for it and for any 시군구 in it; a 시군구 query finds
             // programs for it and for its 시도. Nationwide programs always.
             if region.code.count == 2 {
-                conditions.append("(p.regions = '' OR instr(p.regions, ?) > 0)")
-                arguments.append(" " + region.code)
+                filter("(p.regions = '' OR instr(p.regions, ?) > 0)", [" " + region.code], facet: SearchIndex.regionFilter(region))
             } else {
-                conditions.append("(p.regions = '' OR instr(p.regions, ?) > 0 OR instr(p.regions, ?) > 0)")
-                arguments += [" \(region.code) ", " \(region.province) "]
+                filter("(p.regions = '' OR instr(p.regions, ?) > 0 OR instr(p.regions, ?) > 0)", [" \(region.code) ", " \(region.province) "],
+                       facet: SearchIndex.regionFilter(region))
             }
         }
         if let industry = query.industry?.uppercased(), !industry.isEmpty {
-            var any = ["p.industries = ''", "instr(p.industries, ?) > 0"]
-            arguments.append(" " + industry)
-            for length in 1 ..< industry.count {
-                any.append("instr(p.industries, ?) > 0")
-                arguments.append(" \(industry.prefix(length)) ")
-            }
-            conditions.append("(" + any.joined(separator: " OR ") + ")")
-            if let filter = SearchIndex.industryFilter(industry) {
-                facets.append(filter)
-            } else {
-                joined.conditions.append(conditions.last!)
-                joined.arguments += arguments.suffix(industry.count)
-            }
+            // Codes beginning with it, or codes it begins with; every industry always.
+            let prefixes = (1 ..< industry.count).map { " \(industry.prefix($0)) " }
+            filter("(p.industries = ''" + String(repeating: " OR instr(p.industries, ?) > 0", count: 1 + prefixes.count) + ")",
+                   [" " + industry] + prefixes, facet: SearchIndex.industryFilter(industry))
         }
         if let day = query.openOn {
-            conditions.append("(p.open_from IS NULL OR p.open_from <= ?) AND (p.open_until IS NULL OR p.open_until >= ?)")
-            arguments += [Int64(day.ordinal), Int64(day.ordinal)]
-            joined.conditions.append(conditions.last!)
-            joined.arguments += [Int64(day.ordinal), Int64(day.ordinal)]
+            filter("(p.open_from IS NULL OR p.open_from <= ?) AND (p.open_until IS NULL OR p.open_until >= ?)",
+                   [Int64(day.ordinal), Int64(day.ordinal)], facet: nil)
         }
         let limit = max(1, min(query.limit, 100))
         let key = self.key

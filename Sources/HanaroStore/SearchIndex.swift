@@ -35,16 +35,16 @@ enum SearchIndex {
         let indexed = previous.flatMap { $0.isDeleted ? nil : $0 }
         if program.isDeleted {
             // Withdrawn: out of search and eligibility (the record itself stays, a tombstone).
-            if indexed != nil, let row = try Row.fetchOne(db.cachedStatement(sql: "DELETE FROM program_index WHERE key = ? RETURNING id, facets"), arguments: [text]) {
-                try deleteText(db, id: row[0], indexed!, facets: row[1])
+            if let indexed, let row = try Row.fetchOne(db.cachedStatement(sql: "DELETE FROM program_index WHERE key = ? RETURNING id, facets"), arguments: [text]) {
+                try deleteText(db, id: row[0], indexed, facets: row[1])
             }
             return
         }
         let facets = facets(of: program)
-        if let indexed {
-            // The facets as they were indexed (stored: recomputing them from the decoded
-            // previous state would give other tokens if a code's mapping ever changed).
-            let stored = try String.fetchOne(db.cachedStatement(sql: "SELECT facets FROM program_index WHERE key = ?"), arguments: [text])
+        // The facets as they were indexed (stored: recomputing them from the decoded previous
+        // state would give other tokens if a code's mapping ever changed).
+        if let indexed, let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, facets FROM program_index WHERE key = ?"), arguments: [text]) {
+            let (id, stored): (Int64, String) = (row[0], row[1])
             if indexed.title == program.title && indexed.summary == program.summary && stored == facets {
                 // A status or similar change: `program_index` only, under the same id.
                 try upsert(db, key: key, program: program, facets: facets, seq: seq)
@@ -54,9 +54,8 @@ enum SearchIndex {
             // row never changes (ids are never reused: AUTOINCREMENT), so a row's length can be
             // kept by id (`RowLengths`) with nothing to invalidate. The program moves to the
             // newest ranking window (and out of a paging in progress, as a new program would be).
-            if let row = try Row.fetchOne(db.cachedStatement(sql: "DELETE FROM program_index WHERE key = ? RETURNING id, facets"), arguments: [text]) {
-                try deleteText(db, id: row[0], indexed, facets: row[1])
-            }
+            try db.cachedStatement(sql: "DELETE FROM program_index WHERE id = ?").execute(arguments: [id])
+            try deleteText(db, id: id, indexed, facets: stored)
         }
         let id = try upsert(db, key: key, program: program, facets: facets, seq: seq)
         let title = SearchText.grams(program.title), summary = SearchText.grams(program.summary)
@@ -117,8 +116,7 @@ enum SearchIndex {
         out.reserveCapacity(192)
         func begin(_ kind: StaticString) {
             if !out.isEmpty { out.append(0x20) }
-            out.append(0xC2)  // §
-            out.append(0xA7)
+            out.append(contentsOf: marker.utf8)
             kind.withUTF8Buffer { out.append(contentsOf: $0) }
         }
         func code(_ bytes: some Collection<UInt8>) {
