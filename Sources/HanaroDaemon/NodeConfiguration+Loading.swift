@@ -178,7 +178,8 @@ extension NodeConfiguration {
 
     /// The `api.*` keys: `listen` (off when absent), `tokens_file` (required with it),
     /// `certificate` + `private_key` (HTTPS; required beyond loopback), `max_connections`
-    /// (default 256), `allow_http_webhooks` (default false).
+    /// (default 256), `max_concurrent_searches` (default 2, 1...3), `max_queued_searches` (default
+    /// 16, 0...1000), `allow_http_webhooks` (default false).
     static func apiConfiguration(_ reader: ConfigReader, file path: String, resolve: (String) -> String, problems: inout [String],
                                  address: (String, String) -> (String, Int)?) -> APIConfiguration? {
         guard reader.string(forKey: "api.listen") != nil, let (host, port) = address("api.listen", "") else { return nil }
@@ -208,6 +209,12 @@ extension NodeConfiguration {
         }
         api.maxConnections = reader.int(forKey: "api.max_connections", default: 256)
         if !(1...10_000).contains(api.maxConnections) { problems.append("\(path): api.max_connections: \(api.maxConnections) is outside 1...10000") }
+        api.maxConcurrentSearches = reader.int(forKey: "api.max_concurrent_searches", default: 2)
+        if !(1...3).contains(api.maxConcurrentSearches) {
+            problems.append("\(path): api.max_concurrent_searches: \(api.maxConcurrentSearches) is outside 1...3 (the replica has three reader connections)")
+        }
+        api.maxQueuedSearches = reader.int(forKey: "api.max_queued_searches", default: 16)
+        if !(0...1_000).contains(api.maxQueuedSearches) { problems.append("\(path): api.max_queued_searches: \(api.maxQueuedSearches) is outside 0...1000") }
         api.allowHTTPWebhooks = reader.bool(forKey: "api.allow_http_webhooks", default: false)
         return api
     }

@@ -73,6 +73,12 @@ public struct APIConfiguration: Sendable, Hashable {
     public var privateKey: String?
     /// `api.max_connections` (default 256).
     public var maxConnections = 256
+    /// `api.max_concurrent_searches` (default 2, at most 3: the replica's readers; one is left
+    /// for the federation and the status port by default) and `api.max_queued_searches` (default
+    /// 16): program searches and eligibility checks running at once, and waiting for a turn.
+    /// Beyond them, and after a second's wait, a call is refused with 503 and `Retry-After`.
+    public var maxConcurrentSearches = 2
+    public var maxQueuedSearches = 16
     /// `api.allow_http_webhooks` (default false): webhook URLs may be `http://` beyond loopback.
     public var allowHTTPWebhooks = false
 

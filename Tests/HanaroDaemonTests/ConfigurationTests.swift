@@ -177,6 +177,13 @@ struct ConfigurationTests {
         let loaded = try await NodeConfiguration.load(from: try layout(dir, node: apiNode("  listen: 127.0.0.1:8080\n  tokens_file: api-tokens"),
                                                                          agencies: ["kamco": "id: kamco\nsigning_keys: [\"\(signing)\"]\n"]), environment: [:])
         #expect(loaded.api?.port == 8080 && loaded.api?.tokens.map(\.name) == ["crm"] && loaded.api?.tokens.first?.scopes == [.read, .refer])
+        #expect(loaded.api?.maxConcurrentSearches == 2 && loaded.api?.maxQueuedSearches == 16)
+        // Admission: more searches at once than the replica has readers, or a negative queue.
+        found = try await problems(apiNode("  listen: 127.0.0.1:8080\n  tokens_file: api-tokens\n  max_concurrent_searches: 4\n  max_queued_searches: -1"))
+        #expect(found.count == 2 && found[0].contains("api.max_concurrent_searches: 4 is outside 1...3") && found[1].contains("api.max_queued_searches: -1"), "\(found)")
+        let tuned = try await NodeConfiguration.load(from: try layout(dir, node: apiNode("  listen: 127.0.0.1:8080\n  tokens_file: api-tokens\n  max_concurrent_searches: 3\n  max_queued_searches: 0"),
+                                                                        agencies: ["kamco": "id: kamco\nsigning_keys: [\"\(signing)\"]\n"]), environment: [:])
+        #expect(tuned.api?.maxConcurrentSearches == 3 && tuned.api?.maxQueuedSearches == 0)
 
         // A missing data directory is listed beside the other problems, not hidden by them.
         try FileManager.default.removeItem(atPath: data)

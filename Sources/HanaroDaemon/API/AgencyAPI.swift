@@ -22,6 +22,8 @@ public struct AgencyAPI: Sendable {
     let metrics: HanaroMetrics
     let logger: Logger
     let allowHTTPWebhooks: Bool
+    /// Admission for search and eligibility (`api.max_concurrent_searches`, `api.max_queued_searches`).
+    let gate: AdmissionGate
     /// Largest request body accepted.
     static let maxBody = 64 * 1024
 
@@ -32,6 +34,7 @@ public struct AgencyAPI: Sendable {
         self.metrics = metrics
         self.logger = logger
         allowHTTPWebhooks = configuration.allowHTTPWebhooks
+        gate = AdmissionGate(limit: configuration.maxConcurrentSearches, queue: configuration.maxQueuedSearches)
     }
 
     /// The listener: the router on `host:port` (port 0: the kernel picks; `onRunning` gets the
@@ -53,7 +56,7 @@ public struct AgencyAPI: Sendable {
         }
         let v1 = router.group("v1")
         v1.get("programs") { request, _ in
-            await handle(request, .read, "programs.search") { _ in try await searchPrograms(request) }
+            await handle(request, .read, "programs.search") { _ in try await admitted { try await searchPrograms(request) } }
         }
         v1.get("programs/:agency/:id") { request, context in
             await handle(request, .read, "programs.show") { _ in
@@ -61,7 +64,10 @@ public struct AgencyAPI: Sendable {
             }
         }
         v1.post("eligibility") { request, _ in
-            await handle(request, .read, "eligibility") { _ in try await eligibility(try await Self.decode(EligibilityRequest.self, request)) }
+            await handle(request, .read, "eligibility") { _ in
+                let body = try await Self.decode(EligibilityRequest.self, request)
+                return try await admitted { try await eligibility(body) }
+            }
         }
         v1.post("referrals") { request, _ in
             await handle(request, .refer, "referral.create", audited: true) { client in
@@ -131,6 +137,10 @@ public struct AgencyAPI: Sendable {
             // A created referral is audited under its own path (the request's path has no id yet).
             if audited { await audit(actor: actor, action: "api.\(action)", target: response.headers[.location] ?? target, outcome: "ok", detail: "\(response.status.code)") }
             return response
+        } catch let refusal as RefusedAdmission {
+            // Counted, never logged or audited: a flood's refusals must cost nothing but this.
+            metrics.countAPI(action: action, outcome: "busy")
+            return Problem.busy(refusal).response
         } catch {
             let problem = Self.problem(for: error)
             metrics.countAPI(action: action, outcome: problem.status >= 500 ? "failed" : "refused")
@@ -139,6 +149,15 @@ public struct AgencyAPI: Sendable {
             }
             if audited { await audit(actor: actor, action: "api.\(action)", target: target, outcome: problem.status >= 500 ? "failed" : "refused", detail: "\(problem.status) \(problem.title)") }
             return problem.response
+        }
+    }
+
+    /// Runs `work` once the admission gate lets it (search, eligibility); throws the refusal
+    /// otherwise, which ``handle`` answers with 503 and `Retry-After`.
+    func admitted(_ work: () async throws -> Response) async throws -> Response {
+        switch try await gate.run(work) {
+        case .success(let response): return response
+        case .failure(let refusal): throw refusal
         }
     }
 

@@ -135,6 +135,9 @@ enum OpenAPIDocument {
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
+              },
+              "503": {
+                "$ref": "#/components/responses/Busy"
               }
             }
           }
@@ -242,6 +245,9 @@ enum OpenAPIDocument {
                     }
                   }
                 }
+              },
+              "503": {
+                "$ref": "#/components/responses/Busy"
               }
             }
           }
@@ -2304,6 +2310,21 @@ enum OpenAPIDocument {
                 }
               }
             }
+          },
+          "Busy": {
+            "description": "노드가 바쁨: 검색과 자격 판정은 동시에 실행되는 수(api.max_concurrent_searches)와 기다리는 수(api.max_queued_searches)가 제한된다. 아무것도 바뀌지 않았으니 Retry-After 초 뒤에 다시 보낸다.",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                }
+              }
+            },
+            "headers": {
+              "Retry-After": {
+                "$ref": "#/components/headers/Retry-After"
+              }
+            }
           }
         },
         "parameters": {
@@ -2373,6 +2394,13 @@ enum OpenAPIDocument {
             "description": "만들어진 자원의 경로.",
             "schema": {
               "type": "string"
+            }
+          },
+          "Retry-After": {
+            "description": "다시 시도하기 전에 기다릴 초.",
+            "schema": {
+              "type": "integer",
+              "minimum": 1
             }
           }
         }

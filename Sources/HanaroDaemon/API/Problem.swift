@@ -37,6 +37,17 @@ public struct Problem: Error, Sendable, Encodable {
         Problem(422, "unprocessable", "The request cannot be carried out as it is", detail, errors: field.map { [FieldError(field: $0, reason: detail)] })
     }
 
+    /// 503: the admission gate refused a search or an eligibility check; nothing was done.
+    static func busy(_ refusal: RefusedAdmission) -> Problem {
+        let why = switch refusal.outcome {
+        case .waitedTooLong: "this call waited more than a second behind \(refusal.limit) running and up to \(refusal.queue) queued"
+        default: "\(refusal.limit) searches or eligibility checks are running and \(refusal.queue) waiting"
+        }
+        var problem = Problem(503, "busy", "The node is busy", "\(why), the most this node allows (api.max_concurrent_searches, api.max_queued_searches); nothing was done, try again after Retry-After seconds")
+        problem.headers = [.retryAfter: "1"]
+        return problem
+    }
+
     static func notFound(_ detail: String) -> Problem { Problem(404, "not-found", "No such resource", detail) }
 
     var response: Response {
