@@ -154,9 +154,13 @@ extension Replica {
             filter("(p.industries = ''" + String(repeating: " OR instr(p.industries, ?) > 0", count: 1 + prefixes.count) + ")",
                    [" " + industry] + prefixes, facet: SearchIndex.industryFilter(industry))
         }
-        if let day = query.openOn {
-            filter("(p.open_from IS NULL OR p.open_from <= ?) AND (p.open_until IS NULL OR p.open_until >= ?)",
-                   [Int64(day.ordinal), Int64(day.ordinal)], facet: nil)
+        // The day: a list's SQL; a text search's `hanaro_open` (open periods kept in memory by
+        // index id, `RowPeriods`), or the same SQL by a join when they cannot be kept.
+        let openCondition = "(p.open_from IS NULL OR p.open_from <= ?) AND (p.open_until IS NULL OR p.open_until >= ?)"
+        let openDay = query.openOn.map { Int64($0.ordinal) }
+        if let openDay {
+            conditions.append(openCondition)
+            arguments += [openDay, openDay]
         }
         let limit = max(1, min(query.limit, 100))
         let key = self.key
@@ -193,11 +197,27 @@ extension Replica {
         }
         let generation = commitGeneration
         let frequencies = phraseFrequencies
-        let filters = joined.conditions.isEmpty ? "" : " AND " + joined.conditions.joined(separator: " AND ")
-        let filterArguments: [DatabaseValue] = joined.arguments.map { $0?.databaseValue ?? .null }
+        let periods = searchMemo.periods
+        let joinedConditions = joined.conditions
+        let joinedArguments: [DatabaseValue] = joined.arguments.map { $0?.databaseValue ?? .null }
         let windowSize = max(1, query.rankWindow)
         let startWindow = window
         return try await read("search programs") { db in
+            var conditions = joinedConditions
+            var filterArguments = joinedArguments
+            var joinsIndex = !conditions.isEmpty
+            if let openDay {
+                if try periods.refresh(db) {
+                    conditions.append("\(SearchRank.openFunctionName)(program_fts, ?)")
+                    filterArguments.append(openDay.databaseValue)
+                } else {
+                    conditions.append(openCondition)
+                    filterArguments += [openDay.databaseValue, openDay.databaseValue]
+                    joinsIndex = true
+                }
+            }
+            let filters = conditions.isEmpty ? "" : " AND " + conditions.joined(separator: " AND ")
+            let join = joinsIndex ? " JOIN program_index p ON p.id = program_fts.rowid" : ""
             var window = startWindow
             // bm25's document counts: the cursor's (the previous page's), else kept or counted.
             if window.hits.isEmpty {
@@ -216,7 +236,6 @@ extension Replica {
             // (FTS5 walks its doclist backwards, no sort); the page is ordered here.
             let rank = "\(SearchRank.functionName)(program_fts, 3.0, 1.0\(String(repeating: ", ?", count: window.hits.count)))"
             let rankArguments = window.hits.map(\.databaseValue)
-            let join = filters.isEmpty ? "" : " JOIN program_index p ON p.id = program_fts.rowid"
             var items: [ProgramHit] = []
             var next: String?
             while items.count < limit {

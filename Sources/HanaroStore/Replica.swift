@@ -78,6 +78,8 @@ public final class Replica: Sendable {
     let criteriaCache = CriteriaCache()
     /// Program search's bm25 document counts, kept between searches (``SearchRank``).
     let phraseFrequencies = PhraseFrequencies()
+    /// Row lengths and open periods by search index id, shared with the connections' functions.
+    let searchMemo: SearchMemo
     /// This node's agency, when known (see ``Options/agency``).
     public let localAgency: AgencyID?
     /// Whether the Agency API's tables are kept (see ``Options/agencyAPI``).
@@ -97,7 +99,7 @@ public final class Replica: Sendable {
 
     /// The connection settings every replica uses: WAL-friendly durability, a bounded page cache,
     /// foreign keys, and the optional size cap.
-    static func configuration(_ options: Options) -> GRDB.Configuration {
+    static func configuration(_ options: Options, memo: SearchMemo) -> GRDB.Configuration {
         var configuration = GRDB.Configuration()
         let cacheKiB = options.cacheKiB
         let maxPageCount = options.maxPageCount
@@ -106,13 +108,12 @@ public final class Replica: Sendable {
         // whatever the number of peers long-polling its feed. A reader's pages are mostly read
         // once (a page of the feed, a status count): the OS page cache serves the rest.
         configuration.maximumReaderCount = 3
-        let lengths = RowLengths()
         configuration.prepareDatabase { db in
             // NORMAL in WAL mode: durable across process crashes; see the type's documentation.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA cache_size = -\(db.configuration.readonly ? min(cacheKiB, Self.readerCacheKiB) : cacheKiB)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
-            SearchRank.register(db, lengths: lengths)
+            SearchRank.register(db, memo: memo)
             if let maxPageCount { try db.execute(sql: "PRAGMA max_page_count = \(maxPageCount)") }
         }
         return configuration
@@ -126,31 +127,34 @@ public final class Replica: Sendable {
             throw StoreError(.database, "the data directory \(directory) does not exist; create it (owned by the service user, mode 0700) or fix data_dir")
         }
         let pool: DatabasePool
+        let memo = SearchMemo()
         do {
-            pool = try DatabasePool(path: path, configuration: Self.configuration(options))
+            pool = try DatabasePool(path: path, configuration: Self.configuration(options, memo: memo))
         } catch {
             throw Self.databaseError(error, path: path, doing: "open the replica")
         }
-        try self.init(writer: pool, key: key, options: options, path: path)
+        try self.init(writer: pool, key: key, options: options, path: path, memo: memo)
     }
 
     /// A replica kept in memory, for tests where durability is not the subject.
     /// - Throws: ``StoreError`` when the schema cannot be created.
     public static func inMemory(key: ReplicaKey = .random(), options: Options = Options()) throws(StoreError) -> Replica {
         let queue: DatabaseQueue
+        let memo = SearchMemo()
         do {
-            queue = try DatabaseQueue(configuration: configuration(options))
+            queue = try DatabaseQueue(configuration: configuration(options, memo: memo))
         } catch {
             throw databaseError(error, path: ":memory:", doing: "open an in-memory replica")
         }
-        return try Replica(writer: queue, key: key, options: options, path: ":memory:")
+        return try Replica(writer: queue, key: key, options: options, path: ":memory:", memo: memo)
     }
 
-    /// Opens a replica on a database the caller made (GRDB's `DatabasePool` for a node,
-    /// `DatabaseQueue` in memory for tests), migrating it if needed.
+    /// Opens a replica on a database made with ``configuration(_:memo:)`` (GRDB's `DatabasePool`
+    /// for a node, `DatabaseQueue` in memory for tests) and the same `memo`, migrating it if needed.
     /// - Throws: ``StoreError`` `.database`.
-    public init(writer: any DatabaseWriter, key: ReplicaKey, options: Options = Options(), path: String) throws(StoreError) {
+    init(writer: any DatabaseWriter, key: ReplicaKey, options: Options = Options(), path: String, memo: SearchMemo) throws(StoreError) {
         self.path = path
+        self.searchMemo = memo
         self.key = key
         self.clock = options.clock
         self.maxClockSkewMilliseconds = options.maxClockSkewMilliseconds

@@ -43,17 +43,19 @@ enum SearchIndex {
         let facets = facets(of: program)
         // The facets as they were indexed (stored: recomputing them from the decoded previous
         // state would give other tokens if a code's mapping ever changed).
-        if let indexed, let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, facets FROM program_index WHERE key = ?"), arguments: [text]) {
-            let (id, stored): (Int64, String) = (row[0], row[1])
-            if indexed.title == program.title && indexed.summary == program.summary && stored == facets {
+        if let indexed, let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, facets, open_from, open_until FROM program_index WHERE key = ?"), arguments: [text]) {
+            let (id, stored, from, until): (Int64, String, Int64?, Int64?) = (row[0], row[1], row[2], row[3])
+            if indexed.title == program.title && indexed.summary == program.summary && stored == facets
+                && from == program.period.start.map({ Int64($0.ordinal) }) && until == program.period.end.map({ Int64($0.ordinal) }) {
                 // A status or similar change: `program_index` only, under the same id.
                 try upsert(db, key: key, program: program, facets: facets, seq: seq)
                 return
             }
-            // The FTS5 row changes: it goes, and the program comes back under a new id. An id's
-            // row never changes (ids are never reused: AUTOINCREMENT), so a row's length can be
-            // kept by id (`RowLengths`) with nothing to invalidate. The program moves to the
-            // newest ranking window (and out of a paging in progress, as a new program would be).
+            // The FTS5 row or the open period changes: it goes, and the program comes back under
+            // a new id. An id's row and period never change (ids are never reused: AUTOINCREMENT),
+            // so a row's length and period can be kept by id (`RowLengths`, `RowPeriods`) with
+            // nothing to invalidate. The program moves to the newest ranking window (and out of a
+            // paging in progress, as a new program would be).
             try db.cachedStatement(sql: "DELETE FROM program_index WHERE id = ?").execute(arguments: [id])
             try deleteText(db, id: id, indexed, facets: stored)
         }

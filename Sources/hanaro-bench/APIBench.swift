@@ -295,15 +295,18 @@ struct APIBench: AsyncParsableCommand {
                         call.headers.add(name: "content-type", value: "application/json")
                         call.body = .bytes(ByteBuffer(string: body))
                     }
+                    var answered = false
                     do {
                         let response = try await client.execute(call, timeout: .seconds(30))
                         _ = try await response.body.collect(upTo: 16 << 20)
-                        if response.status.code != 200 { samples.failures.withLock { $0["HTTP \(response.status.code)", default: 0] += 1 } }
+                        answered = response.status.code == 200
+                        if !answered { samples.failures.withLock { $0["HTTP \(response.status.code)", default: 0] += 1 } }
                     } catch {
                         samples.failures.withLock { $0["\(type(of: error)): \(error)".prefix(80).description, default: 0] += 1 }
                     }
                     let latency = monotonicSeconds() - due
                     samples.latencies.withLock { $0.append(latency) }
+                    if answered { samples.answered.withLock { $0.append(latency) } }
                 }
             }
         }
@@ -311,14 +314,23 @@ struct APIBench: AsyncParsableCommand {
         func at(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000 }
         let failures = samples.failures.withLock { $0 }
         let reasons = failures.sorted { $0.value > $1.value }.map { "\($0.value) \($0.key)" }.joined(separator: "; ")
-        return String(format: "p50 %.2f ms, p99 %.2f ms, max %.2f ms (n=%d, %d not 200", at(0.5), at(0.99), sorted.last! * 1000, sorted.count, failures.values.reduce(0, +))
+        var line = String(format: "p50 %.2f ms, p99 %.2f ms, max %.2f ms (n=%d, %d not 200", at(0.5), at(0.99), sorted.last! * 1000, sorted.count, failures.values.reduce(0, +))
             + (reasons.isEmpty ? ")" : ": \(reasons))")
+        // With refusals (503 busy from the admission gate), the answered requests' own figures.
+        let answered = samples.answered.withLock { $0 }.sorted()
+        if !answered.isEmpty, answered.count < sorted.count {
+            func answeredAt(_ p: Double) -> Double { answered[min(answered.count - 1, Int(Double(answered.count) * p))] * 1000 }
+            line += String(format: "; the %d answered 200: p50 %.2f ms, p99 %.2f ms, max %.2f ms", answered.count, answeredAt(0.5), answeredAt(0.99), answered.last! * 1000)
+        }
+        return line
     }
 }
 
 /// Latencies and failures of paced requests, shared by their tasks.
 final class Samples: Sendable {
     let latencies = Mutex<[Double]>([])
+    /// The latencies of requests answered 200.
+    let answered = Mutex<[Double]>([])
     /// Requests not answered 200, by status or error.
     let failures = Mutex<[String: Int]>([:])
 }

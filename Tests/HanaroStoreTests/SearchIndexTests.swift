@@ -168,7 +168,7 @@ struct SearchIndexTests {
         }
     }
 
-    @Test("a text search filters by agency, category, region, industry and open day exactly as a list does (filters as FTS5 tokens, the day in program_index), before and after edits")
+    @Test("a text search filters by agency, category, region, industry and open day exactly as a list does (filters as FTS5 tokens, the day by periods kept by index id), before and after edits")
     func textFiltersEqualListFilters() async throws {
         let dir = TemporaryDirectory("search")
         let replica = try Replica.temporary(in: dir)
@@ -251,6 +251,11 @@ struct SearchIndexTests {
                 for i in stride(from: 1, to: 150, by: 3) { current[i].eligibility.regions = [try RegionCode(regions[(i / 3) % regions.count])] }
                 for i in stride(from: 2, to: 150, by: 5) { current[i].category = current[i].category == .finance ? nil : .finance }
                 for i in stride(from: 0, to: 150, by: 7) { current[i].status = .closed }
+                // The open period alone: the day filter (`hanaro_open`, periods kept by index id)
+                // follows it.
+                for i in stride(from: 3, to: 150, by: 4) {
+                    current[i].period = i % 8 == 3 ? ApplicationPeriod() : ApplicationPeriod(start: try LocalDate(year: 2026, month: 8, day: 1 + i % 20), end: try LocalDate(year: 2027, month: 1, day: 20))
+                }
             }
             for i in 0 ..< 150 { try await publish(replica, current[i]) }
         }
