@@ -26,11 +26,12 @@ struct APIBench: AsyncParsableCommand {
     @Option(help: "Program versions applied in the apply comparison.") var applied = 20_000
     @Option(help: "Search requests per second over HTTP (open loop: latency counts from each request's scheduled time).") var rate = 200
     @Option(help: "Seconds of paced HTTP load.") var seconds = 10
+    @Option(help: "Connections the HTTP client may open to the node (AsyncHTTPClient's default is 8; with more than api.max_concurrent_searches + api.max_queued_searches = 18, an overload meets the node's admission gate instead of queueing in the client).") var connections = 8
     @Option(help: "Also time in-process search with these ranking windows (the API's is ProgramQuery.rankWindow's default).") var windows: [Int] = []
     @Option(help: "Rounds of the apply comparison (each applies into a fresh replica with no, matching-nothing and owner-like subscriptions in turn).") var rounds = 3
 
     func run() async throws {
-        print("# hanaro-bench api --programs \(programs) --queries \(queries) --answers \(answers) --subscriptions \(subscriptions) --applied \(applied) --rate \(rate) --seconds \(seconds)\(windows.map { " --windows \($0)" }.joined()) --rounds \(rounds)")
+        print("# hanaro-bench api --programs \(programs) --queries \(queries) --answers \(answers) --subscriptions \(subscriptions) --applied \(applied) --rate \(rate) --seconds \(seconds) --connections \(connections)\(windows.map { " --windows \($0)" }.joined()) --rounds \(rounds)")
         let dir = NSTemporaryDirectory() + "hanaro-bench-api-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         // HANARO_BENCH_KEEP=1 keeps the files (to try queries on them with sqlite3).
@@ -184,7 +185,9 @@ struct APIBench: AsyncParsableCommand {
         let ports = AsyncStream<Int>.makeStream()
         let app = try api.application(host: "127.0.0.1", port: 0, connections: ConnectionGuard(listener: "api"), onRunning: { ports.continuation.yield($0) })
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: logger)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.stream.makeAsyncIterator()
