@@ -214,14 +214,17 @@ final class SearchMemo: Sendable {
 /// under a new id (`SearchIndex.indexProgram`), and ids are never reused. A search with a day
 /// loads the ids indexed since the last load (`refresh`), in its own read transaction, so every
 /// row it can match is known; an id missing from what was loaded (withdrawn before the load) is
-/// never open. A reader on an older snapshot than the load's can see a program withdrawn since:
-/// it is treated as withdrawn. 8 bytes an id, at most ``capacity`` ids (then the join, as before).
+/// never open. A reader on an older snapshot than the load's can see an id withdrawn or
+/// re-indexed since (a program whose period changed between the two snapshots): that program is
+/// left out of the older reader's search, never shown when closed; the window is one commit. 8 bytes an id, at most ``capacity`` ids (then the join, as before).
 final class RowPeriods: Sendable {
     static let capacity: Int64 = 1 << 20
 
     struct State {
         /// The highest id loaded: every id up to it is known.
         var through: Int64 = 0
+        /// Ids reached ``capacity``: every later search joins, without trying again.
+        var overflowed = false
         var from: [Int32] = []
         var until: [Int32] = []
     }
@@ -231,12 +234,16 @@ final class RowPeriods: Sendable {
     /// Loads the periods of ids above what is loaded; false when the ids outgrow ``capacity``
     /// (the caller filters by the join instead).
     func refresh(_ db: Database) throws -> Bool {
-        let through = state.withLock { $0.through }
+        let (through, overflowed) = state.withLock { ($0.through, $0.overflowed) }
+        guard !overflowed else { return false }
         var loaded: [(id: Int64, from: Int32, until: Int32)] = []
         let rows = try Row.fetchCursor(db, sql: "SELECT id, open_from, open_until FROM program_index WHERE id > ? ORDER BY id", arguments: [through])
         while let row = try rows.next() {
             let id: Int64 = row[0]
-            guard id < Self.capacity else { return false }
+            guard id < Self.capacity else {
+                state.withLock { $0.overflowed = true }
+                return false
+            }
             let from: Int64? = row[1], until: Int64? = row[2]
             loaded.append((id, Self.clamp(from) ?? Int32.min, Self.clamp(until) ?? Int32.max))
         }

@@ -77,6 +77,47 @@ struct AdmissionTests {
         #expect(gate.load == (0, 0))
     }
 
+    @Test("the gate: a call that decided to wait while the running ones left is admitted, not stranded behind no one")
+    func leaveWhileDecidingToWait() async throws {
+        let holder = GateHolder()
+        let gate = AdmissionGate(limit: 1, queue: 4, maxWait: .seconds(60)) {
+            // The one running call leaves after this call saw the gate full and before it queued.
+            holder.gate.withLock { $0 }?.leave()
+        }
+        holder.gate.withLock { $0 = gate }
+        #expect(await gate.enter() == .admitted)
+        #expect(try await answer(within: .seconds(5)) { await gate.enter() } == .admitted)
+        #expect(gate.load == (1, 0))
+        gate.leave()
+        #expect(gate.load == (0, 0))
+    }
+
+    @Test("the gate under contention: 64 tasks entering and leaving at once, some cancelled, leave nothing running or waiting and never exceed the limit")
+    func contention() async throws {
+        for round in 0 ..< 20 {
+            let gate = AdmissionGate(limit: 2, queue: 8, maxWait: .seconds(60))
+            let peak = Admitted()
+            let outcomes = try await answer(within: .seconds(30)) {
+                await withTaskGroup(of: Void.self) { group in
+                    for index in 0 ..< 64 {
+                        group.addTask {
+                            if index % 7 == 0 { withUnsafeCurrentTask { $0?.cancel() } }
+                            guard await gate.enter() == .admitted else { return }
+                            let running = gate.load.running
+                            peak.order.withLock { $0.append(running) }
+                            await Task.yield()
+                            gate.leave()
+                        }
+                    }
+                }
+                return .admitted
+            }
+            #expect(outcomes == .admitted, "round \(round): tasks stranded in the gate")
+            #expect(gate.load == (0, 0), "round \(round)")
+            #expect(peak.order.withLock { $0.allSatisfy { $0 <= 2 } && !$0.isEmpty }, "round \(round)")
+        }
+    }
+
     @Test("through the router: search and eligibility answer 503 busy with Retry-After while the gate is full, 200 after; other routes and the metric")
     func busyAnswers() async throws {
         let replica = try Replica.inMemory()
@@ -156,11 +197,17 @@ struct AdmissionTests {
     }
 }
 
-/// The order waiters were admitted in, shared with their tasks.
+/// The gate a hook acts on (made after the hook).
+final class GateHolder: Sendable {
+    let gate = Mutex<AdmissionGate?>(nil)
+}
+
+/// An outcome reported by a task.
 final class Answer: Sendable {
     let value = Mutex<AdmissionGate.Outcome?>(nil)
 }
 
+/// The order waiters were admitted in (or what each saw), shared with their tasks.
 final class Admitted: Sendable {
     let order = Mutex<[Int]>([])
 }

@@ -4,6 +4,7 @@ import HanaroCore
 @testable import HanaroStore
 import HanaroTesting
 import HanaroFixtures
+import Synchronization
 import Testing
 
 /// The Agency API's derived tables: Hangul search text, the index kept in the apply transaction,
@@ -242,6 +243,8 @@ struct SearchIndexTests {
                 if !listed.isEmpty { nonEmpty += 1 }
             }
             #expect(nonEmpty > queries.count / 2)
+            // The day was checked by `hanaro_open` on the periods kept, not by the join.
+            #expect(replica.searchMemo.periods.state.withLock { $0.through > 0 && !$0.overflowed })
             if round == 0 {
                 // Every other program edited (regions, industries, category, period, title): the
                 // index's tokens follow, the old ones deleted.

@@ -25,6 +25,8 @@ final class AdmissionGate: Sendable {
     let limit: Int
     let queue: Int
     let maxWait: Duration
+    /// Runs between deciding to wait and queueing (tests: what other calls may do in that gap).
+    let beforeQueueing: (@Sendable () -> Void)?
 
     private struct Waiter {
         let id: UInt64
@@ -42,8 +44,9 @@ final class AdmissionGate: Sendable {
 
     private let state = Mutex(State())
 
-    init(limit: Int, queue: Int, maxWait: Duration = .seconds(1)) {
+    init(limit: Int, queue: Int, maxWait: Duration = .seconds(1), beforeQueueing: (@Sendable () -> Void)? = nil) {
         precondition(limit >= 1 && queue >= 0)
+        self.beforeQueueing = beforeQueueing
         self.limit = limit
         self.queue = queue
         self.maxWait = maxWait
@@ -75,15 +78,24 @@ final class AdmissionGate: Sendable {
         case .admitted: return .admitted
         case .refused: return .queueFull
         case .wait(let id):
+            beforeQueueing?()
             return await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in
-                    let cancelled = state.withLock { state -> Bool in
+                    // Decided again under the lock that queues: between the first look and this
+                    // one, running calls may have left (with no one queued to hand their slot to)
+                    // or others may have queued.
+                    let now: Outcome? = state.withLock { state in
                         // Cancelled before the continuation was queued: never queue it.
-                        if Task.isCancelled { return true }
+                        if Task.isCancelled { return .cancelled }
+                        if state.running < limit, state.waiting == 0 {
+                            state.running += 1
+                            return .admitted
+                        }
+                        guard state.waiting < queue else { return .queueFull }
                         state.waiters.append(Waiter(id: id, since: .now, continuation: continuation))
-                        return false
+                        return nil
                     }
-                    if cancelled { continuation.resume(returning: .cancelled) }
+                    if let now { continuation.resume(returning: now) }
                 }
             } onCancel: {
                 let waiter = state.withLock { state -> Waiter? in

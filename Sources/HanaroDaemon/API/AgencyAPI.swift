@@ -138,8 +138,9 @@ public struct AgencyAPI: Sendable {
             if audited { await audit(actor: actor, action: "api.\(action)", target: response.headers[.location] ?? target, outcome: "ok", detail: "\(response.status.code)") }
             return response
         } catch let refusal as RefusedAdmission {
-            // Counted, never logged or audited: a flood's refusals must cost nothing but this.
-            metrics.countAPI(action: action, outcome: "busy")
+            // Counted, never logged or audited: a flood's refusals must cost nothing but this. A
+            // call cancelled while it waited (its connection gone) is not a sign of load.
+            metrics.countAPI(action: action, outcome: refusal.outcome == .cancelled ? "cancelled" : "busy")
             return Problem.busy(refusal).response
         } catch {
             let problem = Self.problem(for: error)
