@@ -97,7 +97,8 @@ public final class HanaroMetrics: Sendable {
     /// An audit entry that could not be written (the action it records went ahead or was refused
     /// anyway; the log line is then the only record).
     /// An Agency API call: `action` (`programs.search`, `referral.create`, ...), `outcome` (`ok`,
-    /// `refused`, `forbidden`, `unauthenticated`, `failed`).
+    /// `refused`, `forbidden`, `unauthenticated`, `failed`, `busy` — refused by the admission gate —,
+    /// `cancelled` — gone while it waited for the gate).
     public func countAPI(action: String, outcome: String) {
         registry.makeCounter(name: Name.apiRequests, labels: [("action", action), ("outcome", outcome)],
                              help: "Agency API calls by action and outcome.").increment()
