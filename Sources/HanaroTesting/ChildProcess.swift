@@ -32,6 +32,11 @@ public final class ChildProcess: Sendable {
 
     /// Starts `executable` with `arguments`; output goes to `logPath` and to the line watchers.
     public init(_ executable: URL, _ arguments: [String], logPath: String, environment: [String: String]? = nil) throws {
+        // A missing tool is a clear failure, not a dead test process (Foundation's Process took the
+        // whole test run down when /usr/bin/faketime was not installed).
+        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+            throw ProcessFailure("\(executable.path) is not installed or not executable; .ci/run installs the tools the tests run")
+        }
         process = Process()
         process.executableURL = executable
         process.arguments = arguments
