@@ -172,6 +172,8 @@ struct HardeningTests {
         ])
         defer { federation.remove() }
         let kodit = try await federation.start(.kodit)
+        // Never left running by a failing step (a throw skips the terminates at the end).
+        defer { kodit.signal(SIGKILL); simulator.signal(SIGKILL) }
         // Given semas runs with its wall clock two hours ahead (monotonic time left alone),
         // (`faketime` runs hanaro as its child: the node is that child, killed with SIGKILL at the end).
         var environment = ProcessInfo.processInfo.environment
