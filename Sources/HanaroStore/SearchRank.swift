@@ -216,7 +216,8 @@ final class SearchMemo: Sendable {
 /// row it can match is known; an id missing from what was loaded (withdrawn before the load) is
 /// never open. A reader on an older snapshot than the load's can see an id withdrawn or
 /// re-indexed since (a program whose period changed between the two snapshots): that program is
-/// left out of the older reader's search, never shown when closed; the window is one commit. 8 bytes an id, at most ``capacity`` ids (then the join, as before).
+/// left out of the older reader's search, never shown when closed; the window is one commit.
+/// 8 bytes an id, at most ``capacity`` ids (then the join, as before).
 final class RowPeriods: Sendable {
     static let capacity: Int64 = 1 << 20
 

@@ -54,8 +54,7 @@ struct APIBench: AsyncParsableCommand {
         }
         func percentiles(_ samples: [Double]) -> String {
             let sorted = samples.sorted()
-            func at(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000 }
-            return String(format: "p50 %.2f ms, p99 %.2f ms, max %.2f ms (n=%d)", at(0.5), at(0.99), sorted.last! * 1000, sorted.count)
+            return String(format: "p50 %.2f ms, p99 %.2f ms, max %.2f ms (n=%d)", milliseconds(sorted, 0.5), milliseconds(sorted, 0.99), sorted.last! * 1000, sorted.count)
         }
 
         // A replica of `programs` programs, applied as a peer's pages of 1,000.
@@ -314,19 +313,22 @@ struct APIBench: AsyncParsableCommand {
             }
         }
         let sorted = samples.latencies.withLock { $0 }.sorted()
-        func at(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000 }
         let failures = samples.failures.withLock { $0 }
         let reasons = failures.sorted { $0.value > $1.value }.map { "\($0.value) \($0.key)" }.joined(separator: "; ")
-        var line = String(format: "p50 %.2f ms, p99 %.2f ms, max %.2f ms (n=%d, %d not 200", at(0.5), at(0.99), sorted.last! * 1000, sorted.count, failures.values.reduce(0, +))
+        var line = String(format: "p50 %.2f ms, p99 %.2f ms, max %.2f ms (n=%d, %d not 200", milliseconds(sorted, 0.5), milliseconds(sorted, 0.99), sorted.last! * 1000, sorted.count, failures.values.reduce(0, +))
             + (reasons.isEmpty ? ")" : ": \(reasons))")
         // With refusals (503 busy from the admission gate), the answered requests' own figures.
         let answered = samples.answered.withLock { $0 }.sorted()
         if !answered.isEmpty, answered.count < sorted.count {
-            func answeredAt(_ p: Double) -> Double { answered[min(answered.count - 1, Int(Double(answered.count) * p))] * 1000 }
-            line += String(format: "; the %d answered 200: p50 %.2f ms, p99 %.2f ms, max %.2f ms", answered.count, answeredAt(0.5), answeredAt(0.99), answered.last! * 1000)
+            line += String(format: "; the %d answered 200: p50 %.2f ms, p99 %.2f ms, max %.2f ms", answered.count, milliseconds(answered, 0.5), milliseconds(answered, 0.99), answered.last! * 1000)
         }
         return line
     }
+}
+
+/// The `p` quantile of sorted latencies in seconds, in milliseconds.
+func milliseconds(_ sorted: [Double], _ p: Double) -> Double {
+    sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000
 }
 
 /// Latencies and failures of paced requests, shared by their tasks.

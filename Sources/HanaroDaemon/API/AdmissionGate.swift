@@ -55,12 +55,12 @@ final class AdmissionGate: Sendable {
     /// Calls running and waiting now.
     var load: (running: Int, waiting: Int) { state.withLock { ($0.running, $0.waiting) } }
 
-    /// Runs `work` when admitted; otherwise returns the refusal without running it.
-    func run<T: Sendable>(_ work: () async throws -> T) async throws -> Result<T, RefusedAdmission> {
+    /// Runs `work` when admitted; otherwise throws ``RefusedAdmission`` without running it.
+    func run<T: Sendable>(_ work: () async throws -> T) async throws -> T {
         let outcome = await enter()
-        guard outcome == .admitted else { return .failure(RefusedAdmission(outcome: outcome, limit: limit, queue: queue)) }
+        guard outcome == .admitted else { throw RefusedAdmission(outcome: outcome, limit: limit, queue: queue) }
         defer { leave() }
-        return .success(try await work())
+        return try await work()
     }
 
     func enter() async -> Outcome {

@@ -56,7 +56,7 @@ public struct AgencyAPI: Sendable {
         }
         let v1 = router.group("v1")
         v1.get("programs") { request, _ in
-            await handle(request, .read, "programs.search") { _ in try await admitted { try await searchPrograms(request) } }
+            await handle(request, .read, "programs.search") { _ in try await gate.run { try await searchPrograms(request) } }
         }
         v1.get("programs/:agency/:id") { request, context in
             await handle(request, .read, "programs.show") { _ in
@@ -66,7 +66,7 @@ public struct AgencyAPI: Sendable {
         v1.post("eligibility") { request, _ in
             await handle(request, .read, "eligibility") { _ in
                 let body = try await Self.decode(EligibilityRequest.self, request)
-                return try await admitted { try await eligibility(body) }
+                return try await gate.run { try await eligibility(body) }
             }
         }
         v1.post("referrals") { request, _ in
@@ -138,6 +138,7 @@ public struct AgencyAPI: Sendable {
             if audited { await audit(actor: actor, action: "api.\(action)", target: response.headers[.location] ?? target, outcome: "ok", detail: "\(response.status.code)") }
             return response
         } catch let refusal as RefusedAdmission {
+            // The admission gate's refusal (search, eligibility): 503 with `Retry-After`.
             // Counted, never logged or audited: a flood's refusals must cost nothing but this. A
             // call cancelled while it waited (its connection gone) is not a sign of load.
             metrics.countAPI(action: action, outcome: refusal.outcome == .cancelled ? "cancelled" : "busy")
@@ -150,15 +151,6 @@ public struct AgencyAPI: Sendable {
             }
             if audited { await audit(actor: actor, action: "api.\(action)", target: target, outcome: problem.status >= 500 ? "failed" : "refused", detail: "\(problem.status) \(problem.title)") }
             return problem.response
-        }
-    }
-
-    /// Runs `work` once the admission gate lets it (search, eligibility); throws the refusal
-    /// otherwise, which ``handle`` answers with 503 and `Retry-After`.
-    func admitted(_ work: () async throws -> Response) async throws -> Response {
-        switch try await gate.run(work) {
-        case .success(let response): return response
-        case .failure(let refusal): throw refusal
         }
     }
 
