@@ -13,12 +13,20 @@ public enum MerkleProof {
     public static func verifyInclusion(
         leafHash: [UInt8], index: UInt64, treeSize: UInt64, proof: [[UInt8]], root: [UInt8]
     ) -> Bool {
-        guard index < treeSize, isHash(leafHash), isHash(root), proof.allSatisfy(isHash) else { return false }
+        guard isHash(root), let computed = rootFromInclusion(leafHash: leafHash, index: index, treeSize: treeSize, proof: proof) else { return false }
+        return computed == root
+    }
+
+    /// The root that an inclusion proof leads to from `leafHash` (RFC 9162 §2.1.3.2), or nil when
+    /// the proof does not have the length a tree of `treeSize` gives for `index`. A batch of
+    /// signed versions checks its signature against this root once, then each leaf against it.
+    public static func rootFromInclusion(leafHash: [UInt8], index: UInt64, treeSize: UInt64, proof: [[UInt8]]) -> [UInt8]? {
+        guard index < treeSize, isHash(leafHash), proof.allSatisfy(isHash) else { return nil }
         var fn = index
         var sn = treeSize - 1
         var r = leafHash
         for p in proof {
-            if sn == 0 { return false }
+            if sn == 0 { return nil }
             if fn & 1 == 1 || fn == sn {
                 r = MerkleHash.node(p, r)
                 while fn & 1 == 0 && fn != 0 {
@@ -31,7 +39,7 @@ public enum MerkleProof {
             fn >>= 1
             sn >>= 1
         }
-        return sn == 0 && r == root
+        return sn == 0 ? r : nil
     }
 
     /// Whether `proof` shows that the tree of `oldSize` leaves with root `oldRoot` is a prefix of

@@ -134,10 +134,7 @@ extension Replica {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds, signer = signer(for: agency), sealing = sealingKeys
         return notifyingIfChanged(try await write("record local edits by \(agency.rawValue)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents, signer: signer, sealingKeys: sealing)
-            var outcomes: [WriteOutcome] = []
-            for item in edits {
-                outcomes.append(try session.author(item, by: agency))
-            }
+            let outcomes = try session.author(edits, by: agency)
             if let checkpoint { try session.saveCheckpoint(checkpoint) }
             try session.finish()
             return (outcomes, session.changedRecords)
@@ -261,19 +258,42 @@ extension WriteSession {
     }
 
     mutating func author(_ item: AuthoredEdit, by agency: AgencyID) throws -> WriteOutcome {
-        if let refusal = item.refusal {
-            try quarantine(recordKey: item.quarantineKey, payload: item.raw, error: refusal)
-            return .quarantined(refusal)
+        try author([item], by: agency)[0]
+    }
+
+    /// Records edits in order; those that make versions are signed together (one batch signature,
+    /// see `AgencySigningKey.sign(envelopes:)`). An edit of a key already edited in the batch
+    /// first commits what came before, so it builds on the stored version.
+    mutating func author(_ items: [AuthoredEdit], by agency: AgencyID) throws -> [WriteOutcome] {
+        var outcomes = [WriteOutcome](repeating: .unchanged, count: items.count)
+        var pending: [(position: Int, prepared: PreparedVersion)] = []
+        var pendingKeys = Set<RecordKey>()
+        func commitPending(_ session: inout WriteSession) throws {
+            guard !pending.isEmpty else { return }
+            try session.commit(pending.map(\.prepared), admin: nil)
+            for (position, prepared) in pending { outcomes[position] = prepared.previous == nil ? .inserted : .replaced }
+            pending.removeAll(keepingCapacity: true)
+            pendingKeys.removeAll(keepingCapacity: true)
         }
-        do {
-            let existed = try storedRow(item.key.description) != nil
-            guard try authorOne(item, by: agency, admin: nil) != nil else { return .unchanged }
-            return existed ? .replaced : .inserted
-        } catch let error as StoreError where error.code == .invalidRequest {
-            let validation = error.cause as? ValidationError ?? ValidationError(.malformed, error.message)
-            try quarantine(recordKey: item.key.description, payload: item.raw.isEmpty ? Array(item.key.description.utf8) : item.raw, error: validation)
-            return .quarantined(validation)
+        for (position, item) in items.enumerated() {
+            if let refusal = item.refusal {
+                try quarantine(recordKey: item.quarantineKey, payload: item.raw, error: refusal)
+                outcomes[position] = .quarantined(refusal)
+                continue
+            }
+            if pendingKeys.contains(item.key) { try commitPending(&self) }
+            do {
+                guard let prepared = try prepare(item, by: agency) else { continue }
+                pending.append((position, prepared))
+                pendingKeys.insert(item.key)
+            } catch let error as StoreError where error.code == .invalidRequest {
+                let validation = error.cause as? ValidationError ?? ValidationError(.malformed, error.message)
+                try quarantine(recordKey: item.key.description, payload: item.raw.isEmpty ? Array(item.key.description.utf8) : item.raw, error: validation)
+                outcomes[position] = .quarantined(validation)
+            }
         }
+        try commitPending(&self)
+        return outcomes
     }
 
     /// Refuses a version stamped further in the future than the allowed clock skew: a peer with a
@@ -290,6 +310,23 @@ extension WriteSession {
 
     /// - Returns: the new version, or nil when the edit changes nothing.
     mutating func authorOne(_ item: AuthoredEdit, by agency: AgencyID, admin: String?) throws -> RecordVersion? {
+        guard let prepared = try prepare(item, by: agency) else { return nil }
+        try commit([prepared], admin: admin)
+        return prepared.version
+    }
+
+    /// An edit made into a version, not yet signed nor stored.
+    struct PreparedVersion {
+        var version: RecordVersion
+        var previous: (row: StoredRow, personal: [UInt8], version: RecordVersion)?
+        /// The envelope to sign and the signature's fields but its bytes (nil: stored unsigned).
+        var unsigned: (signature: VersionSignature, envelope: [UInt8])?
+    }
+
+    /// Makes the version an edit produces on the stored one (stamped now), or nil when the edit
+    /// changes nothing.
+    /// - Throws: ``StoreError`` `.invalidRequest` wrapping the ``ValidationError`` of a refused edit.
+    mutating func prepare(_ item: AuthoredEdit, by agency: AgencyID) throws -> PreparedVersion? {
         let previous = try current(item.key)
         if let existing = previous?.version, Self.isNoOp(item.edit, on: existing, by: agency) { return nil }
         let stamp = clock.tick(physicalMilliseconds: now)
@@ -299,23 +336,36 @@ extension WriteSession {
         } catch {
             throw StoreError(.invalidRequest, error.description, cause: error)
         }
-        var signature: VersionSignature? = nil
-        if let signer {
-            let signed = signer.signWithEnvelope(version)
-            signature = signed.signature
-            // A referral's personal part, sealed to the other party: it reaches it through any relay.
-            if let referral = version.referral {
-                let other = signer.agency == referral.origin ? referral.target : referral.origin
-                // Only to a party the owner's consent entitles (as direct delivery withholds too).
-                if referral.mayHoldPersonalFields(other) {
-                    signature?.sealed = signer.seal(version, envelope: signed.envelope, to: sealingKeys[other] ?? [])
+        return PreparedVersion(version: version, previous: previous, unsigned: signer?.envelope(of: version))
+    }
+
+    /// Signs prepared versions of distinct records together, logs and stores them, in order.
+    mutating func commit(_ prepared: [PreparedVersion], admin: String?) throws {
+        let unsigned = prepared.compactMap(\.unsigned)
+        let signatures = signer.map { $0.sign(envelopes: unsigned.map(\.envelope)) } ?? []
+        var next = 0
+        for item in prepared {
+            let version = item.version
+            var signature: VersionSignature? = nil
+            if let signer, let unsigned = item.unsigned {
+                let envelope = unsigned.envelope
+                signature = unsigned.signature
+                signature?.signature = signatures[next].signature
+                signature?.batch = signatures[next].batch
+                next += 1
+                // A referral's personal part, sealed to the other party: it reaches it through any relay.
+                if let referral = version.referral {
+                    let other = signer.agency == referral.origin ? referral.target : referral.origin
+                    // Only to a party the owner's consent entitles (as direct delivery withholds too).
+                    if referral.mayHoldPersonalFields(other) {
+                        signature?.sealed = signer.seal(version, envelope: envelope, to: sealingKeys[other] ?? [])
+                    }
                 }
+                // What the agency signs, it logs, in the same transaction.
+                if let logOrigin { try TransparencyLog.append(db, origin: logOrigin, kind: "version", ref: version.key.description, entry: envelope) }
             }
-            // What the agency signs, it logs, in the same transaction.
-            if let logOrigin { try TransparencyLog.append(db, origin: logOrigin, kind: "version", ref: version.key.description, entry: signed.envelope) }
+            try store(version, previous: item.previous, signature: signature, resolvedBy: admin)
         }
-        try store(version, previous: previous, signature: signature, resolvedBy: admin)
-        return version
     }
 
     /// Whether an edit would only restate what the record already holds (an adapter reading the
@@ -392,7 +442,7 @@ extension Replica {
 
     /// Decodes each frame and, when this replica verifies, checks its author's signature.
     static func decodeAndVerify(_ payloads: [[UInt8]], authentication: VersionAuthentication?) -> [Result<SignedVersion, Refusal>] {
-        @Sendable func one(_ payload: [UInt8]) -> Result<SignedVersion, Refusal> {
+        @Sendable func one(_ payload: [UInt8], _ batches: inout VerifiedBatches) -> Result<SignedVersion, Refusal> {
             var signed: SignedVersion
             do throws(ValidationError) {
                 // A frame of the first signature form (a peer not yet upgraded, a frame quarantined
@@ -404,21 +454,26 @@ extension Replica {
             // A personal part withheld by a relay but sealed to this node: opened before the check.
             if let authentication { signed = authentication.openingSealedPersonal(signed) }
             do throws(ValidationError) {
-                try authentication?.verify(signed)
+                try authentication?.verify(signed, batches: &batches)
             } catch {
                 return .failure(Refusal(key: signed.version.key.description, error: error))
             }
             return .success(signed)
         }
-        guard authentication != nil, payloads.count >= 64 else { return payloads.map(one) }
-        // Ed25519 verification is most of the cost of a page: split it across the cores.
+        guard authentication != nil, payloads.count >= 64 else {
+            var batches = VerifiedBatches()
+            return payloads.map { one($0, &batches) }
+        }
+        // Ed25519 verification is most of the cost of a page: split it across the cores (each
+        // part checks the head of a batch it holds once).
         let results = Mutex([Result<SignedVersion, Refusal>?](repeating: nil, count: payloads.count))
         let chunks = min(ProcessInfo.processInfo.activeProcessorCount, 8)
         let size = (payloads.count + chunks - 1) / chunks
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
             let range = chunk * size ..< min(payloads.count, (chunk + 1) * size)
             guard !range.isEmpty else { return }
-            let part = range.map { one(payloads[$0]) }
+            var batches = VerifiedBatches()
+            let part = range.map { one(payloads[$0], &batches) }
             results.withLock { all in for (index, result) in zip(range, part) { all[index] = result } }
         }
         return results.withLock { $0.map { $0! } }

@@ -58,15 +58,70 @@ public struct AgencySigningKey: Sendable {
     /// Signs the envelope of `version`, authored by this key's agency.
     public func sign(_ version: RecordVersion) -> VersionSignature { signWithEnvelope(version).signature }
 
+    /// Signs versions authored together by this key's agency: one alone directly, more in batches
+    /// (see ``sign(envelopes:)``). Personal parts are not sealed here (a replica does that).
+    public func sign(_ versions: [RecordVersion]) -> [VersionSignature] {
+        let unsigned = versions.map(envelope(of:))
+        return zip(unsigned, sign(envelopes: unsigned.map(\.envelope))).map { unsigned, signed in
+            var signature = unsigned.signature
+            signature.signature = signed.signature
+            signature.batch = signed.batch
+            return signature
+        }
+    }
+
     /// Signs `version` and returns the envelope signed too (it becomes a leaf of the agency's log).
     func signWithEnvelope(_ version: RecordVersion) -> (signature: VersionSignature, envelope: [UInt8]) {
+        var unsigned = envelope(of: version)
+        let signatures = sign(envelopes: [unsigned.envelope])
+        unsigned.signature.signature = signatures[0].signature
+        return (unsigned.signature, unsigned.envelope)
+    }
+
+    /// The envelope of `version`, authored by this key's agency, and its signature without the
+    /// signature bytes (``sign(envelopes:)`` makes those, for one version or a batch).
+    func envelope(of version: RecordVersion) -> (signature: VersionSignature, envelope: [UInt8]) {
         let author = version.authorDot(agency)
         let personalHash: [UInt8]? = version.key.kind == .referral ? Array(SHA256.hash(data: version.personalBytes)) : nil
         let envelope = SignedVersion.envelope(key: version.key, vector: version.vector, author: author,
                                               bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: personalHash)
-        // Ed25519 signing with a valid key does not fail.
-        let signature = (try? signer.signature(forBytes: envelope)) ?? []
-        return (VersionSignature(author: author, keyID: signer.keyID, personalHash: personalHash, signature: signature), envelope)
+        return (VersionSignature(author: author, keyID: signer.keyID, personalHash: personalHash, signature: []), envelope)
+    }
+
+    /// Most versions signed as one batch by this node: a path of six hashes. A larger batch would
+    /// save receivers little more (one Ed25519 check is already shared by 64 versions) and make
+    /// every stored signature 32 bytes longer a doubling.
+    static let batchSize = 64
+
+    /// Signs envelopes authored together: one alone directly; more as batches of at most
+    /// ``batchSize``, one Ed25519 signature over each batch's Merkle tree head (see
+    /// ``VersionSignature``), each envelope with its inclusion path.
+    func sign(envelopes: [[UInt8]]) -> [(signature: [UInt8], batch: BatchProof?)] {
+        if envelopes.count == 1 {
+            // Ed25519 signing with a valid key does not fail.
+            return [((try? signer.signature(forBytes: envelopes[0])) ?? [], nil)]
+        }
+        var result: [(signature: [UInt8], batch: BatchProof?)] = []
+        result.reserveCapacity(envelopes.count)
+        var start = 0
+        while start < envelopes.count {
+            // The last batch takes the remainder (a lone last envelope joins a batch of two).
+            var end = min(envelopes.count, start + Self.batchSize)
+            if envelopes.count - end == 1 { end -= 1 }
+            let part = envelopes[start..<end]
+            var tree = MerkleTree()
+            for envelope in part { tree.append(envelope) }
+            let size = UInt16(part.count)
+            let message = SignedVersion.batchMessage(author: agency, size: size, root: tree.rootHash)
+            let signature = (try? signer.signature(forBytes: message)) ?? []
+            for index in 0..<part.count {
+                // A proof inside the tree just built always exists.
+                let path = (try? tree.inclusionProof(leafIndex: UInt64(index), treeSize: UInt64(size))) ?? []
+                result.append((signature, BatchProof(size: size, index: UInt16(index), path: path)))
+            }
+            start = end
+        }
+        return result
     }
 
     /// HPKE's parameters for sealed personal parts.
@@ -228,6 +283,14 @@ public struct VersionAuthentication: Sendable {
     /// - Throws: ``ValidationError`` `.signatureMissing`, `.signatureInvalid`, `.signingKeyUnknown`
     ///   or `.unauthorizedAuthor`.
     public func verify(_ signed: SignedVersion) throws(ValidationError) {
+        var batches = VerifiedBatches()
+        try verify(signed, batches: &batches)
+    }
+
+    /// ``verify(_:)``, sharing the Ed25519 check of a batch's head among its versions: a head
+    /// and signature that verified once (recorded in `batches`) are not checked again; each
+    /// version's leaf and path still are.
+    public func verify(_ signed: SignedVersion, batches: inout VerifiedBatches) throws(ValidationError) {
         let version = signed.version, record = version.key.description
         guard let signature = signed.signature else {
             throw ValidationError(.signatureMissing, record: record, "a version must carry its author's signature; the sender runs an old or a broken node")
@@ -266,9 +329,42 @@ public struct VersionAuthentication: Sendable {
         }
         let envelope = SignedVersion.envelope(key: version.key, vector: version.vector, author: signature.author,
                                               bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: personalHash)
-        guard key.isValidSignature(signature.signature, for: envelope) else {
-            throw ValidationError(.signatureInvalid, record: record, "the signature of \(author.rawValue) does not verify: the version was altered after signing, or forged")
+        let forged = ValidationError(.signatureInvalid, record: record, "the signature of \(author.rawValue) does not verify: the version was altered after signing, or forged")
+        guard let batch = signature.batch else {
+            guard key.isValidSignature(signature.signature, for: envelope) else { throw forged }
+            return
         }
+        guard let root = MerkleProof.rootFromInclusion(leafHash: MerkleHash.leaf(envelope), index: UInt64(batch.index), treeSize: UInt64(batch.size), proof: batch.path) else {
+            throw forged
+        }
+        let message = SignedVersion.batchMessage(author: author, size: batch.size, root: root)
+        if batches.contains(message: message, signature: signature.signature, keyID: signature.keyID) { return }
+        guard key.isValidSignature(signature.signature, for: message) else { throw forged }
+        batches.insert(message: message, signature: signature.signature, keyID: signature.keyID)
+    }
+}
+
+/// The batch heads whose signatures one verifier has checked (see
+/// ``VersionAuthentication/verify(_:batches:)``): head, key and signature bytes together, so a
+/// version that carries a head already seen with other signature bytes is checked again.
+/// Bounded: past ``capacity`` entries it starts over.
+public struct VerifiedBatches: Sendable {
+    private var seen: Set<[UInt8]> = []
+    static let capacity = 4_096
+
+    public init() {}
+
+    func contains(message: [UInt8], signature: [UInt8], keyID: UInt32) -> Bool {
+        !seen.isEmpty && seen.contains(Self.entry(message, signature, keyID))
+    }
+
+    mutating func insert(message: [UInt8], signature: [UInt8], keyID: UInt32) {
+        if seen.count >= Self.capacity { seen.removeAll(keepingCapacity: true) }
+        seen.insert(Self.entry(message, signature, keyID))
+    }
+
+    private static func entry(_ message: [UInt8], _ signature: [UInt8], _ keyID: UInt32) -> [UInt8] {
+        message + signature + withUnsafeBytes(of: keyID.bigEndian, Array.init)
     }
 }
 

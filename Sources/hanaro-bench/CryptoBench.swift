@@ -36,6 +36,19 @@ struct CryptoBench: ParsableCommand {
         let frames = signed.map(\.frame)
         time("decode a frame (SignedVersion(frame:))") { for frame in frames { _ = try? SignedVersion(frame: frame) } }
         try time("verify (checks + envelope + Ed25519)") { for version in signed { try ring.verify(version) } }
+        // Signed as an adapter's page is: in batches of 64, one Ed25519 signature each.
+        var batchSignatures: [VersionSignature] = []
+        time("sign in batches (envelopes + tree + Ed25519 per 64)") { batchSignatures = key.sign(versions) }
+        let batchSigned = zip(versions, batchSignatures).map { SignedVersion($0, signature: $1) }
+        let batchFrames = batchSigned.map(\.frame)
+        time("decode a batch-signed frame") { for frame in batchFrames { _ = try? SignedVersion(frame: frame) } }
+        try time("verify batch-signed (head checked once per batch)") {
+            var seen = VerifiedBatches()
+            for version in batchSigned { try ring.verify(version, batches: &seen) }
+        }
+        print(String(format: "signature bytes per version: %.1f alone, %.1f in batches",
+                     Double(signatures.map(\.canonicalBytes.count).reduce(0, +)) / Double(count),
+                     Double(batchSignatures.map(\.canonicalBytes.count).reduce(0, +)) / Double(count)))
         let envelope = SignedVersion.envelope(key: versions[0].key, vector: versions[0].vector, author: signatures[0].author,
                                               bodyHash: Array(SHA256.hash(data: versions[0].bodyBytes)), personalHash: signatures[0].personalHash)
         let publicKey = key.verifier

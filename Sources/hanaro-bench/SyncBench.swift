@@ -27,9 +27,10 @@ struct SyncBench: AsyncParsableCommand {
     @Option(help: "Versions per pull.") var pageSize = 5_000
     @Flag(inversion: .prefixedNo, help: "Ask for gzip pages in the initial sync and the catch-up (federation.compress_pages).") var compress = true
     @Flag(help: "Only the initial sync and the catch-up (no signature-cost runs, no propagation).") var syncOnly = false
+    @Flag(help: "Only the signature-cost runs (issue 11's rows: in-process pulls with and without signatures, through a relay).") var signatureCostOnly = false
 
     func run() async throws {
-        print("# hanaro-bench sync --records \(records) --updates \(updates) --rate \(rate) --seconds \(seconds) --page-size \(pageSize)" + (compress ? "" : " --no-compress") + (syncOnly ? " --sync-only" : ""))
+        print("# hanaro-bench sync --records \(records) --updates \(updates) --rate \(rate) --seconds \(seconds) --page-size \(pageSize)" + (compress ? "" : " --no-compress") + (syncOnly ? " --sync-only" : "") + (signatureCostOnly ? " --signature-cost-only" : ""))
         // The in-process sink stands for a node: the same allocator setting as `hanaro serve`.
         MemoryBudget.limitMallocArenas()
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
@@ -58,6 +59,7 @@ struct SyncBench: AsyncParsableCommand {
         """.write(toFile: dir + "/kodit.yaml", atomically: true, encoding: .utf8)
         let source = dir + "/data-kodit/replica.sqlite", sourceKey = dir + "/data-kodit/replica.key"
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        if signatureCostOnly { return try await signatureCost(dir: dir, bin: bin) }
 
         // Seed the source in a child process (keeps this process's RSS the sink's own).
         let seedStart = monotonicSeconds()

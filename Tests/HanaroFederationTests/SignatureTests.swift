@@ -229,6 +229,34 @@ struct SignatureTests {
         altered[altered.count - 40] ^= 1
         try Data(altered).write(to: URL(fileURLWithPath: dir.file("envelope.bin")))
         #expect(try openssl() != 0)
+
+        // The batch form, as docs/EVIDENCE.md tells the auditor: the head from the leaf and the
+        // path (RFC 9162 §2.1.3.2, written out here with nothing but SHA-256), then openssl.
+        let versions = (0..<5).map { data.programVersion(owner: .semas, nativeID: "batch\($0)", at: Self.t0) }
+        let signatures = key.sign(versions)
+        let member = signatures[3], batch = try #require(member.batch)
+        #expect(batch.size == 5 && batch.index == 3 && Set(signatures.map(\.signature)).count == 1)
+        let memberEnvelope = SignedVersion.envelope(key: versions[3].key, vector: versions[3].vector, author: member.author,
+                                                    bodyHash: Array(SHA256.hash(data: versions[3].bodyBytes)), personalHash: nil)
+        var r = Array(SHA256.hash(data: [0x00] + memberEnvelope))
+        var fn = Int(batch.index), sn = Int(batch.size) - 1
+        for p in batch.path {
+            if fn % 2 == 1 || fn == sn {
+                r = Array(SHA256.hash(data: [0x01] + p + r))
+                while fn % 2 == 0 && fn != 0 { fn /= 2; sn /= 2 }
+            } else {
+                r = Array(SHA256.hash(data: [0x01] + r + p))
+            }
+            fn /= 2
+            sn /= 2
+        }
+        #expect(sn == 0)
+        let message = Array("hanaro/batch/v1\n".utf8) + [UInt8(AgencyID.semas.index), 0, 5] + r
+        try Data(message).write(to: URL(fileURLWithPath: dir.file("envelope.bin")))
+        try Data(member.signature).write(to: URL(fileURLWithPath: dir.file("sig.bin")))
+        #expect(try openssl() == 0)
+        try Data(message.dropLast() + [message.last! ^ 1]).write(to: URL(fileURLWithPath: dir.file("envelope.bin")))
+        #expect(try openssl() != 0)
     }
 
     @Test("key rotation: what the old key signed still verifies; a key retired cannot sign later history")
@@ -292,6 +320,101 @@ struct SignatureTests {
         }
     }
 
+    @Test("versions authored together are signed as batches of at most 64 (one Ed25519 signature over an RFC 6962 head): each verifies alone and relayed; a changed index, size or path, a path or signature from another version, any flipped byte fails; a head checked once is not trusted with other signature bytes")
+    func batchSigned() async throws {
+        let dir = TemporaryDirectory()
+        try makePKI(in: dir, for: [.semas, .kodit, .kamco])
+        var options = Replica.Options()
+        options.authentication = try testAuthentication(for: .semas, in: dir)
+        let semas = try Replica.inMemory(options: options)
+        var data = SyntheticData(seed: 91)
+        let programs = (0..<150).map { data.program(owner: .semas, nativeID: "b\($0)") }
+        // One edit repeats a key: what came before it is committed (and signed) first.
+        var revised = programs[3]
+        revised.title += " (개정)"
+        let edits = programs.map { AuthoredEdit(key: $0.key, edit: .publishProgram($0)) } + [AuthoredEdit(key: revised.key, edit: .publishProgram(revised))]
+        let outcomes = try await semas.author(edits, by: .semas)
+        #expect(outcomes.filter { $0 == .inserted }.count == 150 && outcomes.last == .replaced)
+        let frames = try await semas.feed(after: 0, limit: 1_000, for: .kamco).frames
+        let signed = try frames.map { try SignedVersion(frame: $0) }
+        #expect(signed.count == 150)
+        // 150 edits, then one alone: batches of 64, 64 and 22, and the revision signed directly.
+        let inBatches: [(batch: BatchProof, signature: [UInt8])] = signed.compactMap { version in
+            guard let signature = version.signature, let batch = signature.batch else { return nil }
+            return (batch, signature.signature)
+        }
+        let batches = Dictionary(grouping: inBatches) { $0.signature }
+        #expect(batches.values.map(\.count).sorted() == [22, 63, 64], "the revised program left the first batch")
+        #expect(Set(batches.values.map { $0[0].batch.size }) == [22, 64])
+        let direct = try #require(signed.first { $0.version.key == revised.key }?.signature)
+        #expect(direct.batch == nil && direct.canonicalBytes.count == 70)
+        for version in signed where version.version.key != revised.key {
+            let batch = try #require(version.signature?.batch)
+            #expect(batch.path.count == BatchProof.pathLength(index: Int(batch.index), size: Int(batch.size)))
+            #expect(version.signature!.canonicalBytes.count == 74 + 32 * batch.path.count)
+        }
+
+        // A receiver that knows only the public keys verifies each version alone, and all of them.
+        let ring = VersionAuthentication(signer: nil, keys: try testAuthentication(for: .kamco, in: dir).allKeys)
+        for version in signed { #expect(throws: Never.self) { try ring.verify(version) } }
+        // The same frames relayed by kodit reach kamco as semas's bytes and apply, none quarantined.
+        var koditOptions = Replica.Options(), kamcoOptions = Replica.Options()
+        koditOptions.authentication = try testAuthentication(for: .kodit, in: dir)
+        kamcoOptions.authentication = try testAuthentication(for: .kamco, in: dir)
+        let kodit = try Replica.inMemory(options: koditOptions), kamco = try Replica.inMemory(options: kamcoOptions)
+        try await kodit.apply(encoded: frames, from: .peer(.semas), withholdingFor: .kodit)
+        let relayed = try await kodit.feed(after: 0, limit: 1_000, for: .kamco).frames
+        #expect(Set(relayed) == Set(frames))
+        try await kamco.apply(encoded: relayed, from: .peer(.kodit), withholdingFor: .kamco)
+        #expect(try await kamco.quarantine().isEmpty)
+        let sourceDigest = try await semas.digest()
+        #expect(try await kamco.digest() == sourceDigest)
+
+        // Forgeries built from genuine parts.
+        let members = signed.filter { $0.signature?.batch?.size == 64 }
+        let first = members[0], second = try #require(members.first { $0.signature!.signature == first.signature!.signature && $0.signature!.batch!.index != first.signature!.batch!.index })
+        func refused(_ version: SignedVersion, _ what: Comment) {
+            #expect(throws: ValidationError.self, what) { try ring.verify(version) }
+        }
+        var swapped = first
+        swapped.signature!.batch!.path = second.signature!.batch!.path
+        refused(swapped, "another leaf's path")
+        var moved = first
+        moved.signature!.batch!.index = second.signature!.batch!.index
+        refused(moved, "another index")
+        var resized = first
+        resized.signature!.batch!.size = 63
+        resized.signature!.batch!.path = Array(first.signature!.batch!.path.prefix(BatchProof.pathLength(index: Int(first.signature!.batch!.index), size: 63)))
+        refused(resized, "another size")
+        var otherHead = first
+        otherHead.signature!.signature = try #require(batches.keys.first { $0 != first.signature!.signature })
+        refused(otherHead, "another batch's signature")
+        var bodyChanged = first
+        var content = try #require(first.version.program)
+        content.title = "altered"
+        bodyChanged.version.body = .program(MVRegister(content, dot: first.signature!.author))
+        refused(bodyChanged, "an altered body under the batch's signature")
+        // A head verified once is remembered with its signature bytes, not alone.
+        var seen = VerifiedBatches()
+        try ring.verify(first, batches: &seen)
+        var badSignature = second
+        badSignature.signature!.signature[5] ^= 1
+        #expect(throws: ValidationError.self) { try ring.verify(badSignature, batches: &seen) }
+        #expect(throws: Never.self) { try ring.verify(second, batches: &seen) }
+
+        // Every single-byte change of a batch-signed frame is refused or decodes to the same version.
+        let frame = first.frame
+        var accepted = 0
+        for index in frame.indices {
+            var changed = frame
+            changed[index] ^= 0x01
+            guard let decoded = try? SignedVersion(frame: changed), (try? ring.verify(decoded)) != nil else { continue }
+            #expect(decoded.version == first.version, "byte \(index)")
+            accepted += 1
+        }
+        #expect(accepted <= 2, "\(accepted) changes accepted")
+    }
+
     @Test("a signature names its author's agency, not the whole dot (the counter is the vector's entry): 70 bytes for a program; a replica whose signatures are in the first form is rewritten when opened (v7), and its frames verify at a peer")
     func compactSignatures() async throws {
         let dir = TemporaryDirectory()
@@ -308,8 +431,9 @@ struct SignatureTests {
         var original: [[UInt8]] = []
         do {
             let replica = try Replica(path: path, key: replicaKey, options: options)
-            try await replica.author([AuthoredEdit(key: program.key, edit: .publishProgram(program)),
-                                      AuthoredEdit(key: referralKey, edit: .createReferral(draft))], by: .semas)
+            // Authored one at a time, each is signed directly (the batch form: `batchSigned`).
+            try await replica.author([AuthoredEdit(key: program.key, edit: .publishProgram(program))], by: .semas)
+            try await replica.author([AuthoredEdit(key: referralKey, edit: .createReferral(draft))], by: .semas)
             original = try await replica.feed(after: 0, limit: 10, for: .kamco).frames
         }
         let signed = try original.map { try SignedVersion(frame: $0) }

@@ -6,12 +6,24 @@
 /// personal part from an agency not entitled to it: the hash travels in the signature.
 /// HanaroCore does no cryptography; HanaroStore signs and verifies (`VersionAuthentication`).
 ///
+/// Two forms of signature exist. A version authored alone is signed directly: Ed25519 over its
+/// envelope. Versions authored together (an adapter's page, a bulk load) are signed as a batch
+/// (``BatchProof``): their envelopes are the leaves of an RFC 6962 Merkle tree, the author signs
+/// the tree's head once (``SignedVersion/batchMessage(author:size:root:)``), and each version
+/// carries that signature with its leaf's index and inclusion path. A receiver checks one
+/// Ed25519 signature per batch, not per version, and each version stays verifiable on its own
+/// (an evidence bundle, a relay's copy). This is the construction of the IETF draft "Batch
+/// Signing for TLS" (draft-ietf-tls-batch-signing), on the hashes of RFC 6962.
+///
 /// Canonical form, in order: the author's agency (one byte; the dot's counter is the version
-/// vector's entry for that agency, so it is not repeated), key id (four bytes, big-endian),
-/// personal hash (presence byte, then 32 bytes), signature (64 bytes), then — only when there are
-/// any — the personal part sealed to the referral's other party (count, then each: recipient
-/// agency, its key id, HPKE encapsulated key, ciphertext). Fixed-size fields carry no length:
-/// 70 bytes for a program's signature. Decoding needs the version's vector
+/// vector's entry for that agency, so it is not repeated; the high bit set for the batch form),
+/// key id (four bytes, big-endian), personal hash (presence byte, then 32 bytes), for the batch
+/// form only the batch's size and the leaf's index (two bytes each, big-endian) and the inclusion
+/// path (as many 32-byte hashes as RFC 6962 gives for that index and size: the count is not
+/// written), signature (64 bytes), then — only when there are any — the personal part sealed to
+/// the referral's other party (count, then each: recipient agency, its key id, HPKE encapsulated
+/// key, ciphertext). Fixed-size fields carry no length: 70 bytes for a program's direct
+/// signature, 74 + 32 per level of the tree for a batch's. Decoding needs the version's vector
 /// (``init(from:vector:)``), which comes first in every frame and every stored row.
 public struct VersionSignature: Hashable, Sendable {
     /// The write the version records: its agency signed it, and its counter is the vector's entry
@@ -21,8 +33,10 @@ public struct VersionSignature: Hashable, Sendable {
     public var keyID: UInt32
     /// SHA-256 of the personal register's canonical bytes as authored (referrals only).
     public var personalHash: [UInt8]?
-    /// Ed25519 over the envelope (64 bytes).
+    /// Ed25519 (64 bytes) over the envelope, or over the batch's head when ``batch`` is set.
     public var signature: [UInt8]
+    /// Where the envelope sits in the batch whose head was signed (nil: signed directly).
+    public var batch: BatchProof?
     /// The personal register as authored, sealed (HPKE) to the referral's other party, so that it
     /// reaches that party through any relay; not signed itself: once opened it must hash to
     /// ``personalHash``, and the envelope is its associated data.
@@ -31,18 +45,29 @@ public struct VersionSignature: Hashable, Sendable {
     /// Most sealed parts a signature carries (one per current key of the other party).
     public static let maxSealedParts = 4
 
-    public init(author: Dot, keyID: UInt32, personalHash: [UInt8]?, signature: [UInt8], sealed: [SealedPersonal] = []) {
+    public init(author: Dot, keyID: UInt32, personalHash: [UInt8]?, signature: [UInt8], batch: BatchProof? = nil, sealed: [SealedPersonal] = []) {
         self.author = author
         self.keyID = keyID
         self.personalHash = personalHash
         self.signature = signature
+        self.batch = batch
         self.sealed = sealed
     }
 
+    /// The agency byte's flag for the batch form (agency indexes are below 8).
+    static let batchFlag: UInt8 = 0x80
+
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(UInt8(author.agency.index))
+        writer.write(UInt8(author.agency.index) | (batch == nil ? 0 : Self.batchFlag))
         writer.writeBigEndian(keyID)
         writer.writeOptional(personalHash) { $0.bytes.append(contentsOf: $1) }
+        if let batch {
+            writer.bytes.append(UInt8(batch.size >> 8))
+            writer.bytes.append(UInt8(batch.size & 0xff))
+            writer.bytes.append(UInt8(batch.index >> 8))
+            writer.bytes.append(UInt8(batch.index & 0xff))
+            for hash in batch.path { writer.bytes.append(contentsOf: hash) }
+        }
         writer.bytes.append(contentsOf: signature)
         if !sealed.isEmpty {
             writer.write(UInt64(sealed.count))
@@ -77,10 +102,25 @@ public struct VersionSignature: Hashable, Sendable {
     /// other as `signature_invalid`), so the reason names the forgery, not the bytes.
     /// - Throws: `.malformed`.
     public init(from reader: inout CanonicalReader, vector: VersionVector) throws(ValidationError) {
-        let agency = try reader.readAgency()
+        let first = try reader.readByte()
+        guard let agency = AgencyID(index: Int(first & ~Self.batchFlag)) else {
+            throw ValidationError(.unknownAgency, "agency index \(first & ~Self.batchFlag) is outside the governed set")
+        }
         author = Dot(agency, vector[agency])
         keyID = try reader.readUInt32BigEndian()
         personalHash = try reader.readOptional { reader throws(ValidationError) in try reader.readFixedBytes(32) }
+        if first & Self.batchFlag != 0 {
+            let head = try reader.readFixedBytes(4)
+            let size = UInt16(head[0]) << 8 | UInt16(head[1]), index = UInt16(head[2]) << 8 | UInt16(head[3])
+            guard (2...BatchProof.maxSize).contains(size), index < size else {
+                throw ValidationError(.malformed, field: "signature.batch", "a batch has 2 to \(BatchProof.maxSize) versions and the leaf's index is below its size (read \(index) of \(size))")
+            }
+            var path: [[UInt8]] = []
+            for _ in 0..<BatchProof.pathLength(index: Int(index), size: Int(size)) { path.append(try reader.readFixedBytes(32)) }
+            batch = BatchProof(size: size, index: index, path: path)
+        } else {
+            batch = nil
+        }
         signature = try reader.readFixedBytes(64)
         sealed = []
         if !reader.isAtEnd {
@@ -113,6 +153,7 @@ public struct VersionSignature: Hashable, Sendable {
         signature = try reader.readBytes()
         guard id <= UInt64(UInt32.max), signature.count == 64, personalHash?.count ?? 32 == 32 else { throw refused }
         keyID = UInt32(id)
+        batch = nil
         sealed = []
         if !reader.isAtEnd {
             let count = try reader.readUInt64()
@@ -124,6 +165,37 @@ public struct VersionSignature: Hashable, Sendable {
                 sealed.append(SealedPersonal(recipient: recipient, keyID: UInt32(id), encapsulatedKey: encapsulated, ciphertext: ciphertext))
             }
         }
+    }
+}
+
+/// Where a version's envelope sits in a batch signed as one (see ``VersionSignature``): the
+/// batch's size, the leaf's index, and the RFC 6962 inclusion path from the leaf to the head.
+public struct BatchProof: Hashable, Sendable {
+    /// Versions in the batch (2 to ``maxSize``).
+    public var size: UInt16
+    /// This version's leaf, counted from 0 in the order they were authored.
+    public var index: UInt16
+    /// The inclusion path (RFC 6962 §2.1.1), leaf side first: ``pathLength(index:size:)`` hashes.
+    public var path: [[UInt8]]
+
+    /// The largest batch a receiver accepts (a path of at most 10 hashes). Authors batch fewer.
+    public static let maxSize: UInt16 = 1_024
+
+    public init(size: UInt16, index: UInt16, path: [[UInt8]]) {
+        self.size = size
+        self.index = index
+        self.path = path
+    }
+
+    /// How many hashes the RFC 6962 inclusion path of leaf `index` in a tree of `size` has.
+    public static func pathLength(index: Int, size: Int) -> Int {
+        var index = index, size = size, length = 0
+        while size > 1 {
+            let split = 1 << (Int.bitWidth - 1 - (size - 1).leadingZeroBitCount)
+            if index < split { size = split } else { index -= split; size -= split }
+            length += 1
+        }
+        return length
     }
 }
 
@@ -186,6 +258,17 @@ public struct SignedVersion: Sendable, Hashable {
         version.encode(to: &writer)
         if let signature { signature.encode(to: &writer) }
         return writer.bytes
+    }
+
+    /// The bytes an author signs for a batch: a domain-separation line (no envelope, checkpoint,
+    /// cosignature or webhook begins so), the author, the batch's size and its Merkle tree head.
+    public static func batchMessage(author: AgencyID, size: UInt16, root: [UInt8]) -> [UInt8] {
+        var bytes = Array("hanaro/batch/v1\n".utf8)
+        bytes.append(UInt8(author.index))
+        bytes.append(UInt8(size >> 8))
+        bytes.append(UInt8(size & 0xff))
+        bytes.append(contentsOf: root)
+        return bytes
     }
 
     /// The bytes the author signs: a domain-separation line, then the key, the vector, the author
