@@ -407,18 +407,18 @@ extension Replica {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         // Decoding and signature checks happen before the write transaction, spread over the
         // cores: they need no database, and the writer is the one serial resource.
-        let decoded = Self.decodeAndVerify(payloads, authentication: authentication)
+        let (decoded, rebuilt) = Self.decodeAndVerify(payloads, authentication: authentication)
         return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents)
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(payloads.count)
-            for (payload, result) in zip(payloads, decoded) {
+            for (index, (payload, result)) in zip(payloads, decoded).enumerated() {
                 switch result {
                 case .success(var signed):
                     if let receiver { signed.version = signed.version.shared(with: receiver) }
-                    outcomes.append(try session.apply(signed, payload: payload))
+                    outcomes.append(try session.apply(signed, payload: rebuilt[index]?.frame ?? payload))
                 case .failure(let refusal):
-                    try session.quarantine(recordKey: refusal.key, payload: payload, error: refusal.error)
+                    try session.quarantine(recordKey: refusal.key, payload: rebuilt[index]?.frame ?? payload, error: refusal.error)
                     outcomes.append(.quarantined(refusal.error))
                 }
             }
@@ -440,43 +440,60 @@ extension Replica {
         var error: ValidationError
     }
 
-    /// Decodes each frame and, when this replica verifies, checks its author's signature.
-    static func decodeAndVerify(_ payloads: [[UInt8]], authentication: VersionAuthentication?) -> [Result<SignedVersion, Refusal>] {
-        @Sendable func one(_ payload: [UInt8], _ batches: inout VerifiedBatches) -> Result<SignedVersion, Refusal> {
-            var signed: SignedVersion
-            do throws(ValidationError) {
-                // A frame of the first signature form (a peer not yet upgraded, a frame quarantined
-                // before the upgrade) is read as such and verified like any other.
-                signed = try SignedVersion(acceptingFirstForm: payload)
-            } catch {
-                return .failure(Refusal(key: nil, error: error))
+    /// Decodes each frame, rebuilds the inclusion paths its page left out (``BatchPaths``) and,
+    /// when this replica verifies, checks its author's signature. `rebuilt` holds, for the frames
+    /// whose paths were rebuilt, the frame as it arrived but with its path (what a refusal keeps
+    /// in quarantine, so that a retry verifies it again).
+    static func decodeAndVerify(_ payloads: [[UInt8]], authentication: VersionAuthentication?) -> (results: [Result<SignedVersion, Refusal>], rebuilt: [Int: SignedVersion]) {
+        // Ed25519 verification is most of the cost of a page, decoding much of the rest: both are
+        // split across the cores (each part checks the head of a batch it holds once).
+        func spread<T: Sendable>(_ count: Int, _ body: @Sendable (Range<Int>) -> [T]) -> [T] {
+            guard count >= 64 else { return body(0..<count) }
+            let chunks = min(ProcessInfo.processInfo.activeProcessorCount, 8)
+            let size = (count + chunks - 1) / chunks
+            let parts = Mutex([Int: [T]]())
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let range = chunk * size ..< min(count, (chunk + 1) * size)
+                guard !range.isEmpty else { return }
+                let part = body(range)
+                parts.withLock { $0[chunk] = part }
             }
-            // A personal part withheld by a relay but sealed to this node: opened before the check.
-            if let authentication { signed = authentication.openingSealedPersonal(signed) }
-            do throws(ValidationError) {
-                try authentication?.verify(signed, batches: &batches)
-            } catch {
-                return .failure(Refusal(key: signed.version.key.description, error: error))
+            return parts.withLock { all in all.keys.sorted().flatMap { all[$0]! } }
+        }
+        var decoded: [Result<SignedVersion, Refusal>] = spread(payloads.count) { range in
+            range.map { index in
+                do throws(ValidationError) {
+                    // A frame of the first signature form (a peer not yet upgraded, a frame
+                    // quarantined before the upgrade) is read as such and verified like any other.
+                    return .success(try SignedVersion(acceptingFirstForm: payloads[index]))
+                } catch {
+                    return .failure(Refusal(key: nil, error: error))
+                }
             }
-            return .success(signed)
         }
-        guard authentication != nil, payloads.count >= 64 else {
+        var versions = decoded.map { try? $0.get() }
+        var rebuilt: [Int: SignedVersion] = [:]
+        for position in BatchPaths.restore(&versions) {
+            rebuilt[position] = versions[position]!
+            decoded[position] = .success(versions[position]!)
+        }
+        guard let authentication else { return (decoded, rebuilt) }
+        let arrived = decoded
+        let results: [Result<SignedVersion, Refusal>] = spread(payloads.count) { range in
             var batches = VerifiedBatches()
-            return payloads.map { one($0, &batches) }
+            return range.map { index in
+                guard case .success(var signed) = arrived[index] else { return arrived[index] }
+                // A personal part withheld by a relay but sealed to this node: opened before the check.
+                signed = authentication.openingSealedPersonal(signed)
+                do throws(ValidationError) {
+                    try authentication.verify(signed, batches: &batches)
+                } catch {
+                    return .failure(Refusal(key: signed.version.key.description, error: error))
+                }
+                return .success(signed)
+            }
         }
-        // Ed25519 verification is most of the cost of a page: split it across the cores (each
-        // part checks the head of a batch it holds once).
-        let results = Mutex([Result<SignedVersion, Refusal>?](repeating: nil, count: payloads.count))
-        let chunks = min(ProcessInfo.processInfo.activeProcessorCount, 8)
-        let size = (payloads.count + chunks - 1) / chunks
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let range = chunk * size ..< min(payloads.count, (chunk + 1) * size)
-            guard !range.isEmpty else { return }
-            var batches = VerifiedBatches()
-            let part = range.map { one(payloads[$0], &batches) }
-            results.withLock { all in for (index, result) in zip(range, part) { all[index] = result } }
-        }
-        return results.withLock { $0.map { $0! } }
+        return (results, rebuilt)
     }
 
     /// Holds a payload that could not even be mapped (an adapter's unparseable native record),

@@ -1,7 +1,9 @@
+import Dispatch
 import Foundation
 public import HanaroCore
 public import HanaroEvidence
 import Crypto
+import Synchronization
 
 /// An agency's Ed25519 signing key: a C2SP signed-note key (https://c2sp.org/signed-note) named
 /// by the agency id, in its text forms — public `<agency>+<key id>+<base64(0x01 ‖ key)>`, private
@@ -334,6 +336,10 @@ public struct VersionAuthentication: Sendable {
             guard key.isValidSignature(signature.signature, for: envelope) else { throw forged }
             return
         }
+        if batch.isPathElided {
+            throw ValidationError(.signatureInvalid, record: record, field: "signature.batch",
+                                  "the version's inclusion path was left out, but the page did not carry its whole batch: the sender runs a broken node")
+        }
         guard let root = MerkleProof.rootFromInclusion(leafHash: MerkleHash.leaf(envelope), index: UInt64(batch.index), treeSize: UInt64(batch.size), proof: batch.path) else {
             throw forged
         }
@@ -341,6 +347,58 @@ public struct VersionAuthentication: Sendable {
         if batches.contains(message: message, signature: signature.signature, keyID: signature.keyID) { return }
         guard key.isValidSignature(signature.signature, for: message) else { throw forged }
         batches.insert(message: message, signature: signature.signature, keyID: signature.keyID)
+    }
+}
+
+/// Rebuilds the inclusion paths a page left out (``BatchProof/isPathElided``): a page that carries
+/// every version of a batch sends them without paths, and the receiver hashes their envelopes
+/// into the batch's tree itself. Only a whole batch, each index once, is rebuilt; any other
+/// member keeps its empty path and fails verification, as a forged one would.
+public enum BatchPaths {
+    struct Batch: Hashable {
+        var agency: AgencyID
+        var keyID: UInt32
+        var size: UInt16
+        var signature: [UInt8]
+    }
+
+    /// Gives each member of a whole batch in `versions` its path.
+    /// - Returns: the positions whose signature changed.
+    @discardableResult
+    public static func restore(_ versions: inout [SignedVersion?]) -> [Int] {
+        var batches: [Batch: [Int]] = [:]
+        for (position, signed) in versions.enumerated() {
+            guard let signature = signed?.signature, let batch = signature.batch, batch.isPathElided else { continue }
+            batches[Batch(agency: signature.author.agency, keyID: signature.keyID, size: batch.size, signature: signature.signature), default: []].append(position)
+        }
+        let whole = batches.filter { $0.value.count == Int($0.key.size) }.map(\.value)
+        guard !whole.isEmpty else { return [] }
+        // Each batch hashes its envelopes apart from the others: spread over the cores.
+        let paths = Mutex([Int: [[UInt8]]]())
+        let snapshot = versions
+        DispatchQueue.concurrentPerform(iterations: min(whole.count, ProcessInfo.processInfo.activeProcessorCount)) { part in
+            var found: [Int: [[UInt8]]] = [:]
+            for members in stride(from: part, to: whole.count, by: ProcessInfo.processInfo.activeProcessorCount).map({ whole[$0] }) {
+                var leaves = [[UInt8]?](repeating: nil, count: members.count)
+                for position in members {
+                    let signed = snapshot[position]!
+                    let index = Int(signed.signature!.batch!.index)
+                    guard leaves[index] == nil else { leaves = []; break }
+                    leaves[index] = MerkleHash.leaf(signed.claimedEnvelope)
+                }
+                guard !leaves.isEmpty else { continue }
+                var tree = MerkleTree()
+                for leaf in leaves { _ = try? tree.append(leafHash: leaf!) }
+                for position in members {
+                    let index = UInt64(snapshot[position]!.signature!.batch!.index)
+                    found[position] = (try? tree.inclusionProof(leafIndex: index, treeSize: tree.size)) ?? []
+                }
+            }
+            paths.withLock { $0.merge(found) { first, _ in first } }
+        }
+        let rebuilt = paths.withLock { $0 }
+        for (position, path) in rebuilt { versions[position]!.signature!.batch!.path = path }
+        return Array(rebuilt.keys)
     }
 }
 

@@ -336,8 +336,16 @@ struct SignatureTests {
         let outcomes = try await semas.author(edits, by: .semas)
         #expect(outcomes.filter { $0 == .inserted }.count == 150 && outcomes.last == .replaced)
         let frames = try await semas.feed(after: 0, limit: 1_000, for: .kamco).frames
-        let signed = try frames.map { try SignedVersion(frame: $0) }
-        #expect(signed.count == 150)
+        var decoded: [SignedVersion?] = try frames.map { try SignedVersion(frame: $0) }
+        #expect(decoded.count == 150)
+        // The page carries the second and third batches whole (64 and 22 versions), so it leaves
+        // their paths out; the first lost a member to the revision, so its 63 keep theirs.
+        let elided = decoded.indices.filter { decoded[$0]?.signature?.batch?.isPathElided == true }
+        #expect(elided.count == 86)
+        let ring = VersionAuthentication(signer: nil, keys: try testAuthentication(for: .kamco, in: dir).allKeys)
+        #expect { try ring.verify(decoded[elided[0]]!) } throws: { ($0 as? ValidationError)?.code == .signatureInvalid }
+        #expect(Set(BatchPaths.restore(&decoded)) == Set(elided))
+        let signed = decoded.map { $0! }
         // 150 edits, then one alone: batches of 64, 64 and 22, and the revision signed directly.
         let inBatches: [(batch: BatchProof, signature: [UInt8])] = signed.compactMap { version in
             guard let signature = version.signature, let batch = signature.batch else { return nil }
@@ -355,7 +363,6 @@ struct SignatureTests {
         }
 
         // A receiver that knows only the public keys verifies each version alone, and all of them.
-        let ring = VersionAuthentication(signer: nil, keys: try testAuthentication(for: .kamco, in: dir).allKeys)
         for version in signed { #expect(throws: Never.self) { try ring.verify(version) } }
         // The same frames relayed by kodit reach kamco as semas's bytes and apply, none quarantined.
         var koditOptions = Replica.Options(), kamcoOptions = Replica.Options()
@@ -369,6 +376,17 @@ struct SignatureTests {
         #expect(try await kamco.quarantine().isEmpty)
         let sourceDigest = try await semas.digest()
         #expect(try await kamco.digest() == sourceDigest)
+        // A page that carries a batch without its paths, less one of its versions (or one twice):
+        // the others cannot be rebuilt and are refused, nothing else is.
+        let partial = try Replica.inMemory(options: kamcoOptions)
+        let thirdBatch = elided.filter { decoded[$0]!.signature!.batch!.size == 22 }
+        try await partial.apply(encoded: frames.enumerated().filter { $0.offset != thirdBatch[0] }.map(\.element) + [frames[thirdBatch[1]]],
+                                from: .peer(.semas), withholdingFor: .kamco)
+        let refusedFrames = try await partial.quarantine()
+        // 21 members, the one sent twice held once.
+        #expect(refusedFrames.count == 21 && Set(refusedFrames.map(\.code)) == ["signature_invalid"], "\(refusedFrames.map(\.code))")
+        #expect(try await partial.record(signed[thirdBatch[0]].version.key) == nil)
+        #expect(try await partial.record(signed[elided[0]].version.key) != nil)
 
         // Forgeries built from genuine parts.
         let members = signed.filter { $0.signature?.batch?.size == 64 }

@@ -56,9 +56,13 @@ public struct VersionSignature: Hashable, Sendable {
 
     /// The agency byte's flag for the batch form (agency indexes are below 8).
     static let batchFlag: UInt8 = 0x80
+    /// With ``batchFlag``: the inclusion path is left out, because the page that carries the frame
+    /// carries every member of the batch and the receiver rebuilds the tree (see
+    /// ``BatchProof/isPathElided``). Never stored, never in an evidence bundle.
+    static let pathElidedFlag: UInt8 = 0x40
 
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(UInt8(author.agency.index) | (batch == nil ? 0 : Self.batchFlag))
+        writer.write(UInt8(author.agency.index) | (batch == nil ? 0 : Self.batchFlag) | (batch?.isPathElided == true ? Self.pathElidedFlag : 0))
         writer.writeBigEndian(keyID)
         writer.writeOptional(personalHash) { $0.bytes.append(contentsOf: $1) }
         if let batch {
@@ -103,9 +107,11 @@ public struct VersionSignature: Hashable, Sendable {
     /// - Throws: `.malformed`.
     public init(from reader: inout CanonicalReader, vector: VersionVector) throws(ValidationError) {
         let first = try reader.readByte()
-        guard let agency = AgencyID(index: Int(first & ~Self.batchFlag)) else {
-            throw ValidationError(.unknownAgency, "agency index \(first & ~Self.batchFlag) is outside the governed set")
+        let flags = first & (Self.batchFlag | Self.pathElidedFlag)
+        guard let agency = AgencyID(index: Int(first & ~flags)) else {
+            throw ValidationError(.unknownAgency, "agency index \(first & ~flags) is outside the governed set")
         }
+        guard flags != Self.pathElidedFlag else { throw ValidationError(.malformed, field: "signature", "a path can be left out of a batch's signature only") }
         author = Dot(agency, vector[agency])
         keyID = try reader.readUInt32BigEndian()
         personalHash = try reader.readOptional { reader throws(ValidationError) in try reader.readFixedBytes(32) }
@@ -116,7 +122,9 @@ public struct VersionSignature: Hashable, Sendable {
                 throw ValidationError(.malformed, field: "signature.batch", "a batch has 2 to \(BatchProof.maxSize) versions and the leaf's index is below its size (read \(index) of \(size))")
             }
             var path: [[UInt8]] = []
-            for _ in 0..<BatchProof.pathLength(index: Int(index), size: Int(size)) { path.append(try reader.readFixedBytes(32)) }
+            if flags & Self.pathElidedFlag == 0 {
+                for _ in 0..<BatchProof.pathLength(index: Int(index), size: Int(size)) { path.append(try reader.readFixedBytes(32)) }
+            }
             batch = BatchProof(size: size, index: index, path: path)
         } else {
             batch = nil
@@ -139,6 +147,24 @@ public struct VersionSignature: Hashable, Sendable {
                 sealed.append(SealedPersonal(recipient: recipient, keyID: id, encapsulatedKey: encapsulated, ciphertext: ciphertext))
             }
         }
+    }
+
+    /// For the feed: when `bytes` (a stored signature's canonical form) is of the batch form with
+    /// its path, which batch it belongs to — the key id, size and signature bytes — its index,
+    /// and the same signature with the path left out. Nil for any other form.
+    public static func batchMembership(canonicalBytes bytes: [UInt8]) -> (batch: [UInt8], size: UInt16, index: UInt16, elided: [UInt8])? {
+        guard let first = bytes.first, first & (batchFlag | pathElidedFlag) == batchFlag, bytes.count > 6 else { return nil }
+        let afterHash = bytes[5] == 0 ? 6 : 6 + 32
+        guard bytes.count >= afterHash + 4 else { return nil }
+        let size = UInt16(bytes[afterHash]) << 8 | UInt16(bytes[afterHash + 1]), index = UInt16(bytes[afterHash + 2]) << 8 | UInt16(bytes[afterHash + 3])
+        guard (2...BatchProof.maxSize).contains(size), index < size else { return nil }
+        let pathStart = afterHash + 4, pathEnd = pathStart + 32 * BatchProof.pathLength(index: Int(index), size: Int(size))
+        guard bytes.count >= pathEnd + 64 else { return nil }
+        let batch = Array(bytes[0..<5]) + [UInt8(size >> 8), UInt8(size & 0xff)] + Array(bytes[pathEnd..<(pathEnd + 64)])
+        var elided = bytes
+        elided[0] |= pathElidedFlag
+        elided.removeSubrange(pathStart..<pathEnd)
+        return (batch, size, index, elided)
     }
 
     /// Reads a signature in its first form (before replica migration v7, 2026-12-02): the whole
@@ -186,6 +212,11 @@ public struct BatchProof: Hashable, Sendable {
         self.index = index
         self.path = path
     }
+
+    /// Whether the path was left out on the wire (a batch has two versions at least, so a path
+    /// has one hash at least): the page carried the whole batch, and its receiver rebuilds the
+    /// path from the other members' envelopes before verifying (`Replica.apply(encoded:)`).
+    public var isPathElided: Bool { path.isEmpty }
 
     /// How many hashes the RFC 6962 inclusion path of leaf `index` in a tree of `size` has.
     public static func pathLength(index: Int, size: Int) -> Int {
