@@ -460,33 +460,39 @@ extension Replica {
             }
             return parts.withLock { all in all.keys.sorted().flatMap { all[$0]! } }
         }
-        var decoded: [Result<SignedVersion, Refusal>] = spread(payloads.count) { range in
+        // Each version's envelope is built once, here, when something needs it: the tree of a
+        // batch whose paths the page left out, and the verifier.
+        let verifying = authentication != nil
+        var decoded: [(Result<SignedVersion, Refusal>, [UInt8]?)] = spread(payloads.count) { range in
             range.map { index in
                 do throws(ValidationError) {
                     // A frame of the first signature form (a peer not yet upgraded, a frame
                     // quarantined before the upgrade) is read as such and verified like any other.
-                    return .success(try SignedVersion(acceptingFirstForm: payloads[index]))
+                    let signed = try SignedVersion(acceptingFirstForm: payloads[index])
+                    let needsEnvelope = verifying || signed.signature?.batch?.isPathElided == true
+                    return (.success(signed), needsEnvelope && signed.signature != nil ? signed.claimedEnvelope : nil)
                 } catch {
-                    return .failure(Refusal(key: nil, error: error))
+                    return (.failure(Refusal(key: nil, error: error)), nil)
                 }
             }
         }
-        var versions = decoded.map { try? $0.get() }
+        var versions = decoded.map { try? $0.0.get() }
+        let restored = BatchPaths.restore(&versions, envelopes: decoded.map(\.1), verifyingWith: authentication)
         var rebuilt: [Int: SignedVersion] = [:]
-        for position in BatchPaths.restore(&versions) {
+        for position in restored.rebuilt {
             rebuilt[position] = versions[position]!
-            decoded[position] = .success(versions[position]!)
+            decoded[position].0 = .success(versions[position]!)
         }
-        guard let authentication else { return (decoded, rebuilt) }
-        let arrived = decoded
+        guard let authentication else { return (decoded.map(\.0), rebuilt) }
+        let arrived = decoded, verified = restored.verified
         let results: [Result<SignedVersion, Refusal>] = spread(payloads.count) { range in
             var batches = VerifiedBatches()
             return range.map { index in
-                guard case .success(var signed) = arrived[index] else { return arrived[index] }
+                guard case .success(var signed) = arrived[index].0 else { return arrived[index].0 }
                 // A personal part withheld by a relay but sealed to this node: opened before the check.
                 signed = authentication.openingSealedPersonal(signed)
                 do throws(ValidationError) {
-                    try authentication.verify(signed, batches: &batches)
+                    try authentication.verify(signed, envelope: arrived[index].1, headVerified: verified.contains(index), batches: &batches)
                 } catch {
                     return .failure(Refusal(key: signed.version.key.description, error: error))
                 }

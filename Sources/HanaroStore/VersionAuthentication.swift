@@ -293,6 +293,14 @@ public struct VersionAuthentication: Sendable {
     /// and signature that verified once (recorded in `batches`) are not checked again; each
     /// version's leaf and path still are.
     public func verify(_ signed: SignedVersion, batches: inout VerifiedBatches) throws(ValidationError) {
+        try verify(signed, envelope: nil, headVerified: false, batches: &batches)
+    }
+
+    /// ``verify(_:batches:)`` with what a page's receiver already computed: the version's
+    /// envelope (``SignedVersion/claimedEnvelope``, nil: rebuilt here), and whether its batch's
+    /// head was verified with this key when its paths were rebuilt from the page
+    /// (``BatchPaths/restore(_:envelopes:verifyingWith:)``); every other check is still made.
+    func verify(_ signed: SignedVersion, envelope claimed: [UInt8]?, headVerified: Bool, batches: inout VerifiedBatches) throws(ValidationError) {
         let version = signed.version, record = version.key.description
         guard let signature = signed.signature else {
             throw ValidationError(.signatureMissing, record: record, "a version must carry its author's signature; the sender runs an old or a broken node")
@@ -329,8 +337,10 @@ public struct VersionAuthentication: Sendable {
         } else if signature.personalHash != nil {
             throw ValidationError(.signatureInvalid, record: record, field: "signature.personalHash", "a program has no personal part")
         }
-        let envelope = SignedVersion.envelope(key: version.key, vector: version.vector, author: signature.author,
-                                              bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: personalHash)
+        // The tree this version's leaf was rebuilt into carries its author's verified signature.
+        if headVerified, signature.batch != nil { return }
+        let envelope = claimed ?? SignedVersion.envelope(key: version.key, vector: version.vector, author: signature.author,
+                                                         bodyHash: Array(SHA256.hash(data: version.bodyBytes)), personalHash: personalHash)
         let forged = ValidationError(.signatureInvalid, record: record, "the signature of \(author.rawValue) does not verify: the version was altered after signing, or forged")
         guard let batch = signature.batch else {
             guard key.isValidSignature(signature.signature, for: envelope) else { throw forged }
@@ -366,39 +376,51 @@ public enum BatchPaths {
     /// - Returns: the positions whose signature changed.
     @discardableResult
     public static func restore(_ versions: inout [SignedVersion?]) -> [Int] {
+        restore(&versions, envelopes: nil, verifyingWith: nil).rebuilt
+    }
+
+    /// ``restore(_:)`` with the versions' envelopes already built (nil: built here) and, with
+    /// `authentication`, each rebuilt head's signature checked once: `verified` lists the members
+    /// of the batches whose head verified with their author's listed key.
+    static func restore(_ versions: inout [SignedVersion?], envelopes: [[UInt8]?]?, verifyingWith authentication: VersionAuthentication?) -> (rebuilt: [Int], verified: Set<Int>) {
         var batches: [Batch: [Int]] = [:]
         for (position, signed) in versions.enumerated() {
             guard let signature = signed?.signature, let batch = signature.batch, batch.isPathElided else { continue }
             batches[Batch(agency: signature.author.agency, keyID: signature.keyID, size: batch.size, signature: signature.signature), default: []].append(position)
         }
-        let whole = batches.filter { $0.value.count == Int($0.key.size) }.map(\.value)
-        guard !whole.isEmpty else { return [] }
+        let whole = batches.filter { $0.value.count == Int($0.key.size) }.map { ($0.key, $0.value) }
+        guard !whole.isEmpty else { return ([], []) }
         // Each batch hashes its envelopes apart from the others: spread over the cores.
-        let paths = Mutex([Int: [[UInt8]]]())
+        let found = Mutex((paths: [Int: [[UInt8]]](), verified: Set<Int>()))
         let snapshot = versions
-        DispatchQueue.concurrentPerform(iterations: min(whole.count, ProcessInfo.processInfo.activeProcessorCount)) { part in
-            var found: [Int: [[UInt8]]] = [:]
-            for members in stride(from: part, to: whole.count, by: ProcessInfo.processInfo.activeProcessorCount).map({ whole[$0] }) {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        DispatchQueue.concurrentPerform(iterations: min(whole.count, cores)) { part in
+            var paths: [Int: [[UInt8]]] = [:], verified = Set<Int>()
+            for (batch, members) in stride(from: part, to: whole.count, by: cores).map({ whole[$0] }) {
                 var leaves = [[UInt8]?](repeating: nil, count: members.count)
                 for position in members {
                     let signed = snapshot[position]!
                     let index = Int(signed.signature!.batch!.index)
                     guard leaves[index] == nil else { leaves = []; break }
-                    leaves[index] = MerkleHash.leaf(signed.claimedEnvelope)
+                    leaves[index] = MerkleHash.leaf(envelopes?[position] ?? signed.claimedEnvelope)
                 }
                 guard !leaves.isEmpty else { continue }
                 var tree = MerkleTree()
                 for leaf in leaves { _ = try? tree.append(leafHash: leaf!) }
                 for position in members {
                     let index = UInt64(snapshot[position]!.signature!.batch!.index)
-                    found[position] = (try? tree.inclusionProof(leafIndex: index, treeSize: tree.size)) ?? []
+                    paths[position] = (try? tree.inclusionProof(leafIndex: index, treeSize: tree.size)) ?? []
+                }
+                if let key = authentication?.keys[batch.agency]?[batch.keyID],
+                   key.isValidSignature(batch.signature, for: SignedVersion.batchMessage(author: batch.agency, size: batch.size, root: tree.rootHash)) {
+                    verified.formUnion(members)
                 }
             }
-            paths.withLock { $0.merge(found) { first, _ in first } }
+            found.withLock { $0.paths.merge(paths) { first, _ in first }; $0.verified.formUnion(verified) }
         }
-        let rebuilt = paths.withLock { $0 }
+        let (rebuilt, verified) = found.withLock { $0 }
         for (position, path) in rebuilt { versions[position]!.signature!.batch!.path = path }
-        return Array(rebuilt.keys)
+        return (Array(rebuilt.keys), verified)
     }
 }
 

@@ -387,6 +387,21 @@ struct SignatureTests {
         #expect(refusedFrames.count == 21 && Set(refusedFrames.map(\.code)) == ["signature_invalid"], "\(refusedFrames.map(\.code))")
         #expect(try await partial.record(signed[thirdBatch[0]].version.key) == nil)
         #expect(try await partial.record(signed[elided[0]].version.key) != nil)
+        // A relay that alters one version of a batch it sends whole: the rebuilt head is not what
+        // the author signed, so no version of that batch applies (none can be told apart).
+        var tampered = try SignedVersion(frame: frames[thirdBatch[0]])
+        #expect(tampered.signature?.batch?.isPathElided == true)
+        var altered = try #require(tampered.version.program)
+        altered.title = "rewritten by the relay"
+        tampered.version.body = .program(MVRegister(altered, dot: tampered.signature!.author))
+        var forgedFrames = frames
+        forgedFrames[thirdBatch[0]] = tampered.frame
+        let fooled = try Replica.inMemory(options: kamcoOptions)
+        try await fooled.apply(encoded: forgedFrames, from: .peer(.kodit), withholdingFor: .kamco)
+        let held = try await fooled.quarantine()
+        #expect(held.count == 22 && Set(held.map(\.code)) == ["signature_invalid"])
+        for position in thirdBatch { #expect(try await fooled.record(signed[position].version.key) == nil) }
+        #expect(try await fooled.record(signed[elided[0]].version.key) != nil)
 
         // Forgeries built from genuine parts.
         let members = signed.filter { $0.signature?.batch?.size == 64 }
