@@ -407,20 +407,22 @@ extension Replica {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         // Decoding and signature checks happen before the write transaction, spread over the
         // cores: they need no database, and the writer is the one serial resource.
-        let (decoded, rebuilt) = Self.decodeAndVerify(payloads, authentication: authentication)
+        let page = Self.decodeAndVerify(payloads, authentication: authentication)
         return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents)
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(payloads.count)
-            for (index, (payload, result)) in zip(payloads, decoded).enumerated() {
-                switch result {
-                case .success(var signed):
-                    if let receiver { signed.version = signed.version.shared(with: receiver) }
-                    outcomes.append(try session.apply(signed, payload: rebuilt[index]?.frame ?? payload))
-                case .failure(let refusal):
-                    try session.quarantine(recordKey: refusal.key, payload: rebuilt[index]?.frame ?? payload, error: refusal.error)
+            for (index, payload) in payloads.enumerated() {
+                // What a refusal keeps: the frame as it arrived, with the path its page left out.
+                let arrived = { page.rebuilt.contains(index) ? page.decoded[index].signed?.frame ?? payload : payload }
+                if let refusal = page.checked[index].refusal ?? page.decoded[index].refusal {
+                    try session.quarantine(recordKey: refusal.key, payload: arrived(), error: refusal.error)
                     outcomes.append(.quarantined(refusal.error))
+                    continue
                 }
+                var signed = page.checked[index].opened ?? page.decoded[index].signed!
+                if let receiver { signed.version = signed.version.shared(with: receiver) }
+                outcomes.append(try session.apply(signed, payload: arrived()))
             }
             if let checkpoint { try session.saveCheckpoint(checkpoint) }
             if let audit { try session.auditRefusals(outcomes, as: audit) }
@@ -435,71 +437,78 @@ extension Replica {
         authentication?.signer.flatMap { $0.agency == agency ? $0 : nil }
     }
 
-    struct Refusal: Error {
+    struct Refusal: Error, Sendable {
         var key: String?
         var error: ValidationError
     }
 
+    /// One frame of a page, decoded: the version as it arrived (with the inclusion path its page
+    /// left out, once rebuilt), or why it could not be read; its envelope when it was needed.
+    struct DecodedFrame: Sendable {
+        var signed: SignedVersion?
+        var refusal: Refusal?
+        var envelope: [UInt8]?
+    }
+
+    /// A frame's check: why it was refused, or the version with a personal part sealed to this
+    /// node opened (nil: as it arrived).
+    struct CheckedFrame: Sendable {
+        var refusal: Refusal?
+        var opened: SignedVersion?
+    }
+
+    /// A page decoded and checked; `rebuilt` lists the frames whose paths were rebuilt.
+    struct DecodedPage: Sendable {
+        var decoded: [DecodedFrame]
+        var checked: [CheckedFrame]
+        var rebuilt: Set<Int>
+    }
+
     /// Decodes each frame, rebuilds the inclusion paths its page left out (``BatchPaths``) and,
-    /// when this replica verifies, checks its author's signature. `rebuilt` holds, for the frames
-    /// whose paths were rebuilt, the frame as it arrived but with its path (what a refusal keeps
-    /// in quarantine, so that a retry verifies it again).
-    static func decodeAndVerify(_ payloads: [[UInt8]], authentication: VersionAuthentication?) -> (results: [Result<SignedVersion, Refusal>], rebuilt: [Int: SignedVersion]) {
-        // Ed25519 verification is most of the cost of a page, decoding much of the rest: both are
-        // split across the cores (each part checks the head of a batch it holds once).
-        func spread<T: Sendable>(_ count: Int, _ body: @Sendable (Range<Int>) -> [T]) -> [T] {
-            guard count >= 64 else { return body(0..<count) }
-            let chunks = min(ProcessInfo.processInfo.activeProcessorCount, 8)
-            let size = (count + chunks - 1) / chunks
-            let parts = Mutex([Int: [T]]())
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                let range = chunk * size ..< min(count, (chunk + 1) * size)
-                guard !range.isEmpty else { return }
-                let part = body(range)
-                parts.withLock { $0[chunk] = part }
-            }
-            return parts.withLock { all in all.keys.sorted().flatMap { all[$0]! } }
-        }
+    /// when this replica verifies, checks its author's signature. Each version is decoded once
+    /// and stays where it was decoded: a version holds dozens of references, and the copies of a
+    /// page's versions made along the way cost more than their verification (perf, session 10).
+    static func decodeAndVerify(_ payloads: [[UInt8]], authentication: VersionAuthentication?) -> DecodedPage {
         // Each version's envelope is built once, here, when something needs it: the tree of a
         // batch whose paths the page left out, and the verifier.
         let verifying = authentication != nil
-        var decoded: [(Result<SignedVersion, Refusal>, [UInt8]?)] = spread(payloads.count) { range in
-            range.map { index in
+        var decoded: [DecodedFrame] = ParallelFill.fill(payloads.count) { range, put in
+            for index in range {
                 do throws(ValidationError) {
                     // A frame of the first signature form (a peer not yet upgraded, a frame
                     // quarantined before the upgrade) is read as such and verified like any other.
                     let signed = try SignedVersion(acceptingFirstForm: payloads[index])
-                    let needsEnvelope = verifying || signed.signature?.batch?.isPathElided == true
-                    return (.success(signed), needsEnvelope && signed.signature != nil ? signed.claimedEnvelope : nil)
+                    let needsEnvelope = signed.signature != nil && (verifying || signed.signature?.batch?.isPathElided == true)
+                    put(index, DecodedFrame(signed: signed, envelope: needsEnvelope ? signed.claimedEnvelope : nil))
                 } catch {
-                    return (.failure(Refusal(key: nil, error: error)), nil)
+                    put(index, DecodedFrame(refusal: Refusal(key: nil, error: error)))
                 }
             }
         }
-        var versions = decoded.map { try? $0.0.get() }
-        let restored = BatchPaths.restore(&versions, envelopes: decoded.map(\.1), verifyingWith: authentication)
-        var rebuilt: [Int: SignedVersion] = [:]
-        for position in restored.rebuilt {
-            rebuilt[position] = versions[position]!
-            decoded[position].0 = .success(versions[position]!)
-        }
-        guard let authentication else { return (decoded.map(\.0), rebuilt) }
-        let arrived = decoded, verified = restored.verified
-        let results: [Result<SignedVersion, Refusal>] = spread(payloads.count) { range in
+        let restored = { (frames: [DecodedFrame]) in
+            BatchPaths.rebuild(count: frames.count, signature: { frames[$0].signed?.signature }, envelope: { frames[$0].envelope }, verifyingWith: authentication)
+        }(decoded)
+        for (position, path) in restored.paths { decoded[position].signed!.signature!.batch!.path = path }
+        let rebuilt = Set(restored.paths.keys)
+        guard let authentication else { return DecodedPage(decoded: decoded, checked: Array(repeating: CheckedFrame(), count: decoded.count), rebuilt: rebuilt) }
+        let frames = decoded, verified = restored.verified
+        // Ed25519 verification is most of the cost of a page: split across the cores, each part
+        // checking the head of a batch it holds once.
+        let checked: [CheckedFrame] = ParallelFill.fill(frames.count) { range, put in
             var batches = VerifiedBatches()
-            return range.map { index in
-                guard case .success(var signed) = arrived[index].0 else { return arrived[index].0 }
+            for index in range {
+                guard let arrived = frames[index].signed else { put(index, CheckedFrame()); continue }
                 // A personal part withheld by a relay but sealed to this node: opened before the check.
-                signed = authentication.openingSealedPersonal(signed)
+                let opened = authentication.mayOpenSealedPersonal(arrived) ? authentication.openingSealedPersonal(arrived) : nil
                 do throws(ValidationError) {
-                    try authentication.verify(signed, envelope: arrived[index].1, headVerified: verified.contains(index), batches: &batches)
+                    try authentication.verify(opened ?? arrived, envelope: frames[index].envelope, headVerified: verified.contains(index), batches: &batches)
+                    put(index, CheckedFrame(opened: opened))
                 } catch {
-                    return .failure(Refusal(key: signed.version.key.description, error: error))
+                    put(index, CheckedFrame(refusal: Refusal(key: arrived.version.key.description, error: error)))
                 }
-                return .success(signed)
             }
         }
-        return (results, rebuilt)
+        return DecodedPage(decoded: frames, checked: checked, rebuilt: rebuilt)
     }
 
     /// Holds a payload that could not even be mapped (an adapter's unparseable native record),

@@ -259,6 +259,12 @@ public struct VersionAuthentication: Sendable {
     /// the version with the part opened — provided it hashes to what the author signed; otherwise
     /// `signed` unchanged (a part that does not open is ignored: the version still verifies
     /// withheld, as a relay's copy does).
+    /// Whether ``openingSealedPersonal(_:)`` may change `signed`: it carries a part sealed, and
+    /// this node has a key (a quick test that spares a copy of every other version).
+    func mayOpenSealedPersonal(_ signed: SignedVersion) -> Bool {
+        signer != nil && signed.signature?.sealed.isEmpty == false
+    }
+
     public func openingSealedPersonal(_ signed: SignedVersion) -> SignedVersion {
         guard let signer, let signature = signed.signature, !signature.sealed.isEmpty, let claimed = signature.personalHash else { return signed }
         let version = signed.version
@@ -376,39 +382,44 @@ public enum BatchPaths {
     /// - Returns: the positions whose signature changed.
     @discardableResult
     public static func restore(_ versions: inout [SignedVersion?]) -> [Int] {
-        restore(&versions, envelopes: nil, verifyingWith: nil).rebuilt
+        let snapshot = versions
+        let envelopes = snapshot.map { $0?.signature?.batch?.isPathElided == true ? $0!.claimedEnvelope : nil }
+        let rebuilt = rebuild(count: snapshot.count, signature: { snapshot[$0]?.signature }, envelope: { envelopes[$0] }, verifyingWith: nil)
+        for (position, path) in rebuilt.paths { versions[position]!.signature!.batch!.path = path }
+        return Array(rebuilt.paths.keys)
     }
 
-    /// ``restore(_:)`` with the versions' envelopes already built (nil: built here) and, with
-    /// `authentication`, each rebuilt head's signature checked once: `verified` lists the members
-    /// of the batches whose head verified with their author's listed key.
-    static func restore(_ versions: inout [SignedVersion?], envelopes: [[UInt8]?]?, verifyingWith authentication: VersionAuthentication?) -> (rebuilt: [Int], verified: Set<Int>) {
+    /// The paths of the members of whole batches among `count` versions (`signature` and
+    /// `envelope` read the one at a position; `envelope` is given for every member whose path
+    /// was left out) and, with `authentication`, each rebuilt head's signature checked once:
+    /// `verified` lists the members of the batches whose head verified with their author's
+    /// listed key.
+    static func rebuild(count: Int, signature: @Sendable (Int) -> VersionSignature?, envelope: @Sendable (Int) -> [UInt8]?,
+                        verifyingWith authentication: VersionAuthentication?) -> (paths: [Int: [[UInt8]]], verified: Set<Int>) {
         var batches: [Batch: [Int]] = [:]
-        for (position, signed) in versions.enumerated() {
-            guard let signature = signed?.signature, let batch = signature.batch, batch.isPathElided else { continue }
+        for position in 0..<count {
+            guard let signature = signature(position), let batch = signature.batch, batch.isPathElided else { continue }
             batches[Batch(agency: signature.author.agency, keyID: signature.keyID, size: batch.size, signature: signature.signature), default: []].append(position)
         }
         let whole = batches.filter { $0.value.count == Int($0.key.size) }.map { ($0.key, $0.value) }
-        guard !whole.isEmpty else { return ([], []) }
+        guard !whole.isEmpty else { return ([:], []) }
         // Each batch hashes its envelopes apart from the others: spread over the cores.
         let found = Mutex((paths: [Int: [[UInt8]]](), verified: Set<Int>()))
-        let snapshot = versions
         let cores = ProcessInfo.processInfo.activeProcessorCount
         DispatchQueue.concurrentPerform(iterations: min(whole.count, cores)) { part in
             var paths: [Int: [[UInt8]]] = [:], verified = Set<Int>()
             for (batch, members) in stride(from: part, to: whole.count, by: cores).map({ whole[$0] }) {
                 var leaves = [[UInt8]?](repeating: nil, count: members.count)
+                var indexes: [UInt64] = []
                 for position in members {
-                    let signed = snapshot[position]!
-                    let index = Int(signed.signature!.batch!.index)
-                    guard leaves[index] == nil else { leaves = []; break }
-                    leaves[index] = MerkleHash.leaf(envelopes?[position] ?? signed.claimedEnvelope)
+                    guard let index = signature(position)?.batch?.index, leaves[Int(index)] == nil, let envelope = envelope(position) else { leaves = []; break }
+                    leaves[Int(index)] = MerkleHash.leaf(envelope)
+                    indexes.append(UInt64(index))
                 }
                 guard !leaves.isEmpty else { continue }
                 var tree = MerkleTree()
                 for leaf in leaves { _ = try? tree.append(leafHash: leaf!) }
-                for position in members {
-                    let index = UInt64(snapshot[position]!.signature!.batch!.index)
+                for (position, index) in zip(members, indexes) {
                     paths[position] = (try? tree.inclusionProof(leafIndex: index, treeSize: tree.size)) ?? []
                 }
                 if let key = authentication?.keys[batch.agency]?[batch.keyID],
@@ -418,9 +429,35 @@ public enum BatchPaths {
             }
             found.withLock { $0.paths.merge(paths) { first, _ in first }; $0.verified.formUnion(verified) }
         }
-        let (rebuilt, verified) = found.withLock { $0 }
-        for (position, path) in rebuilt { versions[position]!.signature!.batch!.path = path }
-        return (Array(rebuilt.keys), verified)
+        return found.withLock { $0 }
+    }
+}
+
+/// Fills an array on the cores, each thread writing its own range of it in place (no lock, no
+/// copy of the elements): the decoding and checking of a page.
+enum ParallelFill {
+    /// Where the threads write: disjoint positions of one buffer (hence unchecked Sendable).
+    struct Slots<T>: @unchecked Sendable {
+        let base: UnsafeMutablePointer<T>
+    }
+
+    /// An array of `count` elements, `body` putting each one of its range exactly once.
+    static func fill<T: Sendable>(_ count: Int, _ body: @Sendable (Range<Int>, _ put: (Int, T) -> Void) -> Void) -> [T] {
+        Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+            guard count > 0, let base = buffer.baseAddress else { initialized = 0; return }
+            let slots = Slots(base: base)
+            let chunks = count >= 64 ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1
+            let size = (count + chunks - 1) / chunks
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let range = chunk * size ..< min(count, (chunk + 1) * size)
+                guard !range.isEmpty else { return }
+                body(range) { index, value in
+                    precondition(range.contains(index), "a part puts only its own range")
+                    (slots.base + index).initialize(to: value)
+                }
+            }
+            initialized = count
+        }
     }
 }
 
