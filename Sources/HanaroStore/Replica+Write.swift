@@ -1,8 +1,6 @@
 public import HanaroCore
-import Dispatch
 import Foundation
 import GRDB
-import Synchronization
 
 /// Where an inbound stream has been read up to: written in the same transaction as the records
 /// that stream delivered, so a crash never separates them.
