@@ -35,8 +35,8 @@ extension Replica {
             statement.bind(1, cursor)
             statement.bind(2, Int64(limit + 1))
             var frames: [[UInt8]] = []
-            // Frames signed in a batch, by batch: where, the signature's length, index, elided form.
-            var members: [[UInt8]: [(frame: Int, length: Int, index: UInt16, elided: [UInt8])]] = [:]
+            // Frames signed in a batch, by batch: where, the signature's length, batch size, index, elided form.
+            var members: [[UInt8]: [(frame: Int, length: Int, size: UInt16, index: UInt16, elided: [UInt8])]] = [:]
             var scanned = 0, suppressed = 0
             var next = cursor
             var more = false
@@ -79,7 +79,7 @@ extension Replica {
                 if !statement.isNull(6) {
                     let signature = statement.blob(6)
                     if let membership = VersionSignature.batchMembership(canonicalBytes: signature) {
-                        members[membership.batch, default: []].append((frames.count, signature.count, membership.index, membership.elided))
+                        members[membership.batch, default: []].append((frames.count, signature.count, membership.size, membership.index, membership.elided))
                     }
                     writer.bytes.append(contentsOf: signature)
                 }
@@ -88,7 +88,7 @@ extension Replica {
             // A batch whose every version is in this page goes without its inclusion paths: the
             // receiver rebuilds them from the versions' envelopes (docs/FEDERATION.md). Six hashes
             // a version less: the bytes of batch signatures on the wire.
-            for (batch, list) in members where list.count == Int(UInt16(batch[5]) << 8 | UInt16(batch[6])) && Set(list.map(\.index)).count == list.count {
+            for list in members.values where list.count == Int(list[0].size) && Set(list.map(\.index)).count == list.count {
                 for member in list {
                     frames[member.frame].removeLast(member.length)
                     frames[member.frame].append(contentsOf: member.elided)

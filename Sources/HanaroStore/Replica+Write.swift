@@ -483,6 +483,8 @@ extension Replica {
                 }
             }
         }
+        // Read through an immutable copy (the closures are Sendable), released before the paths
+        // are written back, so that `decoded` is mutated in place, not copied.
         let restored = { (frames: [DecodedFrame]) in
             BatchPaths.rebuild(count: frames.count, signature: { frames[$0].signed?.signature }, envelope: { frames[$0].envelope }, verifyingWith: authentication)
         }(decoded)

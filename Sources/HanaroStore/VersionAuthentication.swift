@@ -57,8 +57,8 @@ public struct AgencySigningKey: Sendable {
         return (try? signer.signature(forBytes: content)) ?? []
     }
 
-    /// Signs the envelope of `version`, authored by this key's agency.
-    public func sign(_ version: RecordVersion) -> VersionSignature { signWithEnvelope(version).signature }
+    /// Signs the envelope of `version`, authored by this key's agency (directly: one version).
+    public func sign(_ version: RecordVersion) -> VersionSignature { sign([version])[0] }
 
     /// Signs versions authored together by this key's agency: one alone directly, more in batches
     /// (see ``sign(envelopes:)``). Personal parts are not sealed here (a replica does that).
@@ -70,14 +70,6 @@ public struct AgencySigningKey: Sendable {
             signature.batch = signed.batch
             return signature
         }
-    }
-
-    /// Signs `version` and returns the envelope signed too (it becomes a leaf of the agency's log).
-    func signWithEnvelope(_ version: RecordVersion) -> (signature: VersionSignature, envelope: [UInt8]) {
-        var unsigned = envelope(of: version)
-        let signatures = sign(envelopes: [unsigned.envelope])
-        unsigned.signature.signature = signatures[0].signature
-        return (unsigned.signature, unsigned.envelope)
     }
 
     /// The envelope of `version`, authored by this key's agency, and its signature without the
@@ -255,16 +247,16 @@ public struct VersionAuthentication: Sendable {
         }
     }
 
-    /// When `signed` carries its personal part withheld and a part sealed to this node's key,
-    /// the version with the part opened — provided it hashes to what the author signed; otherwise
-    /// `signed` unchanged (a part that does not open is ignored: the version still verifies
-    /// withheld, as a relay's copy does).
     /// Whether ``openingSealedPersonal(_:)`` may change `signed`: it carries a part sealed, and
     /// this node has a key (a quick test that spares a copy of every other version).
     func mayOpenSealedPersonal(_ signed: SignedVersion) -> Bool {
         signer != nil && signed.signature?.sealed.isEmpty == false
     }
 
+    /// When `signed` carries its personal part withheld and a part sealed to this node's key,
+    /// the version with the part opened — provided it hashes to what the author signed; otherwise
+    /// `signed` unchanged (a part that does not open is ignored: the version still verifies
+    /// withheld, as a relay's copy does).
     public func openingSealedPersonal(_ signed: SignedVersion) -> SignedVersion {
         guard let signer, let signature = signed.signature, !signature.sealed.isEmpty, let claimed = signature.personalHash else { return signed }
         let version = signed.version
@@ -305,7 +297,7 @@ public struct VersionAuthentication: Sendable {
     /// ``verify(_:batches:)`` with what a page's receiver already computed: the version's
     /// envelope (``SignedVersion/claimedEnvelope``, nil: rebuilt here), and whether its batch's
     /// head was verified with this key when its paths were rebuilt from the page
-    /// (``BatchPaths/restore(_:envelopes:verifyingWith:)``); every other check is still made.
+    /// (``BatchPaths/rebuild(count:signature:envelope:verifyingWith:)``); every other check is still made.
     func verify(_ signed: SignedVersion, envelope claimed: [UInt8]?, headVerified: Bool, batches: inout VerifiedBatches) throws(ValidationError) {
         let version = signed.version, record = version.key.description
         guard let signature = signed.signature else {
