@@ -3,6 +3,7 @@ public import HanaroFederation
 public import HanaroStore
 public import Logging
 import HanaroAdapters
+import Hummingbird
 import Foundation
 import NIOSSL
 import NIOCore
@@ -187,13 +188,17 @@ public final class Node: Sendable {
             replica: replica, tls: tls, policy: policy, host: configuration.federationHost, port: configuration.federationPort,
             logger: logger, connections: federationConnections, freshness: { status.relayFreshness }, onRunning: onFederationPort)
         await self.status.refresh()
+        let probeThread = ProbeThread()
+        defer { Task { await probeThread.shutdown() } }
         let statusServer = try StatusServer.application(status: status, admin: admin, token: configuration.adminToken,
                                                         host: configuration.statusHost, port: configuration.statusPort, logger: logger,
-                                                        connections: statusConnections, onRunning: onStatusPort)
+                                                        connections: statusConnections, eventLoopGroup: .shared(probeThread.group),
+                                                        onRunning: onStatusPort)
         try Self.prepareSocket(configuration.adminSocket)
         let adminSocket = StatusServer.adminSocket(admin: admin, path: configuration.adminSocket, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: server), .init(service: statusServer), .init(service: adminSocket),
+            services: [.init(service: server), .init(service: OnProbeThread(service: statusServer, thread: probeThread)),
+                       .init(service: adminSocket),
                        .init(service: StatusRefresher(status: status), successTerminationBehavior: .ignore),
                        .init(service: resync, successTerminationBehavior: .ignore),
                        .init(service: LinksService(links: links), successTerminationBehavior: .ignore),

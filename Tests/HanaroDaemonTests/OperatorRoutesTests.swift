@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HanaroCore
 @testable import HanaroDaemon
 import HanaroFederation
@@ -12,7 +13,8 @@ import Logging
 import Testing
 
 /// The status port's and the admin API's routes in Hummingbird's router test mode: probes,
-/// authentication, every admin answer, and the audit trail they leave — no sockets, no process.
+/// authentication, every admin answer, and the audit trail they leave — no process, and sockets
+/// only where the thread the port runs on is the point.
 @Suite("Status port and admin routes")
 struct OperatorRoutesTests {
     static let token = "s3cret-token-0123456789abcdef"
@@ -137,5 +139,82 @@ struct OperatorRoutesTests {
         let failed = try await surface.replica.audit().filter { $0.outcome == "failed" }
         #expect(failed.count == 7, "\(failed.map(\.action))")
         #expect(failed.allSatisfy { !$0.detail.isEmpty })
+    }
+
+    /// The status port on its own thread (`ProbeThread`, as `Node` runs it) answers while every
+    /// thread of Swift's cooperative pool is blocked, as a sync's decoding and verifying can keep
+    /// them. Without it, the probe below waits until the blockers give up (15 s) and fails.
+    @Test("probes are answered while the cooperative pool is busy: the status port runs on its own thread")
+    func probesOnTheirOwnThread() async throws {
+        let dir = TemporaryDirectory("probe-thread")
+        let surface = try Surface(dir: dir)
+        await surface.status.refresh()
+        let thread = ProbeThread()
+        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "probe-thread")
+        logger.logLevel = .critical
+        let app = try StatusServer.application(status: surface.status, admin: surface.admin, token: nil, host: "127.0.0.1", port: 0,
+                                               logger: logger, eventLoopGroup: .shared(thread.group),
+                                               onRunning: { portSink.yield($0) })
+        let server = Task { try await OnProbeThread(service: app, thread: thread).run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+
+        let blockers = max(ProcessInfo.processInfo.activeProcessorCount - 1, 0)
+        let started = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), probed = DispatchSemaphore(value: 0)
+        final class Answers: Sendable { let value = Mutex<(started: Int, healthz: String?, status: String?)>((0, nil, nil)) }
+        let answers = Answers()
+        // The probe: a plain thread with a blocking socket, so it needs nothing from the pool.
+        let probe = Thread {
+            var running = 0
+            for _ in 0..<blockers where started.wait(timeout: .now() + 5) == .success { running += 1 }
+            let healthz = Self.blockingGET(port: port, path: "/healthz")
+            let status = Self.blockingGET(port: port, path: "/status")
+            answers.value.withLock { $0 = (running, healthz, status) }
+            for _ in 0..<blockers { release.signal() }
+            probed.signal()
+        }
+        for _ in 0..<blockers {
+            Task.detached {
+                started.signal()
+                _ = release.wait(timeout: .now() + 15)  // deliberately blocks a cooperative thread
+            }
+        }
+        probe.start()
+        // This task blocks its own cooperative thread too, until the probe is done.
+        let finished = probed.wait(timeout: .now() + 15) == .success
+        server.cancel()
+        _ = try? await server.value
+        await thread.shutdown()
+        let (running, healthz, status) = answers.value.withLock { $0 }
+        #expect(finished)
+        #expect(running == blockers, "\(running) of \(blockers) blockers ran")
+        #expect(healthz?.hasPrefix("HTTP/1.1 200") == true, "\(healthz ?? "no answer")")
+        #expect(status?.hasPrefix("HTTP/1.1 200") == true && status?.contains("\"replica\"") == true)
+    }
+
+    /// One `GET` over a blocking socket with a 10 s receive timeout; the whole answer, or nil.
+    static func blockingGET(port: Int, path: String) -> String? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard connected == 0 else { return nil }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        guard request.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == request.count else { return nil }
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { break }
+            answer += buffer[0..<n]
+        }
+        return answer.isEmpty ? nil : String(decoding: answer, as: UTF8.self)
     }
 }

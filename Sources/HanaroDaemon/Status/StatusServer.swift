@@ -16,11 +16,13 @@ public import HanaroFederation
 /// | `/admin/...` | the ``AdminAPI``, with `Authorization: Bearer <status.admin_token_file>` |
 ///
 /// `/status` and `/metrics` serve the report ``StatusRefresher`` computed at most a second ago,
-/// so probes never wait on the database.
+/// so probes never wait on the database; ``Node`` runs the port on its own ``ProbeThread``, so they
+/// do not wait on a sync's work either.
 public enum StatusServer {
     public static func application(
         status: NodeStatus, admin: AdminAPI, token: String?, host: String, port: Int, logger: Logger,
         connections: ConnectionGuard = ConnectionGuard(listener: "status"),
+        eventLoopGroup: EventLoopGroupProvider = .singleton,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         Application(
@@ -29,6 +31,7 @@ public enum StatusServer {
             configuration: .init(address: .hostname(host, port: port), serverName: "hanaro-status",
                                  availableConnectionsDelegate: connections.availableConnections),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            eventLoopGroupProvider: eventLoopGroup,
             logger: logger)
     }
 
