@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+public import HanaroStore
 public import NIOCore
 import NIOHTTP1
 import NIOHTTPCompression
@@ -22,6 +23,8 @@ public enum PulledPage: Sendable {
         public var yourCursor: PeerCursor?
         /// The peer's own view of how fresh each agency is.
         public var freshness: RelayFreshness? = nil
+        /// The frames decoded and verified ahead of storing (``PeerLink``'s prefetch), or nil.
+        public var prepared: Replica.PreparedPage? = nil
     }
 
     /// Versions after the cursor.

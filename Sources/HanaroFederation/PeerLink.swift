@@ -190,7 +190,7 @@ public final class PeerLink: Sendable {
             }
         case .apply(let checkpoint, let expected, let write, let prefetch):
             guard let page = round.page else { return failed(FederationError(.protocolError, "no page to store"), &round) }
-            async let upcoming = Self.prefetch(client, url: url, after: prefetch, limit: pageSize)
+            async let upcoming = Self.prefetch(client, url: url, after: prefetch, limit: pageSize, preparingFor: write ? replica : nil)
             do {
                 round.applied += try await store(page, checkpoint: checkpoint, expected: expected, write: write)
             } catch {
@@ -271,7 +271,7 @@ public final class PeerLink: Sendable {
         try await noticeRestore(peerCursorOfUs: page.yourCursor)
         var outcomes: [WriteOutcome] = []
         if write {
-            outcomes = try await replica.apply(encoded: page.frames, from: stream,
+            outcomes = try await replica.apply(prepared: page.prepared ?? replica.prepare(page.frames), from: stream,
                                                checkpoint: Checkpoint(stream: stream, value: checkpoint.text, expected: expected?.text ?? ""),
                                                withholdingFor: localAgency, auditingRefusals: RefusalAudit(actor: stream.rawValue, action: "federation.reject"))
         }
@@ -304,11 +304,19 @@ public final class PeerLink: Sendable {
         return worst
     }
 
-    /// The next page, fetched concurrently, or nil when there is none to fetch.
-    static func prefetch(_ client: PeerClient, url: String, after cursor: PeerCursor?, limit: Int) async -> Result<PulledPage?, FederationError> {
+    /// The next page, fetched concurrently, or nil when there is none to fetch. With `replica`,
+    /// its frames are also decoded and verified (``Replica/prepare(_:)``) while the page before
+    /// it is being written: the writer is the one serial resource of a sync, and this keeps the
+    /// checks off its path.
+    static func prefetch(_ client: PeerClient, url: String, after cursor: PeerCursor?, limit: Int, preparingFor replica: Replica?) async -> Result<PulledPage?, FederationError> {
         guard let cursor else { return .success(nil) }
         do {
-            return .success(try await client.pull(from: url, after: cursor, limit: limit, waitMilliseconds: 0))
+            var pulled = try await client.pull(from: url, after: cursor, limit: limit, waitMilliseconds: 0)
+            if let replica, case .page(var page) = pulled {
+                page.prepared = replica.prepare(page.frames)
+                pulled = .page(page)
+            }
+            return .success(pulled)
         } catch {
             return .failure(error)
         }

@@ -402,10 +402,30 @@ extension Replica {
     @discardableResult
     public func apply(encoded payloads: [[UInt8]], from source: StreamID, checkpoint: Checkpoint? = nil, withholdingFor receiver: AgencyID? = nil,
                       auditingRefusals audit: RefusalAudit? = nil) async throws(StoreError) -> [WriteOutcome] {
+        try await apply(prepared: prepare(payloads), from: source, checkpoint: checkpoint, withholdingFor: receiver, auditingRefusals: audit)
+    }
+
+    /// A page of wire frames decoded and checked against their authors' signatures, ready to be
+    /// stored by ``apply(prepared:from:checkpoint:withholdingFor:auditingRefusals:)``.
+    public struct PreparedPage: Sendable {
+        let payloads: [[UInt8]]
+        let page: DecodedPage
+    }
+
+    /// Decodes `payloads` and checks their signatures, spread over the cores: everything of an
+    /// apply that needs no database. A puller prepares the next page while the writer stores the
+    /// one before it, so that verification and the single writer overlap.
+    public func prepare(_ payloads: [[UInt8]]) -> PreparedPage {
+        PreparedPage(payloads: payloads, page: Self.decodeAndVerify(payloads, authentication: authentication))
+    }
+
+    /// ``apply(encoded:from:checkpoint:withholdingFor:auditingRefusals:)`` of a page already
+    /// prepared by this replica's ``prepare(_:)``.
+    @discardableResult
+    public func apply(prepared: PreparedPage, from source: StreamID, checkpoint: Checkpoint? = nil, withholdingFor receiver: AgencyID? = nil,
+                      auditingRefusals audit: RefusalAudit? = nil) async throws(StoreError) -> [WriteOutcome] {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
-        // Decoding and signature checks happen before the write transaction, spread over the
-        // cores: they need no database, and the writer is the one serial resource.
-        let page = Self.decodeAndVerify(payloads, authentication: authentication)
+        let payloads = prepared.payloads, page = prepared.page
         return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents)
             var outcomes: [WriteOutcome] = []
