@@ -304,15 +304,21 @@ public final class PeerLink: Sendable {
         return worst
     }
 
+    /// The most versions a pull decodes ahead of the writer. A decoded version takes ~5 KB, and
+    /// two decoded pages of 5,000 put a node over its 150 MB budget (docs/BENCHMARKS.md, session
+    /// 11); pages of the default `federation.page_size` (1,000) are read ahead, larger ones are
+    /// decoded when stored, as before.
+    static let readAheadVersions = 2_000
+
     /// The next page, fetched concurrently, or nil when there is none to fetch. With `replica`,
-    /// its frames are also decoded and verified (``Replica/prepare(_:)``) while the page before
-    /// it is being written: the writer is the one serial resource of a sync, and this keeps the
-    /// checks off its path.
+    /// a page of at most ``readAheadVersions`` is also decoded and verified
+    /// (``Replica/prepare(_:)``) while the page before it is being written: the writer is the one
+    /// serial resource of a sync, and this keeps the checks off its path.
     static func prefetch(_ client: PeerClient, url: String, after cursor: PeerCursor?, limit: Int, preparingFor replica: Replica?) async -> Result<PulledPage?, FederationError> {
         guard let cursor else { return .success(nil) }
         do {
             var pulled = try await client.pull(from: url, after: cursor, limit: limit, waitMilliseconds: 0)
-            if let replica, case .page(var page) = pulled {
+            if let replica, case .page(var page) = pulled, page.frames.count <= readAheadVersions {
                 page.prepared = replica.prepare(page.frames)
                 pulled = .page(page)
             }

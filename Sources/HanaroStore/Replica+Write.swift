@@ -510,25 +510,32 @@ extension Replica {
         }(decoded)
         for (position, path) in restored.paths { decoded[position].signed!.signature!.batch!.path = path }
         let rebuilt = Set(restored.paths.keys)
-        guard let authentication else { return DecodedPage(decoded: decoded, checked: Array(repeating: CheckedFrame(), count: decoded.count), rebuilt: rebuilt) }
-        let frames = decoded, verified = restored.verified
-        // Ed25519 verification is most of the cost of a page: split across the cores, each part
-        // checking the head of a batch it holds once.
-        let checked: [CheckedFrame] = ParallelFill.fill(frames.count) { range, put in
-            var batches = VerifiedBatches()
-            for index in range {
-                guard let arrived = frames[index].signed else { put(index, CheckedFrame()); continue }
-                // A personal part withheld by a relay but sealed to this node: opened before the check.
-                let opened = authentication.mayOpenSealedPersonal(arrived) ? authentication.openingSealedPersonal(arrived) : nil
-                do throws(ValidationError) {
-                    try authentication.verify(opened ?? arrived, envelope: frames[index].envelope, headVerified: verified.contains(index), batches: &batches)
-                    put(index, CheckedFrame(opened: opened))
-                } catch {
-                    put(index, CheckedFrame(refusal: Refusal(key: arrived.version.key.description, error: error)))
+        var checked = Array(repeating: CheckedFrame(), count: decoded.count)
+        if let authentication {
+            let verified = restored.verified
+            // Ed25519 verification is most of the cost of a page: split across the cores, each part
+            // checking the head of a batch it holds once. Read through an immutable copy, released
+            // before the envelopes are dropped below (in place, not copied).
+            checked = { (frames: [DecodedFrame]) in
+                ParallelFill.fill(frames.count) { range, put in
+                    var batches = VerifiedBatches()
+                    for index in range {
+                        guard let arrived = frames[index].signed else { put(index, CheckedFrame()); continue }
+                        // A personal part withheld by a relay but sealed to this node: opened before the check.
+                        let opened = authentication.mayOpenSealedPersonal(arrived) ? authentication.openingSealedPersonal(arrived) : nil
+                        do throws(ValidationError) {
+                            try authentication.verify(opened ?? arrived, envelope: frames[index].envelope, headVerified: verified.contains(index), batches: &batches)
+                            put(index, CheckedFrame(opened: opened))
+                        } catch {
+                            put(index, CheckedFrame(refusal: Refusal(key: arrived.version.key.description, error: error)))
+                        }
+                    }
                 }
-            }
+            }(decoded)
         }
-        return DecodedPage(decoded: frames, checked: checked, rebuilt: rebuilt)
+        // The envelopes have served: a page read ahead is held while the one before it is written.
+        for index in decoded.indices where decoded[index].envelope != nil { decoded[index].envelope = nil }
+        return DecodedPage(decoded: decoded, checked: checked, rebuilt: rebuilt)
     }
 
     /// Holds a payload that could not even be mapped (an adapter's unparseable native record),

@@ -90,6 +90,41 @@ struct SignatureTests {
         for node in [semas, kodit, kamco] { await node.stop() }
     }
 
+    /// A pipelined pull decodes and verifies the next page while it stores the current one
+    /// (``Replica/prepare(_:)``): a forgery on a page read ahead is refused like one on the first.
+    @Test("a pull verifies the pages it reads ahead: a relay's forgery on the third page of a pipelined catch-up is quarantined, the other 500 versions apply")
+    func forgeryOnAPageReadAhead() async throws {
+        let dir = TemporaryDirectory()
+        try makePKI(in: dir, for: [.semas, .kodit, .kamco])
+        let semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
+        // kodit does not verify (an old or hostile node): it stores what it is given.
+        let kodit = try await TestNode(agency: .kodit, dir: dir, peers: [.semas, .kamco], signing: false)
+        let kamco = try await TestNode(agency: .kamco, dir: dir, peers: [.kodit])
+        var data = SyntheticData(seed: 72)
+        let programs = (0..<501).map { data.program(owner: .semas, nativeID: "ahead-\($0)") }
+        try await semas.replica.author(programs.map { AuthoredEdit(key: $0.key, edit: .publishProgram($0)) }, by: .semas)
+        try await settle([kodit.link(to: semas)])
+        // kodit rewrites the first program under semas's signature: it moves to the end of kodit's
+        // feed, the third page of kamco's pull (pages of 200), which kamco reads ahead.
+        let frame = try #require(try await semas.replica.feed(after: 0, limit: 600, for: .kodit).frames
+            .compactMap { try? SignedVersion(frame: $0) }.first { $0.version.key == programs[0].key })
+        var altered = frame.version
+        var content = programs[0]
+        content.title = "kodit rewrote this"
+        altered.body = .program(MVRegister(content, dot: Dot(.semas, altered.vector[.semas] + 1)))
+        altered.vector = VersionVector([.semas: altered.vector[.semas] + 1])
+        try await kodit.replica.apply(encoded: [SignedVersion(altered, signature: frame.signature).frame], from: .peer(.semas))
+        #expect(try await kodit.replica.record(programs[0].key)?.program?.title == "kodit rewrote this")
+
+        let applied = try await kamco.link(to: kodit).catchUp()
+        #expect(applied == 500)
+        #expect(try await kamco.replica.record(programs[0].key) == nil)
+        for program in programs.dropFirst() { #expect(try await kamco.replica.record(program.key)?.program == program) }
+        let held = try await kamco.replica.quarantine()
+        #expect(held.map(\.code) == ["signature_invalid"] && held.first?.recordKey == programs[0].key.description, "\(held.map { "\($0.code): \($0.reason)" })")
+        for node in [semas, kodit, kamco] { await node.stop() }
+    }
+
     @Test("concurrent edits of a referral by its two parties travel as each author's signed version and converge through a relay")
     func concurrentVersionsTravelSigned() async throws {
         let dir = TemporaryDirectory()
