@@ -443,10 +443,14 @@ enum ParallelFill {
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 let range = chunk * size ..< min(count, (chunk + 1) * size)
                 guard !range.isEmpty else { return }
+                var filled = 0
                 body(range) { index, value in
                     precondition(range.contains(index), "a part puts only its own range")
                     (slots.base + index).initialize(to: value)
+                    filled += 1
                 }
+                // Every slot is initialized before the array claims it (counted, not assumed).
+                precondition(filled == range.count, "a part puts each of its positions exactly once")
             }
             initialized = count
         }
