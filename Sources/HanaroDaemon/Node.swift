@@ -188,8 +188,13 @@ public final class Node: Sendable {
             replica: replica, tls: tls, policy: policy, host: configuration.federationHost, port: configuration.federationPort,
             logger: logger, connections: federationConnections, freshness: { status.relayFreshness }, onRunning: onFederationPort)
         await self.status.refresh()
-        let probeThread = ProbeThread()
+        let probeThread = await ProbeThread()
         defer { Task { await probeThread.shutdown() } }
+        if let refused = probeThread.priority {
+            logger.notice("status port thread: \(refused)")
+        } else {
+            logger.debug("status port thread at nice \(ProbeThread.niceness)")
+        }
         let statusServer = try StatusServer.application(status: status, admin: admin, token: configuration.adminToken,
                                                         host: configuration.statusHost, port: configuration.statusPort, logger: logger,
                                                         connections: statusConnections, eventLoopGroup: .shared(probeThread.group),

@@ -35,5 +35,13 @@ func monotonicSeconds() -> Double {
     return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
 }
 
+/// CPU seconds this process has used, on every thread (user and system): beside a wall-clock
+/// interval it tells whether a phase kept both cores busy or waited.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
 /// The bench's origin on the monotonic clock.
 let benchEpoch = ContinuousClock.now

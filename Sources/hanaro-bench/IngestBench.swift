@@ -89,13 +89,15 @@ struct IngestBench: AsyncParsableCommand {
             let rereadRate = Double(reread.summary.items) / rereadSeconds
             // The same list read into a fresh replica from an agency that keeps its rendered answers
             // (the first read rendered them): what the node itself costs beside the parse.
-            var warm = "—"
+            var warm = "—", warmLoad = ""
             if !renderEveryAnswer {
                 let (second, fresh, again) = try freshIngest()
                 try await Task.sleep(for: .milliseconds(1100))
-                let warmStart = monotonicSeconds()
+                let warmStart = monotonicSeconds(), warmCPU = processCPUSeconds()
                 let warmRead = try await again.ingestPrograms()
-                let warmRate = Double(warmRead.summary.items) / (monotonicSeconds() - warmStart)
+                let warmSeconds = monotonicSeconds() - warmStart
+                let warmRate = Double(warmRead.summary.items) / warmSeconds
+                warmLoad = String(format: "%.2f s wall, %.2f s CPU (%.1f cores busy)", warmSeconds, processCPUSeconds() - warmCPU, (processCPUSeconds() - warmCPU) / warmSeconds)
                 // Each replica authors its own versions (its own clock in their vectors), so their
                 // digests differ; the programs stored must not.
                 let same = try await fresh.summary().programs == stored
@@ -103,6 +105,7 @@ struct IngestBench: AsyncParsableCommand {
                 remove(second)
             }
             print("| \(agency.rawValue) | \(label) | \(stored) | \(Int(ingestRate)) | \(warm) | \(Int(parseRate)) | \(String(format: "%.2f", ingestRate / parseRate)) | \(summary.summary.pages) | \(reread.summary.isSnapshot ? "snapshot" : "incremental") \(reread.summary.items) items, \(Int(rereadRate))/s = \(String(format: "%.1f", rereadRate / ingestRate))× first read, \(unchanged ? "0 writes" : "WROTE (head \(beforeReread.headSeq)→\(afterReread.headSeq), WAL \(walBefore)→\(walAfter) B)") |")
+            if !warmLoad.isEmpty { print("|   | ingest with answers rendered: \(warmLoad) | | | | | | | |") }
             await http.shutdown()
             server.cancel()
             _ = try? await server.value

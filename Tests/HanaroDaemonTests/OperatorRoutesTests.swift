@@ -149,7 +149,7 @@ struct OperatorRoutesTests {
         let dir = TemporaryDirectory("probe-thread")
         let surface = try Surface(dir: dir)
         await surface.status.refresh()
-        let thread = ProbeThread()
+        let thread = await ProbeThread()
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "probe-thread")
         logger.logLevel = .critical
@@ -191,6 +191,31 @@ struct OperatorRoutesTests {
         #expect(running == blockers, "\(running) of \(blockers) blockers ran")
         #expect(healthz?.hasPrefix("HTTP/1.1 200") == true, "\(healthz ?? "no answer")")
         #expect(status?.hasPrefix("HTTP/1.1 200") == true && status?.contains("\"replica\"") == true)
+    }
+
+    /// The status port's thread asks for nice -10, so that under a sync a probe preempts the
+    /// sync's threads. Granted where the process may lower a nice value (root, CAP_SYS_NICE, or
+    /// the unit's `LimitNICE=-10`); otherwise refused with a reason that names the fix, and the
+    /// thread keeps the process's priority. Which branch runs depends on the machine; both are checked.
+    @Test("the status port's thread asks for nice -10 and says how to grant it when refused")
+    func probeThreadPriority() async throws {
+        let thread = await ProbeThread()
+        let onLoop = try #require(await thread.niceValue())
+        let here = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        await thread.shutdown()
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(__RLIMIT_NICE.rawValue), &limit)
+        // RLIMIT_NICE r lets a thread go down to nice 20 - r; root ignores it.
+        let allowed = geteuid() == 0 || 20 - Int64(limit.rlim_cur) <= Int64(ProbeThread.niceness)
+        if allowed {
+            #expect(thread.priority == nil, "\(thread.priority ?? "")")
+            #expect(onLoop == ProbeThread.niceness)
+            #expect(here != ProbeThread.niceness, "only the probe thread is raised, not the caller's")
+        } else {
+            let reason = try #require(thread.priority)
+            #expect(reason.contains("LimitNICE=-10") && reason.contains("CAP_SYS_NICE"), "\(reason)")
+            #expect(onLoop == here)
+        }
     }
 
     /// One `GET` over a blocking socket with a 10 s receive timeout; the whole answer, or nil.

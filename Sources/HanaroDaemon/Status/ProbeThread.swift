@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -8,7 +11,12 @@ import ServiceLifecycle
 ///
 /// Under a 1M-record sync the probes' p99 was 48-67 ms (docs/BENCHMARKS.md, session 9): a probe's
 /// handler, a trivial copy of a precomputed report, waited for a cooperative thread to come free.
-/// Here it waits only for the kernel to schedule one more thread.
+/// Here it waits only for the kernel to schedule one more thread — and on two cores that a sync
+/// keeps busy, the kernel let it wait 5-10 ms at the 99th percentile (session 11). So the thread
+/// asks for a higher scheduling priority (``niceness``, -10): a probe that wakes it preempts the
+/// sync's threads instead of queueing behind them. Lowering a nice value needs `CAP_SYS_NICE` or
+/// an `RLIMIT_NICE` that allows it (`LimitNICE=-10` in ops/systemd/hanaro.service); without
+/// either the thread keeps the process's priority, and ``priority`` says so (logged at start).
 ///
 /// Written by hand because the swift-nio of this stack (2.x as mirrored here) does not yet offer
 /// an event loop as a Swift `TaskExecutor`; this is the few lines newer NIO versions ship.
@@ -17,9 +25,41 @@ final class ProbeThread: TaskExecutor, @unchecked Sendable {
     let group: MultiThreadedEventLoopGroup
     private let loop: any EventLoop
 
-    init() {
+    /// The nice value the thread asks for.
+    static let niceness: Int32 = -10
+
+    /// What the thread got: nil when the priority was granted, else why not.
+    let priority: String?
+
+    /// Starts the thread and asks for ``niceness`` on it.
+    init() async {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         loop = group.next()
+        // On Linux a nice value belongs to a thread (NPTL): `setpriority(PRIO_PROCESS, 0, …)`
+        // changes the calling thread's only, which is why it runs on the loop.
+        priority = try? await loop.submit { () -> String? in Self.raisePriority(to: Self.niceness) }.get()
+    }
+
+    /// The thread's nice value now (nil off Linux, or once the thread has stopped).
+    func niceValue() async -> Int32? {
+        #if canImport(Glibc)
+        return try? await loop.submit { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }.get()
+        #else
+        return nil
+        #endif
+    }
+
+    /// Sets the calling thread's nice value; nil on success, else the reason.
+    static func raisePriority(to nice: Int32) -> String? {
+        #if canImport(Glibc)
+        errno = 0
+        guard setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) == 0 else {
+            return "nice \(nice) refused (\(String(cString: strerror(errno)))): the status port shares the CPU with the sync as an equal; grant CAP_SYS_NICE or LimitNICE=\(nice) (ops/systemd/hanaro.service)"
+        }
+        return nil
+        #else
+        return "thread priorities are set on Linux only"
+        #endif
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
