@@ -54,13 +54,23 @@ extension Replica {
             let stored = try JSONDecoder().decode(SubscriptionFilter.Stored.self, from: Data(plain))
             entries.append((id, SubscriptionFilter(stored: stored)))
         }
-        let matcher = entries.isEmpty ? nil : SubscriptionMatcher(entries)
-        self.matcher.withLock { $0 = matcher }
+        let live = SubscriptionMatcher.Live(entries)
+        self.matcher.withLock { $0 = live }
     }
 
     /// This node's agency and the subscriptions, for a write transaction.
     var sessionEvents: SessionEvents {
-        SessionEvents(matcher: matcher.withLock { $0 }, localAgency: localAgency, indexing: keepsAgencyAPI)
+        SessionEvents(matcher: matcher.withLock { $0.current() }, localAgency: localAgency, indexing: keepsAgencyAPI)
+    }
+
+    /// Stops matching a subscription, in the transaction that deletes or disables it; a full
+    /// load once tombstones outnumber the live entries.
+    func unmatch(_ id: String, _ db: Database) throws {
+        let compact = matcher.withLock { live in
+            live.remove(id: id)
+            return live.needsCompaction
+        }
+        if compact { try reloadSubscriptions(db) }
     }
 
     /// Saves a subscription (its filter and secret sealed) and starts matching it, with an audit
@@ -80,7 +90,7 @@ extension Replica {
             try AuditChain.append(db, at: Int64(now), actor: audit.actor, action: audit.action, target: id, outcome: audit.outcome, detail: audit.detail)
             // Added to the matcher as it is (reloading every subscription here made creating n of
             // them cost n² decryptions: 10,000 took minutes).
-            self.matcher.withLock { $0 = ($0 ?? SubscriptionMatcher([])).adding(id: id, filter: filter) }
+            self.matcher.withLock { $0.add(id: id, filter: filter) }
         }
         return Subscription(id: id, client: client, url: url, filter: filter, state: "active", disabledReason: nil,
                             createdAt: Date(timeIntervalSince1970: Double(now) / 1000))
@@ -123,7 +133,7 @@ extension Replica {
             guard db.changesCount == 1 else { return false }
             try db.execute(sql: "UPDATE outbox SET state = 'dropped' WHERE subscription = ? AND state = 'pending'", arguments: [id])
             try AuditChain.append(db, at: now, actor: audit.actor, action: audit.action, target: id, outcome: audit.outcome, detail: audit.detail)
-            try self.reloadSubscriptions(db)
+            try self.unmatch(id, db)
             return true
         }
     }
@@ -178,7 +188,7 @@ extension Replica {
                 try db.execute(sql: "UPDATE outbox SET state = 'dropped' WHERE subscription = ? AND state = 'pending'", arguments: [delivery.subscription])
                 try AuditChain.append(db, at: now, actor: "webhooks", action: "api.subscription.disable", target: delivery.subscription, outcome: "ok",
                                       detail: "the receiver answered 410 Gone; pending deliveries dropped")
-                try self.reloadSubscriptions(db)
+                try self.unmatch(delivery.subscription, db)
             }
         }
     }

@@ -73,7 +73,7 @@ public final class Replica: Sendable {
     /// Wakes long-polling feed readers after each commit.
     let headWatch = HeadWatch()
     /// The active webhook subscriptions, matched in every write transaction (nil: none).
-    let matcher = Mutex<SubscriptionMatcher?>(nil)
+    let matcher = Mutex(SubscriptionMatcher.Live())
     /// Program criteria for eligibility answers (see ``CriteriaCache``).
     let criteriaCache = CriteriaCache()
     /// Program search's bm25 document counts, kept between searches (``SearchRank``).

@@ -324,6 +324,70 @@ struct SearchIndexTests {
         #expect(try await replica.searchPrograms(query).items.map(\.program.nativeID).contains("K-new"))
     }
 
+    /// The live matcher a replica keeps changes in place: subscriptions added and removed in any
+    /// order match exactly what checking every active one finds, a snapshot taken before a change
+    /// (a write transaction in progress) keeps matching what it was made with, and tombstones ask
+    /// for a full load once they outnumber the live entries.
+    @Test("the live matcher: adds and removals in place, snapshots unchanged by later changes, compaction asked for")
+    func liveMatcher() throws {
+        var rng = SystemRandomNumberGenerator()
+        let words = ["창업", "자금", "재도전", "스마트상점", "햇살론", "판로", "소상공인정책자금", "IT"]
+        var live = SubscriptionMatcher.Live()
+        var active: [(id: String, filter: SubscriptionFilter)] = []
+        func expected(_ record: ProgramRecord) -> [String] {
+            let text = SubscriptionMatcher.normalized(record.title + " " + record.summary)
+            return active.filter { _, filter in
+                filter.events.contains(.programMatched)
+                    && (filter.agency.map { $0 == record.owner } ?? true)
+                    && (filter.keywords.isEmpty || filter.keywords.contains { text.contains(SubscriptionMatcher.normalized($0)) })
+                    && (filter.profile.map { record.eligibility.quickCheck($0) != .ineligible } ?? true)
+            }.map(\.id)
+        }
+        let empty = live.current()
+        #expect(empty == nil)
+        var next = 0
+        for round in 0..<60 {
+            for _ in 0..<Int.random(in: 1...12, using: &rng) {
+                let keywords = (0..<Int.random(in: 0...2, using: &rng)).map { _ in words.randomElement(using: &rng)! }
+                let events: Set<WebhookEventType> = next % 7 == 0 ? [.referralReceived] : next % 7 == 1 ? [.programMatched, .referralReceived] : [.programMatched]
+                let filter = SubscriptionFilter(events: events, profile: next % 3 == 0 ? BusinessProfile(ownerAge: Int64.random(in: 20...70, using: &rng)) : nil,
+                                                keywords: keywords, agency: next % 5 == 0 ? AgencyID.allCases.randomElement(using: &rng) : nil)
+                live.add(id: "s\(next)", filter: filter)
+                active.append(("s\(next)", filter))
+                next += 1
+            }
+            for _ in 0..<Int.random(in: 0...10, using: &rng) where !active.isEmpty {
+                let gone = active.remove(at: Int.random(in: 0..<active.count, using: &rng))
+                live.remove(id: gone.id)
+            }
+            let record = program(AgencyID.allCases[round % 6], "P-\(round)", (0..<3).map { _ in words.randomElement(using: &rng)! }.joined(separator: " "),
+                                 summary: "소상공인 지원", eligibility: Eligibility(ownerAge: BoundedRange(min: Int64.random(in: 20...60, using: &rng))))
+            let matcher = live.current()
+            #expect((matcher?.matches(record) ?? []) == expected(record), "round \(round)")
+            #expect((matcher?.referralSubscriptions ?? []) == active.filter { $0.filter.events.contains(.referralReceived) }.map(\.id))
+            #expect(matcher?.hasProgramSubscriptions ?? false == active.contains { $0.filter.events.contains(.programMatched) })
+        }
+        // A snapshot in use is not changed by what comes after it.
+        let record = program(.kodit, "P-new", "새말 지원", summary: "", eligibility: Eligibility())
+        let taken = live.current()
+        let before = try #require(taken)
+        live.add(id: "new", filter: SubscriptionFilter(events: [.programMatched], keywords: ["새말"]))
+        let after = live.current()
+        #expect(!before.matches(record).contains("new"))
+        #expect(after?.matches(record).contains("new") == true)
+        live.remove(id: "new")
+        let removed = live.current()
+        #expect(removed?.matches(record).contains("new") == false)
+        // Tombstones: none asked for while few; asked for once they outnumber the live entries.
+        var many = SubscriptionMatcher.Live((0..<600).map { ("m\($0)", SubscriptionFilter(events: [.programMatched], keywords: ["창업"])) })
+        for i in 0..<300 { many.remove(id: "m\(i)") }
+        #expect(!many.needsCompaction)
+        for i in 300..<301 { many.remove(id: "m\(i)") }
+        #expect(many.needsCompaction)
+        let left = many.current()
+        #expect(left?.matches(program(.kodit, "P", "창업", summary: "", eligibility: Eligibility())).count == 299)
+    }
+
     @Test("the matcher's pair index finds exactly what checking every subscription finds")
     func matcherIndex() throws {
         var rng = SystemRandomNumberGenerator()
