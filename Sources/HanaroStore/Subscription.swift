@@ -227,8 +227,9 @@ final class SubscriptionMatcher: Sendable {
     /// one decrypted every subscription again to rebuild it: n of either cost n² (10,000 creations
     /// took 4-5 s). Now a change mutates the builder (its buffers are shared with a snapshot still
     /// in use only until the first change after it is taken, which copies them once), and a deletion
-    /// leaves a tombstone; the owner reloads everything once tombstones are half the entries
-    /// (``needsCompaction``), so deletions cost O(1) amortized too.
+    /// leaves a tombstone (and drops the id from the referral subscriptions' list, a scan of ids);
+    /// the owner reloads everything once tombstones outnumber the live entries (``needsCompaction``),
+    /// so the decryptions of a reload are paid once per as many deletions as there are entries.
     struct Live: Sendable {
         private(set) var builder = Builder()
         private var snapshot: SubscriptionMatcher?
