@@ -175,9 +175,9 @@ final class SubscriptionMatcher: Sendable {
         var gramLengths: UInt8 = 0
         var presence = [UInt64](repeating: 0, count: SubscriptionMatcher.presenceWords)
         var firsts = [UInt64](repeating: 0, count: SubscriptionMatcher.firstsWords)
-        /// Each program subscription's place in `entries`.
+        /// Each active program subscription's place in `entries`.
         var positions: [String: Int] = [:]
-        var activeEntries = 0
+        var activeEntries: Int { positions.count }
         /// Entries removed since the builder was made (still filed, matching nothing).
         var inactiveEntries: Int { entries.count - activeEntries }
 
@@ -187,16 +187,14 @@ final class SubscriptionMatcher: Sendable {
         /// Stops matching a subscription (deleted, or disabled by a 410).
         mutating func remove(id: String) {
             referralSubscriptions.removeAll { $0 == id }
-            guard let index = positions.removeValue(forKey: id), entries[index].active else { return }
+            guard let index = positions.removeValue(forKey: id) else { return }
             entries[index].active = false
-            activeEntries -= 1
         }
 
         mutating func add(id: String, filter: SubscriptionFilter) {
             if filter.events.contains(.referralReceived) { referralSubscriptions.append(id) }
             guard filter.events.contains(.programMatched) else { return }
             positions[id] = entries.count
-            activeEntries += 1
             // NFC, lower-cased, without whitespace, as UTF-8; kept only in `keywordBytes`.
             let keywords = Set(filter.keywords.map { Array(SubscriptionMatcher.normalized($0).utf8) }.filter { !$0.isEmpty })
             let index = entries.count
@@ -231,7 +229,7 @@ final class SubscriptionMatcher: Sendable {
     /// the owner reloads everything once tombstones outnumber the live entries (``needsCompaction``),
     /// so the decryptions of a reload are paid once per as many deletions as there are entries.
     struct Live: Sendable {
-        private(set) var builder = Builder()
+        private var builder = Builder()
         private var snapshot: SubscriptionMatcher?
 
         init(_ subscriptions: [(id: String, filter: SubscriptionFilter)] = []) {

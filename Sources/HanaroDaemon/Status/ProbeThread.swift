@@ -52,9 +52,8 @@ final class ProbeThread: TaskExecutor, @unchecked Sendable {
     /// Sets the calling thread's nice value; nil on success, else the reason.
     static func raisePriority(to nice: Int32) -> String? {
         #if canImport(Glibc)
-        errno = 0
         guard setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) == 0 else {
-            return "nice \(nice) refused (\(String(cString: strerror(errno)))): the status port shares the CPU with the sync as an equal; grant CAP_SYS_NICE or LimitNICE=\(nice) (ops/systemd/hanaro.service)"
+            return "nice \(nice) refused (\(String(cString: strerror(errno)))): the status port gets no more CPU than the sync's threads; grant CAP_SYS_NICE or LimitNICE=\(nice) (ops/systemd/hanaro.service)"
         }
         return nil
         #else
