@@ -106,6 +106,7 @@ extension Replica {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents)
+            session.prework = IndexPrework(batch, matcher: session.events.matcher, indexing: session.events.indexing)
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(batch.count)
             for incoming in batch {
@@ -339,6 +340,7 @@ extension WriteSession {
 
     /// Signs prepared versions of distinct records together, logs and stores them, in order.
     mutating func commit(_ prepared: [PreparedVersion], admin: String?) throws {
+        prework = IndexPrework(prepared.lazy.map(\.version), matcher: events.matcher, indexing: events.indexing)
         let unsigned = prepared.compactMap(\.unsigned)
         let signatures = signer.map { $0.sign(envelopes: unsigned.map(\.envelope)) } ?? []
         var next = 0
@@ -410,13 +412,19 @@ extension Replica {
     public struct PreparedPage: Sendable {
         let payloads: [[UInt8]]
         let page: DecodedPage
+        /// The index's work on the page's programs (``IndexPrework``), against the subscriptions
+        /// of the moment it was prepared.
+        let prework: IndexPrework
     }
 
     /// Decodes `payloads` and checks their signatures, spread over the cores: everything of an
     /// apply that needs no database. A puller prepares the next page while the writer stores the
     /// one before it, so that verification and the single writer overlap.
     public func prepare(_ payloads: [[UInt8]]) -> PreparedPage {
-        PreparedPage(payloads: payloads, page: Self.decodeAndVerify(payloads, authentication: authentication))
+        let page = Self.decodeAndVerify(payloads, authentication: authentication)
+        let events = sessionEvents
+        let versions = page.decoded.indices.lazy.filter { page.checked[$0].refusal == nil }.compactMap { page.decoded[$0].signed?.version }
+        return PreparedPage(payloads: payloads, page: page, prework: IndexPrework(versions, matcher: events.matcher, indexing: events.indexing))
     }
 
     /// ``apply(encoded:from:checkpoint:withholdingFor:auditingRefusals:)`` of a page already
@@ -428,6 +436,7 @@ extension Replica {
         let payloads = prepared.payloads, page = prepared.page
         return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents)
+            session.prework = prepared.prework
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(payloads.count)
             for (index, payload) in payloads.enumerated() {

@@ -30,7 +30,8 @@ enum SearchIndex {
     /// equal the previous one's keeps its FTS5 row (a status or period change rewrites only
     /// `program_index`). Change ``SearchText/grams(_:)`` only with a new ``version``: a delete
     /// with other grams than were inserted would corrupt the index, so a new version rebuilds it.
-    static func indexProgram(_ db: Database, key: RecordKey, program: ProgramRecord, previous: ProgramRecord?, seq: Int64) throws {
+    /// `prework`, when given, is this very state's (``IndexPrework``).
+    static func indexProgram(_ db: Database, key: RecordKey, program: ProgramRecord, previous: ProgramRecord?, seq: Int64, prework: ProgramPrework? = nil) throws {
         let text = key.description
         let indexed = previous.flatMap { $0.isDeleted ? nil : $0 }
         if program.isDeleted {
@@ -40,7 +41,7 @@ enum SearchIndex {
             }
             return
         }
-        let facets = facets(of: program)
+        let facets = prework?.facets ?? facets(of: program)
         // The facets as they were indexed (stored: recomputing them from the decoded previous
         // state would give other tokens if a code's mapping ever changed).
         if let indexed, let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, facets, open_from, open_until FROM program_index WHERE key = ?"), arguments: [text]) {
@@ -60,7 +61,7 @@ enum SearchIndex {
             try deleteText(db, id: id, indexed, facets: stored)
         }
         let id = try upsert(db, key: key, program: program, facets: facets, seq: seq)
-        let title = SearchText.grams(program.title), summary = SearchText.grams(program.summary)
+        let title = prework?.titleGrams ?? SearchText.grams(program.title), summary = prework?.summaryGrams ?? SearchText.grams(program.summary)
         try db.cachedStatement(sql: "INSERT INTO program_fts(rowid, title_grams, summary_grams, facets) VALUES (?, ?, ?, ?)")
             .execute(arguments: [id, title, summary, facets])
     }
@@ -211,14 +212,15 @@ enum SearchIndex {
 
 extension WriteSession {
     /// Indexes a stored version and queues the webhooks it owes.
-    func index(_ version: RecordVersion, previous: RecordVersion?, seq: Int64) throws {
+    mutating func index(_ version: RecordVersion, previous: RecordVersion?, seq: Int64) throws {
         let isNew = previous == nil
         switch version.body {
         case .program(let register):
             let program = register.value
-            try SearchIndex.indexProgram(db, key: version.key, program: program, previous: previous?.program, seq: seq)
+            let work = prework.take(version.key, for: program)
+            try SearchIndex.indexProgram(db, key: version.key, program: program, previous: previous?.program, seq: seq, prework: work)
             if !program.isDeleted, let matcher = events.matcher, matcher.hasProgramSubscriptions {
-                try enqueue(matcher.matches(program), type: .programMatched, version: version)
+                try enqueue(work?.matches(in: matcher) ?? matcher.matches(program), type: .programMatched, version: version)
             }
         case .referral(let referral):
             try SearchIndex.indexReferral(db, key: version.key, referral: referral, seq: seq)

@@ -36,6 +36,9 @@ struct WriteSession {
     /// Refused payloads held in this transaction, and those refused beyond the cap (counted only).
     var quarantinedInBatch = 0
     var notKept = 0
+    /// The index's work on this transaction's programs, done on the cores beforehand
+    /// (``IndexPrework``): looked up by `index`, never required.
+    var prework = IndexPrework()
     /// At most this many refused payloads of one batch are kept in quarantine: a flood of refused
     /// frames costs bounded rows (the batch's audit entry counts the rest). Clock-skewed versions
     /// are always kept: they are not wrong, and are retried once the clock allows.

@@ -518,4 +518,91 @@ struct SearchIndexTests {
         try await publish(replica, program(.semas, "S-2", "창업지원 2차"))
         #expect(try await replica.dueDeliveries(limit: 10).allSatisfy { $0.subscription == byProfile.id })
     }
+
+    @Test("the index's work done on the cores before the writer (IndexPrework) gives exactly what the writer alone gives: search, outbox, digest; a subscription made after a page was prepared is matched")
+    func preworkEqualsWriter() async throws {
+        let dir = TemporaryDirectory("search")
+        let source = try Replica.temporary(in: dir, name: "source.sqlite")
+        var rng = SplitMix64(seed: 13)
+        let words = ["창업", "지원", "소상공인", "정책자금", "재도전", "스마트상점", "판로", "수출", "교육", "컨설팅", "보증", "IT", "Ａ"]
+        func text(_ count: Int) -> String { (0 ..< count).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: rng.next() % 3 == 0 ? "" : " ") }
+        func make(_ i: Int, revision: Int) throws -> ProgramRecord {
+            ProgramRecord(owner: AgencyID.allCases[i % 6], nativeID: "P-\(i)", title: text(3) + " \(revision)", summary: text(12),
+                          category: i % 3 == 0 ? .finance : nil,
+                          eligibility: Eligibility(regions: i % 4 == 0 ? [try RegionCode(i % 8 == 0 ? "26" : "11680")] : [], ownerAge: i % 5 == 0 ? BoundedRange(min: 40) : .unbounded),
+                          status: .open)
+        }
+        func versions(_ programs: [ProgramRecord]) async throws -> [RecordVersion] {
+            for owner in AgencyID.allCases {
+                let edits = programs.filter { $0.owner == owner }.map { AuthoredEdit(key: $0.key, edit: .publishProgram($0)) }
+                if !edits.isEmpty { try await source.author(edits, by: owner) }
+            }
+            var result: [RecordVersion] = []
+            for program in programs { result.append(try await source.record(program.key)!) }
+            return result
+        }
+        let first = try await versions(try (0 ..< 120).map { try make($0, revision: 0) })
+        // Half of them edited (text, region, age), ten withdrawn.
+        let second = try await versions(try (0 ..< 60).map { try make($0, revision: 1) })
+        for program in first[60 ..< 70].map({ $0.program! }) {
+            try await source.author([AuthoredEdit(key: program.key, edit: .deleteProgram)], by: program.owner)
+        }
+        var withdrawn: [RecordVersion] = []
+        for version in first[60 ..< 70] { withdrawn.append(try await source.record(version.key)!) }
+        // Programs 100-119 arrive with both their versions in one page (the later one's prework
+        // is kept by key; the earlier state must not take it).
+        let later = try await versions(try (100 ..< 120).map { try make($0, revision: 2) })
+        var pageOne = Array(first[0 ..< 100])
+        for index in 0 ..< 20 { pageOne += [first[100 + index], later[index]] }
+        // Then the edits, the withdrawals, and some versions again (a retried pull).
+        let pageTwo = second + withdrawn + Array(first[0 ..< 10])
+
+        let filters: [SubscriptionFilter] = [
+            SubscriptionFilter(events: [.programMatched], keywords: ["창업 지원"]),
+            SubscriptionFilter(events: [.programMatched], keywords: ["정책자금", "수출"]),
+            SubscriptionFilter(events: [.programMatched], profile: BusinessProfile(ownerAge: 25)),
+            SubscriptionFilter(events: [.programMatched], profile: BusinessProfile(region: try RegionCode("11680")), keywords: ["교육"]),
+            SubscriptionFilter(events: [.programMatched], keywords: ["스마트상점"], agency: .kodit),
+            SubscriptionFilter(events: [.programMatched], keywords: ["ａ"], category: .finance),
+            SubscriptionFilter(events: [.programMatched]),
+        ]
+        let late = SubscriptionFilter(events: [.programMatched], keywords: ["재도전"])
+        let audit = AuditNote(actor: "api:test", action: "api.subscription.create", target: "", outcome: "ok", detail: "")
+        func subscribe(_ replica: Replica, _ filter: SubscriptionFilter, _ n: Int) async throws {
+            _ = try await replica.createSubscription(client: "test", url: "http://127.0.0.1:1/hook/\(n)", secret: "whsec_x", filter: filter, audit: audit)
+        }
+        // `batched`: each page in one call, the second through `prepare` with a subscription made
+        // after it was prepared. `alone`: one version a call (below the prework's minimum).
+        let batched = try Replica.temporary(in: dir, name: "batched.sqlite"), alone = try Replica.temporary(in: dir, name: "alone.sqlite")
+        for replica in [batched, alone] {
+            for (n, filter) in filters.enumerated() { try await subscribe(replica, filter, n) }
+        }
+        #expect(!IndexPrework(pageOne, matcher: nil, indexing: true).isEmpty)
+        try await batched.apply(pageOne, from: .peer(.kodit))
+        let prepared = batched.prepare(pageTwo.map(\.canonicalBytes))
+        try await subscribe(batched, late, filters.count)
+        try await batched.apply(prepared: prepared, from: .peer(.kodit))
+        for version in pageOne { try await alone.apply([version], from: .peer(.kodit)) }
+        try await subscribe(alone, late, filters.count)
+        for version in pageTwo { try await alone.apply([version], from: .peer(.kodit)) }
+
+        #expect(try await batched.digest() == alone.digest())
+        func owed(_ replica: Replica) async throws -> Set<String> {
+            Set(try await replica.dueDeliveries(limit: 100_000).map { "\($0.url) \($0.recordKey) \($0.version)" })
+        }
+        let deliveries = try await owed(batched)
+        #expect(deliveries == (try await owed(alone)))
+        #expect(deliveries.contains { $0.hasPrefix("http://127.0.0.1:1/hook/\(filters.count) ") }, "the subscription made after the page was prepared is matched")
+        #expect(deliveries.count > 100)
+        for query in ["창업", "정책자금", "스마트상점 판로", "창", "ａ", "교육 컨설팅", "1", "2"] {
+            for region in [nil, "11", "26"] {
+                var search = ProgramQuery()
+                search.text = query
+                search.region = try region.map { try RegionCode($0) }
+                search.limit = 200
+                let found = try await batched.searchPrograms(search).items.map(\.program.nativeID)
+                #expect(found == (try await alone.searchPrograms(search).items.map(\.program.nativeID)), "\(query) \(region ?? "-")")
+            }
+        }
+    }
 }
