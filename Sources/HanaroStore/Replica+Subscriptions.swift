@@ -60,7 +60,7 @@ extension Replica {
 
     /// This node's agency and the subscriptions, for a write transaction.
     var sessionEvents: SessionEvents {
-        SessionEvents(matcher: matcher.withLock { $0.current() }, localAgency: localAgency, indexing: keepsAgencyAPI)
+        SessionEvents(matcher: matcher.withLock { $0.current() }, localAgency: localAgency, indexing: keepsAgencyAPI, prework: preworksOnCores)
     }
 
     /// Stops matching a subscription, in the transaction that deletes or disables it; a full

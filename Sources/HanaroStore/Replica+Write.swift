@@ -106,7 +106,7 @@ extension Replica {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents)
-            session.prework = IndexPrework(batch, matcher: session.events.matcher, indexing: session.events.indexing)
+            session.prework = IndexPrework(batch, matcher: session.events.matcher, indexing: session.events.indexing && session.events.prework)
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(batch.count)
             for incoming in batch {
@@ -340,7 +340,7 @@ extension WriteSession {
 
     /// Signs prepared versions of distinct records together, logs and stores them, in order.
     mutating func commit(_ prepared: [PreparedVersion], admin: String?) throws {
-        prework = IndexPrework(prepared.lazy.map(\.version), matcher: events.matcher, indexing: events.indexing)
+        prework = IndexPrework(prepared.lazy.map(\.version), matcher: events.matcher, indexing: events.indexing && events.prework)
         let unsigned = prepared.compactMap(\.unsigned)
         let signatures = signer.map { $0.sign(envelopes: unsigned.map(\.envelope)) } ?? []
         var next = 0
@@ -424,7 +424,7 @@ extension Replica {
         let page = Self.decodeAndVerify(payloads, authentication: authentication)
         let events = sessionEvents
         let versions = page.decoded.indices.lazy.filter { page.checked[$0].refusal == nil }.compactMap { page.decoded[$0].signed?.version }
-        return PreparedPage(payloads: payloads, page: page, prework: IndexPrework(versions, matcher: events.matcher, indexing: events.indexing))
+        return PreparedPage(payloads: payloads, page: page, prework: IndexPrework(versions, matcher: events.matcher, indexing: events.indexing && events.prework))
     }
 
     /// ``apply(encoded:from:checkpoint:withholdingFor:auditingRefusals:)`` of a page already

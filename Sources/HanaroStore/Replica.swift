@@ -41,6 +41,11 @@ public final class Replica: Sendable {
         /// serves the API (`api.listen`): the search index costs about 90 µs of every program
         /// applied (docs/BENCHMARKS.md). Turned on after a time off, the tables are rebuilt at open.
         public var agencyAPI = true
+        /// Whether the index's pure work on a page's programs (grams, facets, subscriptions
+        /// matched) is spread over the cores before the single writer stores them
+        /// (``IndexPrework``). Off, the writer does it alone, as before session 13:
+        /// `hanaro-bench api` compares both in one run.
+        public var preworkOnCores = true
 
         public init() {}
     }
@@ -84,6 +89,8 @@ public final class Replica: Sendable {
     public let localAgency: AgencyID?
     /// Whether the Agency API's tables are kept (see ``Options/agencyAPI``).
     let keepsAgencyAPI: Bool
+    /// See ``Options/preworkOnCores``.
+    let preworksOnCores: Bool
     private let restoreNoticed = Mutex(false)
 
     /// Records that this process found its file restored from an older copy; true the first time.
@@ -164,6 +171,7 @@ public final class Replica: Sendable {
         } ?? [:]
         self.localAgency = options.agency ?? options.authentication?.signer?.agency
         self.keepsAgencyAPI = options.agencyAPI
+        self.preworksOnCores = options.preworkOnCores
         self.writer = writer
         do {
             try ReplicaSchema.migrator().migrate(writer)

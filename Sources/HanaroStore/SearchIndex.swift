@@ -10,6 +10,8 @@ struct SessionEvents: Sendable {
     var localAgency: AgencyID?
     /// Whether to keep the Agency API's tables at all (see `Replica.Options.agencyAPI`).
     var indexing = true
+    /// Whether pages are worked on for the index before the writer stores them (``IndexPrework``).
+    var prework = true
 }
 
 /// The Agency API's derived tables (see `ReplicaSchema.v5`), written in the transaction that

@@ -28,7 +28,7 @@ struct APIBench: AsyncParsableCommand {
     @Option(help: "Seconds of paced HTTP load.") var seconds = 10
     @Option(help: "Connections the HTTP client may open to the node (AsyncHTTPClient's default is 8; with more than api.max_concurrent_searches + api.max_queued_searches = 18, an overload meets the node's admission gate instead of queueing in the client).") var connections = 8
     @Option(help: "Also time in-process search with these ranking windows (the API's is ProgramQuery.rankWindow's default).") var windows: [Int] = []
-    @Option(help: "Rounds of the apply comparison (each applies into a fresh replica with no, matching-nothing and owner-like subscriptions in turn).") var rounds = 3
+    @Option(help: "Rounds of the apply comparison (each applies into a fresh replica with no, matching-nothing and owner-like subscriptions in turn, then with no and owner-like subscriptions and the writer alone).") var rounds = 3
 
     func run() async throws {
         print("# hanaro-bench api --programs \(programs) --queries \(queries) --answers \(answers) --subscriptions \(subscriptions) --applied \(applied) --rate \(rate) --seconds \(seconds) --connections \(connections)\(windows.map { " --windows \($0)" }.joined()) --rounds \(rounds)")
@@ -36,8 +36,10 @@ struct APIBench: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         // HANARO_BENCH_KEEP=1 keeps the files (to try queries on them with sqlite3).
         defer { if ProcessInfo.processInfo.environment["HANARO_BENCH_KEEP"] == nil { try? FileManager.default.removeItem(atPath: dir) } else { print("kept \(dir)") } }
-        func replica(_ name: String) throws -> Replica {
-            try Replica(path: "\(dir)/\(name).sqlite", key: try ReplicaKey.create(at: "\(dir)/\(name).key"))
+        func replica(_ name: String, prework: Bool = true) throws -> Replica {
+            var options = Replica.Options()
+            options.preworkOnCores = prework
+            return try Replica(path: "\(dir)/\(name).sqlite", key: try ReplicaKey.create(at: "\(dir)/\(name).key"), options: options)
         }
         func versions(_ count: Int, seed: UInt64, prefix: String) -> [RecordVersion] {
             var data = SyntheticData(seed: seed)
@@ -143,13 +145,16 @@ struct APIBench: AsyncParsableCommand {
         // The three set-ups in turn, `rounds` times, each into a fresh replica: one apply of 20,000
         // takes ~4 s, and this machine's speed drifts by ±12 % over a minute, so one run of each
         // compared runs at different speeds. The ratios are of the medians.
-        var rates: [[Double]] = [[], [], []]
+        // Set-ups 3 and 4 repeat 0 and 2 with the writer doing the index's work alone
+        // (`Replica.Options.preworkOnCores` off), so the prework's gain is measured in the same minutes.
+        let setups: [(filters: [SubscriptionFilter], prework: Bool)] = [([], true), (none, true), (owners, true), ([], false), (owners, false)]
+        var rates: [[Double]] = Array(repeating: [], count: setups.count)
         var digests: [ReplicaDigest] = []
-        var queued: [Int64] = [0, 0, 0]
-        var creating: [Double] = [0, 0, 0]
+        var queued: [Int64] = Array(repeating: 0, count: setups.count)
+        var creating: [Double] = Array(repeating: 0, count: setups.count)
         for round in 0..<rounds {
-            for (setup, filters) in [[], none, owners].enumerated() {
-                let target = try replica("apply-\(round)-\(setup)")
+            for (setup, (filters, prework)) in setups.enumerated() {
+                let target = try replica("apply-\(round)-\(setup)", prework: prework)
                 let created = monotonicSeconds()
                 for filter in filters {
                     _ = try await target.createSubscription(client: "bench", url: "https://127.0.0.1/hook", secret: "whsec_x", filter: filter,
@@ -171,6 +176,11 @@ struct APIBench: AsyncParsableCommand {
                          applied, subscriptions, label as NSString, with, list(rates[setup]) as NSString, with / without, queued[setup], Double(queued[setup]) / Double(applied), creating[setup]))
             print("  digests equal to the replica without subscriptions: \(digests[setup] == digests[0])")
         }
+        let alone = median(rates[3])
+        print(String(format: "the writer alone (no prework on the cores): no subscriptions median %.0f rec/s (%@); owner-like median %.0f rec/s (%@) = %.2f× of none; prework's gain: none %.2f×, owner-like %.2f×",
+                     alone, list(rates[3]) as NSString, median(rates[4]), list(rates[4]) as NSString, median(rates[4]) / alone,
+                     without / alone, median(rates[2]) / median(rates[4])))
+        print("  digests equal to the replica with the prework: \(digests[3] == digests[0] && digests[4] == digests[2])")
     }
 
     /// The Agency API's listener on loopback over `replica`, and paced requests through
