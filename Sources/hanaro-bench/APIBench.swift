@@ -28,7 +28,7 @@ struct APIBench: AsyncParsableCommand {
     @Option(help: "Seconds of paced HTTP load.") var seconds = 10
     @Option(help: "Connections the HTTP client may open to the node (AsyncHTTPClient's default is 8; with more than api.max_concurrent_searches + api.max_queued_searches = 18, an overload meets the node's admission gate instead of queueing in the client).") var connections = 8
     @Option(help: "Also time in-process search with these ranking windows (the API's is ProgramQuery.rankWindow's default).") var windows: [Int] = []
-    @Option(help: "Rounds of the apply comparison (each applies into a fresh replica with no, matching-nothing and owner-like subscriptions in turn, then with no and owner-like subscriptions and the writer alone).") var rounds = 3
+    @Option(help: "Rounds of the apply comparison (each applies into a fresh replica with no, matching-nothing and owner-like subscriptions in turn, then with no and owner-like subscriptions and the writer alone, then both as a pull applies them).") var rounds = 3
 
     func run() async throws {
         print("# hanaro-bench api --programs \(programs) --queries \(queries) --answers \(answers) --subscriptions \(subscriptions) --applied \(applied) --rate \(rate) --seconds \(seconds) --connections \(connections)\(windows.map { " --windows \($0)" }.joined()) --rounds \(rounds)")
@@ -53,6 +53,19 @@ struct APIBench: AsyncParsableCommand {
                 try await replica.apply(Array(all[batch..<min(all.count, batch + 1000)]), from: .peer(.kodit))
             }
             return Double(all.count) / (monotonicSeconds() - start)
+        }
+        /// The same versions as a node's pull applies them: wire frames in pages of 1,000, the
+        /// next page decoded and its index's work done (`Replica.prepare`) while the writer stores
+        /// the one before (`PeerLink`'s read-ahead). The frames are encoded before the clock starts.
+        func applyAsPull(_ replica: Replica, _ frames: [[[UInt8]]]) async throws -> Double {
+            let start = monotonicSeconds()
+            var prepared = replica.prepare(frames[0])
+            for index in frames.indices {
+                async let next: Replica.PreparedPage? = index + 1 < frames.count ? replica.prepare(frames[index + 1]) : nil
+                try await replica.apply(prepared: prepared, from: .peer(.kodit))
+                if let page = await next { prepared = page }
+            }
+            return Double(frames.reduce(0) { $0 + $1.count }) / (monotonicSeconds() - start)
         }
         func percentiles(_ samples: [Double]) -> String {
             let sorted = samples.sorted()
@@ -147,13 +160,17 @@ struct APIBench: AsyncParsableCommand {
         // compared runs at different speeds. The ratios are of the medians.
         // Set-ups 3 and 4 repeat 0 and 2 with the writer doing the index's work alone
         // (`Replica.Options.preworkOnCores` off), so the prework's gain is measured in the same minutes.
-        let setups: [(filters: [SubscriptionFilter], prework: Bool)] = [([], true), (none, true), (owners, true), ([], false), (owners, false)]
+        // Set-ups 5 and 6 apply as a pull does, pages prepared ahead (`applyAsPull`).
+        let setups: [(filters: [SubscriptionFilter], prework: Bool, pull: Bool)] = [
+            ([], true, false), (none, true, false), (owners, true, false), ([], false, false), (owners, false, false), ([], true, true), (owners, true, true),
+        ]
+        let frames = stride(from: 0, to: fresh.count, by: 1000).map { fresh[$0 ..< min(fresh.count, $0 + 1000)].map(\.canonicalBytes) }
         var rates: [[Double]] = Array(repeating: [], count: setups.count)
         var digests: [ReplicaDigest] = []
         var queued: [Int64] = Array(repeating: 0, count: setups.count)
         var creating: [Double] = Array(repeating: 0, count: setups.count)
         for round in 0..<rounds {
-            for (setup, (filters, prework)) in setups.enumerated() {
+            for (setup, (filters, prework, pull)) in setups.enumerated() {
                 let target = try replica("apply-\(round)-\(setup)", prework: prework)
                 let created = monotonicSeconds()
                 for filter in filters {
@@ -161,7 +178,7 @@ struct APIBench: AsyncParsableCommand {
                                                             audit: AuditNote(actor: "bench", action: "api.subscription.create", target: "", outcome: "ok", detail: ""))
                 }
                 creating[setup] = monotonicSeconds() - created
-                rates[setup].append(try await apply(target, fresh))
+                rates[setup].append(pull ? try await applyAsPull(target, frames) : try await apply(target, fresh))
                 queued[setup] = Int64(try await target.outboxSummary().pending)
                 if round == 0 { digests.append(try await target.digest()) }
             }
@@ -181,6 +198,10 @@ struct APIBench: AsyncParsableCommand {
                      alone, list(rates[3]) as NSString, median(rates[4]), list(rates[4]) as NSString, median(rates[4]) / alone,
                      without / alone, median(rates[2]) / median(rates[4])))
         print("  digests equal to the replica with the prework: \(digests[3] == digests[0] && digests[4] == digests[2])")
+        let pulled = median(rates[5])
+        print(String(format: "as a pull applies (frames in pages of 1,000, the next prepared while one is stored): no subscriptions median %.0f rec/s (%@); owner-like median %.0f rec/s (%@) = %.2f× of none; %lld deliveries queued",
+                     pulled, list(rates[5]) as NSString, median(rates[6]), list(rates[6]) as NSString, median(rates[6]) / pulled, queued[6]))
+        print("  digests equal to the replicas applied in memory: \(digests[5] == digests[0] && digests[6] == digests[2])")
     }
 
     /// The Agency API's listener on loopback over `replica`, and paced requests through
