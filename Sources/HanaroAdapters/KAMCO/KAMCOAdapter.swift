@@ -57,38 +57,41 @@ public struct KAMCOAdapter: AgencyAdapter {
                 notes.append("\(file.name) is listed but missing (404); skipped")
                 continue
             }
-            var out: [AdapterItem<ProgramRecord>] = []
+            // First the order and the checks that need the whole file (ids seen, rows that cannot
+            // be read), then the mapping page by page: each page is mapped while the one before
+            // it is stored (the writer and the mapping overlap, as an HTTP agency's pages do).
+            var entries: [Entry] = []
             for (index, row) in rows.enumerated() {
                 served += 1
-                let location = "\(file.name), row \(index + 1)"
-                let raw = JSONItems.canonical(row.fields)
                 if let mismatch = row.columnMismatch {
                     quarantined += 1
                     // Listed all the same: a row that cannot be read is not a program that left.
                     if let id = KAMCOMapping.id(row.fields, columns: columns) { seen.insert(id) }
-                    out.append(AdapterItem(nativeID: KAMCOMapping.id(row.fields, columns: columns), location: location, raw: raw,
-                                           mapped: .failure(ValidationError(.malformed, field: "row", "the row has \(mismatch) columns (an unquoted comma?)"))))
+                    entries.append(Entry(row: index, id: KAMCOMapping.id(row.fields, columns: columns),
+                                         refusal: ValidationError(.malformed, field: "row", "the row has \(mismatch) columns (an unquoted comma?)")))
                     continue
                 }
                 guard let id = KAMCOMapping.id(row.fields, columns: columns) else {
                     quarantined += 1
-                    out.append(AdapterItem(nativeID: nil, location: location, raw: raw,
-                                           mapped: .failure(ValidationError(.malformed, field: columns[.id] ?? "id", "the row has no id (\(columns[.id] ?? "id") is empty)"))))
+                    entries.append(Entry(row: index, id: nil,
+                                         refusal: ValidationError(.malformed, field: columns[.id] ?? "id", "the row has no id (\(columns[.id] ?? "id") is empty)")))
                     continue
                 }
                 // A later day's file holds the later state: a row repeated in later files is taken from the last.
                 guard seen.insert(id).inserted || !snapshot else { continue }
-                let result = Result<ProgramRecord, ValidationError>(mapping: { () throws(ValidationError) in try KAMCOMapping.program(row.fields, columns: columns) })
-                out.append(AdapterItem(nativeID: id, location: location, raw: result.isFailure ? raw : [], mapped: result))
+                entries.append(Entry(row: index, id: id, refusal: nil))
             }
             let cursor = last ? AdapterCursor(updatedAt: AgencyTimestamp(day: file.day), id: "") : nil
-            for chunkStart in stride(from: 0, to: max(out.count, 1), by: max(1, pageSize)) {
-                let chunk = Array(out[min(chunkStart, out.count)..<min(out.count, chunkStart + pageSize)])
-                let final = last && chunkStart + pageSize >= out.count
-                if chunk.isEmpty && !final { continue }
-                try await deliver(AdapterPage(items: chunk, cursor: final ? cursor : nil))
+            let size = max(1, pageSize), name = file.name
+            let chunks = stride(from: 0, to: max(entries.count, 1), by: size).map { entries[min($0, entries.count) ..< min(entries.count, $0 + size)] }
+            var page = Self.items(chunks[0], rows: rows, columns: columns, file: name)
+            for position in chunks.indices {
+                let final = last && position == chunks.count - 1
+                async let next: [AdapterItem<ProgramRecord>]? = position + 1 < chunks.count ? Self.items(chunks[position + 1], rows: rows, columns: columns, file: name) : nil
+                if !page.isEmpty || final { try await deliver(AdapterPage(items: page, cursor: final ? cursor : nil)) }
+                if let mapped = await next { page = mapped }
             }
-            items += out.count
+            items += entries.count
         }
         var note = reset
         if !snapshot, let firstDay, let oldest = dated.first?.day, firstDay < oldest, reset == nil {
@@ -224,6 +227,26 @@ public struct KAMCOAdapter: AgencyAdapter {
             guard digits.allSatisfy(\.isNumber), let day = LocalDate(parsing: digits) else { return nil }
             return (name, day)
         }.sorted { $0.1 < $1.1 }.map { (name: $0.0, day: $0.1) }
+    }
+
+    /// A row of an export in the order it is delivered: its id, or why it is refused before mapping.
+    struct Entry: Sendable {
+        var row: Int
+        var id: String?
+        var refusal: ValidationError?
+    }
+
+    /// The items of one page: each row mapped, or refused with its raw payload (one CSV row as a
+    /// canonical JSON object) and the reason.
+    static func items(_ entries: ArraySlice<Entry>, rows: [Row], columns: [KAMCOMapping.Field: String], file: String) -> [AdapterItem<ProgramRecord>] {
+        entries.map { entry in
+            let row = rows[entry.row], location = "\(file), row \(entry.row + 1)"
+            if let refusal = entry.refusal {
+                return AdapterItem(nativeID: entry.id, location: location, raw: JSONItems.canonical(row.fields), mapped: .failure(refusal))
+            }
+            let result = Result<ProgramRecord, ValidationError>(mapping: { () throws(ValidationError) in try KAMCOMapping.program(row.fields, columns: columns) })
+            return AdapterItem(nativeID: entry.id, location: location, raw: result.isFailure ? JSONItems.canonical(row.fields) : [], mapped: result)
+        }
     }
 
     /// A program export's rows and which column holds what; nil when the file is not there and
