@@ -9,8 +9,9 @@ import HanaroCore
 /// fifth of its time per program (`perf`, session 13: the grams, the facets and the matching of
 /// 10,000 owners' subscriptions), while the other core waited. So a page's programs are worked on
 /// across the cores before the writer stores them — ahead of it for a pulled page (in
-/// `Replica.prepare`, beside the signatures' checks), at the start of the transaction otherwise —
-/// and the writer only looks the results up. The index and the outbox rows are still written in
+/// `Replica.prepare`, beside the signatures' checks), at the start of the transaction for
+/// `Replica.apply` of versions — and the writer only looks the results up. Not for authored pages:
+/// there an adapter's reader already keeps the other core busy with its next page. The index and the outbox rows are still written in
 /// the transaction that stores the version; a state the writer ends up storing differently (a
 /// merge of concurrent versions) or a snapshot of subscriptions changed since is worked on again
 /// there, so the result is the same as without the prework.
@@ -57,7 +58,7 @@ struct IndexPrework: Sendable {
         guard indexing else { return }
         let programs: [(RecordKey, ProgramRecord)] = versions.compactMap { version in version.program.flatMap { $0.isDeleted ? nil : (version.key, $0) } }
         guard programs.count >= Self.minimumPrograms else { return }
-        let work: [ProgramPrework] = ParallelFill.fill(programs.count) { range, put in
+        let work: [ProgramPrework] = ParallelFill.fill(programs.count, grain: Self.minimumPrograms) { range, put in
             for index in range { put(index, ProgramPrework(programs[index].1, matcher: matcher)) }
         }
         byKey.reserveCapacity(work.count)

@@ -434,14 +434,21 @@ enum ParallelFill {
     }
 
     /// An array of `count` elements, `body` putting each one of its range exactly once.
-    static func fill<T: Sendable>(_ count: Int, _ body: @Sendable (Range<Int>, _ put: (Int, T) -> Void) -> Void) -> [T] {
+    ///
+    /// Without `grain`, the range is cut into one part per core (a part's verifier checks each
+    /// batch head it meets once). With `grain`, into parts of about that many elements (at most
+    /// 64), which the threads take in turn: a caller that waits for the whole array (the writer)
+    /// is then not held by one part whose thread the scheduler gave to other work — it takes the
+    /// remaining parts itself.
+    static func fill<T: Sendable>(_ count: Int, grain: Int? = nil, _ body: @Sendable (Range<Int>, _ put: (Int, T) -> Void) -> Void) -> [T] {
         Array(unsafeUninitializedCapacity: count) { buffer, initialized in
             guard count > 0, let base = buffer.baseAddress else { initialized = 0; return }
             let slots = Slots(base: base)
-            let chunks = count >= 64 ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1
+            let chunks = if let grain { count >= 2 * grain ? min(64, count / grain) : 1 }
+                         else { count >= 64 ? min(ProcessInfo.processInfo.activeProcessorCount, 8) : 1 }
             let size = (count + chunks - 1) / chunks
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                let range = chunk * size ..< min(count, (chunk + 1) * size)
+                let range = min(count, chunk * size) ..< min(count, (chunk + 1) * size)
                 guard !range.isEmpty else { return }
                 var filled = 0
                 body(range) { index, value in

@@ -605,4 +605,16 @@ struct SearchIndexTests {
             }
         }
     }
+
+    @Test("ParallelFill puts every position exactly once, for every count and grain (parts of a grain can outnumber the cores, and the last ones can be empty)")
+    func parallelFill() {
+        for grain in [nil, 1, 7, 16, 64] as [Int?] {
+            for count in Array(0 ... 300) + [499, 500, 501, 4_999, 5_000] {
+                let filled: [Int] = ParallelFill.fill(count, grain: grain) { range, put in
+                    for index in range { put(index, index * 3) }
+                }
+                #expect(filled == (0 ..< count).map { $0 * 3 }, "count \(count), grain \(grain.map(String.init) ?? "none")")
+            }
+        }
+    }
 }
