@@ -10,11 +10,12 @@ import HanaroCore
 /// 10,000 owners' subscriptions), while the other core waited. So a page's programs are worked on
 /// across the cores before the writer stores them — ahead of it for a pulled page (in
 /// `Replica.prepare`, beside the signatures' checks), at the start of the transaction for
-/// `Replica.apply` of versions — and the writer only looks the results up. Not for authored pages:
-/// there an adapter's reader already keeps the other core busy with its next page. The index and the outbox rows are still written in
-/// the transaction that stores the version; a state the writer ends up storing differently (a
-/// merge of concurrent versions) or a snapshot of subscriptions changed since is worked on again
-/// there, so the result is the same as without the prework.
+/// `Replica.apply` of versions — and the writer only looks the results up. Not for authored
+/// pages: there an adapter's reader already keeps the other core busy with its next page. The
+/// index and the outbox rows are still written in the transaction that stores the version; a
+/// state the writer ends up storing differently (a merge of concurrent versions) or a snapshot of
+/// subscriptions changed since is worked on again there, so the result is the same as without
+/// the prework.
 struct ProgramPrework: Sendable {
     /// The state worked on: the writer uses the rest only for this very state.
     let program: ProgramRecord
@@ -52,10 +53,12 @@ struct IndexPrework: Sendable {
 
     init() {}
 
-    /// The prework of the live programs among `versions`, spread over the cores. Empty when there
-    /// are too few, or when the replica keeps no Agency API tables (`indexing` false).
-    init(_ versions: some Collection<RecordVersion>, matcher: SubscriptionMatcher?, indexing: Bool) {
-        guard indexing else { return }
+    /// The prework of the live programs among `versions`, matched against `events`' subscriptions,
+    /// spread over the cores. Empty when there are too few, when the replica keeps no Agency API
+    /// tables, or when it does this work on its writer alone (`Replica.Options.preworkOnCores`).
+    init(_ versions: some Collection<RecordVersion>, events: SessionEvents) {
+        guard events.indexing && events.prework else { return }
+        let matcher = events.matcher
         let programs: [(RecordKey, ProgramRecord)] = versions.compactMap { version in version.program.flatMap { $0.isDeleted ? nil : (version.key, $0) } }
         guard programs.count >= Self.minimumPrograms else { return }
         let work: [ProgramPrework] = ParallelFill.fill(programs.count, grain: Self.minimumPrograms) { range, put in

@@ -106,7 +106,7 @@ extension Replica {
         let key = self.key, path = self.path, now = clock.nowMilliseconds(), skew = maxClockSkewMilliseconds
         return notifyingIfChanged(try await write("apply a batch from \(source)") { db in
             var session = try WriteSession(db: db, key: key, path: path, source: source, now: now, maxClockSkew: skew, events: self.sessionEvents)
-            session.prework = IndexPrework(batch, matcher: session.events.matcher, indexing: session.events.indexing && session.events.prework)
+            session.prework = IndexPrework(batch, events: session.events)
             var outcomes: [WriteOutcome] = []
             outcomes.reserveCapacity(batch.count)
             for incoming in batch {
@@ -423,9 +423,8 @@ extension Replica {
     /// one before it, so that verification and the single writer overlap.
     public func prepare(_ payloads: [[UInt8]]) -> PreparedPage {
         let page = Self.decodeAndVerify(payloads, authentication: authentication)
-        let events = sessionEvents
         let versions = page.decoded.indices.lazy.filter { page.checked[$0].refusal == nil }.compactMap { page.decoded[$0].signed?.version }
-        return PreparedPage(payloads: payloads, page: page, prework: IndexPrework(versions, matcher: events.matcher, indexing: events.indexing && events.prework))
+        return PreparedPage(payloads: payloads, page: page, prework: IndexPrework(versions, events: sessionEvents))
     }
 
     /// ``apply(encoded:from:checkpoint:withholdingFor:auditingRefusals:)`` of a page already

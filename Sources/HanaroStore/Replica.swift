@@ -77,7 +77,7 @@ public final class Replica: Sendable {
     let sealingKeys: [AgencyID: [SealingRecipient]]
     /// Wakes long-polling feed readers after each commit.
     let headWatch = HeadWatch()
-    /// The active webhook subscriptions, matched in every write transaction (nil: none).
+    /// The active webhook subscriptions, matched in every write transaction (``SubscriptionMatcher/Live``).
     let matcher = Mutex(SubscriptionMatcher.Live())
     /// Program criteria for eligibility answers (see ``CriteriaCache``).
     let criteriaCache = CriteriaCache()

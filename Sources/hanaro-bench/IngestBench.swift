@@ -97,7 +97,8 @@ struct IngestBench: AsyncParsableCommand {
                 let warmRead = try await again.ingestPrograms()
                 let warmSeconds = monotonicSeconds() - warmStart
                 let warmRate = Double(warmRead.summary.items) / warmSeconds
-                warmLoad = String(format: "%.2f s wall, %.2f s CPU (%.1f cores busy)", warmSeconds, processCPUSeconds() - warmCPU, (processCPUSeconds() - warmCPU) / warmSeconds)
+                let warmCPUSeconds = processCPUSeconds() - warmCPU
+                warmLoad = String(format: "%.2f s wall, %.2f s CPU (%.1f cores busy)", warmSeconds, warmCPUSeconds, warmCPUSeconds / warmSeconds)
                 // Each replica authors its own versions (its own clock in their vectors), so their
                 // digests differ; the programs stored must not.
                 let same = try await fresh.summary().programs == stored

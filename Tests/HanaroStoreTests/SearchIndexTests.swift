@@ -577,7 +577,7 @@ struct SearchIndexTests {
         for replica in [batched, alone] {
             for (n, filter) in filters.enumerated() { try await subscribe(replica, filter, n) }
         }
-        #expect(!IndexPrework(pageOne, matcher: nil, indexing: true).isEmpty)
+        #expect(!IndexPrework(pageOne, events: SessionEvents()).isEmpty)
         try await batched.apply(pageOne, from: .peer(.kodit))
         let prepared = batched.prepare(pageTwo.map(\.canonicalBytes))
         try await subscribe(batched, late, filters.count)
