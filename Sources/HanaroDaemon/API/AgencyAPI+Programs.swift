@@ -17,7 +17,8 @@ extension AgencyAPI {
         query.limit = try Self.limit(parameters.get("limit"), default: 20, max: 100)
         query.cursor = parameters.get("cursor")
         let page = try await replica.searchPrograms(query)
-        return Self.json(200, ProgramPageView(items: page.items.map { ProgramSummaryView($0.program, score: Nullable($0.score)) }, nextCursor: Nullable(page.nextCursor)))
+        let view = ProgramPageView(items: page.items.map { ProgramSummaryView($0.program, score: Nullable($0.score)) }, nextCursor: Nullable(page.nextCursor))
+        return Self.json(200, bytes: view.jsonBytes)
     }
 
     /// `GET /v1/programs/{agency}/{id}`.

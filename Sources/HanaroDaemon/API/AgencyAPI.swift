@@ -219,6 +219,13 @@ public struct AgencyAPI: Sendable {
         let body = (try? APIWire.encoder.encode(value)) ?? Data("{}".utf8)
         return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: Array(body))))
     }
+
+    /// JSON already written (``JSONText``).
+    static func json(_ status: Int, bytes: [UInt8], headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
 }
 
 extension String {
