@@ -27,23 +27,10 @@ RATE=${2:-200}
 SECONDS_=${3:-30}
 CONNECTIONS=${CONNECTIONS:-8}
 BIN=${BIN:-.build/release}
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-WRK="wrk"
-if [ -n "${WRK_NICE:-}" ]; then WRK="nice -n $WRK_NICE wrk"; fi
-dir=$(mktemp -d /tmp/hanaro-searchload-XXXXXX)
-trap 'pkill -f "$dir" 2>/dev/null || true; rm -rf "$dir"' EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-PK=$(port); PS=$(port); SK=$(port); SS=$(port); PA=$(port)
-$BIN/hanaro certs dev --dir "$dir" >/dev/null
-mkdir -p "$dir/agencies" "$dir/kodit" "$dir/semas"; chmod 700 "$dir/kodit" "$dir/semas"
-for a in kodit:$PK semas:$PS; do
-  printf 'id: %s\nfederation:\n  url: https://127.0.0.1:%s\nstale_after: 15m\nsigning_keys: ["%s"]\n' "${a%%:*}" "${a##*:}" \
-    "$($BIN/hanaro keys public "$dir/${a%%:*}-signing.key")" > "$dir/agencies/${a%%:*}.yaml"
-done
-node() { # agency data_dir fed_port status_port [extra]
-  printf 'node:\n  agency: %s\n  data_dir: %s\nfederation:\n  listen: 127.0.0.1:%s\n  certificate: %s.pem\n  private_key: %s-key.pem\n  ca: federation-ca.pem\nstatus:\n  listen: 127.0.0.1:%s\n%s' \
-    "$1" "$2" "$3" "$1" "$1" "$4" "${5:-}" > "$dir/$1.yaml"
-}
+NAME=searchload
+. "$(dirname "$0")/two-nodes.sh"
+PA=$(port)
+mkdir -p "$dir/semas"; chmod 700 "$dir/semas"
 node kodit kodit "$PK" "$SK"
 TOKEN=$($BIN/hanaro tokens add --file "$dir/api-tokens" --name bench --scopes read | grep -o 'hnr_[A-Za-z0-9_-]*' | head -1)
 [ -n "$TOKEN" ] || { echo "hanaro tokens add printed no token" >&2; exit 1; }

@@ -14,26 +14,8 @@ RECORDS=${1:-1000000}
 RATE=${2:-1000}
 CONNECTIONS=10
 BIN=${BIN:-.build/release}
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
-# WRK_NICE=-15 runs wrk at that nice value (root or CAP_SYS_NICE): on two shared cores the
-# client's own wait for a CPU is otherwise counted as the server's latency (a real monitor
-# probes from another machine).
-WRK="wrk"
-if [ -n "${WRK_NICE:-}" ]; then WRK="nice -n $WRK_NICE wrk"; fi
-dir=$(mktemp -d /tmp/hanaro-statusload-XXXXXX)
-trap 'pkill -f "$dir" 2>/dev/null || true; rm -rf "$dir"' EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-PK=$(port); PS=$(port); SK=$(port); SS=$(port)
-$BIN/hanaro certs dev --dir "$dir" >/dev/null
-mkdir -p "$dir/agencies" "$dir/kodit"; chmod 700 "$dir/kodit"
-for a in kodit:$PK semas:$PS; do
-  printf 'id: %s\nfederation:\n  url: https://127.0.0.1:%s\nstale_after: 15m\nsigning_keys: ["%s"]\n' "${a%%:*}" "${a##*:}" \
-    "$($BIN/hanaro keys public "$dir/${a%%:*}-signing.key")" > "$dir/agencies/${a%%:*}.yaml"
-done
-node() { # agency data_dir fed_port status_port
-  printf 'node:\n  agency: %s\n  data_dir: %s\nfederation:\n  listen: 127.0.0.1:%s\n  certificate: %s.pem\n  private_key: %s-key.pem\n  ca: federation-ca.pem\nstatus:\n  listen: 127.0.0.1:%s\n' \
-    "$1" "$2" "$3" "$1" "$1" "$4" > "$dir/$1.yaml"
-}
+NAME=statusload
+. "$(dirname "$0")/two-nodes.sh"
 node kodit kodit "$PK" "$SK"
 echo "# ops/bench/status-port-load.sh $RECORDS $RATE   ($(date -u +%FT%TZ), $(nproc) cores)"
 echo "seeding $RECORDS versions at the source..."
