@@ -60,8 +60,6 @@ local i = 0
 wrk.headers["Authorization"] = "Bearer $TOKEN"
 request = function() i = i + 1; return wrk.format("GET", paths[(i % #paths) + 1]) end
 delay = function() return $DELAY_MS end
-local statuses = {}
-response = function(status, headers, body) statuses[status] = (statuses[status] or 0) + 1 end
 done = function(summary, latency, requests)
   local s = ""
   for _, p in ipairs({50, 90, 99, 99.9}) do s = s .. string.format("p%s %.2f ms, ", p, latency:percentile(p) / 1000) end
@@ -94,12 +92,12 @@ per_request() { # ticks-before ticks-after wrk-output: the node's CPU per answer
 }
 echo "--- wrk: searches at $RATE/s for $SECONDS_ s ($CONNECTIONS connections, ${DELAY_MS} ms apart each) ---"
 # PERF_OUT=FILE records a profile of the API node (perf record -g) during the searches.
-if [ -n "${PERF_OUT:-}" ]; then perf record -g -o "$PERF_OUT" -p "$(pgrep -f "$dir/semas.yaml" | head -1)" -- sleep "$SECONDS_" 2>/dev/null & fi
+if [ -n "${PERF_OUT:-}" ]; then perf record -g -o "$PERF_OUT" -p "$SEMAS_PID" -- sleep "$SECONDS_" 2>/dev/null & fi
 before=$(cpu)
 $WRK -t2 -c"$CONNECTIONS" -d"${SECONDS_}s" -s "$dir/search.lua" --latency "http://127.0.0.1:$PA" | tee "$dir/wrk-search.txt"
 per_request "$before" "$(cpu)" "$dir/wrk-search.txt"
 echo "--- wrk: lists without text at $RATE/s for $SECONDS_ s (the node's HTTP cost without a search) ---"
-if [ -n "${PERF_OUT:-}" ]; then sleep 1; perf record -g -o "$PERF_OUT.list" -p "$(pgrep -f "$dir/semas.yaml" | head -1)" -- sleep "$SECONDS_" 2>/dev/null & fi
+if [ -n "${PERF_OUT:-}" ]; then sleep 1; perf record -g -o "$PERF_OUT.list" -p "$SEMAS_PID" -- sleep "$SECONDS_" 2>/dev/null & fi
 before=$(cpu)
 $WRK -t2 -c"$CONNECTIONS" -d"${SECONDS_}s" -s "$dir/list.lua" --latency "http://127.0.0.1:$PA" | tee "$dir/wrk-list.txt"
 per_request "$before" "$(cpu)" "$dir/wrk-list.txt"

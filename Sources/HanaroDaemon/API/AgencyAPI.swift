@@ -214,10 +214,7 @@ public struct AgencyAPI: Sendable {
     }
 
     static func json(_ status: Int, _ value: some Encodable, headers: HTTPFields = [:]) -> Response {
-        var fields = headers
-        fields[.contentType] = "application/json"
-        let body = (try? APIWire.encoder.encode(value)) ?? Data("{}".utf8)
-        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: Array(body))))
+        json(status, bytes: Array((try? APIWire.encoder.encode(value)) ?? Data("{}".utf8)), headers: headers)
     }
 
     /// JSON already written (``JSONText``).

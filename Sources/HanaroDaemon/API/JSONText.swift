@@ -13,6 +13,7 @@
 /// against `APIWire.encoder` over random programs, odd strings included.
 struct JSONText {
     private(set) var bytes: [UInt8] = []
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     init(capacity: Int = 4_096) { bytes.reserveCapacity(capacity) }
 
@@ -48,8 +49,9 @@ struct JSONText {
                 case 0x0D: bytes.append(UInt8(ascii: "r"))
                 case 0x09: bytes.append(UInt8(ascii: "t"))
                 default:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+                    raw("u00")
+                    bytes.append(Self.hexDigits[Int(byte >> 4)])
+                    bytes.append(Self.hexDigits[Int(byte & 0x0F)])
                 }
                 start = index + 1
             }
