@@ -11,6 +11,23 @@ struct Bench: AsyncParsableCommand {
         abstract: "Hanaro benchmarks (run in release: swift run -c release hanaro-bench ...).",
         subcommands: [ApplyBench.self, ApplyPhase.self, SyncBench.self, SyncSeed.self, SyncUpdate.self, IngestBench.self, CryptoBench.self, APIBench.self]
     )
+
+    /// As `hanaro`'s: what a benchmark creates (replicas, their WAL and SHM, keys, the nodes'
+    /// files it starts) is owner-only whatever the umask it was started with; its children
+    /// (`apply-phase`, the `hanaro serve` nodes) inherit the mask.
+    static func main() async {
+        umask(0o077)
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Prints and flushes at once (stdout to a file is block-buffered; a long run must not lose lines).

@@ -150,6 +150,21 @@ struct ServeTests {
         await first.terminate()
     }
 
+    @Test("hanaro-bench writes owner-only files under umask 000 (a replica seeded by sync-seed, its key, WAL and SHM)")
+    func benchOwnerOnlyUnderUmask000() throws {
+        let dir = TemporaryDirectory("bench-umask")
+        let bench = Hanaro.executable.deletingLastPathComponent().appendingPathComponent("hanaro-bench")
+        let (status, _, stderr) = try runToEnd(URL(fileURLWithPath: "/bin/sh"),
+                                               ["-c", #"umask 000; exec "$0" sync-seed --path "$1/seed.sqlite" --key "$1/seed.key" --records 40"#, bench.path, dir.path])
+        #expect(status == 0, "\(String(decoding: stderr, as: UTF8.self))")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(names.contains("seed.sqlite") && names.contains("seed.key"), "\(names)")
+        for name in names {
+            let mode = (try FileManager.default.attributesOfItem(atPath: dir.path + "/" + name))[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(name): \(mode.map { String($0, radix: 8) } ?? "missing")")
+        }
+    }
+
     @Test("under umask 022 the node's files are owner-only; check-config exits 1 naming a key others can read")
     func ownerOnlyUnderUmask022() async throws {
         let federation = try Federation(agencies: [.semas])
