@@ -17,16 +17,7 @@ struct Bench: AsyncParsableCommand {
     /// (`apply-phase`, the `hanaro serve` nodes) inherit the mask.
     static func main() async {
         umask(0o077)
-        do {
-            var command = try parseAsRoot()
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
+        await main(nil)  // ArgumentParser's own entry point: parse, run, exit with the error
     }
 }
 
