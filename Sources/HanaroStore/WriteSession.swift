@@ -304,7 +304,8 @@ struct WriteSession {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(source, fingerprint) DO UPDATE SET attempts = attempts + 1, last_seen = excluded.last_seen,
               code = excluded.code, reason = excluded.reason, state = 'held'
-            """).execute(arguments: [source.rawValue, recordKey, fingerprint, sealed, error.code.rawValue, error.description, Int64(now), Int64(now)])
+            """).execute(arguments: [source.rawValue, recordKey.map(ResidentNumberDetector.withheld), fingerprint, sealed, error.code.rawValue,
+                                  ResidentNumberDetector.withheld(error.description), Int64(now), Int64(now)])
     }
 
     /// Appends one audit entry, chained to the previous one, in this transaction.
@@ -321,14 +322,14 @@ struct WriteSession {
         for case .quarantined(let error) in outcomes {
             refused += 1
             byCode[error.code.rawValue, default: 0] += 1
-            if keys.count < 5, let key = error.record, !keys.contains(key) { keys.append(key) }
+            if keys.count < 5, let key = error.record.map(ResidentNumberDetector.withheld), !keys.contains(key) { keys.append(key) }
         }
         guard refused > 0 else { return }
         let reasons = byCode.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ")
         let target = refused == 1 ? (keys.first ?? "-") : "\(refused) versions"
         let first = outcomes.lazy.compactMap { if case .quarantined(let error) = $0 { error } else { nil } }.first
         var detail = refused == 1 && first != nil
-            ? "\(first!.code.rawValue): \(first!.message)"
+            ? "\(first!.code.rawValue): \(ResidentNumberDetector.withheld(first!.message))"
             : "\(refused) refused (\(reasons)); first keys: \(keys.isEmpty ? "none readable" : keys.joined(separator: ", "))"
         if notKept > 0 { detail += "; \(notKept) not kept in quarantine (more than \(Self.maxQuarantinedPerBatch) refused in one batch)" }
         try appendAudit(actor: audit.actor, action: audit.action, target: target, outcome: "refused", detail: detail)

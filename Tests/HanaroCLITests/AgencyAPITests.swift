@@ -72,6 +72,11 @@ struct AgencyAPITests {
         let spaced = try search(q("소상공인 정책자금"))
         #expect(spaced.contains("kodit/K-1") && spaced.contains("semas/S-1"), "\(spaced)")
         #expect(try search(q("소상공인정책자금")).contains("kodit/K-1"))
+        // As HTML forms, Python's urlencode and requests send it: a space as `+`.
+        let plus = "q=" + "소상공인".addingPercentEncoding(withAllowedCharacters: .alphanumerics)! + "+" + "정책자금".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        #expect(try search(plus) == spaced, "\(plus)")
+        let (malformed, malformedBody) = try http("GET", api + "/v1/programs?q=%E2%82", headers: auth)
+        #expect(malformed == 400 && malformedBody.contains("\"field\":\"q\""), "\(malformedBody)")
         // A decomposed (NFD) query is the same word.
         #expect(try search(q("창업".decomposedStringWithCanonicalMapping)).contains("semas/S-1"))
         #expect(try search(q("햇살론")) == ["kinfa/F-1"])
@@ -178,6 +183,11 @@ struct AgencyAPITests {
         #expect(first == 201, "\(firstBody)")
         #expect(Self.json(firstBody)["id"] as? String == "semas:R-1")
         #expect(try http("POST", semas + "/v1/referrals", headers: auth, body: create).0 == 200)
+        // The same id with other content: 409, and the first stays as it was.
+        let altered = create.replacingOccurrences(of: "서울중부센터", with: "부산센터")
+        let (taken, takenBody) = try http("POST", semas + "/v1/referrals", headers: auth, body: altered)
+        #expect(taken == 409 && takenBody.contains("id-taken"), "\(takenBody)")
+        #expect(Self.json(try http("GET", semas + "/v1/referrals/semas:R-1", headers: auth).1)["centre"] as? String == "서울중부센터")
         #expect((Self.json(try http("GET", semas + "/v1/referrals?direction=outgoing", headers: auth).1)["items"] as? [Any])?.count == 1)
 
         // It arrives on kamco's incoming list, with the contact kamco is entitled to.
@@ -212,9 +222,14 @@ struct AgencyAPITests {
         let (patched, patchedBody) = try http("PATCH", kamco + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"received","note":"접수했습니다"}"#)
         #expect(patched == 200, "\(patchedBody)")
         #expect(try http("PATCH", kamco + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"withdrawn"}"#).0 == 403)
+        // Forward, then back to a status kamco set before: 409, the status stays.
+        #expect(try http("PATCH", kamco + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"in_consultation"}"#).0 == 200)
+        let (backwards, backwardsBody) = try http("PATCH", kamco + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"received"}"#)
+        #expect(backwards == 409 && backwardsBody.contains("invalid-transition"), "\(backwardsBody)")
+        #expect(try http("PATCH", kamco + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"in_consultation"}"#).0 == 200)
         #expect(try http("PATCH", kamco + "/v1/referrals/R-1", headers: auth, body: #"{"status":"closed"}"#).0 == 409)
         let cameBack = try await eventually(30) {
-            Self.json(try http("GET", semas + "/v1/referrals/semas:R-1", headers: auth).1)["status"] as? String == "received"
+            Self.json(try http("GET", semas + "/v1/referrals/semas:R-1", headers: auth).1)["status"] as? String == "in_consultation"
         }
         #expect(cameBack)
 
@@ -249,6 +264,37 @@ struct AgencyAPITests {
             #expect(leaked == "0")
         }
         #expect(!semasNode.output.contains(Self.ownerName) && !kamcoNode.output.contains(Self.ownerName))
+
+        // Without an id, an Idempotency-Key names the referral: a retry finds it, other content is refused.
+        let keyed = create.replacingOccurrences(of: #""id":"R-1","#, with: "")
+        let idempotent = auth.merging(["Idempotency-Key": "7f1c2a9e-retry-test"]) { $1 }
+        let (keyedFirst, keyedBody) = try http("POST", semas + "/v1/referrals", headers: idempotent, body: keyed)
+        let (keyedAgain, keyedAgainBody) = try http("POST", semas + "/v1/referrals", headers: idempotent, body: keyed)
+        #expect(keyedFirst == 201 && keyedAgain == 200, "\(keyedBody) \(keyedAgainBody)")
+        #expect(Self.json(keyedBody)["id"] as? String != nil && Self.json(keyedBody)["id"] as? String == Self.json(keyedAgainBody)["id"] as? String)
+        #expect(try http("POST", semas + "/v1/referrals", headers: idempotent, body: keyed.replacingOccurrences(of: "서울중부센터", with: "부산센터")).0 == 409)
+        // A consent whose retention already ended: 422.
+        let expired = create.replacingOccurrences(of: "R-1", with: "R-OLD").replacingOccurrences(of: "2027-12-31", with: "2020-01-01")
+        let (expiredStatus, expiredBody) = try http("POST", semas + "/v1/referrals", headers: auth, body: expired)
+        #expect(expiredStatus == 422 && expiredBody.contains("consent.retain_until"), "\(expiredBody)")
+        // A 주민등록번호 as the id, in the consent or in a note (any dash): 422, and never stored or echoed.
+        let resident = "800101–1234567"
+        for body in [create.replacingOccurrences(of: "\"R-1\"", with: "\"900101-1234567\""),
+                     create.replacingOccurrences(of: "R-1", with: "R-RRN").replacingOccurrences(of: "채무조정 상담", with: "상담 \(resident)"),
+                     create.replacingOccurrences(of: "R-1", with: "R-RRN2").replacingOccurrences(of: #""contact","#, with: #""contact","\#(resident)","#)] {
+            let (status, answer) = try http("POST", semas + "/v1/referrals", headers: auth, body: body)
+            #expect(status == 422 && !answer.contains("1234567"), "\(answer)")
+        }
+        let (noteStatus, noteAnswer) = try http("PATCH", semas + "/v1/referrals/semas:R-1", headers: auth, body: #"{"note":"주민 800101－1234567"}"#)
+        #expect(noteStatus == 422 && !noteAnswer.contains("1234567"), "\(noteAnswer)")
+        // Nowhere in either replica (the WAL included: nodes still run) nor in the nodes' logs.
+        for agency in [AgencyID.semas, .kamco] {
+            for path in [federation.replicaPath(agency), federation.replicaPath(agency) + "-wal"] {
+                let file = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
+                #expect(file.range(of: Data("1234567".utf8)) == nil, "a 주민등록번호's digits are in \(path)")
+            }
+        }
+        #expect(!semasNode.output.contains("1234567") && !kamcoNode.output.contains("1234567"))
     }
 }
 

@@ -76,6 +76,12 @@ struct DomainValueTests {
         ("주민번호 900101-1234567 입니다", true), ("9001011234567", true), ("900101 2234567", true),
         ("010-1234-5678", false), ("116-82-00276", false), ("991399-1234567", false), ("900101-9234567", false),
         ("12900101-1234567", false), ("전화 02-123-4567", false),
+        // Any dash, a few separators, fullwidth digits: as typed on a Korean keyboard or pasted.
+        ("주민 800101–1234567", true), ("800101—1234567", true), ("800101−1234567", true), ("800101－1234567", true),
+        ("800101/1234567", true), ("800101_1234567", true), ("800101.1234567", true), ("800101 - 1234567", true),
+        ("９００１０１－１２３４５６７", true), ("９００１０１１２３４５６７", true), ("900101\u{3000}1234567", true),
+        ("800101 -- - 1234567", false), ("2026.01.01", false), ("합계 120,000 1234567", false), ("800101–9234567", false),
+        ("０１０－１２３４－５６７８", false), ("사업자 １１６－８２－００２７６", false),
     ])
     func residentNumbers(text: String, expected: Bool) {
         #expect(ResidentNumberDetector.containsResidentNumber(text) == expected, "\(text)")

@@ -4,6 +4,15 @@ public struct LocalDate: Hashable, Sendable, Comparable, CustomStringConvertible
     public let month: Int
     public let day: Int
 
+    /// The day it is in Korea (KST, UTC+9, no daylight saving) at `seconds` since 1970 (UTC).
+    public static func inKorea(secondsSince1970 seconds: Int64) -> LocalDate {
+        let kst = seconds + 9 * 3600
+        let days = kst >= 0 ? kst / 86_400 : (kst - 86_399) / 86_400
+        let (year, month, day) = AgencyTimestamp.civil(fromDays: Int(days))
+        // The civil conversion only yields calendar dates; the range check is the type's own.
+        return (try? LocalDate(year: year, month: month, day: day)) ?? (try! LocalDate(year: 2999, month: 12, day: 31))
+    }
+
     /// - Throws: `.malformed` for an impossible date.
     public init(year: Int, month: Int, day: Int) throws(ValidationError) {
         guard (1900...2999).contains(year), (1...12).contains(month),

@@ -119,8 +119,23 @@ extension ReferralRecord {
                 throw ValidationError(.consentMissing, field: "consent", "a consent states its scope and purpose")
             }
         }
-        // No 주민등록번호 in any text, personal fields included.
+        // No 주민등록번호 in any text, personal fields included, nor in the referral's id (an
+        // agency system might key a referral by its owner's number) or the program it names.
+        if ResidentNumberDetector.containsResidentNumber(referralID) {
+            // Named without its id: the error goes to quarantine, the audit log and the caller.
+            var error = ValidationError(.residentNumber, field: "id", "the referral's id contains a 주민등록번호; it must never be stored — give the referral another id")
+            error.record = "referral/\(origin.rawValue)/(an id withheld here)"
+            throw error
+        }
         try ResidentNumberDetector.refuse(originCentre, field: "originCentre")
+        for entry in program.entries {
+            if let key = entry.value { try ResidentNumberDetector.refuse(key.localID, field: "program") }
+        }
+        for entry in consent.entries {
+            guard let consent = entry.value else { continue }
+            try ResidentNumberDetector.refuse(consent.purpose, field: "consent.purpose")
+            for item in consent.scope { try ResidentNumberDetector.refuse(item, field: "consent.scope") }
+        }
         for entry in business.entries {
             try ResidentNumberDetector.refuse(entry.value.tradeName, field: "business.tradeName")
             try ResidentNumberDetector.refuse(entry.value.address, field: "business.address")

@@ -23,6 +23,23 @@ public struct ReferralDraft: Hashable, Sendable {
     }
 }
 
+extension ReferralDraft {
+    /// Whether `referral` is what this draft creates, as first written (the summary redacted as
+    /// the create stores it, the consent's recording time aside): a create sent again with the
+    /// same id and the same content, which must not make a second referral or change the first.
+    public func isCreated(as referral: ReferralRecord) -> Bool {
+        func same(_ a: Consent?, _ b: Consent?) -> Bool {
+            a?.scope == b?.scope && a?.recipient == b?.recipient && a?.purpose == b?.purpose && a?.retainUntil == b?.retainUntil
+        }
+        var needs = self.needs
+        needs.summary = ContactDetector.redacted(needs.summary)
+        let personal: PersonalSlot = self.personal.map(PersonalSlot.fields) ?? .purged
+        return referral.referralID == referralID && referral.target == target && referral.originCentre == originCentre
+            && referral.business.value == business && referral.needs.value == needs && referral.program.value == program
+            && same(referral.consent.value, consent) && referral.personal.value == personal
+    }
+}
+
 /// A change an agency makes to a record it may write: the only way new writes (new dots) enter
 /// the system. Merges never create writes; edits always do.
 public enum RecordEdit: Hashable, Sendable {

@@ -6,7 +6,7 @@ import Hummingbird
 extension AgencyAPI {
     /// `GET /v1/programs`.
     func searchPrograms(_ request: Request) async throws -> Response {
-        let parameters = request.uri.queryParameters
+        let parameters = try FormQuery(request)
         var query = ProgramQuery()
         query.text = parameters.get("q")
         if let region = parameters.get("region") { query.region = try Self.region(region, field: "region") }

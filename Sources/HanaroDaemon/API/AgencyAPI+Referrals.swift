@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HanaroCore
 import HanaroStore
@@ -6,8 +7,12 @@ import Hummingbird
 extension AgencyAPI {
     /// `POST /v1/referrals`: a referral from this node's agency. The consent record is required
     /// (개인정보 제3자 제공 동의: scope, recipient, purpose, retention). Repeating a create with the
-    /// same id returns the referral made the first time (200), never a second one.
-    func createReferral(_ body: ReferralCreateRequest, client: APIToken) async throws -> Response {
+    /// same id and the same content returns the referral made the first time (200), never a
+    /// second one; the same id with other content is refused (409), whatever the order in which
+    /// concurrent creates arrive. Without an id, an `Idempotency-Key` header names the referral
+    /// instead (the id is derived from the client and the key), so a retried create without an
+    /// id is recognised the same way.
+    func createReferral(_ body: ReferralCreateRequest, client: APIToken, idempotencyKey: String? = nil) async throws -> Response {
         let target = try Self.agency(body.target, field: "target")
         guard target != agency else {
             throw Problem.unprocessable("a referral goes to another agency; this node acts for \(agency.rawValue)", field: "target")
@@ -24,7 +29,13 @@ extension AgencyAPI {
         if consentBody.scope.isEmpty { errors.append(.init(field: "consent.scope", reason: "name at least one item the owner agreed to share")) }
         if consentBody.purpose.trimmingCharacters(in: .whitespaces).isEmpty { errors.append(.init(field: "consent.purpose", reason: "required")) }
         let retainUntil = LocalDate(parsing: consentBody.retainUntil)
-        if retainUntil == nil { errors.append(.init(field: "consent.retain_until", reason: "must be a date YYYY-MM-DD")) }
+        let today = LocalDate.inKorea(secondsSince1970: Int64(Date().timeIntervalSince1970))
+        if retainUntil == nil {
+            errors.append(.init(field: "consent.retain_until", reason: "must be a date YYYY-MM-DD"))
+        } else if let retainUntil, retainUntil < today {
+            // A consent whose retention has ended allows no transfer: the fields would be due for deletion on arrival.
+            errors.append(.init(field: "consent.retain_until", reason: "the retention period ended on \(retainUntil); it must be today (\(today)) or later"))
+        }
         var businessNumber: BusinessNumber?
         do { businessNumber = try BusinessNumber(body.business.businessNumber) } catch { errors.append(.init(field: "business.business_number", reason: error.message)) }
         var region: RegionCode?, industry: KSICCode?
@@ -42,6 +53,14 @@ extension AgencyAPI {
             }
             categories.append(category)
         }
+        // Checked before anything names them: the id goes into the record key, audit entries
+        // and answers, and a 주민등록번호 must never be stored or echoed.
+        if let id = body.id, ResidentNumberDetector.containsResidentNumber(id) {
+            throw Problem.unprocessable("the id contains a 주민등록번호; it must never be stored — give the referral another id", field: "id")
+        }
+        if let text = body.program, ResidentNumberDetector.containsResidentNumber(text) {
+            throw Problem.unprocessable("program contains a 주민등록번호; name a program as <agency>/<program id>", field: "program")
+        }
         var program: RecordKey?
         if let text = body.program {
             let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
@@ -54,7 +73,16 @@ extension AgencyAPI {
         guard errors.isEmpty, let recipient, let retainUntil, let businessNumber else {
             throw Problem(422, "invalid-referral", "The referral has invalid values", errors.map { "\($0.field): \($0.reason)" }.joined(separator: "; "), errors: errors)
         }
-        let localID = body.id ?? "\(agency.rawValue.uppercased())-API-\(UUID().uuidString.prefix(13).lowercased())"
+        if let idempotencyKey, body.id == nil {
+            guard (1...255).contains(idempotencyKey.utf8.count), idempotencyKey.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                throw Problem.badRequest("Idempotency-Key holds 1 to 255 visible ASCII characters (a UUID is usual)", field: "Idempotency-Key")
+            }
+            if ResidentNumberDetector.containsResidentNumber(idempotencyKey) {
+                throw Problem.unprocessable("Idempotency-Key contains a 주민등록번호; use a random key such as a UUID", field: "Idempotency-Key")
+            }
+        }
+        let localID = body.id ?? idempotencyKey.map { Self.referralID(agency: agency, client: client.name, idempotencyKey: $0) }
+            ?? "\(agency.rawValue.uppercased())-API-\(UUID().uuidString.prefix(13).lowercased())"
         let key = RecordKey(kind: .referral, owner: agency, localID: localID)
         do { try key.validate() } catch { throw Problem.unprocessable(error.message, field: "id") }
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
@@ -66,19 +94,40 @@ extension AgencyAPI {
                              recordedAt: HLCTimestamp(millisecondsSince1970: now)),
             personal: body.contact.map { PersonalFields(ownerName: $0.ownerName, phone: $0.phone) })
         if let existing = try await replica.record(key)?.referral {
-            // The same id again: a retried create (the client did not see the first answer).
-            guard existing.target == target, existing.business.value.businessNumber == businessNumber else {
-                throw Problem(409, "id-taken", "The referral id is taken", "referral \(localID) already exists with another target or business; choose another id or omit it")
-            }
-            return try await referralResponse(key, client: client, status: 200)
+            return try await repeatedCreate(draft, existing: existing, key: key, client: client, keyed: body.id == nil)
         }
-        _ = try await replica.author(.createReferral(draft), key: key, by: agency)
+        guard try await replica.author(.createReferral(draft), key: key, by: agency) != nil else {
+            // Another create of this id committed first (concurrent requests): the same rule.
+            guard let existing = try await replica.record(key)?.referral else { throw Problem.notFound("no referral \(localID)") }
+            return try await repeatedCreate(draft, existing: existing, key: key, client: client, keyed: body.id == nil)
+        }
         return try await referralResponse(key, client: client, status: 201)
+    }
+
+    /// A create of a referral that exists: the same content is a retry (200, the referral as it
+    /// stands); other content is refused (409), and the referral stays as first created.
+    func repeatedCreate(_ draft: ReferralDraft, existing: ReferralRecord, key: RecordKey, client: APIToken, keyed: Bool) async throws -> Response {
+        guard draft.isCreated(as: existing) else {
+            let detail = keyed
+                ? "this Idempotency-Key already created referral \(key.localID) with other content; send the same content to retry, or a new key for a new referral"
+                : "referral \(key.localID) already exists with other content; send the same content to retry, choose another id for a new referral, or PATCH it"
+            throw Problem(409, "id-taken", "The referral id is taken", detail)
+        }
+        return try await referralResponse(key, client: client, status: 200)
+    }
+
+    /// The id a create without one gets from its `Idempotency-Key`: the same for the same client
+    /// and key, so a retry finds the referral the first attempt made. Hashed, so the key itself
+    /// (which the client chose) is never stored or sent to the target.
+    static func referralID(agency: AgencyID, client: String, idempotencyKey: String) -> String {
+        let digest = SHA256.hash(data: Data("hanaro/idempotency/v1\n\(client)\n\(idempotencyKey)".utf8))
+        let hex = digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        return "\(agency.rawValue.uppercased())-API-\(hex)"
     }
 
     /// `GET /v1/referrals`.
     func listReferrals(_ request: Request, client: APIToken) async throws -> Response {
-        let parameters = request.uri.queryParameters
+        let parameters = try FormQuery(request)
         var direction: ReferralDirection?
         if let text = parameters.get("direction") {
             guard let parsed = ReferralDirection(rawValue: text) else { throw Problem.badRequest("direction must be incoming or outgoing", field: "direction") }
@@ -115,7 +164,17 @@ extension AgencyAPI {
                 throw Problem.unprocessable("a note holds 1 to 2000 characters", field: "note")
             }
         }
-        if let status { _ = try await replica.author(.setStatus(status), key: key, by: agency) }
+        if let status {
+            // A move the lattice forbids is refused (409), also to a status this agency set
+            // before: the store takes a status it already recorded for a replayed event (an
+            // adapter reading a feed again) and would answer as if it were made.
+            if let referral = try await replica.record(key)?.referral, let role = referral.role(of: agency), status.allowedRoles.contains(role),
+               status != referral.status, !status.canFollow(referral.status) {
+                throw Problem(409, "invalid-transition", "The status cannot change this way",
+                              "status cannot move from \(referral.status.name) to \(status.name)", errors: [.init(field: "status", reason: "not after \(referral.status.name)")])
+            }
+            _ = try await replica.author(.setStatus(status), key: key, by: agency)
+        }
         if let note = body.note { _ = try await replica.author(.addNote(note), key: key, by: agency) }
         return try await referralResponse(key, client: client, status: 200)
     }

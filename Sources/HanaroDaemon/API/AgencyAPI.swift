@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 public import HanaroCore
 public import HanaroStore
 public import Hummingbird
@@ -16,6 +17,9 @@ public import ServiceLifecycle
 /// known client for a missing scope; unknown tokens are counted, not audited (their cost stays
 /// bounded). No personal field is ever logged or audited.
 public struct AgencyAPI: Sendable {
+    /// The header a create without an id names its referral by (`POST /v1/referrals`).
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+
     let agency: AgencyID
     let tokens: [APIToken]
     let replica: Replica
@@ -71,7 +75,8 @@ public struct AgencyAPI: Sendable {
         }
         v1.post("referrals") { request, _ in
             await handle(request, .refer, "referral.create", audited: true) { client in
-                try await createReferral(try await Self.decode(ReferralCreateRequest.self, request), client: client)
+                try await createReferral(try await Self.decode(ReferralCreateRequest.self, request), client: client,
+                                         idempotencyKey: request.headers[Self.idempotencyKey])
             }
         }
         v1.get("referrals") { request, _ in
