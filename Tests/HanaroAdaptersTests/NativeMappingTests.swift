@@ -104,6 +104,31 @@ struct NativeMappingTests {
         #expect { try DataGoKrEnvelope.parse(Array(keyError.utf8), agency: .koreg) } throws: { ($0 as? AdapterError)?.code == .unauthorized }
         // A body cut short.
         #expect { try DataGoKrEnvelope.parse(Array(xml.utf8.prefix(200)), agency: .koreg) } throws: { ($0 as? AdapterError)?.code == .schema }
+        // An agency's own text that names a person never reaches the error (logs, /status); a
+        // fixed token does.
+        let personal = "<response><header><resultCode>99</resultCode><resultMsg>신청인 홍길동(010-1234-5678) 건 처리 중 오류</resultMsg></header></response>"
+        do {
+            _ = try DataGoKrEnvelope.parse(Array(personal.utf8), agency: .koreg)
+            Issue.record("an error envelope was accepted")
+        } catch {
+            #expect(error.code == .envelope && error.description.contains("99"), "\(error)")
+            #expect(!error.description.contains("홍길동") && !error.description.contains("1234"), "\(error)")
+        }
+        do {
+            _ = try DataGoKrEnvelope.parse(Array(keyError.utf8), agency: .koreg)
+        } catch {
+            #expect(error.description.contains("SERVICE_KEY_IS_NOT_REGISTERED_ERROR"), "\(error)")
+        }
+    }
+
+    @Test("an agency's error text is shown only when it is a fixed token", arguments: [
+        ("SERVICE_KEY_IS_NOT_REGISTERED_ERROR", true), ("NODATA_ERROR", true), ("LIMITED NUMBER OF SERVICE REQUESTS EXCEEDS ERROR.", true),
+        ("E401", true), ("신청인 홍길동 건 처리 중 오류", false), ("call 010-1234-5678", false), ("owner hong@example.kr", false),
+        ("id 900101-1234567", false), (String(repeating: "A", count: 81), false),
+    ])
+    func agencyMessages(text: String, shown: Bool) {
+        #expect((AgencyHTTP.agencyMessage(text) == text) == shown, "\(text)")
+        if !shown { #expect(AgencyHTTP.agencyMessage(text).contains("not shown")) }
     }
 
     @Test("kodit: odcloud Korean keys, || multi-values, 상시신청")

@@ -130,6 +130,21 @@ public final class AgencyHTTP: Sendable {
     /// What a body was, for error messages: its size and how it starts (`<`, `{`...), never its
     /// text — a referral feed's body may hold a person's name and phone, and error messages
     /// reach logs and the status port.
+    /// An agency's own error text as logs, `/status` and `hanaro status` may show it: a fixed
+    /// token (`SERVICE_KEY_IS_NOT_REGISTERED_ERROR`, `NODATA_ERROR`, `Unauthorized`) as it is;
+    /// anything else only by its length. An agency's message may echo what it was asked about —
+    /// a referral feed's answered `신청인 홍길동(010-…) 건 처리 중 오류` — and personal data is never
+    /// logged; the code beside it, and the fix we name, are what the operator acts on.
+    public static func agencyMessage(_ text: String) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty { return "" }
+        let token = trimmed.utf8.count <= 80 && trimmed.utf8.allSatisfy { byte in
+            (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte) || byte == UInt8(ascii: "_")
+                || byte == UInt8(ascii: " ") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-")
+        } && !ContactDetector.containsContact(trimmed) && !ResidentNumberDetector.containsResidentNumber(trimmed)
+        return token ? trimmed : "(a message of \(trimmed.count) characters, not shown: an agency's text may name a person)"
+    }
+
     static func snippet(_ body: [UInt8]) -> String {
         guard let first = body.first(where: { $0 > 0x20 }) else { return "an empty body" }
         let kind: String = switch first {

@@ -75,7 +75,7 @@ public struct DataGoKrEnvelope: Sendable {
             throw AdapterError(.schema, agency: agency, "the answer is not complete XML (\(AgencyHTTP.snippet(body))); it may have been cut short")
         }
         if let reason = collector.header["returnReasonCode"] {
-            let message = collector.header["returnAuthMsg"] ?? collector.header["errMsg"] ?? ""
+            let message = AgencyHTTP.agencyMessage(collector.header["returnAuthMsg"] ?? collector.header["errMsg"] ?? "")
             switch reason {
             case "30", "31", "32", "33":
                 throw AdapterError(.unauthorized, agency: agency, "data.go.kr refused the service key (\(reason) \(message)); check adapter.service_key")
@@ -89,17 +89,18 @@ public struct DataGoKrEnvelope: Sendable {
             throw AdapterError(.schema, agency: agency, "the answer has no <resultCode> (\(AgencyHTTP.snippet(body))); is adapter.base_url the agency's OpenAPI?")
         }
         let message = collector.header["resultMsg"] ?? ""
+        let shown = AgencyHTTP.agencyMessage(message)
         switch code {
         case "00", "0", "0000": break
         case "03", "3":
             // NODATA: the end of the list (or an empty one), not an error.
             return DataGoKrEnvelope(resultCode: code, resultMessage: message, items: [], totalCount: nil)
         case "22":
-            throw AdapterError(.rateLimited, agency: agency, "request limit exceeded (22 \(message))", retryAfterSeconds: 60)
+            throw AdapterError(.rateLimited, agency: agency, "request limit exceeded (22 \(shown))", retryAfterSeconds: 60)
         case "30", "31", "32", "33":
-            throw AdapterError(.unauthorized, agency: agency, "the service key was refused (\(code) \(message)); check adapter.service_key")
+            throw AdapterError(.unauthorized, agency: agency, "the service key was refused (\(code) \(shown)); check adapter.service_key")
         default:
-            throw AdapterError(.envelope, agency: agency, "the answer carries error \(code) \(message)")
+            throw AdapterError(.envelope, agency: agency, "the answer carries error \(code) \(shown)")
         }
         if !expectingItems { return DataGoKrEnvelope(resultCode: code, resultMessage: message, items: [], totalCount: 0) }
         return DataGoKrEnvelope(resultCode: code, resultMessage: message, items: collector.items,

@@ -59,7 +59,8 @@ public struct EWPCAdapter: PagedAgencyAPI {
 
     /// The error a 200 answer carries, if any.
     static func envelopeError(_ object: [String: Any], agency: AgencyID) -> AdapterError? {
-        guard let message = JSONItems.text(object, "error") else { return nil }
+        guard let text = JSONItems.text(object, "error") else { return nil }
+        let message = AgencyHTTP.agencyMessage(text)
         let code = JSONItems.text(object, "errorCode") ?? "?"
         return code == "E0001"
             ? AdapterError(.unauthorized, agency: agency, "고용24 refused the key (\(code) \(message)); check adapter.service_key")

@@ -30,7 +30,7 @@ public struct KODITAdapter: PagedAgencyAPI {
                                          headers: headers + [("Content-Type", "application/json")], body: ReferralCodec.json(referral))
         let object = try JSONItems.object(answer.body, agency: agency)
         guard JSONItems.int(object, "code") == 0 else {
-            throw AdapterError(.envelope, agency: agency, "the intake answered code \(JSONItems.text(object, "code") ?? "?") \(JSONItems.text(object, "msg") ?? "")")
+            throw AdapterError(.envelope, agency: agency, "the intake answered code \(JSONItems.text(object, "code") ?? "?") \(AgencyHTTP.agencyMessage(JSONItems.text(object, "msg") ?? ""))")
         }
     }
 
@@ -51,8 +51,9 @@ public struct KODITAdapter: PagedAgencyAPI {
         let object = try JSONItems.object(body, agency: .kodit)
         guard let data = object["data"] as? [[String: Any]] else {
             if let code = JSONItems.text(object, "code") {
-                let message = JSONItems.text(object, "msg") ?? ""
-                if code == "-401" || code == "401" || message.contains("인증") {
+                let text = JSONItems.text(object, "msg") ?? ""
+                let message = AgencyHTTP.agencyMessage(text)
+                if code == "-401" || code == "401" || text.contains("인증") {
                     throw AdapterError(.unauthorized, agency: .kodit, "odcloud refused the key (\(code) \(message)); check adapter.service_key")
                 }
                 throw AdapterError(.envelope, agency: .kodit, "odcloud answered code \(code) \(message)")

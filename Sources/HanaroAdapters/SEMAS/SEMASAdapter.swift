@@ -62,7 +62,7 @@ public struct SEMASAdapter: PagedAgencyAPI {
 
     static func envelopeError(_ object: [String: Any]) -> AdapterError {
         let code = JSONItems.text(object, "code") ?? "?"
-        let message = JSONItems.text(object, "message") ?? JSONItems.text(object, "errorMessage") ?? ""
+        let message = AgencyHTTP.agencyMessage(JSONItems.text(object, "message") ?? JSONItems.text(object, "errorMessage") ?? "")
         return code == "E401"
             ? AdapterError(.unauthorized, agency: .semas, "소상공인24 refused the key (\(code) \(message)); check adapter.service_key")
             : AdapterError(.envelope, agency: .semas, "소상공인24 answered result=false (\(code) \(message))")
