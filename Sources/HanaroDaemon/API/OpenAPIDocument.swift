@@ -266,7 +266,21 @@ enum OpenAPIDocument {
                 ]
               }
             ],
-            "description": "범위: refer. 다른 기관으로 소상공인을 의뢰한다. 같은 id와 같은 내용의 재요청은 기존 의뢰를 200으로 돌려준다 (멱등).",
+            "parameters": [
+              {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": false,
+                "description": "id 없는 생성의 재시도 키 (UUID 권장, 보이는 ASCII 1-255자). 키 자체는 저장되지 않는다 (클라이언트 이름과 함께 해시해 id를 만든다).",
+                "schema": {
+                  "type": "string",
+                  "minLength": 1,
+                  "maxLength": 255,
+                  "pattern": "^[!-~]+$"
+                }
+              }
+            ],
+            "description": "범위: refer. 다른 기관으로 소상공인을 의뢰한다. 같은 id와 같은 내용의 재요청은 기존 의뢰를 200으로 돌려주고 (멱등), 같은 id에 다른 내용이면 409 (id-taken)이며 기존 의뢰는 그대로다. id 없이 보낼 때는 Idempotency-Key 헤더가 의뢰를 이름짓는다: 같은 클라이언트의 같은 키로 다시 보내면 같은 의뢰 (200), 다른 내용이면 409. 보유 기간(consent.retain_until)이 이미 지난 동의는 422. id·동의·프로그램 어디에든 주민등록번호가 있으면 422이며 저장되지도 응답에 되풀이되지도 않는다.",
             "requestBody": {
               "required": true,
               "content": {
@@ -311,6 +325,9 @@ enum OpenAPIDocument {
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
+              },
+              "409": {
+                "$ref": "#/components/responses/Conflict"
               },
               "422": {
                 "$ref": "#/components/responses/Unprocessable"
@@ -474,7 +491,7 @@ enum OpenAPIDocument {
                 "$ref": "#/components/responses/Unauthorized"
               },
               "403": {
-                "description": "토큰에 refer 범위가 없거나, 이 기관이 origin도 target도 아님.",
+                "description": "토큰에 refer 범위가 없거나, 이 기관이 origin도 target도 아니거나, 이 기관의 역할로는 설정할 수 없는 상태.",
                 "content": {
                   "application/problem+json": {
                     "schema": {
@@ -487,7 +504,7 @@ enum OpenAPIDocument {
                 "$ref": "#/components/responses/NotFound"
               },
               "409": {
-                "description": "현재 상태에서, 또는 이 기관의 역할로는 허용되지 않는 상태 변경.",
+                "description": "현재 상태에서 허용되지 않는 상태 변경 (이 기관이 전에 설정했던 상태로 되돌리기 포함; invalid-transition), 또는 여러 기관의 의뢰가 같은 id를 가짐 (ambiguous-id).",
                 "content": {
                   "application/problem+json": {
                     "schema": {
