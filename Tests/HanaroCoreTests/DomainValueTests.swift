@@ -44,6 +44,18 @@ struct DomainValueTests {
         #expect(((try? KSICCode(input)) != nil) == valid)
     }
 
+    @Test("KSIC digits alone take their division's section", arguments: [
+        ("47111", "G47111"), ("47", "G47"), ("10", "C10"), ("5621", "I5621"), ("01", "A01"), ("99", "U99"), ("86", "Q86"),
+    ])
+    func ksicDigits(input: String, expected: String) throws {
+        #expect(try KSICCode(input).code == expected)
+    }
+
+    @Test("digits no KSIC division has are refused", arguments: ["04", "40", "4", "477777", "48123", "00"])
+    func ksicNoDivision(input: String) {
+        #expect(throws: ValidationError.self) { try KSICCode(input) }
+    }
+
     @Test("dates in every published shape", arguments: [
         ("20260909", "2026-09-09"), ("2026-09-09", "2026-09-09"), ("2026.09.09", "2026-09-09"),
         ("2026-09-23 14:16:15", "2026-09-23"), ("2026-01-01 00:00", "2026-01-01"), ("20251204133104", "2025-12-04"),

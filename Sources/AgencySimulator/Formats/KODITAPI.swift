@@ -83,7 +83,7 @@ enum KODITAPI {
             "지원분야": p.category.koreanName,
             "지원한도": NativeText.number(p.amountMaxKRW),
             "지역코드": p.regions.isEmpty ? NSNull() as Any : p.regions.joined(separator: "||"),
-            "업종코드": p.isMalformed ? "123" : (p.industries.isEmpty ? NSNull() as Any : p.industries.joined(separator: "||")),
+            "업종코드": p.isMalformed ? "Z9" : (p.industries.isEmpty ? NSNull() as Any : p.industries.joined(separator: "||")),
             "사용여부": p.isDeleted ? "N" : "Y",
             "등록일시": p.createdAt.digits,
             "수정일시": p.updatedAt.digits,

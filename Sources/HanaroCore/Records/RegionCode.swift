@@ -90,9 +90,20 @@ public struct KSICCode: Hashable, Sendable, Comparable, CustomStringConvertible,
     /// The normalized code (upper-case section letter).
     public let code: String
 
+    /// A section letter, optionally followed by 2-5 digits (`G`, `G47`, `G47111`), or the digits
+    /// alone (`47111`, as 통계청's tables and many agency forms write them): the section is then
+    /// the one the first two digits' division belongs to (KSIC 10th revision).
     /// - Throws: `.invalidIndustry` when the shape is wrong.
     public init(_ text: String) throws(ValidationError) {
-        let trimmed = text.trimmingASCIIWhitespace.uppercased()
+        var trimmed = text.trimmingASCIIWhitespace.uppercased()
+        if let first = trimmed.first, first.isASCII, first.isNumber {
+            guard (2...5).contains(trimmed.count), trimmed.allSatisfy({ $0.isASCII && $0.isNumber }),
+                  let division = Int(trimmed.prefix(2)), let section = Self.section(ofDivision: division) else {
+                throw ValidationError(.invalidIndustry, field: "industry",
+                                      "industry code \"\(trimmed)\" is no KSIC code: give a section letter A-U, optionally followed by 2-5 digits, or 2-5 digits of an existing division")
+            }
+            trimmed = String(section) + trimmed
+        }
         let chars = Array(trimmed)
         let digits = chars.dropFirst()
         guard let section = chars.first, ("A"..."U").contains(section),
@@ -106,6 +117,34 @@ public struct KSICCode: Hashable, Sendable, Comparable, CustomStringConvertible,
     }
 
     public var description: String { code }
+
+    /// The KSIC (10th revision) section of a two-digit division; nil for a number no division has.
+    static func section(ofDivision division: Int) -> Character? {
+        switch division {
+        case 1...3: "A"
+        case 5...8: "B"
+        case 10...34: "C"
+        case 35: "D"
+        case 36...39: "E"
+        case 41...42: "F"
+        case 45...47: "G"
+        case 49...52: "H"
+        case 55...56: "I"
+        case 58...63: "J"
+        case 64...66: "K"
+        case 68: "L"
+        case 70...73: "M"
+        case 74...76: "N"
+        case 84: "O"
+        case 85: "P"
+        case 86...87: "Q"
+        case 90...91: "R"
+        case 94...96: "S"
+        case 97...98: "T"
+        case 99: "U"
+        default: nil
+        }
+    }
 
     public static func < (lhs: KSICCode, rhs: KSICCode) -> Bool { lhs.code < rhs.code }
 
