@@ -105,6 +105,9 @@ struct AgencyAPITests {
         #expect(try http("GET", api + "/v1/programs?cursor=bogus", headers: auth).0 == 400)
         #expect(try http("GET", api + "/v1/programs/kodit/K-1", headers: auth).0 == 200)
         #expect(try http("GET", api + "/v1/programs/kodit/nope", headers: auth).0 == 404)
+        // Status as of today: E-1 was published open for 2020; S-1 has no dates and keeps its own.
+        #expect(Self.json(try http("GET", api + "/v1/programs/ewpc/E-1", headers: auth).1)["status"] as? String == "closed")
+        #expect(Self.json(try http("GET", api + "/v1/programs/semas/S-1", headers: auth).1)["status"] as? String == "open")
 
         // Eligibility: all three outcomes, with reasons and the rules version.
         let profile = #"{"profile":{"region":"51","business_age_months":12,"owner_age":30},"include":"all"}"#

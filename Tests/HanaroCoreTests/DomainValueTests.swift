@@ -51,6 +51,25 @@ struct DomainValueTests {
         #expect(try KSICCode(input).code == expected)
     }
 
+    @Test("a program's status on a day: from its period, else the agency's; an early close stands")
+    func statusOnDay() throws {
+        let day = try LocalDate(year: 2026, month: 12, day: 3)
+        func program(_ start: LocalDate?, _ end: LocalDate?, _ status: ProgramStatus) -> ProgramRecord {
+            ProgramRecord(owner: .semas, nativeID: "P", title: "t", period: ApplicationPeriod(start: start, end: end), status: status)
+        }
+        let past = try LocalDate(year: 2026, month: 6, day: 27), future = try LocalDate(year: 2027, month: 1, day: 5)
+        #expect(program(nil, past, .open).status(on: day) == .closed)
+        #expect(program(past, nil, .unknown).status(on: day) == .open)
+        #expect(program(future, nil, .open).status(on: day) == .upcoming)
+        #expect(program(past, future, .unknown).status(on: day) == .open)
+        #expect(program(past, future, .closed).status(on: day) == .closed)
+        #expect(program(nil, day, .open).status(on: day) == .open)
+        #expect(program(nil, nil, .open).status(on: day) == .open)
+        #expect(program(nil, nil, .unknown).status(on: day) == .unknown)
+        #expect(LocalDate.inKorea(secondsSince1970: 1_764_687_600).description == "2025-12-03")  // 2025-12-02T15:00Z = 00:00 KST
+        #expect(LocalDate.inKorea(secondsSince1970: 1_764_687_599).description == "2025-12-02")
+    }
+
     @Test("digits no KSIC division has are refused", arguments: ["04", "40", "4", "477777", "48123", "00"])
     func ksicNoDivision(input: String) {
         #expect(throws: ValidationError.self) { try KSICCode(input) }

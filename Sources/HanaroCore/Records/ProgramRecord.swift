@@ -145,3 +145,18 @@ extension Optional: CanonicalEncodable where Wrapped: CanonicalEncodable {
         self = try reader.readOptional { (r: inout CanonicalReader) throws(ValidationError) in try Wrapped(from: &r) }
     }
 }
+
+extension ProgramRecord {
+    /// Where applications stand on `day` (the Agency API's `status`, "as of today"): closed when
+    /// the agency closed it (an early close when the budget runs out) or after the period's last
+    /// day, upcoming before its first day, open between; without dates, the agency's own status
+    /// (상시 programs are published as open). The stored status is the agency's word at the time it
+    /// was read, so a period that ended since would otherwise still read `open`.
+    public func status(on day: LocalDate) -> ProgramStatus {
+        if status == .closed { return .closed }
+        guard period.start != nil || period.end != nil else { return status }
+        if let end = period.end, end < day { return .closed }
+        if let start = period.start, day < start { return .upcoming }
+        return .open
+    }
+}

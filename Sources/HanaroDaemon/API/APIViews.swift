@@ -89,7 +89,7 @@ struct ProgramSummaryView: Encodable, Sendable {
         regions = program.eligibility.regions.map(\.code)
         industries = program.eligibility.industries.map(\.code)
         period = PeriodView(program.period)
-        status = program.status.apiName
+        status = program.status(on: LocalDate.inKorea(secondsSince1970: Int64(Date().timeIntervalSince1970))).apiName
         url = Nullable(program.url)
         supportAmountKrw = RangeView(program.supportAmountKRW)
         self.score = score

@@ -947,7 +947,7 @@ enum OpenAPIDocument {
               "open",
               "closed"
             ],
-            "description": "오늘 기준 접수 상태. 날짜가 없는 사업은 unknown."
+            "description": "오늘(KST) 기준 접수 상태: 기관이 마감했거나 접수 기간의 마지막 날이 지났으면 closed, 첫날 전이면 upcoming, 그 사이면 open. 날짜가 없는 사업은 기관이 알린 상태 (상시 사업은 open, 알 수 없으면 unknown)."
           },
           "ProgramSummary": {
             "type": "object",
