@@ -48,6 +48,8 @@ struct Demo: AsyncParsableCommand {
         let federation = DemoFederation(dir: dir, programs: programs)
         try federation.prepare()
         Output.line("hanaro demo: six simulated agencies and six nodes (real processes, mutual TLS on loopback) in \(dir)")
+        Output.line("the Agency API (kamco's node): \(federation.apiURL)/v1/programs?q=창업 with the bearer token in \(dir)/api-token"
+                    + (keep ? "" : " (the directory is removed at the end; --keep keeps it)"))
         if duration == nil { Output.line("running until Ctrl-C (or SIGTERM), then a summary of the last reports; --duration 30s stops by itself and checks convergence") }
         DemoStop.install()
         try federation.start()
@@ -117,8 +119,10 @@ final class DemoFederation: @unchecked Sendable {
             federationPorts[agency] = freePort(avoiding: &taken)
             statusPorts[agency] = freePort(avoiding: &taken)
         }
-        apiPort = freePort(avoiding: &taken)
+        // The Agency API on 127.0.0.1:8080, as in the example configuration, unless that port is taken.
+        apiPort = portIsFree(8080) && taken.insert(8080).inserted ? 8080 : freePort(avoiding: &taken)
         apiToken = APIToken.generateSecret()
+        FileManager.default.createFile(atPath: "\(dir)/api-token", contents: Data((apiToken + "\n").utf8), attributes: [.posixPermissions: 0o600])
         let tokens = APIToken.line(name: "demo", scopes: [.read, .refer, .subscribe], secret: apiToken) + "\n"
         FileManager.default.createFile(atPath: "\(dir)/api-tokens", contents: Data(tokens.utf8), attributes: [.posixPermissions: 0o600])
         try FileManager.default.createDirectory(atPath: "\(dir)/agencies", withIntermediateDirectories: true)
@@ -212,6 +216,20 @@ final class DemoFederation: @unchecked Sendable {
 }
 
 /// A free TCP port on 127.0.0.1 (asked of the kernel), not one already handed out.
+/// Whether a TCP port on 127.0.0.1 can be bound now.
+func portIsFree(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
+}
+
 func freePort(avoiding taken: inout Set<Int>) -> Int {
     while true {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

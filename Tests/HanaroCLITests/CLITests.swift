@@ -66,6 +66,8 @@ struct CLITests {
         #expect(result.stdout.contains("every node exited 0 on SIGTERM"))
         // Personal fields never reach the output.
         #expect(!result.stdout.contains("010-"))
+        // It says where its Agency API listens and where the token is (8080 unless taken).
+        #expect(result.stdout.contains("the Agency API (kamco's node): http://127.0.0.1:") && result.stdout.contains("/api-token"), "\(result.stdout)")
     }
 
     @Test("hanaro demo refuses a malformed duration with one line and a non-zero exit")
