@@ -105,6 +105,24 @@ struct AgencyAPITests {
         #expect(try http("GET", api + "/v1/programs?cursor=bogus", headers: auth).0 == 400)
         #expect(try http("GET", api + "/v1/programs/kodit/K-1", headers: auth).0 == 200)
         #expect(try http("GET", api + "/v1/programs/kodit/nope", headers: auth).0 == 404)
+        // Unknown paths and wrong methods: problem documents, 405 naming the methods the path takes.
+        let (missing, missingBody) = try http("GET", api + "/v1/nope", headers: auth)
+        #expect(missing == 404 && missingBody.contains("urn:hanaro:problem:not-found"), "\(missingBody)")
+        for (method, path, allowed) in [("PUT", "/v1/programs", "GET"), ("DELETE", "/v1/programs/kodit/K-1", "GET"), ("GET", "/v1/eligibility", "POST"),
+                                        ("DELETE", "/v1/referrals", "GET, POST"), ("POST", "/v1/referrals/x", "GET, PATCH"),
+                                        ("PATCH", "/v1/subscriptions", "GET, POST"), ("GET", "/v1/subscriptions/x", "DELETE"), ("POST", "/openapi.json", "GET")] {
+            let (status, body) = try http(method, api + path, headers: auth)
+            #expect(status == 405 && body.contains("takes \(allowed),") && body.contains("method-not-allowed"), "\(method) \(path): \(status) \(body)")
+        }
+        let headersOnly = Process()
+        headersOnly.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        headersOnly.arguments = ["-s", "-o", "/dev/null", "-D", "-", "-X", "PUT", api + "/v1/referrals/x", "-H", "Authorization: Bearer \(reader)"]
+        let headerPipe = Pipe()
+        headersOnly.standardOutput = headerPipe
+        try headersOnly.run()
+        let headerText = String(decoding: headerPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).lowercased()
+        headersOnly.waitUntilExit()
+        #expect(headerText.contains("allow: get, patch") && headerText.contains("content-type: application/problem+json"), "\(headerText)")
         // Status as of today: E-1 was published open for 2020; S-1 has no dates and keeps its own.
         #expect(Self.json(try http("GET", api + "/v1/programs/ewpc/E-1", headers: auth).1)["status"] as? String == "closed")
         #expect(Self.json(try http("GET", api + "/v1/programs/semas/S-1", headers: auth).1)["status"] as? String == "open")
