@@ -58,3 +58,16 @@ struct APIViewTests {
         #expect(compared > 2_000)
     }
 }
+
+@Suite("Webhook URLs")
+struct WebhookURLTests {
+    @Test("link-local, unspecified and metadata addresses are refused; agencies' own hosts are not", arguments: [
+        ("https://169.254.169.254/latest/meta-data", false), ("https://[fe80::1]/hook", false), ("https://0.0.0.0/hook", false),
+        ("https://metadata.google.internal/computeMetadata/v1/", false), ("https://[::ffff:169.254.169.254]/x", false),
+        ("https://10.0.0.1/hook", true), ("https://crm.semas.or.kr/hooks/hanaro", true), ("http://127.0.0.1:9000/hook", true),
+        ("https://[2001:db8::1]/hook", true), ("https://169.255.0.1/hook", true),
+    ])
+    func linkLocal(url: String, accepted: Bool) {
+        #expect((AgencyAPI.webhookURLProblem(url, allowHTTP: false) == nil) == accepted, "\(url): \(AgencyAPI.webhookURLProblem(url, allowHTTP: false) ?? "accepted")")
+    }
+}

@@ -52,6 +52,11 @@ extension AgencyAPI {
             return "must be an absolute http(s) URL of at most 2048 characters"
         }
         if url.user != nil || url.password != nil { return "must not carry credentials; sign deliveries with the secret instead" }
+        if isLinkLocal(host) {
+            // Cloud metadata services answer there (169.254.169.254): a subscription must not
+            // turn the node into a client of them. Agencies' receivers on private networks stay allowed.
+            return "must not name a link-local or unspecified address (169.254.0.0/16, fe80::/10, 0.0.0.0) or a metadata service"
+        }
         switch scheme {
         case "https": return nil
         case "http":
@@ -59,6 +64,20 @@ extension AgencyAPI {
             return loopback || allowHTTP ? nil : "must be https (http only to a receiver on this host, or with api.allow_http_webhooks)"
         default: return "must be an http(s) URL"
         }
+    }
+
+    /// Whether a URL's host is a link-local, unspecified or metadata-service address, as written.
+    static func isLinkLocal(_ host: String) -> Bool {
+        var name = host.lowercased()
+        if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
+        if ["metadata", "metadata.google.internal", "instance-data", "0.0.0.0", "::", "0"].contains(name) { return true }
+        if name.hasPrefix("::ffff:") { name = String(name.dropFirst(7)) }
+        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
+        if octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }) { return octets[0] == "169" && octets[1] == "254" || octets[0] == "0" }
+        if name.contains(":"), let first = name.split(separator: ":").first, first.count == 4, let word = UInt16(first, radix: 16) {
+            return word & 0xFFC0 == 0xFE80
+        }
+        return false
     }
 
     /// The key bytes of a `whsec_` secret (Standard Webhooks), when it has 24 to 64 of them.
