@@ -306,6 +306,12 @@ struct AgencyAPITests {
             let (status, answer) = try http("POST", semas + "/v1/referrals", headers: auth, body: body)
             #expect(status == 422 && !answer.contains("1234567"), "\(answer)")
         }
+        // Named by the API's field names.
+        let (tradeStatus, tradeAnswer) = try http("POST", semas + "/v1/referrals", headers: auth,
+                                                  body: create.replacingOccurrences(of: "R-1", with: "R-T").replacingOccurrences(of: "하나로상회", with: "하나로 \(resident)"))
+        #expect(tradeStatus == 422 && tradeAnswer.contains(#""field":"business.trade_name""#) && !tradeAnswer.contains("1234567"), "\(tradeAnswer)")
+        let (blank, blankAnswer) = try http("POST", semas + "/v1/referrals", headers: auth, body: create.replacingOccurrences(of: "R-1", with: "R-B").replacingOccurrences(of: "서울중부센터", with: " "))
+        #expect(blank == 422 && blankAnswer.contains(#""field":"centre""#), "\(blankAnswer)")
         let (noteStatus, noteAnswer) = try http("PATCH", semas + "/v1/referrals/semas:R-1", headers: auth, body: #"{"note":"주민 800101－1234567"}"#)
         #expect(noteStatus == 422 && !noteAnswer.contains("1234567"), "\(noteAnswer)")
         // Nowhere in either replica (the WAL included: nodes still run) nor in the nodes' logs.

@@ -23,6 +23,14 @@ extension AgencyAPI {
                           errors: [.init(field: "consent", reason: "required")])
         }
         var errors: [Problem.FieldError] = []
+        // The names a referral is known by: printable text, not blank.
+        for (field, text) in [("business.trade_name", body.business.tradeName), ("centre", body.centre)] {
+            if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                errors.append(.init(field: field, reason: "required, not blank"))
+            } else if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }) {
+                errors.append(.init(field: field, reason: "holds a control or invisible formatting character (NUL, bidi overrides); send plain text"))
+            }
+        }
         let recipient = AgencyID(rawValue: consentBody.recipient)
         if recipient == nil { errors.append(.init(field: "consent.recipient", reason: "\"\(consentBody.recipient.prefix(40))\" is no agency")) }
         if let recipient, recipient != target { errors.append(.init(field: "consent.recipient", reason: "consent names \(recipient.rawValue) but the referral goes to \(target.rawValue)")) }

@@ -172,11 +172,22 @@ public struct AgencyAPI: Sendable {
             switch validation.code {
             case .unauthorizedAuthor: return Problem(403, "not-allowed", "This agency may not make this change", validation.message)
             case .invalidTransition: return Problem(409, "invalid-transition", "The status cannot change this way", validation.message)
-            default: return Problem.unprocessable(validation.message, field: validation.field)
+            default: return Problem.unprocessable(validation.message, field: validation.field.map(apiField))
             }
         default:
             return Problem(500, "internal", "The node could not answer", "an internal error occurred; the node's log has the details")
         }
+    }
+
+    /// A record field as the API's bodies name it (`business.tradeName` → `business.trade_name`,
+    /// `personal.phone` → `contact.phone`): the store's rules name the record's fields.
+    static func apiField(_ field: String) -> String {
+        let renamed: [String: String] = [
+            "originCentre": "centre", "personal.ownerName": "contact.owner_name", "personal.phone": "contact.phone",
+            "personal": "contact", "notes": "note", "referralID": "id",
+        ]
+        if let name = renamed[field] { return name }
+        return field.split(separator: ".").map { String($0).snakeCased }.joined(separator: ".")
     }
 
     /// Audits; a failing audit log is logged and counted, the answer still goes out.
