@@ -196,6 +196,7 @@ extension NodeConfiguration {
         problems += tokenProblems.map { "\(path): api.tokens_file: \($0)" }
         if tokens.isEmpty && tokenProblems.isEmpty { problems.append("\(path): api.tokens_file: \(tokensFile) lists no client; `hanaro tokens add` adds one") }
         var api = APIConfiguration(host: host, port: port, tokens: tokens)
+        api.tokensFile = tokensFile
         api.certificate = reader.string(forKey: "api.certificate").map(resolve)
         api.privateKey = reader.string(forKey: "api.private_key").map(resolve)
         if (api.certificate == nil) != (api.privateKey == nil) {

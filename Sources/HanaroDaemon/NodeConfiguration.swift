@@ -67,6 +67,9 @@ public struct APIConfiguration: Sendable, Hashable {
     public var port: Int
     /// The clients, from `api.tokens_file` (required; lines `<name> <scopes> sha256:<hex>`).
     public var tokens: [APIToken]
+    /// `api.tokens_file` itself: the node reads it again when it changes (``TokenFile``), so a
+    /// client added or removed takes effect without a restart. Nil: `tokens` only.
+    public var tokensFile: String?
     /// `api.certificate`, `api.private_key` (PEM): HTTPS when both are set; required when
     /// `api.listen` is beyond loopback (bearer tokens must not cross a network in clear).
     public var certificate: String?

@@ -5,10 +5,11 @@ import HanaroDaemon
 import NIOCore
 import NIOHTTP1
 
-/// `hanaro tokens add`: a client of the Agency API. The token is printed once; the file keeps only
-/// its SHA-256 (`api.tokens_file`; the node reads it at start).
+/// `hanaro tokens add` / `remove`: the clients of the Agency API. A token is printed once; the file
+/// keeps only its SHA-256 (`api.tokens_file`; a running node reads it again within a second of a
+/// change, so neither needs a restart).
 struct Tokens: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Agency API clients: bearer tokens with scopes (read, refer, subscribe).", subcommands: [Add.self])
+    static let configuration = CommandConfiguration(abstract: "Agency API clients: bearer tokens with scopes (read, refer, subscribe).", subcommands: [Add.self, Remove.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a client to a tokens file (created 0600) and print its token, the only time it is shown.")
@@ -34,7 +35,40 @@ struct Tokens: ParsableCommand {
             let bytes = Array((line + "\n").utf8)
             guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else { fail("cannot write \(file)") }
             Output.line(secret)
-            FileHandle.standardError.write(Data("hanaro tokens: added \(name) (\(set.sorted().map(\.rawValue).joined(separator: ","))) to \(file); the token above is shown only now — restart the node to load it\n".utf8))
+            FileHandle.standardError.write(Data("hanaro tokens: added \(name) (\(set.sorted().map(\.rawValue).joined(separator: ","))) to \(file); the token above is shown only now; a running node takes it within a second\n".utf8))
+        }
+    }
+}
+
+extension Tokens {
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a client from a tokens file: its token stops working within a second on a running node (exit 1 when no such client).")
+        @Option(help: "The tokens file (api.tokens_file).") var file: String
+        @Option(help: "The client's name, as `hanaro tokens add --name` gave it.") var name: String
+
+        func run() throws {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { fail("cannot read \(file)", code: 2) }
+            var removed = 0
+            let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                let match = !line.trimmingCharacters(in: .whitespaces).hasPrefix("#") && fields.first.map(String.init) == name
+                if match { removed += 1 }
+                return !match
+            }
+            guard removed > 0 else { fail("\(file) lists no client \(name)") }
+            // Written beside the file and renamed over it: a node reading it sees the old or the new file, never half of one.
+            let temporary = file + ".tmp-\(getpid())"
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { fail("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+            let bytes = Array(kept.joined(separator: "\n").utf8)
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let synced = fsync(fd) == 0
+            close(fd)
+            guard written == bytes.count, synced, rename(temporary, file) == 0 else {
+                unlink(temporary)
+                fail("cannot write \(file): \(String(cString: strerror(errno)))")
+            }
+            FileHandle.standardError.write(Data("hanaro tokens: removed \(name) from \(file); a running node refuses its token within a second\n".utf8))
         }
     }
 }

@@ -152,6 +152,18 @@ struct AgencyAPITests {
         let refused = try sqlite(federation.replicaPath(.semas), "SELECT count(*) FROM audit WHERE actor = 'api:portal' AND action = 'api.referral.list' AND outcome = 'refused'")
         #expect(refused == "1")
 
+        // Clients added and removed while the node runs: no restart.
+        let late = try Self.addClient(federation.dir, name: "late", scopes: "read")
+        let lateAuth = ["Authorization": "Bearer \(late)"]
+        #expect(try await eventually(10) { try http("GET", api + "/v1/programs", headers: lateAuth).0 == 200 })
+        let removed = try Hanaro.run(["tokens", "remove", "--file", "\(federation.dir)/api-tokens", "--name", "late"])
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(try await eventually(10) { try http("GET", api + "/v1/programs", headers: lateAuth).0 == 401 })
+        #expect(try http("GET", api + "/v1/programs", headers: auth).0 == 200)
+        #expect(try Hanaro.run(["tokens", "remove", "--file", "\(federation.dir)/api-tokens", "--name", "late"]).status == 1)
+        let mode = (try FileManager.default.attributesOfItem(atPath: "\(federation.dir)/api-tokens")[.posixPermissions] as? Int) ?? 0
+        #expect(mode & 0o077 == 0, "the tokens file is \(String(mode, radix: 8)) after a removal")
+
         // The document, by an outside validator; the live answers, against it.
         let tokenFile = "\(federation.dir)/crm.token"
         try full.write(toFile: tokenFile, atomically: true, encoding: .utf8)

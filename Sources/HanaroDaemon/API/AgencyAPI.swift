@@ -21,7 +21,7 @@ public struct AgencyAPI: Sendable {
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
 
     let agency: AgencyID
-    let tokens: [APIToken]
+    let tokens: TokenFile
     let replica: Replica
     let metrics: HanaroMetrics
     let logger: Logger
@@ -33,7 +33,7 @@ public struct AgencyAPI: Sendable {
 
     public init(agency: AgencyID, configuration: APIConfiguration, replica: Replica, metrics: HanaroMetrics, logger: Logger) {
         self.agency = agency
-        tokens = configuration.tokens
+        tokens = TokenFile(path: configuration.tokensFile, tokens: configuration.tokens, logger: logger)
         self.replica = replica
         self.metrics = metrics
         self.logger = logger
@@ -126,7 +126,7 @@ public struct AgencyAPI: Sendable {
             metrics.countAPI(action: action, outcome: "unauthenticated")
             return Self.unauthorized("a bearer token is required (Authorization: Bearer <token>)")
         }
-        guard let client = APIToken.authenticate(presented, among: tokens) else {
+        guard let client = APIToken.authenticate(presented, among: tokens.current()) else {
             metrics.countAPI(action: action, outcome: "unauthenticated")
             return Self.unauthorized("the bearer token is not one of api.tokens_file")
         }
