@@ -201,6 +201,14 @@ struct AgencyAPITests {
         let (created, subscriptionBody) = try http("POST", kamco + "/v1/subscriptions", headers: auth, body: subscribe)
         #expect(created == 201, "\(subscriptionBody)")
         #expect(Self.json(subscriptionBody)["secret"] as? String == secret)
+        // Another client of the node neither sees nor deletes it.
+        let other = try Self.addClient(federation.dir, name: "other-system", scopes: "subscribe")
+        let otherAuth = ["Authorization": "Bearer \(other)"]
+        #expect(try await eventually(10) { try http("GET", kamco + "/v1/subscriptions", headers: otherAuth).0 == 200 })
+        #expect((Self.json(try http("GET", kamco + "/v1/subscriptions", headers: otherAuth).1)["items"] as? [Any])?.count == 0)
+        let subscriptionID = Self.json(subscriptionBody)["id"] as? String ?? "-"
+        #expect(try http("DELETE", kamco + "/v1/subscriptions/\(subscriptionID)", headers: otherAuth).0 == 404)
+        #expect((Self.json(try http("GET", kamco + "/v1/subscriptions", headers: auth).1)["items"] as? [Any])?.count == 1)
         let (refusedURL, _) = try http("POST", kamco + "/v1/subscriptions", headers: auth, body: #"{"url":"http://example.org/hook","events":["referral.received"]}"#)
         #expect(refusedURL == 422)
 

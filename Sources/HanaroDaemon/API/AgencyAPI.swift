@@ -100,13 +100,18 @@ public struct AgencyAPI: Sendable {
             }
         }
         v1.get("subscriptions") { request, _ in
-            await handle(request, .subscribe, "subscription.list") { _ in
-                Self.json(200, SubscriptionListView(items: try await replica.subscriptions().map { SubscriptionView($0) }))
+            // A client sees and deletes its own subscriptions only (another system's webhook
+            // URLs and filters are not its business).
+            await handle(request, .subscribe, "subscription.list") { client in
+                Self.json(200, SubscriptionListView(items: try await replica.subscriptions().filter { $0.client == client.name }.map { SubscriptionView($0) }))
             }
         }
         v1.delete("subscriptions/:id") { request, context in
             await handle(request, .subscribe, "subscription.delete") { client in
                 let id = context.parameters.get("id") ?? ""
+                guard try await replica.subscriptions().contains(where: { $0.id == id && $0.client == client.name }) else {
+                    throw Problem.notFound("no subscription \(id) of this client")
+                }
                 let note = AuditNote(actor: "api:\(client.name)", action: "api.subscription.delete", target: id, outcome: "ok", detail: "")
                 guard try await replica.deleteSubscription(id, audit: note) else { throw Problem.notFound("no subscription \(id)") }
                 return Response(status: .noContent)
