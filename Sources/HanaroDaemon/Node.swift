@@ -153,11 +153,14 @@ public final class Node: Sendable {
                                        interval: .seconds(configuration.checkpointSeconds), logger: logger)
         self.witnessing = witnessing
         let jobs = ResyncJobs()
-        resync = ResyncService(jobs: jobs, replica: replica, links: links, adapters: services, logger: logger)
-        status = NodeStatus(configuration: configuration, replica: replica, board: board, links: links, adapters: services, tls: tls,
-                            peerCertificates: peerCertificates, metrics: metrics, version: version, resyncs: jobs,
-                            connections: [federationConnections, statusConnections] + (apiConnections.map { [$0] } ?? []),
-                            witnessing: witnessing, quorum: min(configuration.witnessQuorum, witnessList.count))
+        let status = NodeStatus(configuration: configuration, replica: replica, board: board, links: links, adapters: services, tls: tls,
+                                peerCertificates: peerCertificates, metrics: metrics, version: version, resyncs: jobs,
+                                connections: [federationConnections, statusConnections] + (apiConnections.map { [$0] } ?? []),
+                                witnessing: witnessing, quorum: min(configuration.witnessQuorum, witnessList.count))
+        self.status = status
+        // A finished resync's outcome is on /status when `hanaro resync --wait` returns.
+        resync = ResyncService(jobs: jobs, replica: replica, links: links, adapters: services, logger: logger,
+                               refreshStatus: { await status.refresh() })
         admin = AdminAPI(node: configuration, replica: replica, resync: resync, jobs: jobs, retry: retry, metrics: metrics, logger: logger)
     }
 

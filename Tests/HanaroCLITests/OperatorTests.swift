@@ -121,6 +121,9 @@ struct OperatorTests {
         #expect(beforeLine != nil && beforeLine == afterLine, "\(resync.stdout)")
         #expect(beforeLine?.contains("300 programs, 1 referrals") == true)
         #expect(resync.stdout.contains("items"), "plain progress lines when not on a terminal")
+        // The status port already shows it finished when --wait returns (no second's lag).
+        let right = try http("GET", status + "/status").1
+        #expect(right.contains("\"resync_running\" : false") && !right.contains("\"resync_running\" : true"), "\(right)")
         #expect(await eventually {
             guard let after = try? http("GET", status + "/status").1 else { return false }
             return Self.digest(after) == Self.digest(before)

@@ -30,6 +30,7 @@ public actor ResyncJobs {
 
     /// Whether a resync of `agency` (or of all) is queued or running.
     public func isRunning(_ agency: AgencyID) -> Bool {
-        jobs.values.contains { ($0.agency == agency.rawValue || $0.agency == "all") && !$0.state.isFinished }
+        // A job with its finish time set is done with the agency (it is only writing its report).
+        jobs.values.contains { ($0.agency == agency.rawValue || $0.agency == "all") && !$0.state.isFinished && $0.finishedAt == nil }
     }
 }

@@ -23,8 +23,14 @@ public final class ResyncService: Service, Sendable {
     let logger: Logger
     let requests: AsyncStream<(String, AgencyID?, Bool)>
     let continuation: AsyncStream<(String, AgencyID?, Bool)>.Continuation
+    /// Brings the status port's report up to date (``NodeStatus/refresh()``) before a job is
+    /// marked finished: `/status` otherwise trails by up to its refresh interval, and a script
+    /// reading it right after `hanaro resync --wait` would see the agency as before.
+    let refreshStatus: @Sendable () async -> Void
 
-    init(jobs: ResyncJobs, replica: Replica, links: [PeerLink], adapters: [AdapterService], logger: Logger) {
+    init(jobs: ResyncJobs, replica: Replica, links: [PeerLink], adapters: [AdapterService], logger: Logger,
+         refreshStatus: @escaping @Sendable () async -> Void = {}) {
+        self.refreshStatus = refreshStatus
         self.jobs = jobs
         self.replica = replica
         self.links = links
@@ -74,6 +80,10 @@ public final class ResyncService: Service, Sendable {
         }
         let failure = failures.isEmpty ? nil : failures.joined(separator: "; ")
         let after = try? await replica.summary()
+        // Finished as far as /status goes (`isRunning`), then the report, then the job: a
+        // `--wait` that returns finds the status port's report already showing the outcome.
+        await jobs.update(id) { $0.finishedAt = Date() }
+        await refreshStatus()
         await jobs.update(id) {
             $0.state = failure == nil ? .done : .failed
             $0.error = failure
