@@ -210,7 +210,7 @@ public final class Node: Sendable {
                        .init(service: StatusRefresher(status: status), successTerminationBehavior: .ignore),
                        .init(service: resync, successTerminationBehavior: .ignore),
                        .init(service: LinksService(links: links), successTerminationBehavior: .ignore),
-                       .init(service: Housekeeping(retry: retry, logger: logger), successTerminationBehavior: .ignore),
+                       .init(service: Housekeeping(retry: retry, replica: replica, agency: configuration.agency, logger: logger), successTerminationBehavior: .ignore),
                        .init(service: WitnessService(witnessing: witnessing), successTerminationBehavior: .ignore)]
                 + adapters.map { .init(service: $0, successTerminationBehavior: .ignore) }
                 + (try apiServices(onAPIPort: onAPIPort)),
@@ -318,19 +318,35 @@ final class DataDirectoryLock: Sendable {
 }
 
 /// The node's periodic chores: every 30 s, versions held for a clock skew are retried (those the
-/// clock now allows apply).
+/// clock now allows apply); at start and then hourly, the personal fields of this agency's
+/// referrals whose consented retention has ended are purged (``Replica/purgeExpiredPersonal``).
 struct Housekeeping: Service {
     let retry: QuarantineRetry
+    let replica: Replica
+    let agency: AgencyID
     let logger: Logger
+
+    static let retentionEvery: Duration = .seconds(3600)
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            var lastPurge: ContinuousClock.Instant?
             while !Task.isCancelled {
                 do throws(AdminError) {
                     let (released, ahead) = try await retry.retryClockSkewed()
                     if released > 0 { logger.notice("versions held for a clock skew applied", metadata: ["released": "\(released)", "still_ahead": "\(ahead)"]) }
                 } catch {
                     logger.warning("retrying clock-skewed versions failed", metadata: ["reason": "\(error.message)"])
+                }
+                if lastPurge.map({ ContinuousClock.now - $0 >= Self.retentionEvery }) ?? true {
+                    lastPurge = .now
+                    let today = LocalDate.inKorea(secondsSince1970: Int64(Date().timeIntervalSince1970))
+                    do throws(StoreError) {
+                        let purged = try await replica.purgeExpiredPersonal(origin: agency, before: today)
+                        if purged > 0 { logger.notice("personal fields past their retention purged", metadata: ["referrals": "\(purged)"]) }
+                    } catch {
+                        logger.warning("purging personal fields past their retention failed; tried again within the hour", metadata: ["reason": "\(error.message)"])
+                    }
                 }
                 try? await Task.sleep(for: .seconds(30))
             }

@@ -16,6 +16,41 @@ struct PrivacyTests {
         return all
     }
 
+    @Test("personal fields past their consented retention are purged by the origin, once, audited without the name")
+    func retentionPurge() async throws {
+        let dir = TemporaryDirectory()
+        let replica = try Replica.temporary(in: dir)
+        var data = SyntheticData(seed: 22)
+        var keys: [String: RecordKey] = [:]
+        for (id, until) in [("OLD", "2026-11-30"), ("TODAY", "2026-12-03"), ("LATER", "2027-06-30")] {
+            var draft = data.referralDraft(origin: .semas, referralID: id)
+            draft.personal = PersonalFields(ownerName: "김보유", phone: "010-2222-3333")
+            draft.consent?.retainUntil = try #require(LocalDate(parsing: until))
+            let key = RecordKey(kind: .referral, owner: .semas, localID: id)
+            try await replica.author(.createReferral(draft), key: key, by: .semas)
+            keys[id] = key
+        }
+        // Another agency's referral is not this node's to purge (only the origin writes personal fields).
+        var foreign = data.referralDraft(origin: .kodit, referralID: "K-OLD")
+        foreign.consent?.retainUntil = try LocalDate(year: 2020, month: 1, day: 1)
+        let foreignKey = RecordKey(kind: .referral, owner: .kodit, localID: "K-OLD")
+        try await replica.author(.createReferral(foreign), key: foreignKey, by: .kodit)
+
+        let today = try LocalDate(year: 2026, month: 12, day: 3)
+        #expect(try await replica.purgeExpiredPersonal(origin: .semas, before: today) == 1)
+        #expect(try await replica.record(keys["OLD"]!)?.referral?.personal.value == .purged)
+        // The last day of retention is still within it.
+        #expect(try await replica.record(keys["TODAY"]!)?.referral?.personal.value.fields?.ownerName == "김보유")
+        #expect(try await replica.record(keys["LATER"]!)?.referral?.personal.value.fields?.ownerName == "김보유")
+        #expect(try await replica.record(foreignKey)?.referral?.personal.value.fields != nil)
+        // Once: a second pass finds nothing; the purge is audited, naming the record, not the person.
+        #expect(try await replica.purgeExpiredPersonal(origin: .semas, before: today) == 0)
+        let audit = try await replica.audit(limit: 100)
+        let purges = audit.filter { $0.action == "referral.personal.purge" }
+        #expect(purges.count == 1 && purges.first?.target == keys["OLD"]!.description)
+        #expect(!audit.contains { $0.detail.contains("김보유") || $0.detail.contains("010-2222") })
+    }
+
     @Test("names and phones are not in the database file; business data is (the grep works)")
     func encryptedAtRest() async throws {
         let dir = TemporaryDirectory()
