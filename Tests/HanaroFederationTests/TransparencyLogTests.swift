@@ -129,6 +129,38 @@ struct TransparencyLogTests {
         }
     }
 
+    @Test("an older checkpoint consistent with the cosigned one (offered again, or the empty log's) is answered with the size held: no equivocation, no proof, no audit entry")
+    func olderCheckpoint() async throws {
+        let (semas, kodit, note) = try await cosignedPair()
+        var data = SyntheticData(seed: 13)
+        let program = data.program(owner: .semas, nativeID: "S-8")
+        try await semas.author([AuthoredEdit(key: program.key, edit: .publishProgram(program))], by: .semas)
+        let next = try #require(try await semas.makeCheckpoint())
+        _ = try await kodit.mirrorLeaves(origin: next.origin, agency: .semas, from: note.size,
+                                         leaves: try await semas.logLeaves(origin: next.origin, from: note.size, limit: 10))
+        guard case .cosigned = try await kodit.witness(note: next.note, from: .semas) else {
+            Issue.record("kodit did not cosign the newer checkpoint")
+            return
+        }
+        // The genuine older checkpoint, and the log's empty one, signed by semas.
+        let empty = try HanaroEvidence.Checkpoint(origin: note.origin, size: 0, rootHash: MerkleHash.emptyTree,
+                                                  extensionLines: [TransparencyLog.auditLine(seq: 0, hash: [UInt8](repeating: 0, count: 32))])
+        for older in [note.note, try sign(empty, as: .semas)] {
+            #expect(try await kodit.witness(note: older, from: .semas) == .alreadyCosigned(size: next.size))
+        }
+        #expect(try await kodit.logStatus().equivocations == 0)
+        #expect(try await kodit.audit(limit: 20).allSatisfy { $0.action != "log.equivocation" })
+        // A smaller checkpoint with another root still is one.
+        let fork = try HanaroEvidence.Checkpoint(origin: note.origin, size: 2, rootHash: [UInt8](repeating: 9, count: 32),
+                                                 extensionLines: [TransparencyLog.auditLine(seq: 0, hash: [UInt8](repeating: 0, count: 32))])
+        guard case .equivocation(let reason) = try await kodit.witness(note: try sign(fork, as: .semas), from: .semas) else {
+            Issue.record("a smaller checkpoint with another root was not an equivocation")
+            return
+        }
+        #expect(reason.contains("two roots for 2 leaves"), "\(reason)")
+        #expect(try await kodit.logStatus().equivocations == 1)
+    }
+
     @Test("leaves that do not make the checkpoint's root are dropped and never cosigned; the author's real leaves then are")
     func leavesThatDoNotMatch() async throws {
         let (semas, kodit, note) = try await cosignedPair()
@@ -224,17 +256,22 @@ struct WitnessingOverTLSTests {
         #expect(first.cosigners == [.kodit] && first.checkpointSize == 3, "\(witnessing.problems.withLock { $0 })")
         #expect(try await kodit.replica.logStatus().witnessed.first?.size == 3)
 
-        // kodit holds a cosigned checkpoint this log cannot extend (as after a restore from an old copy).
+        // kodit holds a cosigned checkpoint this log cannot extend (as after a restore from an old
+        // copy that then wrote something else): two more leaves, not semas's, cosigned.
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sqlite3", dir.file("kodit.sqlite"), "UPDATE log_witness SET cosigned_size = 1000"]
+        process.arguments = ["sqlite3", dir.file("kodit.sqlite"), """
+            INSERT INTO log_leaf(origin, idx, hash, kind, ref, entry) SELECT origin, 3, randomblob(32), 'version', 'other', x'' FROM log_witness;
+            INSERT INTO log_leaf(origin, idx, hash, kind, ref, entry) SELECT origin, 4, randomblob(32), 'version', 'other', x'' FROM log_witness;
+            UPDATE log_witness SET cosigned_size = 5
+            """]
         try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         let program = data.program(owner: .semas, nativeID: "W-9")
         try await semas.replica.author(.publishProgram(program), key: program.key, by: .semas)
         await witnessing.round()
-        #expect(witnessing.problems.withLock { $0[.kodit] }?.contains("equivocation") == true)
+        #expect(witnessing.problems.withLock { $0[.kodit] }?.contains("equivocation: two roots for 4 leaves") == true, "\(witnessing.problems.withLock { $0 })")
         #expect(try await kodit.replica.logStatus().equivocations == 1)
         let restart = try #require(try await semas.replica.audit().first { $0.action == "log.restart" })
         let now = try await semas.replica.logStatus()
