@@ -172,9 +172,12 @@ public final class LogWitnessing: Sendable {
     public struct Witness: Sendable {
         public var agency: AgencyID
         public var url: String
-        public init(agency: AgencyID, url: String) {
+        /// The certificate fingerprint its agency file pins (`federation.fingerprint`), if any.
+        public var pin: String?
+        public init(agency: AgencyID, url: String, pin: String? = nil) {
             self.agency = agency
             self.url = url
+            self.pin = pin
         }
     }
 
@@ -234,6 +237,10 @@ public final class LogWitnessing: Sendable {
 
     func offer(_ note: LogNote, to witness: Witness) async {
         do throws(FederationError) {
+            // The server must be the witness's agency, by its certificate, as a pull link checks
+            // (``PeerClient/checkServer(_:is:pin:)``): another agency answering on that address
+            // must not be sent this log's leaves and checkpoint, nor be taken for the witness.
+            try await client.checkServer(witness.url, is: witness.agency, pin: witness.pin)
             for _ in 0..<10 {
                 switch try await client.offerCheckpoint(note.note, to: witness.url) {
                 case .cosigned(let line):
@@ -276,7 +283,11 @@ public final class LogWitnessing: Sendable {
             }
         } catch {
             problems.withLock { $0[witness.agency] = error.message }
-            logger.debug("a witness could not be reached", metadata: ["witness": "\(witness.agency.rawValue)", "reason": "\(error.message)"])
+            if error.code == .refused {
+                logger.warning("a witness's address answers as another node", metadata: ["witness": "\(witness.agency.rawValue)", "reason": "\(error.message)"])
+            } else {
+                logger.debug("a witness could not be reached", metadata: ["witness": "\(witness.agency.rawValue)", "reason": "\(error.message)"])
+            }
         }
     }
 

@@ -283,3 +283,29 @@ struct WitnessingOverTLSTests {
         await kodit.stop()
     }
 }
+
+extension WitnessingOverTLSTests {
+    @Test("a witness address that answers with another agency's certificate is sent nothing, and the problem says whose certificate it is")
+    func witnessAnswersAsAnother() async throws {
+        let dir = TemporaryDirectory()
+        try DevelopmentPKI.createCA(in: dir.path)
+        for agency in [AgencyID.semas, .kodit, .kamco] { try DevelopmentPKI.issue(for: agency, in: dir.path) }
+        let semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit, .kamco])
+        let kamco = try await TestNode(agency: .kamco, dir: dir, peers: [.semas])
+        var logger = Logger(label: "test.witnessing")
+        logger.logLevel = .critical
+        // kodit's address, as semas's agency file says it, is kamco's node.
+        let witnessing = LogWitnessing(replica: semas.replica, client: semas.client, witnesses: [.init(agency: .kodit, url: kamco.url)],
+                                       interval: .seconds(60), logger: logger)
+        var data = SyntheticData(seed: 52)
+        let program = data.program(owner: .semas, nativeID: "W-1")
+        try await semas.replica.author(.publishProgram(program), key: program.key, by: .semas)
+        await witnessing.round()
+        let problem = witnessing.problems.withLock { $0[.kodit] } ?? ""
+        #expect(problem.contains("presents the certificate of kamco, not of kodit"), "\(problem)")
+        #expect(try await kamco.replica.logStatus().witnessed.isEmpty, "kamco was sent semas's log as if it were kodit")
+        #expect(try await semas.replica.logStatus().cosigners.isEmpty)
+        await semas.stop()
+        await kamco.stop()
+    }
+}
