@@ -205,13 +205,46 @@ struct TransparencyLogTests {
         #expect(throws: SigningKeyError.self) { try AgencyVerifierKey(listed: keys[0].verifier.text + " gone") }
     }
 
-    @Test("a bundle exported from the store verifies offline, under the bundle's keys and pinned ones; a stranger's keys refuse it")
+    @Test("a bundle forged whole with keys of one's own is consistent under the keys it lists, and valid under none: the published keys name the signer's key as unknown")
+    func forgedBundle() async throws {
+        // Given a federation of impostors: every agency's key made up, a log cosigned by the fake kodit.
+        let fakes = AgencyID.allCases.map { AgencySigningKey(agency: $0) }
+        func impostor(_ agency: AgencyID) throws -> Replica {
+            var options = Replica.Options()
+            options.authentication = VersionAuthentication(signer: fakes.first { $0.agency == agency }, keys: fakes.map(\.verifier))
+            return try Replica.inMemory(options: options)
+        }
+        let semas = try impostor(.semas), kodit = try impostor(.kodit)
+        var data = SyntheticData(seed: 14)
+        let program = data.program(owner: .semas, nativeID: "S-1")
+        try await semas.author([AuthoredEdit(key: program.key, edit: .publishProgram(program))], by: .semas)
+        let note = try #require(try await semas.makeCheckpoint())
+        _ = try await kodit.mirrorLeaves(origin: note.origin, agency: .semas, from: 0, leaves: try await semas.logLeaves(origin: note.origin, from: 0, limit: 10))
+        guard case .cosigned(let line) = try await kodit.witness(note: note.note, from: .semas) else {
+            Issue.record("the fake kodit did not cosign")
+            return
+        }
+        #expect(try await semas.addCosignature(to: note.id, line: line, witness: .kodit))
+        let bundle = try await semas.exportEvidence(program.key)
+        // When it is checked with no keys pinned, it is consistent, but not valid.
+        let unpinned = Replica.verifyEvidence(bundle, keys: nil)
+        #expect(unpinned.unpinned && !unpinned.valid && unpinned.problem?.contains("--agencies DIR") == true && unpinned.problem?.contains("--config FILE") == true,
+                "\(unpinned.problem ?? "valid")")
+        // Under the federation's published keys, it is invalid, and the reason names the unknown key.
+        let fakeID = NoteVerifier.text(ofKeyID: fakes.first { $0.agency == .semas }!.verifier.noteVerifier.keyID)
+        let pinned = Replica.verifyEvidence(bundle, keys: keys.map(\.verifier))
+        #expect(!pinned.valid && !pinned.unpinned)
+        #expect(pinned.problem?.contains("semas's key \(fakeID), which is not among semas's published keys: agencies/semas.yaml") == true, "\(pinned.problem ?? "valid")")
+        #expect(pinned.problem?.contains("altered after export") == false)
+    }
+
+    @Test("a bundle exported from the store verifies offline under pinned keys; under only the keys it lists it is consistent but not valid; a stranger's keys refuse it")
     func bundleFromTheStore() async throws {
         let (semas, kodit, _) = try await cosignedPair()
         let key = RecordKey(kind: .program, owner: .semas, localID: "S-2")
         let bundle = try await semas.exportEvidence(key)
         let verdict = Replica.verifyEvidence(bundle, keys: nil)
-        #expect(verdict.valid, "\(verdict.problem ?? "")")
+        #expect(!verdict.valid && verdict.unpinned && verdict.problem?.contains("prove nothing") == true, "\(verdict.problem ?? "")")
         #expect(verdict.facts.contains { $0.contains("cosigned by kodit") })
         #expect(Replica.verifyEvidence(bundle, keys: keys.map(\.verifier)).valid)
         let strangers = AgencyID.allCases.map { AgencySigningKey(agency: $0).verifier }
