@@ -174,6 +174,17 @@ struct EvidenceTests {
         // Without --agencies the keys recorded in the file are used, and the output says so.
         let unpinned = try Hanaro.run(["audit", "verify", "--db", intact])
         #expect(unpinned.status == 0 && unpinned.stderr.contains("keys taken from the file"), "\(unpinned.stderr)")
+
+        // A cut tail whose checkpoints were deleted too (the file still holds the audit leaves),
+        // and checkpoints that only the node's own key signs (no witness): exit 1, never "intact".
+        for (name, sql) in [("cut-notes", "DELETE FROM log_note WHERE role = 'own' AND size > (SELECT min(size) FROM log_note WHERE role = 'own'); DELETE FROM audit WHERE seq >= 2"),
+                            ("no-notes", "DELETE FROM log_note WHERE agency = 'semas'; DELETE FROM audit WHERE seq >= 4"),
+                            ("own-key-only", "UPDATE log_note SET note = substr(note, 1, instr(note, char(10) || char(10)) + 1 + 101) WHERE agency = 'semas'")] {
+            let tampered = try copy(name)
+            try Self.tamper(tampered, sql)
+            let result = try Hanaro.run(["audit", "verify", "--db", tampered, "--agencies", keys])
+            #expect(result.status == 1 && result.stderr.contains("broken at entry") && !result.stdout.contains("intact"), "\(name): \(result.stdout)\(result.stderr)")
+        }
     }
 
     @Test("three processes, semas and kamco not linked: a referral created on semas reaches kamco through kodit with the owner's contact (sealed to kamco), and kodit's API, not a party, never shows it")
