@@ -147,6 +147,7 @@ enum AuditAnchors {
         let maxSeq = try Int64.fetchOne(db, sql: "SELECT max(seq) FROM audit") ?? 0
         var witnessedThrough: Int64?
         var firstAuditLeaf: Int64?
+        var lastAuditLeaf: Int64 = 0
         let origins = Set(try String.fetchAll(db, sql: "SELECT DISTINCT origin FROM log_leaf WHERE origin >= ? AND origin < ?", arguments: StatementArguments(range)))
             .union(anchors.keys).union([ownOrigin])
         for origin in origins.sorted() {
@@ -202,6 +203,7 @@ enum AuditAnchors {
                     continue
                 }
                 lastAuditSeq = max(lastAuditSeq, anchored.seq)
+                lastAuditLeaf = max(lastAuditLeaf, anchored.seq)
                 firstAuditLeaf = min(firstAuditLeaf ?? anchored.seq, anchored.seq)
                 if let newestCosigned, index < newestCosigned.size { witnessedThrough = max(witnessedThrough ?? 0, anchored.seq) }
                 if let stored = try Data.fetchOne(hashOf, arguments: [anchored.seq]) {
@@ -219,11 +221,21 @@ enum AuditAnchors {
                 report(lastAuditSeq + 1, "the log in the file holds \(tree.size) leaves, but \(kept >= expected ? "its last checkpoint's range" : "its checkpoint of \(checkpoints.last!.when) (\(checkpoints.last!.witnessed))") counts \(expected): \(expected - tree.size) leaves were deleted, and audit entries after \(lastAuditSeq) with them")
             }
         }
+        // Every entry written once the log existed is a leaf of it (in the same transaction); only
+        // entries from before the log (an upgraded node) are not. An entry after the last audit
+        // leaf, written after the log's first checkpoint, lost its leaf: the log was cut back
+        // (leaves, checkpoints and compact range) under entries kept or written again.
+        if let firstCheckpoint = anchors.values.joined().min(by: { $0.at < $1.at }),
+           let orphan = try Row.fetchOne(db, sql: "SELECT seq, at FROM audit WHERE seq > ? AND at > ? ORDER BY seq LIMIT 1", arguments: [lastAuditLeaf, firstCheckpoint.at]) {
+            let seq: Int64 = orphan[0]
+            report(seq, "entry \(seq) was written after the log's first checkpoint (\(firstCheckpoint.when)) but is no leaf of the log: the log was cut back under it (its leaves, checkpoints and compact range deleted)")
+        }
         result.anchoredThrough = witnessedThrough
-        if maxSeq > (witnessedThrough ?? 0), firstAuditLeaf != nil {
+        let anyCosigned = anchors.values.joined().contains { !$0.cosigners.isEmpty }
+        if maxSeq > (witnessedThrough ?? 0) {
             let from = (witnessedThrough ?? 0) + 1
             result.unwitnessedFrom = from
-            if witnessedThrough == nil {
+            if !anyCosigned, firstAuditLeaf != nil {
                 let why = "no checkpoint in the file is cosigned by a witness, so nothing but \(agency.rawValue)'s own key anchors the audit log (whoever holds the file and that key can rewrite it and sign again)"
                 if offline, result.firstBroken == nil {
                     // (A concrete finding above says more: it is kept.)

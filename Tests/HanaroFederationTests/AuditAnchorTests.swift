@@ -92,6 +92,15 @@ struct AuditAnchorTests {
             DELETE FROM log_leaf WHERE idx >= (SELECT max(size) FROM log_note)
             """)
         #expect(leaves.firstBroken == setup.anchored + 1 && leaves.problem?.contains("leaves were deleted") == true, "\(leaves)")
+        // The log rolled back to the cosigned checkpoint (newer checkpoints, leaves and compact
+        // range cut back with it) under audit entries kept: they were written after the log began,
+        // so each is a leaf of it; these are not.
+        let rolledBack = try setup.tampered("rolled-back", """
+            DELETE FROM log_note WHERE note NOT LIKE '%' || char(10) || '— kodit %';
+            DELETE FROM log_leaf WHERE idx >= (SELECT max(size) FROM log_note);
+            UPDATE log_range SET size = (SELECT max(size) FROM log_note) WHERE origin = (SELECT value FROM meta WHERE name = 'log.origin')
+            """)
+        #expect(rolledBack.firstBroken == setup.anchored + 1 && rolledBack.problem?.contains("is no leaf of the log") == true, "\(rolledBack)")
         // Checkpoints gone, audit intact: nothing anchors the leaves the file holds.
         let none = try setup.tampered("none", "DELETE FROM log_note")
         #expect(!none.intact && none.problem?.contains("no checkpoint in the file is cosigned by a witness") == true, "\(none)")
