@@ -342,3 +342,60 @@ extension WitnessingOverTLSTests {
         await kamco.stop()
     }
 }
+
+extension WitnessingOverTLSTests {
+    @Test("a node restored from a copy whose newest checkpoint the witness has passed is told so (no equivocation, no alert at the witness) and starts a new log")
+    func restoredBehindTheWitness() async throws {
+        let dir = TemporaryDirectory()
+        try DevelopmentPKI.createCA(in: dir.path)
+        for agency in [AgencyID.semas, .kodit] { try DevelopmentPKI.issue(for: agency, in: dir.path) }
+        let kodit = try await TestNode(agency: .kodit, dir: dir, peers: [.semas])
+        var logger = Logger(label: "test.witnessing")
+        logger.logLevel = .critical
+        func witnessing(_ node: TestNode) -> LogWitnessing {
+            LogWitnessing(replica: node.replica, client: node.client, witnesses: [.init(agency: .kodit, url: kodit.url)], interval: .seconds(60), logger: logger)
+        }
+        var data = SyntheticData(seed: 53)
+        func write(_ node: TestNode) async throws {
+            let program = data.program(owner: .semas, nativeID: "R-\(UUID().uuidString.prefix(8))")
+            try await node.replica.author(.publishProgram(program), key: program.key, by: .semas)
+        }
+        // Given semas's log cosigned by kodit, then a checkpoint signed but not yet offered,
+        var semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
+        try await write(semas)
+        await witnessing(semas).round()
+        try await write(semas)
+        let uncosigned = try #require(try await semas.replica.makeCheckpoint())
+        #expect(uncosigned.cosigners.isEmpty)
+        // and a copy of the file taken then,
+        await semas.stop()
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: dir.file("semas.sqlite" + suffix)) {
+            try FileManager.default.copyItem(atPath: dir.file("semas.sqlite" + suffix), toPath: dir.file("semas-backup.sqlite" + suffix))
+        }
+        try FileManager.default.copyItem(atPath: dir.file("semas.key"), toPath: dir.file("semas-backup.key"))
+        // and the node going on: that checkpoint and a newer one cosigned,
+        semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
+        await witnessing(semas).round()
+        try await write(semas)
+        await witnessing(semas).round()
+        let held = try #require(try await kodit.replica.logStatus().witnessed.first?.size)
+        #expect(held > uncosigned.size)
+        await semas.stop()
+        // When semas is restored from the copy and offers its newest checkpoint (genuine, older),
+        let restored = try await TestNode(agency: .semas, dir: dir, peers: [.kodit], replicaName: "semas-backup")
+        let round = witnessing(restored)
+        await round.round()
+        // Then kodit answers with the size it cosigned: no equivocation, no proof, no audit entry;
+        #expect(try await kodit.replica.logStatus().equivocations == 0)
+        #expect(try await kodit.replica.audit(limit: 50).allSatisfy { $0.action != "log.equivocation" })
+        // and semas, behind what kodit cosigned, continues under a new log, which is cosigned.
+        let problem = round.problems.withLock { $0[.kodit] } ?? ""
+        #expect(problem.contains("holds a cosigned checkpoint of \(held) leaves") && problem.contains("behind what the witness cosigned"), "\(problem)")
+        let restart = try #require(try await restored.replica.audit().first { $0.action == "log.restart" })
+        #expect(try await restored.replica.logStatus().origin == restart.target && restart.target != uncosigned.origin)
+        await round.round()
+        #expect(try await restored.replica.logStatus().cosigners == [.kodit], "\(round.problems.withLock { $0 })")
+        await restored.stop()
+        await kodit.stop()
+    }
+}
