@@ -139,8 +139,11 @@ enum AuditAnchors {
             anchors[origin, default: []].append(Anchor(size: size, root: checkpoint.rootHash, audit: audit, at: row[3],
                                                        cosigners: opened.verifiers.filter { $0.type == .cosignatureV1 }.compactMap { AgencyID(rawValue: $0.name) }))
         }
-        if anchors[ownOrigin] == nil, !anchors.isEmpty {
-            report(1, "the file's log origin \(ownOrigin) has no checkpoint, but older logs of \(agency.rawValue) have: meta log.origin was changed")
+        // A log restarted (after a detected restore) has no checkpoint until the next round; its
+        // audited log.restart entry, itself a leaf of the new log, says so.
+        if anchors[ownOrigin] == nil, !anchors.isEmpty,
+           try Int.fetchOne(db, sql: "SELECT count(*) FROM audit WHERE action = 'log.restart' AND target = ?", arguments: [ownOrigin]) == 0 {
+            report(1, "the file's log origin \(ownOrigin) has no checkpoint, but older logs of \(agency.rawValue) have, and no log.restart entry started it: meta log.origin was changed")
             return result
         }
         let hashOf = try db.cachedStatement(sql: "SELECT hash FROM audit WHERE seq = ?")

@@ -393,6 +393,9 @@ extension WitnessingOverTLSTests {
         #expect(problem.contains("holds a cosigned checkpoint of \(held) leaves") && problem.contains("behind what the witness cosigned"), "\(problem)")
         let restart = try #require(try await restored.replica.audit().first { $0.action == "log.restart" })
         #expect(try await restored.replica.logStatus().origin == restart.target && restart.target != uncosigned.origin)
+        // The new log has no checkpoint until the next round: its audit log is not broken for that.
+        let before = try await restored.replica.verifyAuditAnchored()
+        #expect(before.intact, "\(before.problem ?? "")")
         await round.round()
         #expect(try await restored.replica.logStatus().cosigners == [.kodit], "\(round.problems.withLock { $0 })")
         await restored.stop()
