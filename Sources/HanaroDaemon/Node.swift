@@ -148,7 +148,7 @@ public final class Node: Sendable {
         }
         adapters = services
         adapterHTTP = transports
-        let witnessList = configuration.peers.compactMap { peer in peer.federationURL.map { LogWitnessing.Witness(agency: peer.id, url: $0) } }
+        let witnessList = configuration.peers.compactMap { peer in peer.federationURL.map { LogWitnessing.Witness(agency: peer.id, url: $0, pin: peer.fingerprint) } }
         let witnessing = LogWitnessing(replica: replica, client: client, witnesses: witnessList,
                                        interval: .seconds(configuration.checkpointSeconds), logger: logger)
         self.witnessing = witnessing

@@ -432,4 +432,25 @@ public enum FederationKeys {
         guard !keys.isEmpty else { throw ConfigurationError(["\(directory): no agency file lists signing_keys; give the federation's agencies directory"]) }
         return keys
     }
+
+    /// The keys a node itself verifies under: the agency files of its configuration
+    /// (`node.agencies_dir`, default `agencies` beside the file; `NODE_AGENCIES_DIR` overrides),
+    /// read without its certificates or private keys, so that anyone may check with it.
+    /// - Throws: ``ConfigurationError`` when the file does not read, or as ``load(from:)``.
+    public static func load(fromNodeConfiguration path: String,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) async throws(ConfigurationError) -> [AgencyVerifierKey] {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw ConfigurationError(["\(path): cannot read the node configuration file; check the path given to --config"])
+        }
+        let reader: ConfigReader
+        do {
+            let yaml = try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
+            reader = ConfigReader(providers: [EnvironmentVariablesProvider(environmentVariables: environment), yaml])
+        } catch {
+            throw ConfigurationError(["\(path): not valid YAML (\(error)); fix the syntax"])
+        }
+        let directory = reader.string(forKey: "node.agencies_dir") ?? "agencies"
+        let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try await load(from: directory.hasPrefix("/") ? directory : base + "/" + directory)
+    }
 }

@@ -19,8 +19,10 @@ public import Synchronization
 ///   `{"size": n}`; otherwise 409 `{"size": n}` (send from there); 422 refused (a ninth log of
 ///   one agency, a malformed leaf).
 /// - `POST /v1/log/checkpoint` (the signed note) → 200 with the cosignature line; 409
-///   `{"size": n}` when leaves are missing; 422 refused (reason); 409 `{"equivocation": reason}`
-///   when it contradicts a checkpoint this witness cosigned.
+///   `{"size": n}` when leaves are missing; 409 `{"size": n, "cosigned": true}` when it is older
+///   than the checkpoint of `n` leaves this witness cosigned and consistent with it (nothing to
+///   do, as C2SP tlog-witness answers an old checkpoint); 422 refused (reason); 409
+///   `{"equivocation": reason}` when it contradicts a checkpoint this witness cosigned.
 /// Only the log's own agency (its client certificate) may send either.
 public enum WitnessRoutes {
     static let maxLeavesPerRequest = 5_000
@@ -65,6 +67,8 @@ public enum WitnessRoutes {
                 return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: line)))
             case .needLeaves(let size):
                 return json(.conflict, "{\"size\":\(size)}")
+            case .alreadyCosigned(let size):
+                return json(.conflict, "{\"size\":\(size),\"cosigned\":true}")
             case .refused(let reason):
                 context.logger.warning("refused to cosign a checkpoint", metadata: ["reason": "\(reason)"])
                 return json(.unprocessableContent, "{\"error\":\(quoted(reason))}")
@@ -115,6 +119,8 @@ public enum WitnessRoutes {
 enum WitnessAnswer: Sendable {
     case cosigned(String)
     case needLeaves(Int64)
+    /// The witness cosigned a newer checkpoint (of this many leaves) that the offered one is consistent with.
+    case newerCosigned(Int64)
     case refused(String)
     case equivocation(String)
 }
@@ -149,7 +155,9 @@ extension PeerClient {
         switch status.code {
         case 200: return .cosigned(String(buffer: response))
         case 409:
-            if let size = (object?["size"] as? NSNumber)?.int64Value { return .needLeaves(size) }
+            if let size = (object?["size"] as? NSNumber)?.int64Value {
+                return object?["cosigned"] as? Bool == true ? .newerCosigned(size) : .needLeaves(size)
+            }
             return .equivocation(object?["equivocation"] as? String ?? String(buffer: response))
         case 422: return .refused(object?["error"] as? String ?? String(buffer: response))
         default: throw Self.failure(status: status, headers: headers, body: response, peer: baseURL)
@@ -164,9 +172,12 @@ public final class LogWitnessing: Sendable {
     public struct Witness: Sendable {
         public var agency: AgencyID
         public var url: String
-        public init(agency: AgencyID, url: String) {
+        /// The certificate fingerprint its agency file pins (`federation.fingerprint`), if any.
+        public var pin: String?
+        public init(agency: AgencyID, url: String, pin: String? = nil) {
             self.agency = agency
             self.url = url
+            self.pin = pin
         }
     }
 
@@ -226,6 +237,10 @@ public final class LogWitnessing: Sendable {
 
     func offer(_ note: LogNote, to witness: Witness) async {
         do throws(FederationError) {
+            // The server must be the witness's agency, by its certificate, as a pull link checks
+            // (``PeerClient/checkServer(_:is:pin:)``): another agency answering on that address
+            // must not be sent this log's leaves and checkpoint, nor be taken for the witness.
+            try await client.checkServer(witness.url, is: witness.agency, pin: witness.pin)
             for _ in 0..<10 {
                 switch try await client.offerCheckpoint(note.note, to: witness.url) {
                 case .cosigned(let line):
@@ -241,6 +256,17 @@ public final class LogWitnessing: Sendable {
                     return
                 case .needLeaves(let size):
                     try await sendLeaves(note, from: size, to: witness)
+                case .newerCosigned(let size):
+                    // Not an equivocation: the witness holds a newer checkpoint of this log that
+                    // this one is consistent with. Unless a newer one of ours exists (two rounds
+                    // crossing), this file is behind what the witness cosigned — restored from an
+                    // older copy — and extending it would fork the log: continue under a new one.
+                    let newest = (try? await replica.ownCheckpoints(limit: 1).first?.size) ?? note.size
+                    guard newest < size else { return }
+                    problems.withLock { $0[witness.agency] = "holds a cosigned checkpoint of \(size) leaves of this log, newer than this node's newest (\(newest)): this replica file is behind what the witness cosigned (restored from an older copy?); a new log was started" }
+                    logger.warning("a witness cosigned more of this node's log than this file holds", metadata: ["witness": "\(witness.agency.rawValue)", "cosigned": "\(size)", "held": "\(newest)"])
+                    await restartLogOnce(reason: "\(witness.agency.rawValue) cosigned a checkpoint of \(size) leaves; this file's log holds \(newest)")
+                    return
                 case .refused(let reason):
                     problems.withLock { $0[witness.agency] = "refused to cosign: \(reason)" }
                     logger.warning("a witness refused this node's checkpoint", metadata: ["witness": "\(witness.agency.rawValue)", "reason": "\(reason)"])
@@ -251,19 +277,27 @@ public final class LogWitnessing: Sendable {
                     // This file's log is not the one the witness cosigned (a restore the peers'
                     // cursors have not revealed yet, or a rewrite): continue under a new origin,
                     // once; the witness keeps both notes as proof.
-                    if restartedLog.withLock({ done in defer { done = true }; return !done }) {
-                        do {
-                            try await replica.startNewLog(reason: "\(witness.agency.rawValue) holds a cosigned checkpoint this log contradicts (\(reason))")
-                        } catch {
-                            logger.error("could not start a new log", metadata: ["reason": "\(error)"])
-                        }
-                    }
+                    await restartLogOnce(reason: "\(witness.agency.rawValue) holds a cosigned checkpoint this log contradicts (\(reason))")
                     return
                 }
             }
         } catch {
             problems.withLock { $0[witness.agency] = error.message }
-            logger.debug("a witness could not be reached", metadata: ["witness": "\(witness.agency.rawValue)", "reason": "\(error.message)"])
+            if error.code == .refused {
+                logger.warning("a witness's address answers as another node", metadata: ["witness": "\(witness.agency.rawValue)", "reason": "\(error.message)"])
+            } else {
+                logger.debug("a witness could not be reached", metadata: ["witness": "\(witness.agency.rawValue)", "reason": "\(error.message)"])
+            }
+        }
+    }
+
+    /// Starts a new log, once per process.
+    func restartLogOnce(reason: String) async {
+        guard restartedLog.withLock({ done in defer { done = true }; return !done }) else { return }
+        do {
+            try await replica.startNewLog(reason: reason)
+        } catch {
+            logger.error("could not start a new log", metadata: ["reason": "\(error)"])
         }
     }
 

@@ -44,6 +44,10 @@ public struct EvidenceVerification: Sendable {
     public var problem: String?
     /// What was checked, one line each.
     public var facts: [String]
+    /// Checked under the keys the bundle lists, no pinned ones given, and consistent under them:
+    /// not valid all the same (anyone can list keys of their own), and `problem` says how to pin.
+    public var unpinned = false
+    /// Valid: consistent under the federation's published keys given to the check.
     public var valid: Bool { problem == nil }
 }
 
@@ -129,7 +133,9 @@ extension Replica {
     }
 
     /// Verifies an evidence bundle offline. `pinned`: the federation's public keys
-    /// (`agencies/*.yaml`); without them the bundle's own key list is used (and the facts say so).
+    /// (`agencies/*.yaml`). Only pinned keys can make a bundle valid: without them the bundle is
+    /// checked under its own key list, to say what it claims, and is never valid
+    /// (``EvidenceVerification/unpinned``) — whoever forges a bundle lists their own keys.
     public static func verifyEvidence(_ bundleText: String, keys pinned: [AgencyVerifierKey]?) -> EvidenceVerification {
         var facts: [String] = []
         func invalid(_ problem: String) -> EvidenceVerification { EvidenceVerification(problem: problem, facts: facts) }
@@ -154,12 +160,20 @@ extension Replica {
                 }
                 keys.append(key)
             }
-            facts.append("keys: taken from the bundle itself (give --agencies DIR to check them against the federation's published keys)")
+            facts.append("keys: taken from the bundle itself, which proves nothing (pin the federation's published keys)")
+        }
+        /// Why `note` does not verify as signed by `agency`: a key the pinned ones lack is named.
+        func unknownKey(_ note: String, _ agency: AgencyID) -> String? {
+            guard pinned != nil, let parsed = try? SignedNote(parsing: note) else { return nil }
+            let known = Set(keys.filter { $0.agency == agency }.map(\.noteVerifier.keyID))
+            guard let line = parsed.signatures.first(where: { $0.name == agency.rawValue }), !known.contains(line.keyID) else { return nil }
+            return "it is signed by \(agency.rawValue)'s key \(NoteVerifier.text(ofKeyID: line.keyID)), which is not among \(agency.rawValue)'s published keys: agencies/\(agency.rawValue).yaml signing_keys \(known.isEmpty ? "lists none" : "lists only \(known.map { NoteVerifier.text(ofKeyID: $0) }.sorted().joined(separator: ", "))") (a key never published, or a forged bundle)"
         }
         guard let exporter = AgencyID(rawValue: bundle.exportedBy) else { return invalid("exported_by \(bundle.exportedBy.prefix(20)) is no agency") }
         do {
             _ = try SignedNote.open(bundleText, verifiers: keys.filter { $0.agency == exporter }.map(\.noteVerifier))
         } catch {
+            if let why = unknownKey(bundleText, exporter) { return invalid("the bundle's own signature does not verify: \(why)") }
             return invalid("the bundle's own signature by \(exporter.rawValue) does not verify (\(error)): it was altered after export")
         }
         facts.append("bundle signed by \(exporter.rawValue) at \(bundle.exportedAt)")
@@ -178,6 +192,7 @@ extension Replica {
                 opened = try SignedNote.open(log.checkpoint, verifiers: keys.filter { $0.agency == author }.map(\.noteVerifier)
                                              + keys.filter { $0.agency != author }.map(\.cosignatureVerifier))
             } catch {
+                if let why = unknownKey(log.checkpoint, author) { return invalid("the checkpoint of \(log.origin) does not verify: \(why)") }
                 return invalid("the checkpoint of \(log.origin) does not verify: \(error)")
             }
             let cosigners = opened.verifiers.filter { $0.type == .cosignatureV1 }.map(\.name)
@@ -220,6 +235,12 @@ extension Replica {
             }
             facts.append("version \(author) signed by \(author.agency.rawValue), leaf \(place.index) of \(place.origin) (checkpoint of \(place.size) leaves)")
         }
+        guard pinned != nil else {
+            return EvidenceVerification(problem: Self.unpinnedProblem, facts: facts, unpinned: true)
+        }
         return EvidenceVerification(problem: nil, facts: facts)
     }
+
+    /// Why a bundle checked under its own keys is not valid, and how to pin the federation's.
+    public static let unpinnedProblem = "it is consistent under the keys it lists, but those keys come from the bundle itself and prove nothing (anyone can make such a bundle with keys of their own); check it under the federation's published keys: --agencies DIR (the federation's agencies/*.yaml) or --config FILE (a node's configuration; its agency files are used)"
 }

@@ -42,6 +42,10 @@ public enum WitnessOutcome: Sendable, Equatable {
     case needLeaves(size: Int64)
     /// Refused, and why (a bad signature, leaves that do not make the root, ...).
     case refused(String)
+    /// The checkpoint is older than one this witness cosigned and consistent with it (the same
+    /// root at its size): nothing to cosign, nothing wrong with the log. `size` is that of the
+    /// newer checkpoint held (C2SP tlog-witness answers such an offer 409 with it).
+    case alreadyCosigned(size: Int64)
     /// The checkpoint contradicts one this witness cosigned: both are kept as proof.
     case equivocation(String)
 }
@@ -202,7 +206,9 @@ extension Replica {
     /// Checks a checkpoint of `agency`'s log as its witness: signed by the agency, its tree made
     /// of the mirrored leaves, extending the last checkpoint this node cosigned (same leaves,
     /// never fewer, an audit log that only grows). Cosigns it when it holds; keeps both notes as
-    /// proof when it contradicts a cosigned one.
+    /// proof when it contradicts a cosigned one. A smaller checkpoint whose root is the mirror's
+    /// at its size is an old one offered again: ``WitnessOutcome/alreadyCosigned(size:)``, no
+    /// proof, no audit entry.
     public func witness(note: String, from agency: AgencyID) async throws(StoreError) -> WitnessOutcome {
         guard let auth = authentication, auth.signer != nil else { return .refused("this node keeps no log and witnesses none (no signing key)") }
         let verifiers = auth.keys(of: agency).filter { $0.retiredAtMilliseconds == nil }.map(\.noteVerifier)
@@ -235,9 +241,28 @@ extension Replica {
                 try AuditChain.append(db, at: Int64(now), actor: "peer:\(agency.rawValue)", action: "log.equivocation", target: origin, outcome: "refused", detail: reason)
                 return .equivocation(reason)
             }
+            /// A checkpoint smaller than the one cosigned: an old one offered again is no offence;
+            /// only one that contradicts the tree this node cosigned (the mirror holds every leaf
+            /// of it) is an equivocation.
+            func older(than heldSize: Int64) throws -> WitnessOutcome {
+                guard try TransparencyLog.size(db, origin: origin) >= size else {
+                    return .refused("this witness cosigned \(heldSize) leaves of \(origin.prefix(100)) but its mirror lacks leaves of the first \(size): it cannot compare the checkpoint")
+                }
+                guard try TransparencyLog.root(db, origin: origin, size: size, keep: false) == checkpoint.rootHash else {
+                    return try equivocation("two roots for \(size) leaves: the checkpoint contradicts the log this node cosigned up to \(heldSize) leaves")
+                }
+                if audit.seq > 0 {
+                    let leaf = try Data.fetchOne(db, sql: "SELECT hash FROM log_leaf WHERE origin = ? AND ref = ? AND idx < ?", arguments: [origin, "audit:\(audit.seq)", size])
+                    guard let leaf else { return .refused("the audit line (entry \(audit.seq)) is not an audit leaf of the log's first \(size) leaves") }
+                    guard Array(leaf) == MerkleHash.leaf(TransparencyLog.auditEntry(seq: audit.seq, hash: audit.hash)) else {
+                        return try equivocation("two chain hashes for audit entry \(audit.seq): the checkpoint of \(size) leaves names another than the log's leaf")
+                    }
+                }
+                return .alreadyCosigned(size: heldSize)
+            }
             if let held {
                 let heldSize: Int64 = held[0], heldRoot = Array(held[1] as Data), heldAuditSeq: Int64 = held[2], heldAuditHash = Array(held[3] as Data)
-                if size < heldSize { return try equivocation("the log shrank: \(size) leaves after a cosigned checkpoint of \(heldSize)") }
+                if size < heldSize { return try older(than: heldSize) }
                 if size == heldSize, checkpoint.rootHash != heldRoot { return try equivocation("two roots for \(size) leaves") }
                 if audit.seq < heldAuditSeq { return try equivocation("the audit log went back from entry \(heldAuditSeq) to \(audit.seq)") }
                 if audit.seq == heldAuditSeq, audit.hash != heldAuditHash { return try equivocation("two chain hashes for audit entry \(audit.seq)") }

@@ -150,7 +150,7 @@ struct AuditCommand: AsyncParsableCommand {
         subcommands: [Verify.self], defaultSubcommand: Verify.self)
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check every entry against the one before (exit 0 intact, 1 broken, 2 unreachable).")
+        static let configuration = CommandConfiguration(abstract: "Check every entry against the one before and against the log's witness-cosigned checkpoints (exit 0 intact, 1 broken, 2 unreachable).")
         @OptionGroup var connection: NodeConnection
         @Option(help: "Check a replica file offline (a copy of <data_dir>/replica.sqlite), without a node or its key.")
         var db: String?
@@ -173,25 +173,30 @@ struct AuditCommand: AsyncParsableCommand {
                 if let broken = result.firstBroken {
                     fail("audit log broken at entry \(broken) of \(db): \(result.problem ?? "it was altered or deleted"); keep the file for investigation")
                 }
-                Output.line("audit log intact: \(result.entries) entries, every hash chains to the one before"
-                            + Self.anchors(through: result.anchoredThrough, cosigners: result.cosigners.map(\.rawValue)) + " (\(db), offline)")
+                Output.line(Self.verdict(entries: Int64(result.entries), through: result.anchoredThrough, unwitnessedFrom: result.unwitnessedFrom,
+                                         cosigners: result.cosigners.map(\.rawValue)) + " (\(db), offline)")
                 return
             }
             let (_, admin) = await connection.resolve()
             let verdict = await AdminClient.call(.GET, admin, "/admin/audit/verify", as: AuditVerdict.self)
             for note in verdict.notes ?? [] { Output.error("note: \(note)") }
             if verdict.intact {
-                Output.line("audit log intact: \(verdict.entries) entries, every hash chains to the one before"
-                            + Self.anchors(through: verdict.anchoredThrough, cosigners: verdict.cosigners ?? []))
+                Output.line(Self.verdict(entries: verdict.entries, through: verdict.anchoredThrough, unwitnessedFrom: verdict.unwitnessedFrom,
+                                         cosigners: verdict.cosigners ?? []))
             } else {
                 fail("audit log broken at entry \(verdict.firstBrokenSeq.map(String.init) ?? "?"): \(verdict.problem ?? "it was altered or truncated"); keep the file for investigation")
             }
         }
 
-        /// What anchors the log, for the verdict line.
-        static func anchors(through: Int64?, cosigners: [String]) -> String {
-            guard let through else { return "" }
-            return "; anchored through entry \(through)" + (cosigners.isEmpty ? " (checkpoint not cosigned)" : " by a checkpoint cosigned by \(cosigners.joined(separator: ", "))")
+        /// The verdict line of a log that is not broken: "intact" only for what a witness anchors
+        /// (a checkpoint signed only by the node's own key anchors nothing).
+        static func verdict(entries: Int64, through: Int64?, unwitnessedFrom: Int64?, cosigners: [String]) -> String {
+            let witnesses = cosigners.isEmpty ? "" : " by a checkpoint cosigned by \(cosigners.joined(separator: ", "))"
+            guard let from = unwitnessedFrom else {
+                return "audit log intact: \(entries) entries, every hash chains to the one before" + (through.map { "; anchored through entry \($0)\(witnesses)" } ?? "")
+            }
+            let anchored = through.map { "anchored through entry \($0)\(witnesses)" } ?? "no entry is anchored by a witness yet"
+            return "audit log chain verifies: \(entries) entries, every hash chains to the one before; \(anchored); entries \(from) to \(entries) are not anchored by a witness yet, so they are not shown intact"
         }
     }
 }

@@ -63,14 +63,20 @@ struct EvidenceTests {
         #expect(exported, "\(export.stderr)")
         let mode = try FileManager.default.attributesOfItem(atPath: bundle)[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        let verified = try Hanaro.run(["evidence", "verify", bundle])
-        #expect(verified.status == 0 && verified.stdout.contains("is valid under the keys it lists"), "\(verified.stdout)\(verified.stderr)")
-        #expect(verified.stdout.contains("signed by semas") && verified.stdout.contains("cosigned by"), "\(verified.stdout)")
+        // Under only the keys it lists a bundle proves nothing: exit 1, saying how to pin them.
+        let unpinned = try Hanaro.run(["evidence", "verify", bundle])
+        #expect(unpinned.status == 1 && unpinned.stderr.contains("is not shown valid") && unpinned.stderr.contains("prove nothing")
+                && unpinned.stderr.contains("--agencies DIR") && unpinned.stderr.contains("--config FILE"), "\(unpinned.stdout)\(unpinned.stderr)")
+        #expect(unpinned.stdout.contains("signed by semas") && unpinned.stdout.contains("cosigned by"), "\(unpinned.stdout)")
         let pinned = try Hanaro.run(["evidence", "verify", bundle, "--agencies", federation.dir + "/agencies"])
         #expect(pinned.status == 0 && pinned.stdout.contains("is valid under the federation's published keys"), "\(pinned.stdout)\(pinned.stderr)")
+        // A node's configuration pins the keys too (its agency files).
+        let configured = try Hanaro.run(["evidence", "verify", bundle, "--config", federation.config(.kamco)])
+        #expect(configured.status == 0 && configured.stdout.contains("is valid under the federation's published keys"), "\(configured.stdout)\(configured.stderr)")
         // The independent verifier (Python, from the formats in docs/EVIDENCE.md) agrees.
-        let outside = try python(["ops/evidence/verify_bundle.py", bundle])
+        let outside = try python(["ops/evidence/verify_bundle.py", bundle, "--agencies", federation.dir + "/agencies"])
         #expect(outside.status == 0, "\(outside.output)")
+        #expect(try python(["ops/evidence/verify_bundle.py", bundle]).status == 1)
 
         // No personal field in it, not even inside the base64 frames.
         let text = try String(contentsOfFile: bundle, encoding: .utf8)
@@ -88,7 +94,7 @@ struct EvidenceTests {
             var flipped = original
             flipped[position] ^= 0x01
             try Self.write(bundle + ".flipped", flipped)
-            let result = try Hanaro.run(["evidence", "verify", bundle + ".flipped", "--quiet"])
+            let result = try Hanaro.run(["evidence", "verify", bundle + ".flipped", "--quiet", "--agencies", federation.dir + "/agencies"])
             #expect(result.status == 1 && result.stderr.contains("is invalid"), "byte \(position) flipped: \(result.stdout)\(result.stderr)")
         }
         // A program's bundle on its author's node; an unknown record; no file.
@@ -168,6 +174,17 @@ struct EvidenceTests {
         // Without --agencies the keys recorded in the file are used, and the output says so.
         let unpinned = try Hanaro.run(["audit", "verify", "--db", intact])
         #expect(unpinned.status == 0 && unpinned.stderr.contains("keys taken from the file"), "\(unpinned.stderr)")
+
+        // A cut tail whose checkpoints were deleted too (the file still holds the audit leaves),
+        // and checkpoints that only the node's own key signs (no witness): exit 1, never "intact".
+        for (name, sql) in [("cut-notes", "DELETE FROM log_note WHERE role = 'own' AND size > (SELECT min(size) FROM log_note WHERE role = 'own'); DELETE FROM audit WHERE seq >= 2"),
+                            ("no-notes", "DELETE FROM log_note WHERE agency = 'semas'; DELETE FROM audit WHERE seq >= 4"),
+                            ("own-key-only", "UPDATE log_note SET note = substr(note, 1, instr(note, char(10) || char(10)) + 1 + 101) WHERE agency = 'semas'")] {
+            let tampered = try copy(name)
+            try Self.tamper(tampered, sql)
+            let result = try Hanaro.run(["audit", "verify", "--db", tampered, "--agencies", keys])
+            #expect(result.status == 1 && result.stderr.contains("broken at entry") && !result.stdout.contains("intact"), "\(name): \(result.stdout)\(result.stderr)")
+        }
     }
 
     @Test("three processes, semas and kamco not linked: a referral created on semas reaches kamco through kodit with the owner's contact (sealed to kamco), and kodit's API, not a party, never shows it")

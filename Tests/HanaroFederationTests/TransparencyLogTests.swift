@@ -129,6 +129,38 @@ struct TransparencyLogTests {
         }
     }
 
+    @Test("an older checkpoint consistent with the cosigned one (offered again, or the empty log's) is answered with the size held: no equivocation, no proof, no audit entry")
+    func olderCheckpoint() async throws {
+        let (semas, kodit, note) = try await cosignedPair()
+        var data = SyntheticData(seed: 13)
+        let program = data.program(owner: .semas, nativeID: "S-8")
+        try await semas.author([AuthoredEdit(key: program.key, edit: .publishProgram(program))], by: .semas)
+        let next = try #require(try await semas.makeCheckpoint())
+        _ = try await kodit.mirrorLeaves(origin: next.origin, agency: .semas, from: note.size,
+                                         leaves: try await semas.logLeaves(origin: next.origin, from: note.size, limit: 10))
+        guard case .cosigned = try await kodit.witness(note: next.note, from: .semas) else {
+            Issue.record("kodit did not cosign the newer checkpoint")
+            return
+        }
+        // The genuine older checkpoint, and the log's empty one, signed by semas.
+        let empty = try HanaroEvidence.Checkpoint(origin: note.origin, size: 0, rootHash: MerkleHash.emptyTree,
+                                                  extensionLines: [TransparencyLog.auditLine(seq: 0, hash: [UInt8](repeating: 0, count: 32))])
+        for older in [note.note, try sign(empty, as: .semas)] {
+            #expect(try await kodit.witness(note: older, from: .semas) == .alreadyCosigned(size: next.size))
+        }
+        #expect(try await kodit.logStatus().equivocations == 0)
+        #expect(try await kodit.audit(limit: 20).allSatisfy { $0.action != "log.equivocation" })
+        // A smaller checkpoint with another root still is one.
+        let fork = try HanaroEvidence.Checkpoint(origin: note.origin, size: 2, rootHash: [UInt8](repeating: 9, count: 32),
+                                                 extensionLines: [TransparencyLog.auditLine(seq: 0, hash: [UInt8](repeating: 0, count: 32))])
+        guard case .equivocation(let reason) = try await kodit.witness(note: try sign(fork, as: .semas), from: .semas) else {
+            Issue.record("a smaller checkpoint with another root was not an equivocation")
+            return
+        }
+        #expect(reason.contains("two roots for 2 leaves"), "\(reason)")
+        #expect(try await kodit.logStatus().equivocations == 1)
+    }
+
     @Test("leaves that do not make the checkpoint's root are dropped and never cosigned; the author's real leaves then are")
     func leavesThatDoNotMatch() async throws {
         let (semas, kodit, note) = try await cosignedPair()
@@ -173,13 +205,46 @@ struct TransparencyLogTests {
         #expect(throws: SigningKeyError.self) { try AgencyVerifierKey(listed: keys[0].verifier.text + " gone") }
     }
 
-    @Test("a bundle exported from the store verifies offline, under the bundle's keys and pinned ones; a stranger's keys refuse it")
+    @Test("a bundle forged whole with keys of one's own is consistent under the keys it lists, and valid under none: the published keys name the signer's key as unknown")
+    func forgedBundle() async throws {
+        // Given a federation of impostors: every agency's key made up, a log cosigned by the fake kodit.
+        let fakes = AgencyID.allCases.map { AgencySigningKey(agency: $0) }
+        func impostor(_ agency: AgencyID) throws -> Replica {
+            var options = Replica.Options()
+            options.authentication = VersionAuthentication(signer: fakes.first { $0.agency == agency }, keys: fakes.map(\.verifier))
+            return try Replica.inMemory(options: options)
+        }
+        let semas = try impostor(.semas), kodit = try impostor(.kodit)
+        var data = SyntheticData(seed: 14)
+        let program = data.program(owner: .semas, nativeID: "S-1")
+        try await semas.author([AuthoredEdit(key: program.key, edit: .publishProgram(program))], by: .semas)
+        let note = try #require(try await semas.makeCheckpoint())
+        _ = try await kodit.mirrorLeaves(origin: note.origin, agency: .semas, from: 0, leaves: try await semas.logLeaves(origin: note.origin, from: 0, limit: 10))
+        guard case .cosigned(let line) = try await kodit.witness(note: note.note, from: .semas) else {
+            Issue.record("the fake kodit did not cosign")
+            return
+        }
+        #expect(try await semas.addCosignature(to: note.id, line: line, witness: .kodit))
+        let bundle = try await semas.exportEvidence(program.key)
+        // When it is checked with no keys pinned, it is consistent, but not valid.
+        let unpinned = Replica.verifyEvidence(bundle, keys: nil)
+        #expect(unpinned.unpinned && !unpinned.valid && unpinned.problem?.contains("--agencies DIR") == true && unpinned.problem?.contains("--config FILE") == true,
+                "\(unpinned.problem ?? "valid")")
+        // Under the federation's published keys, it is invalid, and the reason names the unknown key.
+        let fakeID = NoteVerifier.text(ofKeyID: fakes.first { $0.agency == .semas }!.verifier.noteVerifier.keyID)
+        let pinned = Replica.verifyEvidence(bundle, keys: keys.map(\.verifier))
+        #expect(!pinned.valid && !pinned.unpinned)
+        #expect(pinned.problem?.contains("semas's key \(fakeID), which is not among semas's published keys: agencies/semas.yaml") == true, "\(pinned.problem ?? "valid")")
+        #expect(pinned.problem?.contains("altered after export") == false)
+    }
+
+    @Test("a bundle exported from the store verifies offline under pinned keys; under only the keys it lists it is consistent but not valid; a stranger's keys refuse it")
     func bundleFromTheStore() async throws {
         let (semas, kodit, _) = try await cosignedPair()
         let key = RecordKey(kind: .program, owner: .semas, localID: "S-2")
         let bundle = try await semas.exportEvidence(key)
         let verdict = Replica.verifyEvidence(bundle, keys: nil)
-        #expect(verdict.valid, "\(verdict.problem ?? "")")
+        #expect(!verdict.valid && verdict.unpinned && verdict.problem?.contains("prove nothing") == true, "\(verdict.problem ?? "")")
         #expect(verdict.facts.contains { $0.contains("cosigned by kodit") })
         #expect(Replica.verifyEvidence(bundle, keys: keys.map(\.verifier)).valid)
         let strangers = AgencyID.allCases.map { AgencySigningKey(agency: $0).verifier }
@@ -224,17 +289,22 @@ struct WitnessingOverTLSTests {
         #expect(first.cosigners == [.kodit] && first.checkpointSize == 3, "\(witnessing.problems.withLock { $0 })")
         #expect(try await kodit.replica.logStatus().witnessed.first?.size == 3)
 
-        // kodit holds a cosigned checkpoint this log cannot extend (as after a restore from an old copy).
+        // kodit holds a cosigned checkpoint this log cannot extend (as after a restore from an old
+        // copy that then wrote something else): two more leaves, not semas's, cosigned.
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sqlite3", dir.file("kodit.sqlite"), "UPDATE log_witness SET cosigned_size = 1000"]
+        process.arguments = ["sqlite3", dir.file("kodit.sqlite"), """
+            INSERT INTO log_leaf(origin, idx, hash, kind, ref, entry) SELECT origin, 3, randomblob(32), 'version', 'other', x'' FROM log_witness;
+            INSERT INTO log_leaf(origin, idx, hash, kind, ref, entry) SELECT origin, 4, randomblob(32), 'version', 'other', x'' FROM log_witness;
+            UPDATE log_witness SET cosigned_size = 5
+            """]
         try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         let program = data.program(owner: .semas, nativeID: "W-9")
         try await semas.replica.author(.publishProgram(program), key: program.key, by: .semas)
         await witnessing.round()
-        #expect(witnessing.problems.withLock { $0[.kodit] }?.contains("equivocation") == true)
+        #expect(witnessing.problems.withLock { $0[.kodit] }?.contains("equivocation: two roots for 4 leaves") == true, "\(witnessing.problems.withLock { $0 })")
         #expect(try await kodit.replica.logStatus().equivocations == 1)
         let restart = try #require(try await semas.replica.audit().first { $0.action == "log.restart" })
         let now = try await semas.replica.logStatus()
@@ -243,6 +313,92 @@ struct WitnessingOverTLSTests {
         await witnessing.round()
         #expect(try await semas.replica.logStatus().cosigners == [.kodit], "\(witnessing.problems.withLock { $0 })")
         await semas.stop()
+        await kodit.stop()
+    }
+}
+
+extension WitnessingOverTLSTests {
+    @Test("a witness address that answers with another agency's certificate is sent nothing, and the problem says whose certificate it is")
+    func witnessAnswersAsAnother() async throws {
+        let dir = TemporaryDirectory()
+        try DevelopmentPKI.createCA(in: dir.path)
+        for agency in [AgencyID.semas, .kodit, .kamco] { try DevelopmentPKI.issue(for: agency, in: dir.path) }
+        let semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit, .kamco])
+        let kamco = try await TestNode(agency: .kamco, dir: dir, peers: [.semas])
+        var logger = Logger(label: "test.witnessing")
+        logger.logLevel = .critical
+        // kodit's address, as semas's agency file says it, is kamco's node.
+        let witnessing = LogWitnessing(replica: semas.replica, client: semas.client, witnesses: [.init(agency: .kodit, url: kamco.url)],
+                                       interval: .seconds(60), logger: logger)
+        var data = SyntheticData(seed: 52)
+        let program = data.program(owner: .semas, nativeID: "W-1")
+        try await semas.replica.author(.publishProgram(program), key: program.key, by: .semas)
+        await witnessing.round()
+        let problem = witnessing.problems.withLock { $0[.kodit] } ?? ""
+        #expect(problem.contains("presents the certificate of kamco, not of kodit"), "\(problem)")
+        #expect(try await kamco.replica.logStatus().witnessed.isEmpty, "kamco was sent semas's log as if it were kodit")
+        #expect(try await semas.replica.logStatus().cosigners.isEmpty)
+        await semas.stop()
+        await kamco.stop()
+    }
+}
+
+extension WitnessingOverTLSTests {
+    @Test("a node restored from a copy whose newest checkpoint the witness has passed is told so (no equivocation, no alert at the witness) and starts a new log")
+    func restoredBehindTheWitness() async throws {
+        let dir = TemporaryDirectory()
+        try DevelopmentPKI.createCA(in: dir.path)
+        for agency in [AgencyID.semas, .kodit] { try DevelopmentPKI.issue(for: agency, in: dir.path) }
+        let kodit = try await TestNode(agency: .kodit, dir: dir, peers: [.semas])
+        var logger = Logger(label: "test.witnessing")
+        logger.logLevel = .critical
+        func witnessing(_ node: TestNode) -> LogWitnessing {
+            LogWitnessing(replica: node.replica, client: node.client, witnesses: [.init(agency: .kodit, url: kodit.url)], interval: .seconds(60), logger: logger)
+        }
+        var data = SyntheticData(seed: 53)
+        func write(_ node: TestNode) async throws {
+            let program = data.program(owner: .semas, nativeID: "R-\(UUID().uuidString.prefix(8))")
+            try await node.replica.author(.publishProgram(program), key: program.key, by: .semas)
+        }
+        // Given semas's log cosigned by kodit, then a checkpoint signed but not yet offered,
+        var semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
+        try await write(semas)
+        await witnessing(semas).round()
+        try await write(semas)
+        let uncosigned = try #require(try await semas.replica.makeCheckpoint())
+        #expect(uncosigned.cosigners.isEmpty)
+        // and a copy of the file taken then,
+        await semas.stop()
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: dir.file("semas.sqlite" + suffix)) {
+            try FileManager.default.copyItem(atPath: dir.file("semas.sqlite" + suffix), toPath: dir.file("semas-backup.sqlite" + suffix))
+        }
+        try FileManager.default.copyItem(atPath: dir.file("semas.key"), toPath: dir.file("semas-backup.key"))
+        // and the node going on: that checkpoint and a newer one cosigned,
+        semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
+        await witnessing(semas).round()
+        try await write(semas)
+        await witnessing(semas).round()
+        let held = try #require(try await kodit.replica.logStatus().witnessed.first?.size)
+        #expect(held > uncosigned.size)
+        await semas.stop()
+        // When semas is restored from the copy and offers its newest checkpoint (genuine, older),
+        let restored = try await TestNode(agency: .semas, dir: dir, peers: [.kodit], replicaName: "semas-backup")
+        let round = witnessing(restored)
+        await round.round()
+        // Then kodit answers with the size it cosigned: no equivocation, no proof, no audit entry;
+        #expect(try await kodit.replica.logStatus().equivocations == 0)
+        #expect(try await kodit.replica.audit(limit: 50).allSatisfy { $0.action != "log.equivocation" })
+        // and semas, behind what kodit cosigned, continues under a new log, which is cosigned.
+        let problem = round.problems.withLock { $0[.kodit] } ?? ""
+        #expect(problem.contains("holds a cosigned checkpoint of \(held) leaves") && problem.contains("behind what the witness cosigned"), "\(problem)")
+        let restart = try #require(try await restored.replica.audit().first { $0.action == "log.restart" })
+        #expect(try await restored.replica.logStatus().origin == restart.target && restart.target != uncosigned.origin)
+        // The new log has no checkpoint until the next round: its audit log is not broken for that.
+        let before = try await restored.replica.verifyAuditAnchored()
+        #expect(before.intact, "\(before.problem ?? "")")
+        await round.round()
+        #expect(try await restored.replica.logStatus().cosigners == [.kodit], "\(round.problems.withLock { $0 })")
+        await restored.stop()
         await kodit.stop()
     }
 }

@@ -9,7 +9,9 @@ signature by its log's agency and at least one witness cosignature (cosignature/
 entry's RFC 6962 inclusion proof against its checkpoint's root; every entry is a version envelope
 of the bundle's record. (The versions' own Ed25519 signatures over their envelopes are checked by
 `hanaro evidence verify`; an auditor can check one by hand with openssl, docs/EVIDENCE.md.)
-Exit 0 valid, 1 invalid. Needs the `cryptography` package.
+Without --agencies the bundle is checked under the keys it lists, which prove nothing (anyone can
+list keys of their own): it is then never valid. Exit 0 valid, 1 invalid or not pinned. Needs the
+`cryptography` package.
 """
 import base64
 import hashlib
@@ -169,6 +171,8 @@ def main():
             fail("the bundle holds no log entry or no version")
     except (ValueError, KeyError, IndexError, TypeError) as error:
         fail(str(error))
+    if not agencies:
+        fail("consistent under the keys the bundle lists, but those prove nothing; give --agencies DIR (the federation's agency files)")
     print("valid")
 
 

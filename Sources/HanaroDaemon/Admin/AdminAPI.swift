@@ -129,7 +129,8 @@ public struct AdminAPI: Sendable {
                 target = "audit"
                 let result = try await replica.verifyAuditAnchored()
                 return (200, try Self.encode(AuditVerdict(intact: result.intact, entries: Int64(result.entries), firstBrokenSeq: result.firstBroken, problem: result.problem,
-                                                          anchoredThrough: result.anchoredThrough, cosigners: result.cosigners.map(\.rawValue), notes: result.notes)))
+                                                          anchoredThrough: result.anchoredThrough, unwitnessedFrom: result.unwitnessedFrom,
+                                                          cosigners: result.cosigners.map(\.rawValue), notes: result.notes)))
             }
         }
     }

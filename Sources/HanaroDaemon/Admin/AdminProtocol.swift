@@ -199,8 +199,10 @@ public struct AuditVerdict: Codable, Sendable, Hashable {
     public var firstBrokenSeq: Int64?
     /// Why it is broken, naming the entry.
     public var problem: String?
-    /// The last entry a checkpoint of the agency's log anchors, and its witnesses.
+    /// The last entry a checkpoint of the agency's log cosigned by a witness anchors, and its witnesses.
     public var anchoredThrough: Int64?
+    /// The first entry no witness anchors yet (nil: all are, or the replica keeps no log).
+    public var unwitnessedFrom: Int64?
     public var cosigners: [String]?
     public var notes: [String]?
 }
