@@ -69,10 +69,13 @@ struct RealFormatTests {
         let service: AdapterService
         let board: FreshnessBoard
         let http: AgencyHTTP
+        let dir = TemporaryDirectory("real-format")
 
-        init(_ agency: AgencyID, url: String, pageSize: Int) throws {
-            replica = try Replica.inMemory()
-            let settings = AdapterSettings(baseURL: url, serviceKey: "test-key", requestsPerSecond: 1000, timeoutSeconds: 10)
+        init(_ agency: AgencyID, url: String, pageSize: Int, configure: (inout AdapterSettings) -> Void = { _ in }) throws {
+            // A replica in a real SQLite file, as a node keeps it.
+            replica = try Replica(path: dir.file("replica.sqlite"), key: try ReplicaKey.create(at: dir.file("replica.key")))
+            var settings = AdapterSettings(baseURL: url, serviceKey: "test-key", requestsPerSecond: 1000, timeoutSeconds: 10)
+            configure(&settings)
             http = try AgencyHTTP(agency: agency, settings: settings)
             ingest = AdapterIngest(adapter: AgencyFormats.makeAdapter(for: agency, settings: settings, http: http), replica: replica, pageSize: pageSize)
             board = FreshnessBoard()
@@ -128,12 +131,21 @@ struct RealFormatTests {
                 #expect(held.first?.recordKey == nil && held.first?.reason.contains("no id") == true, "\(held.first?.reason ?? "")")
             }
             #expect(await reader.board.state(agency, .inbound, staleAfterSeconds: 900) == .fresh)
+            let first = await reader.board.entry(agency, .inbound)
+            #expect(first?.usableItems == good.count && first?.refusedItems == 1, "\(agency): \(String(describing: first))")
             // When it reads again, Then nothing changes: same quarantine rows, same digest
             let digest = try await reader.replica.digest()
             try await reader.service.cycle(full: false)
             #expect(try await reader.replica.digest() == digest)
             let again = try await reader.replica.quarantine()
             #expect(again.count == 1 && again.first?.id == held.first?.id && (again.first?.attempts ?? 0) >= (held.first?.attempts ?? 0))
+            // And the agency stays fresh with the same counts: this server ignores the filter, so an
+            // incremental read gets the items read before again — held, not new — and the bad item
+            // alone is not most of what the agency lists.
+            let second = await reader.board.entry(agency, .inbound)
+            #expect(await reader.board.state(agency, .inbound, staleAfterSeconds: 900) == .fresh, "\(agency): \(second?.lastError ?? "")")
+            #expect(second?.usableItems == first?.usableItems && second?.refusedItems == first?.refusedItems,
+                    "\(agency): first \(String(describing: first?.usableItems))/\(String(describing: first?.refusedItems)), second \(String(describing: second?.usableItems))/\(String(describing: second?.refusedItems))")
             if reader.ingest.adapter.snapshotMemo != nil {
                 // A snapshot agency, served by a server this project did not write: its unchanged
                 // pages are recognised by their bytes, the bad item's page is read in full again

@@ -98,6 +98,7 @@ enum PagedReader {
             listed: snapshot && state.isComplete ? state.listed : [], cursorReset: cursorReset)
         summary.unchangedPages = unchangedPages
         summary.unchangedItems = unchangedItems
+        summary.alreadyRead = state.alreadyRead
         return summary
     }
 

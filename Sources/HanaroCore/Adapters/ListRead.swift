@@ -17,8 +17,9 @@
 ///   the paging arithmetic like every other served item, so one bad item never shifts a page;
 /// - an empty page, a data.go.kr `NODATA` answer, or a total of 0: the end of the list;
 /// - a server that ignores the filter parameters (sends everything again) or its sort order: items
-///   at or before the cursor are skipped, items at or after the signpost wait, and an item already
-///   taken in this read is skipped (de-duplication by id), so no order is assumed;
+///   at or before the cursor are skipped — counted ``alreadyRead``: an earlier read took them, and
+///   what it made of them stands —, items at or after the signpost wait, and an item already taken
+///   in this read is skipped (de-duplication by id), so no order is assumed;
 /// - a server that serves fewer items than asked (a capped page size): followed with the size it
 ///   serves;
 /// - a list that changes while it is paged (its total moves, a page comes twice): the read goes
@@ -85,6 +86,11 @@ public struct ListRead: Sendable {
     /// Items served, and items taken, quarantined.
     public private(set) var served = 0
     public private(set) var quarantined = 0
+    /// Items (by id) an incremental read skipped because an earlier read took them: at or before
+    /// the cursor, sent again by a server that ignores the filter. They are part of what the
+    /// agency served, already held, so a read's verdict counts them (a bad item served again
+    /// beside them is not all of the list).
+    public var alreadyRead: Int { readBefore.subtracting(taken).count }
     public private(set) var isFinished = false
     /// Whether the read went through the whole list (it did not give up on a shifting one).
     public private(set) var isComplete = false
@@ -96,6 +102,8 @@ public struct ListRead: Sendable {
     private var total: Int?
     /// Ids served in this pass through the list (a page made only of these came twice).
     private var seenThisPass: Set<String> = []
+    /// Ids skipped as taken by an earlier read (see ``alreadyRead``).
+    private var readBefore: Set<String> = []
 
     public init(_ kind: Kind, pageSize: Int) {
         self.kind = kind
@@ -176,7 +184,10 @@ public struct ListRead: Sendable {
                 return .quarantine("the item's updated-at stamp cannot be read, so it cannot be placed after the cursor")
             }
             if stamp >= signpost { return .skip }
-            if !(after < AdapterCursor(updatedAt: stamp, id: id)) { return .skip }
+            if !(after < AdapterCursor(updatedAt: stamp, id: id)) {
+                readBefore.insert(id)
+                return .skip
+            }
         }
         guard taken.insert(id).inserted else { return .skip }
         return .take
