@@ -84,6 +84,21 @@ struct RealFormatTests {
             service = AdapterService(ingest: ingest, pollIntervalSeconds: 60, board: board, logger: logger)
         }
 
+        /// Runs `body` with a reader and shuts its HTTP client down however `body` ends (a client
+        /// left running when a failed expectation throws would trap in its deinit).
+        static func with<T>(_ agency: AgencyID, url: String, pageSize: Int, configure: (inout AdapterSettings) -> Void = { _ in },
+                            _ body: (Reader) async throws -> T) async throws -> T {
+            let reader = try Reader(agency, url: url, pageSize: pageSize, configure: configure)
+            do {
+                let result = try await body(reader)
+                await reader.http.shutdown()
+                return result
+            } catch {
+                await reader.http.shutdown()
+                throw error
+            }
+        }
+
         func programs(_ agency: AgencyID) async throws -> [String: ProgramRecord] {
             let page = try await replica.changes(after: 0, limit: 1000)
             return Dictionary(uniqueKeysWithValues: page.changes.compactMap { $0.version.program }.filter { $0.owner == agency }.map { ($0.nativeID, $0) })
@@ -158,6 +173,101 @@ struct RealFormatTests {
                 #expect(rows.count == 1 && rows.first?.attempts == (again.first?.attempts ?? 0) + 1, "\(rows.map(\.attempts))")
             }
             await reader.http.shutdown()
+        }
+    }
+
+    /// `python3 -m http.server` over `root` for the duration of `body`: a plain web server's own
+    /// directory index, `index.html` where a folder has one, and its `301` from `/exports` to
+    /// `/exports/` — how a static export folder such as kamco's is published.
+    static func withDirectoryServer<T>(_ root: String, _ body: (String) async throws -> T) async throws -> T {
+        let log = TemporaryDirectory("http-server")
+        let server = try ChildProcess(URL(fileURLWithPath: "/usr/bin/env"),
+                                      ["python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", root],
+                                      logPath: log.file("server.log"))
+        guard let line = await server.line(where: { $0.hasPrefix("Serving HTTP") }),
+              let port = line.firstMatch(of: /port (\d+)/).map({ String($0.1) }) else {
+            throw ProcessFailure("python3 -m http.server did not start: \(server.output)")
+        }
+        func stop() async {
+            server.signal(SIGKILL)
+            await server.waitForExit()
+        }
+        do {
+            let result = try await body("http://127.0.0.1:\(port)")
+            await stop()
+            return result
+        } catch {
+            await stop()
+            throw error
+        }
+    }
+
+    /// The name of kamco's file of the day `daysAgo` days before the agency's today (KST).
+    static func kamcoFile(daysAgo: Int) -> String {
+        "programs-" + AgencyTimestamp(secondsSince1970: Int64(Date().timeIntervalSince1970) - Int64(daysAgo) * 86_400).description.prefix(8) + ".csv"
+    }
+
+    /// A kamco export in the fixture's columns, CP949, one row per (id, title).
+    static func kamcoExport(_ rows: [(id: String, title: String)]) throws -> Data {
+        let text = "관리번호,사업명,신청기간,대상지역\r\n" + rows.map { "\($0.id),\($0.title),상시,11\r\n" }.joined()
+        return try #require(text.data(using: String.Encoding(rawValue: 0x8000_0422)))
+    }
+
+    @Test("kamco on a plain web server: `programs_path` with or without its trailing slash reads the files its index lists, resolved against the index's URL after the redirect", arguments: ["/exports", "/exports/"])
+    func kamcoDirectoryIndex(path: String) async throws {
+        // Given the fixture's export as the file of two days ago, under a web server's own index
+        let www = TemporaryDirectory("kamco-www")
+        let exports = try www.directory("exports")
+        try Data(contentsOf: Self.fixtures.appendingPathComponent("real/kamco/programs-20261130.csv"))
+            .write(to: URL(fileURLWithPath: exports + "/" + Self.kamcoFile(daysAgo: 2)))
+        let good = try Self.manifest(.kamco).filter { !$0.bad }
+        try await Self.withDirectoryServer(www.path) { url in
+            try await Reader.with(.kamco, url: url, pageSize: 3, configure: { $0.programsPath = path }) { (reader) async throws in
+                // When the node reads kamco
+                try? await reader.service.cycle(full: false)
+                // Then the file was found where the index put it (not at `/exportsprograms-….csv`)
+                let entry = await reader.board.entry(.kamco, .inbound)
+                #expect(await reader.board.state(.kamco, .inbound, staleAfterSeconds: 900) == .fresh, "\(entry?.lastError ?? "")")
+                #expect(try await reader.programs(.kamco).keys.sorted() == good.compactMap(\.nativeID).sorted())
+            }
+        }
+    }
+
+    @Test("kamco: an index's links are resolved, and only files below its directory count: archive/, ../ and another host are not program files")
+    func kamcoIndexLinks() async throws {
+        // Given a snapshot export whose index links, beside yesterday's file (by an absolute path),
+        // a newer file in archive/, one above the folder, and one on another host
+        let www = TemporaryDirectory("kamco-www")
+        let exports = try www.directory("exports")
+        try www.directory("exports/archive")
+        let today = Self.kamcoFile(daysAgo: 1), newer = Self.kamcoFile(daysAgo: 0)
+        try Self.kamcoExport([("K-1", "새출발기금 채무조정"), ("K-2", "재기지원 컨설팅")]).write(to: URL(fileURLWithPath: exports + "/" + today))
+        for decoy in ["exports/archive/" + newer, newer] {
+            try Self.kamcoExport([("K-DECOY", "보관된 파일")]).write(to: URL(fileURLWithPath: www.file(decoy)))
+        }
+        let index = """
+            <html><head><title>Index of /exports/</title></head><body><pre>
+            <a href="../">../</a>
+            <a href="?C=N;O=D">Name</a>
+            <a href="archive/">archive/</a>
+            <a href="archive/\(newer)">archive/\(newer)</a>
+            <a href="../\(newer)">../\(newer)</a>
+            <a href="http://elsewhere.invalid/exports/\(newer)">mirror</a>
+            <a href="/exports/\(today)">\(today)</a>
+            </pre></body></html>
+            """
+        try Data(index.utf8).write(to: URL(fileURLWithPath: exports + "/index.html"))
+        try await Self.withDirectoryServer(www.path) { url in
+            try await Reader.with(.kamco, url: url, pageSize: 10, configure: {
+                $0.programsPath = "/exports/"
+                $0.export = .snapshot
+            }) { (reader) async throws in
+                // When it is read
+                let outcome = try await reader.ingest.ingestPrograms()
+                // Then the newest program file below /exports/ is the one read, and no decoy
+                #expect(outcome.summary.isComplete && outcome.summary.pages == 1, "\(outcome.summary)")
+                #expect(try await reader.programs(.kamco).keys.sorted() == ["K-1", "K-2"])
+            }
         }
     }
 
