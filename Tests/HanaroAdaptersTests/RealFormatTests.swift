@@ -271,6 +271,28 @@ struct RealFormatTests {
         }
     }
 
+    @Test("a total that overstates the list by 3: the short last page ends the read (two pages, no re-reads at smaller sizes), the bad item is quarantined once, the counts are the list's", arguments: [AgencyID.semas, .koreg, .kodit, .kinfa, .ewpc])
+    func overstatedTotal(agency: AgencyID) async throws {
+        let expected = try Self.manifest(agency)
+        try await Self.withFixtureServer(agency, mode: "overcount") { url in
+            try await Reader.with(agency, url: url, pageSize: 5) { (reader) async throws in
+                // When one read goes through the list (5 items a page; each agency has 6 to 8)
+                let outcome = try await reader.ingest.ingestPrograms()
+                // Then the first page, full, proved there is no cap: the short second page is the end
+                #expect(outcome.summary.isComplete && outcome.summary.pages == 2 && outcome.summary.restarts == 0, "\(agency): \(outcome.summary)")
+                #expect(outcome.usable == expected.count - 1 && outcome.quarantined == 1, "\(agency): usable \(outcome.usable), quarantined \(outcome.quarantined)")
+                let held = try await reader.replica.quarantine()
+                #expect(held.count == 1 && held.first?.attempts == 1, "\(agency): attempts \(held.map(\.attempts))")
+                // And the node's verdict on the next read: fresh, with the list's counts
+                try await reader.service.cycle(full: false)
+                let entry = await reader.board.entry(agency, .inbound)
+                #expect(await reader.board.state(agency, .inbound, staleAfterSeconds: 900) == .fresh, "\(agency): \(entry?.lastError ?? "")")
+                #expect(entry?.usableItems == expected.count - 1 && entry?.refusedItems == 1,
+                        "\(agency): \(String(describing: entry?.usableItems))/\(String(describing: entry?.refusedItems))")
+            }
+        }
+    }
+
     @Test("koreg: one bad item and a NODATA second page end the read fresh")
     func koregNodata() async throws {
         try await Self.withFixtureServer(.koreg, mode: "nodata-after-first") { url in
