@@ -271,6 +271,42 @@ struct RealFormatTests {
         }
     }
 
+    @Test("kamco `export: snapshot`: a dropped program is closed at the second day's file without it, not at a second read of the same file; an empty file closes nothing")
+    func kamcoSnapshotDays() async throws {
+        let www = TemporaryDirectory("kamco-www")
+        let exports = try www.directory("exports")
+        func publish(_ daysAgo: Int, _ rows: [(id: String, title: String)]) throws {
+            try Self.kamcoExport(rows).write(to: URL(fileURLWithPath: exports + "/" + Self.kamcoFile(daysAgo: daysAgo)))
+        }
+        let all = [("K-1", "새출발기금 채무조정"), ("K-2", "재기지원 컨설팅"), ("K-3", "자산매각 지원")]
+        try publish(4, all)
+        try await Self.withDirectoryServer(www.path) { url in
+            try await Reader.with(.kamco, url: url, pageSize: 10, configure: { $0.export = .snapshot }) { (reader) async throws in
+                func open() async throws -> [String] {
+                    try await reader.programs(.kamco).values.filter { !$0.isDeleted }.map(\.nativeID).sorted()
+                }
+                #expect(try await reader.ingest.ingestPrograms().closed == 0)
+                #expect(try await open() == ["K-1", "K-2", "K-3"])
+                // Given the next day's file drops K-2; When it is read, and read again (the next poll)
+                try publish(3, [all[0], all[2]])
+                #expect(try await reader.ingest.ingestPrograms().closed == 0)
+                #expect(try await reader.ingest.ingestPrograms().closed == 0)
+                // Then K-2 is still open: the same file read twice is one absence
+                #expect(try await open() == ["K-1", "K-2", "K-3"])
+                // When a second day's file lacks it too, Then it is closed at its first read
+                try publish(2, [all[0], all[2]])
+                #expect(try await reader.ingest.ingestPrograms().closed == 1)
+                #expect(try await open() == ["K-1", "K-3"])
+                // When the agency publishes an empty file, two days running, Then nothing is closed
+                try publish(1, [])
+                #expect(try await reader.ingest.ingestPrograms().closed == 0)
+                try publish(0, [])
+                #expect(try await reader.ingest.ingestPrograms().closed == 0)
+                #expect(try await open() == ["K-1", "K-3"])
+            }
+        }
+    }
+
     @Test("a total that overstates the list by 3: the short last page ends the read (two pages, no re-reads at smaller sizes), the bad item is quarantined once, the counts are the list's", arguments: [AgencyID.semas, .koreg, .kodit, .kinfa, .ewpc])
     func overstatedTotal(agency: AgencyID) async throws {
         let expected = try Self.manifest(agency)

@@ -15,7 +15,8 @@ import NIOHTTP1
 /// - `changes` (default): the programs changed that day. A read takes the files from the day of
 ///   its cursor (that day again: a file may be rewritten during its day) to the agency's today.
 /// - `snapshot`: the agency's whole list that day. A read takes the newest file, whole, and a
-///   program absent from two consecutive snapshots is closed.
+///   program absent from two consecutive days' files is closed (a file read again is no second
+///   absence; an empty file closes nothing).
 ///
 /// Rows carry no update stamp; the store recognises a row it already holds by content. Referral
 /// events (`referrals-YYYYMMDD.csv`, only with `adapter.referral_events_path`) carry `updtDt`.
