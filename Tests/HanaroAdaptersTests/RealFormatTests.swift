@@ -375,4 +375,33 @@ struct RealFormatTests {
             #expect(await board.state(.ewpc, .inbound, staleAfterSeconds: 900) == .degraded)
         }
     }
+
+    @Test("an agency that fixes its bad items: the next read stores them, their quarantine rows are released, the agency fresh", arguments: [AgencyID.ewpc, .koreg])
+    func recovered(agency: AgencyID) async throws {
+        try await SimulatedAgency.with(agency, programs: 6) { sim in
+            // Given a read that quarantined four of the six programs
+            var faults = SimulatorFaults()
+            faults.malformedRecords = 4
+            await sim.simulator.setFaults(faults)
+            sim.letSecondPass()
+            let board = FreshnessBoard()
+            var logger = Logger(label: "recovered")
+            logger.logLevel = .critical
+            let service = AdapterService(ingest: sim.ingest, pollIntervalSeconds: 60, board: board, logger: logger)
+            try await service.cycle(full: false)
+            #expect(try await sim.replica.quarantine().count == 4)
+            #expect(await board.state(agency, .inbound, staleAfterSeconds: 900) == .degraded)
+            // When the agency serves them well again
+            await sim.simulator.repairMalformed()
+            sim.letSecondPass()
+            try await service.cycle(full: false)
+            // Then they are stored, nothing is held any more, and the agency is fresh
+            #expect(differences(await sim.simulator.expectedPrograms(), try await sim.replicaPrograms()) == [])
+            let held = try await sim.replica.quarantine()
+            #expect(held.isEmpty, "\(held.map { "\($0.recordKey ?? "-"): \($0.reason)" })")
+            #expect(try await sim.replica.quarantine(state: .released).count == 4)
+            #expect(try await sim.replica.summary().quarantined == 0)
+            #expect(await board.state(agency, .inbound, staleAfterSeconds: 900) == .fresh)
+        }
+    }
 }
