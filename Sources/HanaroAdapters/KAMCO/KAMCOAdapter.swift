@@ -9,8 +9,9 @@ import NIOHTTP1
 /// list of names, or a web server's HTML directory index — each resolved against the index's URL
 /// after redirects, as a browser does; `adapter.file_pattern` (default `programs-{date}.csv`) is
 /// matched against a file's path below the index's directory and picks the program files,
-/// anything else (a `.part` upload, an `archive/` folder and what it holds) is ignored. Which column holds what is `adapter.columns` (see
-/// ``KAMCOMapping``). What one file holds is `adapter.export`:
+/// anything else (a `.part` upload, an `archive/` folder and what it holds) is ignored. Which
+/// column holds what is `adapter.columns` (see ``KAMCOMapping``). What one file holds is
+/// `adapter.export`:
 ///
 /// - `changes` (default): the programs changed that day. A read takes the files from the day of
 ///   its cursor (that day again: a file may be rewritten during its day) to the agency's today.
