@@ -182,6 +182,15 @@ extension AgencySimulator {
         renderedProgramPages[key] = bytes
     }
 
+    /// Renders the malformed programs well again (the agency fixed its data), updated now.
+    public func repairMalformed() {
+        for var program in programs.values where program.isMalformed {
+            program.isMalformed = false
+            program.updatedAt = now()
+            store(program)
+        }
+    }
+
     public func setFaults(_ newFaults: SimulatorFaults) {
         faults = newFaults
         if newFaults.malformedRecords > 0 {

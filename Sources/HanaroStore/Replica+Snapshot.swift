@@ -8,7 +8,8 @@ extension Replica {
     /// A program listed in an earlier complete snapshot and absent from `closeAfterMisses`
     /// consecutive complete ones (default two: one absence can be a program moving between pages
     /// while the list was read) is closed: the agency's tombstone (`deleteProgram`), which a later
-    /// listing revives. Call it only after a read that went through the whole list: a partial or
+    /// listing revives. A listed id the replica holds no record of (its item was refused each time)
+    /// is forgotten instead: there is nothing to close. Call it only after a read that went through the whole list: a partial or
     /// failed read proves nothing about absence.
     /// - Returns: the programs closed.
     /// - Throws: ``StoreError`` when the transaction cannot commit.
@@ -37,7 +38,12 @@ extension Replica {
             for (id, misses) in members.sorted(by: { $0.key < $1.key }) where !listed.contains(id) {
                 if misses + 1 >= Int64(closeAfterMisses) {
                     let recordKey = RecordKey(kind: .program, owner: agency, localID: id)
-                    if case .replaced = try session.author(AuthoredEdit(key: recordKey, edit: .deleteProgram), by: agency) { closed.append(recordKey) }
+                    // An id listed but never stored (its item was only ever quarantined) has no
+                    // record to close: it is only forgotten, not tombstoned (which would be refused).
+                    if try session.storedRow(recordKey.description) != nil,
+                       case .replaced = try session.author(AuthoredEdit(key: recordKey, edit: .deleteProgram), by: agency) {
+                        closed.append(recordKey)
+                    }
                     try forget.execute(arguments: [agency.rawValue, id])
                 } else {
                     try upsert.execute(arguments: [agency.rawValue, id, misses + 1])

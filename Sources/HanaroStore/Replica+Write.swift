@@ -292,7 +292,26 @@ extension WriteSession {
             }
         }
         try commitPending(&self)
+        try releaseRecovered(items, outcomes)
         return outcomes
+    }
+
+    /// Marks released the rows this source holds in quarantine for programs that have now applied
+    /// from it (stored, or already held as served): the agency fixed the item, and its old row no
+    /// longer stands for a refused item (the replica's `quarantined` count and `hanaro quarantine
+    /// list` show what is still bad). Referral rows are left alone: a held status event waits for
+    /// its referral and is retried by the daemon. One read of the source's held keys per batch.
+    mutating func releaseRecovered(_ items: [AuthoredEdit], _ outcomes: [WriteOutcome]) throws {
+        var recovered: Set<String> = []
+        for (item, outcome) in zip(items, outcomes) where item.refusal == nil && item.key.kind == .program {
+            if case .quarantined = outcome { continue }
+            recovered.insert(item.key.description)
+        }
+        guard !recovered.isEmpty else { return }
+        let held = try String.fetchAll(db.cachedStatement(sql: "SELECT record_key FROM quarantine WHERE state = 'held' AND source = ? AND record_key IS NOT NULL"),
+                                       arguments: [source.rawValue])
+        let release = try db.cachedStatement(sql: "UPDATE quarantine SET state = 'released' WHERE state = 'held' AND source = ? AND record_key = ?")
+        for key in Set(held).intersection(recovered) { try release.execute(arguments: [source.rawValue, key]) }
     }
 
     /// Refuses a version stamped further in the future than the allowed clock skew: a peer with a

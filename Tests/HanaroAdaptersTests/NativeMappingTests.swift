@@ -178,10 +178,11 @@ struct NativeMappingTests {
         let csv = "관리번호,사업명,사업내용,지원대상,지역코드,업종코드,신청시작일,신청종료일,지원한도금액,금리(%),담당부서,연락처,삭제여부,등록일시,수정일시\r\n"
             + "KC0000001,새출발기금 채무조정 (똠방각하),\"첫째 줄, 쉼표\r\n\"\"따옴표\"\" 둘째 줄\",소상공인|여성기업,42|11,,2026.01.01,20261231,\"50,000,000\",2.0~3.5,채무조정부,1588-3570,N,2026-01-01 09:00:00,2026-09-23 14:16:15\r\n"
             + "KC0000002,상시 상담,,,,,,상시,,,,,Y,2026-01-01 09:00:00,2026-09-23 14:16:16\r\n"
+            + "KC0000003,\"\"\"부실우려\"\" 차주\r\n특별   지원 \",,,,,,상시,,,,,N,2026-01-01 09:00:00,2026-09-23 14:16:17\r\n"
         let bytes = try #require(csv.data(using: String.Encoding(rawValue: 0x8000_0422)))
         #expect(String(data: bytes, encoding: .utf8) == nil, "the fixture really is CP949, not UTF-8")
         let rows = try KAMCOAdapter.parseExport(Array(bytes), file: "programs-20260923.csv", columns: [])
-        #expect(rows.count == 2)
+        #expect(rows.count == 3)
         let columns = try KAMCOMapping.resolve(header: rows[0].header, configured: [:], file: "programs-20260923.csv")
         let first = try KAMCOMapping.program(rows[0].fields, columns: columns)
         #expect(first.title == "새출발기금 채무조정 (똠방각하)")
@@ -191,6 +192,9 @@ struct NativeMappingTests {
         #expect(first.rateBasisPoints == BoundedRange(min: 200, max: 350))
         let second = try KAMCOMapping.program(rows[1].fields, columns: columns)
         #expect(second.period == ApplicationPeriod(text: "상시") && second.isDeleted)
+        // A title broken over lines in its quoted field is one line, its runs of spaces one space.
+        let third = try KAMCOMapping.program(rows[2].fields, columns: columns)
+        #expect(third.title == "\"부실우려\" 차주 특별 지원", "\(third.title.debugDescription)")
         // A download cut short (no final line break) is refused, not half-read.
         #expect { try KAMCOAdapter.parseExport(Array(bytes.dropLast(3)), file: "programs-20260923.csv", columns: []) }
             throws: { ($0 as? AdapterError)?.code == .schema }

@@ -108,6 +108,10 @@ struct ListReadTests {
         let expected = agency.items.filter { $0.cursor!.updatedAt >= Self.stamp(2) && $0.cursor!.updatedAt < Self.stamp(4) }.compactMap(\.id)
         #expect(taken.sorted() == expected.sorted())
         #expect(read.restarts == 0 && read.isComplete)
+        // The items before the cursor, sent again, are counted once as read before (held), not lost
+        // from the read's count.
+        let before = agency.items.filter { $0.cursor!.updatedAt < Self.stamp(2) }
+        #expect(!before.isEmpty && read.alreadyRead == before.count, "\(read.alreadyRead) of \(before.count)")
     }
 
     @Test("an empty page, or a total of 0, ends the read complete")
@@ -159,6 +163,43 @@ struct ListReadTests {
         let (taken, _, read) = Self.read(&agency, .snapshot, pageSize: 10)
         #expect(taken.sorted() == agency.items.compactMap(\.id).sorted())
         #expect(read.pageSize == 4 && read.isComplete)
+    }
+
+    @Test("a total that overstates the list: the short last page ends the read — no re-reads at smaller sizes — and its bad items are quarantined once")
+    func overstatedTotal() {
+        // Given 5 items, the fifth with an unreadable stamp, behind a total of 8, and page size 3
+        var items = Self.items(4)
+        items.append(Item(id: "PBLN_BAD", stamp: .unreadable))
+        var read = ListRead(.incremental(after: .beginning, signpost: Self.stamp(100)), pageSize: 3)
+        var quarantined = 0
+        while let request = read.nextRequest, read.pages < 100 {
+            let page = Array(items.dropFirst(request.offset).prefix(request.limit)).map { ListRead.Served(id: $0.id, stamp: $0.stamp) }
+            quarantined += read.receive(page, total: page.isEmpty ? nil : 8).filter { if case .quarantine = $0 { true } else { false } }.count
+        }
+        // Then the full first page proved there is no cap: two pages, done, the bad item once
+        #expect(read.pages == 2 && read.pageSize == 3 && read.isComplete, "pages \(read.pages), size \(read.pageSize)")
+        #expect(quarantined == 1 && read.quarantined == 1)
+    }
+
+    @Test("a list that moves while it is read: an item without an id, or with an unreadable stamp, is quarantined once however many passes serve it")
+    func badItemsOncePerRead() {
+        let items = Self.items(6) + [Item(id: nil, stamp: .at(Self.stamp(0))), Item(id: "PBLN_BAD", stamp: .unreadable)]
+        var read = ListRead(.incremental(after: .beginning, signpost: Self.stamp(100)), pageSize: 4)
+        var quarantined = 0
+        var total = items.count, moves = 0
+        while let request = read.nextRequest, read.pages < 100 {
+            let page = Array(items.dropFirst(request.offset).prefix(request.limit))
+                .map { ListRead.Served(id: $0.id, stamp: $0.stamp, content: $0.id == nil ? Array("{\"title\":\"no id\"}".utf8) : nil) }
+            // The reported total moves at the second page of the first two passes: the read goes
+            // through the list three times, each time serving the bad items (on that page).
+            if request.offset > 0 && moves < 2 {
+                total += 1
+                moves += 1
+            }
+            quarantined += read.receive(page, total: page.isEmpty ? nil : total).filter { if case .quarantine = $0 { true } else { false } }.count
+        }
+        #expect(read.restarts == 2 && read.isComplete, "restarts \(read.restarts)")
+        #expect(quarantined == 2 && read.quarantined == 2, "\(quarantined)")
     }
 
     @Test("a snapshot lists every id it could read; an agency that serves its first page for every page gives up incomplete")

@@ -163,6 +163,34 @@ struct ApplyTests {
         }
     }
 
+    @Test("a program that applies from the source that held it in quarantine releases its row; a held referral row waits for its retry")
+    func recoveredReleases() async throws {
+        let dir = TemporaryDirectory()
+        let replica = try Replica.temporary(in: dir)
+        var data = SyntheticData(seed: 15)
+        // Given an adapter's program refused by the rules, and a status for a referral not here yet
+        var program = data.program(owner: .ewpc, nativeID: "T-1")
+        let good = program
+        program.period = ApplicationPeriod(start: try LocalDate(year: 2026, month: 9, day: 30), end: try LocalDate(year: 2026, month: 9, day: 1))
+        let draft = data.referralDraft(origin: .ewpc, referralID: "R-1")
+        let referral = RecordKey(kind: .referral, owner: .ewpc, localID: "R-1")
+        let refused = try await replica.author([AuthoredEdit(key: program.key, edit: .publishProgram(program), raw: Array("{\"bad\":1}".utf8)),
+                                                AuthoredEdit(key: referral, edit: .setStatus(.received), raw: Array("{\"evnt\":1}".utf8))],
+                                               by: .ewpc, source: .adapter(.ewpc))
+        #expect(refused.allSatisfy { if case .quarantined = $0 { true } else { false } }, "\(refused)")
+        #expect(try await replica.quarantine().count == 2)
+        // When a program of another source applies, Then the row stays held
+        try await replica.author([AuthoredEdit(key: good.key, edit: .publishProgram(good))], by: .ewpc, source: .adapter(.kinfa))
+        #expect(try await replica.quarantine().count == 2)
+        // When the fixed program and the referral itself apply from the adapter
+        try await replica.author([AuthoredEdit(key: good.key, edit: .publishProgram(good)), AuthoredEdit(key: referral, edit: .createReferral(draft))],
+                                 by: .ewpc, source: .adapter(.ewpc))
+        // Then the program's row is released; the status event stays held for its retry
+        #expect(try await replica.quarantine().map(\.recordKey) == [referral.description])
+        #expect(try await replica.quarantine(state: .released).map(\.recordKey) == [good.key.description])
+        #expect(try await replica.summary().quarantined == 1)
+    }
+
     @Test("the change feed pages in stable order, once per record at its latest change")
     func changeFeed() async throws {
         let dir = TemporaryDirectory()

@@ -35,7 +35,7 @@ public struct AdapterSettings: Sendable, Hashable {
         /// absent from a file).
         case changes
         /// The agency's whole list that day: the newest file is a snapshot, and a program absent
-        /// from two consecutive ones is closed.
+        /// from two consecutive days' files is closed (the same file read again counts once).
         case snapshot
     }
 

@@ -9,12 +9,14 @@ public import NIOSSL
 /// a per-request timeout, the agency's rate limit, and every failure turned into an
 /// ``AdapterError`` that says what to do.
 public final class AgencyHTTP: Sendable {
-    /// One answer: status, headers, the whole body and the agency's clock (`Date`).
+    /// One answer: status, headers, the whole body, the agency's clock (`Date`) and the URL that
+    /// answered (after redirects: what relative references in the body resolve against).
     public struct Answer: Sendable {
         public var status: Int
         public var headers: HTTPHeaders
         public var body: [UInt8]
         public var date: AgencyTimestamp?
+        public var url: String
     }
 
     let client: HTTPClient
@@ -78,7 +80,8 @@ public final class AgencyHTTP: Sendable {
             throw AdapterError(.schema, agency: agency, Self.truncated(received: buffer.readableBytes, expected: expected, path: Self.path(of: url)))
         }
         let answer = Answer(status: Int(response.status.code), headers: response.headers,
-                            body: Array(buffer.readableBytesView), date: response.headers.first(name: "Date").flatMap(Self.parseHTTPDate))
+                            body: Array(buffer.readableBytesView), date: response.headers.first(name: "Date").flatMap(Self.parseHTTPDate),
+                            url: response.url?.absoluteString ?? url)
         let retryAfter = answer.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         switch answer.status {
         case 200..<300:

@@ -68,6 +68,12 @@ public enum NativeCleaning {
         return lines(decodingEntities(out))
     }
 
+    /// One line: every run of whitespace — line breaks (`\r\n` of a quoted CSV field) included —
+    /// as one space, trimmed. For titles, which are shown and searched as one line.
+    public static func singleLine(_ text: String) -> String {
+        text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+    }
+
     /// Trimmed non-empty lines joined by `\n`.
     public static func lines(_ text: String) -> String {
         text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: "\n")

@@ -48,7 +48,9 @@ enum PagedReader {
         while let request = state.nextRequest {
             let page = try await fetch(request)
             taken = taken ?? page.date
-            let served = page.items.map { ListRead.Served(id: $0.id, stamp: $0.stamp) }
+            // An item without an id is known by its payload, so that a later pass over a moving list
+            // does not quarantine it again (it goes to quarantine anyway: its bytes are needed).
+            let served = page.items.map { ListRead.Served(id: $0.id, stamp: $0.stamp, content: $0.id == nil ? $0.raw() : nil) }
             let decisions = state.receive(served, total: page.total)
             let allTaken = decisions.allSatisfy { if case .take = $0 { true } else { false } }
             // A complete snapshot stores when it was taken (nothing reads it back as a position).
@@ -98,6 +100,7 @@ enum PagedReader {
             listed: snapshot && state.isComplete ? state.listed : [], cursorReset: cursorReset)
         summary.unchangedPages = unchangedPages
         summary.unchangedItems = unchangedItems
+        summary.alreadyRead = state.alreadyRead
         return summary
     }
 

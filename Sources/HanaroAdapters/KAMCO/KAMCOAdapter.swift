@@ -6,15 +6,18 @@ import NIOHTTP1
 
 /// 한국자산관리공사 has no API: it publishes daily CSV exports over HTTPS (CP949, no BOM, Korean
 /// header, RFC 4180 quoting with embedded newlines). `GET /exports/` lists the files — a plain
-/// list of names, or a web server's HTML directory index; `adapter.file_pattern` (default
-/// `programs-{date}.csv`) picks the program files, anything else (a `.part` upload, an
-/// `archive/` folder) is ignored. Which column holds what is `adapter.columns` (see
-/// ``KAMCOMapping``). What one file holds is `adapter.export`:
+/// list of names, or a web server's HTML directory index — each resolved against the index's URL
+/// after redirects, as a browser does; `adapter.file_pattern` (default `programs-{date}.csv`) is
+/// matched against a file's path below the index's directory and picks the program files,
+/// anything else (a `.part` upload, an `archive/` folder and what it holds) is ignored. Which
+/// column holds what is `adapter.columns` (see ``KAMCOMapping``). What one file holds is
+/// `adapter.export`:
 ///
 /// - `changes` (default): the programs changed that day. A read takes the files from the day of
 ///   its cursor (that day again: a file may be rewritten during its day) to the agency's today.
 /// - `snapshot`: the agency's whole list that day. A read takes the newest file, whole, and a
-///   program absent from two consecutive snapshots is closed.
+///   program absent from two consecutive days' files is closed (a file read again is no second
+///   absence; an empty file closes nothing).
 ///
 /// Rows carry no update stamp; the store recognises a row it already holds by content. Referral
 /// events (`referrals-YYYYMMDD.csv`, only with `adapter.referral_events_path`) carry `updtDt`.
@@ -45,7 +48,7 @@ public struct KAMCOAdapter: AgencyAdapter {
         let snapshot = settings.export == .snapshot
         let (start, reset) = PagedReader.start(after: cursor, signpost: signpost)
         let firstDay = start == .beginning ? nil : start.updatedAt.date
-        let chosen: [(name: String, day: LocalDate)] = snapshot ? Array(dated.suffix(1)) : dated.filter { file in firstDay.map { file.day >= $0 } ?? true }
+        let chosen: [DatedFile] = snapshot ? Array(dated.suffix(1)) : dated.filter { file in firstDay.map { file.day >= $0 } ?? true }
         var seen: Set<String> = []
         var items = 0, served = 0, quarantined = 0
         var notes: [String] = []
@@ -53,7 +56,7 @@ public struct KAMCOAdapter: AgencyAdapter {
             let last = fileIndex == chosen.count - 1
             // An older file the index lists but the server no longer has is skipped, and said: the
             // days after it still apply. The newest file must be there.
-            guard let (rows, columns) = try await programRows(file.name, required: last) else {
+            guard let (rows, columns) = try await programRows(file.file, required: last) else {
                 notes.append("\(file.name) is listed but missing (404); skipped")
                 continue
             }
@@ -117,7 +120,7 @@ public struct KAMCOAdapter: AgencyAdapter {
         var read = ListRead(.incremental(after: start, signpost: signpost), pageSize: Int.max)
         var items = 0
         for file in days {
-            let rows = try Self.parseExport(try await download(exportsPath + file.name).body, file: file.name, columns: ["evntId"])
+            let rows = try Self.parseExport(try await download(file.file.url).body, file: file.name, columns: ["evntId"])
             let decisions = read.decideAll(rows.map { ListRead.Served(id: NativeCleaning.present($0.fields["evntId"]), stamp: ReferralCodec.stamp($0.fields)) })
             var out: [AdapterItem<ReferralEvent>] = []
             for (index, (row, decision)) in zip(rows, decisions).enumerated() {
@@ -182,51 +185,93 @@ public struct KAMCOAdapter: AgencyAdapter {
         return row.fields
     }
 
-    /// Fetches a file and checks it against its published checksum (RFC 9530 `Repr-Digest`), when
-    /// there is one: a file cut short at a line break would otherwise look complete.
-    func download(_ path: String) async throws(AdapterError) -> AgencyHTTP.Answer {
-        let answer = try await http.send(.GET, settings.baseURL + path, headers: headers)
+    /// Fetches a file (an absolute URL) and checks it against its published checksum (RFC 9530
+    /// `Repr-Digest`), when there is one: a file cut short at a line break would otherwise look
+    /// complete.
+    func download(_ url: String) async throws(AdapterError) -> AgencyHTTP.Answer {
+        let answer = try await http.send(.GET, url, headers: headers)
         if let digest = answer.headers.first(name: "Repr-Digest"), let start = digest.range(of: "sha-256=:") {
             let expected = digest[start.upperBound...].prefix { $0 != ":" }
             guard Data(SHA256.hash(data: answer.body)).base64EncodedString() == expected else {
-                throw AdapterError(.schema, agency: agency, "\(path) does not match its published checksum: the download was cut short or damaged")
+                throw AdapterError(.schema, agency: agency, "\(AgencyHTTP.path(of: url)) does not match its published checksum: the download was cut short or damaged")
             }
         }
         return answer
     }
 
-    /// The export index: the file names it lists and the agency's clock.
-    func index() async throws(AdapterError) -> (files: [String], date: AgencyTimestamp) {
-        let answer = try await download(exportsPath)
+    /// The export index: the files it lists and the agency's clock.
+    func index() async throws(AdapterError) -> (files: [ExportFile], date: AgencyTimestamp) {
+        let answer = try await download(settings.baseURL + exportsPath)
         guard let date = answer.date else {
             throw AdapterError(.schema, agency: agency, "the export index carries no Date header, so no signpost can be fixed on the agency's clock")
         }
-        return (Self.fileNames(inIndex: answer.body), date)
+        return (Self.files(inIndex: answer.body, at: answer.url), date)
     }
 
-    /// The names an index lists: the `href`s of an HTML directory index (Apache, nginx), or one
-    /// name per line of a plain list.
-    static func fileNames(inIndex body: [UInt8]) -> [String] {
+    /// A file the export index lists: its path below the index's directory (what
+    /// `adapter.file_pattern` is matched against: `programs-20261201.csv`,
+    /// `archive/programs-20261101.csv`) and the absolute URL it is fetched from.
+    struct ExportFile: Sendable, Hashable {
+        var name: String
+        var url: String
+    }
+
+    /// A listed file matching a pattern, with its day.
+    struct DatedFile: Sendable, Hashable {
+        var file: ExportFile
+        var day: LocalDate
+        var name: String { file.name }
+    }
+
+    /// The files an index lists: the `href`s of an HTML directory index (Apache, nginx, Python's
+    /// `http.server`), or one name per line of a plain list, each resolved against `indexURL` —
+    /// the URL that answered, after redirects — by RFC 3986 §5, as a browser resolves them
+    /// (`/exports` redirected to `/exports/` makes `programs-20261201.csv` resolve to
+    /// `/exports/programs-20261201.csv`). Only what lies below the index's directory on the same
+    /// scheme, host and port is kept: a parent link (`../`), a sort link (`?C=N;O=D`), an
+    /// absolute link elsewhere are not export files.
+    static func files(inIndex body: [UInt8], at indexURL: String) -> [ExportFile] {
+        guard let base = URL(string: indexURL), let origin = URLComponents(url: base, resolvingAgainstBaseURL: false) else { return [] }
+        let basePath = origin.percentEncodedPath
+        let directory = basePath.lastIndex(of: "/").map { String(basePath[...$0]) } ?? "/"
         let text = String(decoding: body, as: UTF8.self)
+        let references: [String]
         if text.range(of: "<a ", options: .caseInsensitive) != nil || text.range(of: "<html", options: .caseInsensitive) != nil {
-            return text.matches(of: /(?i)href\s*=\s*"([^"]+)"/).map { match in
-                let href = String(match.1).removingPercentEncoding ?? String(match.1)
-                return String(href.split(separator: "/").last ?? Substring(href))
-            }
+            references = text.matches(of: /(?i)href\s*=\s*"([^"]+)"/).map { NativeCleaning.decodingEntities(String($0.1)) }
+        } else {
+            // A plain list names files as they are: encode what a URL cannot hold as such.
+            references = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                .map { $0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? $0 }
         }
-        return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        var seen: Set<String> = []
+        return references.compactMap { reference -> ExportFile? in
+            guard let resolved = URL(string: reference, relativeTo: base)?.absoluteURL.standardized,
+                  let parts = URLComponents(url: resolved, resolvingAgainstBaseURL: false),
+                  parts.scheme?.lowercased() == origin.scheme?.lowercased(), parts.host?.lowercased() == origin.host?.lowercased(),
+                  parts.port == origin.port, parts.percentEncodedQuery == nil else { return nil }
+            let path = parts.percentEncodedPath
+            guard path.hasPrefix(directory), path.count > directory.count else { return nil }
+            let relative = String(path.dropFirst(directory.count))
+            guard let name = relative.removingPercentEncoding, !name.split(separator: "/").contains("..") else { return nil }
+            var url = parts
+            url.fragment = nil
+            guard let absolute = url.string, seen.insert(absolute).inserted else { return nil }
+            return ExportFile(name: name, url: absolute)
+        }
     }
 
-    /// The files matching `pattern` (`{date}` = `yyyyMMdd`), with their day, oldest first.
-    static func dated(_ files: [String], pattern: String) -> [(name: String, day: LocalDate)] {
+    /// The files matching `pattern` (`{date}` = `yyyyMMdd`) by their path below the index's
+    /// directory, with their day, oldest first.
+    static func dated(_ files: [ExportFile], pattern: String) -> [DatedFile] {
         let parts = pattern.components(separatedBy: "{date}")
         guard parts.count == 2 else { return [] }
-        return files.compactMap { name -> (String, LocalDate)? in
+        return files.compactMap { file -> DatedFile? in
+            let name = file.name
             guard name.hasPrefix(parts[0]), name.hasSuffix(parts[1]), name.count == parts[0].count + 8 + parts[1].count else { return nil }
             let digits = String(name.dropFirst(parts[0].count).prefix(8))
             guard digits.allSatisfy(\.isNumber), let day = LocalDate(parsing: digits) else { return nil }
-            return (name, day)
-        }.sorted { $0.1 < $1.1 }.map { (name: $0.0, day: $0.1) }
+            return DatedFile(file: file, day: day)
+        }.sorted { $0.day < $1.day }
     }
 
     /// A row of an export in the order it is delivered: its id, or why it is refused before mapping.
@@ -251,17 +296,17 @@ public struct KAMCOAdapter: AgencyAdapter {
 
     /// A program export's rows and which column holds what; nil when the file is not there and
     /// not `required`.
-    func programRows(_ file: String, required: Bool = true) async throws(AdapterError) -> ([Row], [KAMCOMapping.Field: String])? {
+    func programRows(_ file: ExportFile, required: Bool = true) async throws(AdapterError) -> ([Row], [KAMCOMapping.Field: String])? {
         let answer: AgencyHTTP.Answer
         do {
-            answer = try await download(exportsPath + file)
+            answer = try await download(file.url)
         } catch where !required && error.httpStatus == 404 {
             return nil
         }
-        let rows = try Self.parseExport(answer.body, file: file, columns: [])
+        let rows = try Self.parseExport(answer.body, file: file.name, columns: [])
         let header = rows.first.map { Array($0.header) } ?? []
         if rows.isEmpty { return ([], [:]) }
-        return (rows, try KAMCOMapping.resolve(header: header, configured: settings.columns, file: file))
+        return (rows, try KAMCOMapping.resolve(header: header, configured: settings.columns, file: file.name))
     }
 
     /// One row of an export: the file's header, the row's values and its fields by column name.

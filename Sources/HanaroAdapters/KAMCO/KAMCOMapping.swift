@@ -61,7 +61,7 @@ public enum KAMCOMapping {
         func value(_ field: Field) -> String? { columns[field].flatMap { row[$0] } }
         func name(_ field: Field) -> String { columns[field] ?? field.rawValue }
         var record = ProgramRecord(owner: .kamco, nativeID: try NativeCleaning.required(value(.id), field: name(.id)),
-                                   title: NativeCleaning.decodingEntities(try NativeCleaning.required(value(.title), field: name(.title))))
+                                   title: NativeCleaning.singleLine(NativeCleaning.decodingEntities(try NativeCleaning.required(value(.title), field: name(.title)))))
         record.summary = NativeCleaning.lines(value(.summary) ?? "")
         record.institution = NativeCleaning.present(value(.institution))
         record.eligibility = Eligibility(

@@ -72,6 +72,9 @@ public struct AdapterReadSummary: Sendable, Hashable {
     /// again.
     public var unchangedPages = 0
     public var unchangedItems = 0
+    /// Items an incremental read skipped because an earlier read took them (``ListRead/alreadyRead``):
+    /// a server that ignores the filter sends them again. Not in `items`; held already.
+    public var alreadyRead = 0
 
     public init(cursor: AdapterCursor, signpost: AgencyTimestamp, isSnapshot: Bool, isComplete: Bool, served: Int, items: Int,
                 quarantined: Int, pages: Int, restarts: Int, listed: Set<String> = [], cursorReset: String? = nil) {

@@ -15,12 +15,17 @@
 ///
 /// - items without an id, or (incremental) with an unreadable stamp: quarantined, and counted in
 ///   the paging arithmetic like every other served item, so one bad item never shifts a page;
+///   once per read — served again in a later pass (by its id, or its payload when it has none),
+///   it is skipped;
 /// - an empty page, a data.go.kr `NODATA` answer, or a total of 0: the end of the list;
 /// - a server that ignores the filter parameters (sends everything again) or its sort order: items
-///   at or before the cursor are skipped, items at or after the signpost wait, and an item already
-///   taken in this read is skipped (de-duplication by id), so no order is assumed;
+///   at or before the cursor are skipped — counted ``alreadyRead``: an earlier read took them, and
+///   what it made of them stands —, items at or after the signpost wait, and an item already taken
+///   in this read is skipped (de-duplication by id), so no order is assumed;
 /// - a server that serves fewer items than asked (a capped page size): followed with the size it
-///   serves;
+///   serves. Only the first page of a pass tells a cap: once it came back full at the size asked,
+///   a short page later is the end of the list, whatever total the agency reported (an
+///   overstated `totalCount` is not re-read at ever smaller sizes);
 /// - a list that changes while it is paged (its total moves, a page comes twice): the read goes
 ///   through the list again from its first page — a bounded number of times — and takes what it
 ///   had not taken, so an item that slid into a page already read is not lost.
@@ -46,10 +51,14 @@ public struct ListRead: Sendable {
     public struct Served: Sendable, Hashable {
         public var id: String?
         public var stamp: Stamp
+        /// For an item without an id: its payload (canonical bytes), by which the read knows it
+        /// again when a later pass serves it; nil when not given (each one served is quarantined).
+        public var content: [UInt8]?
 
-        public init(id: String?, stamp: Stamp) {
+        public init(id: String?, stamp: Stamp, content: [UInt8]? = nil) {
             self.id = id
             self.stamp = stamp
+            self.content = content
         }
     }
 
@@ -85,6 +94,11 @@ public struct ListRead: Sendable {
     /// Items served, and items taken, quarantined.
     public private(set) var served = 0
     public private(set) var quarantined = 0
+    /// Items (by id) an incremental read skipped because an earlier read took them: at or before
+    /// the cursor, sent again by a server that ignores the filter. They are part of what the
+    /// agency served, already held, so a read's verdict counts them (a bad item served again
+    /// beside them is not all of the list).
+    public var alreadyRead: Int { readBefore.subtracting(taken).count }
     public private(set) var isFinished = false
     /// Whether the read went through the whole list (it did not give up on a shifting one).
     public private(set) var isComplete = false
@@ -96,6 +110,12 @@ public struct ListRead: Sendable {
     private var total: Int?
     /// Ids served in this pass through the list (a page made only of these came twice).
     private var seenThisPass: Set<String> = []
+    /// Ids skipped as taken by an earlier read (see ``alreadyRead``).
+    private var readBefore: Set<String> = []
+    /// What this read quarantined for no readable stamp (ids) or no id (payloads): quarantined
+    /// once per read, however many passes serve it.
+    private var refusedIDs: Set<String> = []
+    private var refusedContent: Set<[UInt8]> = []
 
     public init(_ kind: Kind, pageSize: Int) {
         self.kind = kind
@@ -127,6 +147,7 @@ public struct ListRead: Sendable {
     public mutating func receive(_ items: [Served], total newTotal: Int?) -> [Decision] {
         pages += 1
         served += items.count
+        let firstOfPass = offset == 0
         let shifted = !items.isEmpty && total != nil && newTotal != nil && total != newTotal
         let repeated = !items.isEmpty && items.allSatisfy { $0.id.map(seenThisPass.contains) ?? false }
         var decisions: [Decision] = []
@@ -150,8 +171,11 @@ public struct ListRead: Sendable {
         }
         if let total, offset >= total { return finish(complete: true, decisions) }
         if items.count < pageSize {
-            guard let total, offset < total else { return finish(complete: true, decisions) }
-            // A capped page size: page numbers no longer line up; go through again with the size served.
+            // A short page. As the first of a pass, with more reported: a capped page size — page
+            // numbers no longer line up; go through again with the size served. Any later one is
+            // the end of the list: the first page came back full at this size, so nothing caps it
+            // below, and the total the agency reported overstates the list.
+            guard firstOfPass, let total, offset < total else { return finish(complete: true, decisions) }
             pageSize = items.count
             return restart(decisions, counting: false)
         }
@@ -169,14 +193,21 @@ public struct ListRead: Sendable {
     }
 
     private mutating func decide(_ item: Served) -> Decision {
-        guard let id = item.id else { return .quarantine("the item has no readable id") }
+        guard let id = item.id else {
+            if let content = item.content, !refusedContent.insert(content).inserted { return .skip }
+            return .quarantine("the item has no readable id")
+        }
         listed.insert(id)
         if case .incremental(let after, let signpost) = kind {
             guard case .at(let stamp) = item.stamp else {
+                guard refusedIDs.insert(id).inserted else { return .skip }
                 return .quarantine("the item's updated-at stamp cannot be read, so it cannot be placed after the cursor")
             }
             if stamp >= signpost { return .skip }
-            if !(after < AdapterCursor(updatedAt: stamp, id: id)) { return .skip }
+            if !(after < AdapterCursor(updatedAt: stamp, id: id)) {
+                readBefore.insert(id)
+                return .skip
+            }
         }
         guard taken.insert(id).inserted else { return .skip }
         return .take

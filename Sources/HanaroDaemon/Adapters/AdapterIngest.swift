@@ -40,9 +40,14 @@ public struct AdapterIngest: Sendable {
         public var unchanged = 0
         public var quarantined = 0
         public var closed = 0
+        /// Items an incremental read skipped as taken by an earlier read (a server that ignores
+        /// the filter sends them again): held already, not stored again.
+        public var alreadyRead = 0
 
-        /// Items the read could use (applied or already held).
-        public var usable: Int { applied + unchanged }
+        /// Items the read could use: applied, already held as they are, or taken by an earlier
+        /// read. A repeated bad item beside the agency's good ones is then judged against the
+        /// whole of what it served, whether or not its server honours the filter.
+        public var usable: Int { applied + unchanged + alreadyRead }
     }
 
     /// Reads the agency's programs — those changed since the stored cursor, or its whole list
@@ -79,6 +84,7 @@ public struct AdapterIngest: Sendable {
         }
         if summary.cursorReset == nil { summary.cursorReset = corrupt }
         counts.unchanged += summary.unchangedItems
+        counts.alreadyRead = summary.alreadyRead
         counts.summary = summary
         if summary.isSnapshot, summary.isComplete {
             do {

@@ -5,7 +5,7 @@ Standard library only. Written from the fixtures and their manifest.json files a
 looking at the Swift client under test.
 
 Usage:
-    python3 serve_fixtures.py --agency semas --port 0 [--mode normal|error|ignore-filters|nodata-after-first]
+    python3 serve_fixtures.py --agency semas --port 0 [--mode normal|error|ignore-filters|nodata-after-first|overcount]
                               [--fixtures DIR] [--csv-charset CHARSET]
 
     agency: semas | koreg | kodit | kamco | kinfa | ewpc
@@ -49,6 +49,10 @@ Modes:
                            ewpc and kamco have none: HTTP 500 with a short text/plain body.
   nodata-after-first       the first page (pageNo/page/pageNum 1, semas startRow 0) as normal, every
                            later page the past-the-end answer even when items remain.
+  overcount                as normal, but every stated total (the numbers the envelope reports as
+                           the size of the list: data.go.kr totalCount, semas data.default.total
+                           and page.totalElements/totalPages, kodit matchCount, ewpc scn_cnt) is 3
+                           more than the items there are, as a gateway whose count lags deletions.
 
 Content-Type is the one the manifest lists for the file served (XML pages
 application/xml;charset=UTF-8, gateway errors text/xml;charset=UTF-8, semas/kodit application/json,
@@ -68,7 +72,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 AGENCIES = ("semas", "koreg", "kodit", "kamco", "kinfa", "ewpc")
-MODES = ("normal", "error", "ignore-filters", "nodata-after-first")
+MODES = ("normal", "error", "ignore-filters", "nodata-after-first", "overcount")
+OVERCOUNT = 3
 DEFAULT_ROWS = 10
 
 
@@ -188,8 +193,9 @@ def xml_set(s, tag, value):
 # --------------------------------------------------------------------------- fixtures
 
 class Agency:
-    def __init__(self, name, folder, csv_charset=None):
+    def __init__(self, name, folder, csv_charset=None, overstate=0):
         self.name = name
+        self.overstate = overstate
         self.folder = folder
         with open(os.path.join(folder, "manifest.json"), encoding="utf-8") as f:
             self.manifest = json.load(f)
@@ -244,7 +250,7 @@ class Agency:
     def page(self, start, size, page_no):
         """Items [start, start+size) in the agency's envelope. page_no = 1-based page number echoed."""
         chunk = self.items[start:start + size] if size > 0 else []
-        total = len(self.items)
+        total = len(self.items) + self.overstate
         if not chunk:
             return self.past_end(start, size, page_no)
         return self.envelope(chunk, start, size, page_no, total)
@@ -253,7 +259,7 @@ class Agency:
         if self.is_xml:
             e = self.nodata
             return e["response"]["status"], e["response"]["contentType"], self.read_bytes(e["file"])
-        return self.envelope([], start, size, page_no, len(self.items))
+        return self.envelope([], start, size, page_no, len(self.items) + self.overstate)
 
     def envelope(self, chunk, start, size, page_no, total):
         t = self.first_text
@@ -473,7 +479,8 @@ def main(argv=None):
                     help="kamco only: add '; charset=X' to the CSV Content-Type (manifest: none)")
     args = ap.parse_args(argv)
 
-    agency = Agency(args.agency, os.path.join(args.fixtures, args.agency), args.csv_charset)
+    agency = Agency(args.agency, os.path.join(args.fixtures, args.agency), args.csv_charset,
+                    overstate=OVERCOUNT if args.mode == "overcount" else 0)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(agency, args.mode))
     server.daemon_threads = True
 
