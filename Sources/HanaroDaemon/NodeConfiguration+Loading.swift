@@ -7,22 +7,27 @@ import HanaroFederation
 public import HanaroStore
 
 extension NodeConfiguration {
+    /// The node file (YAML), with environment variables overriding any of its keys.
+    /// - Throws: ``ConfigurationError`` when it cannot be read or is not YAML.
+    static func nodeFileReader(_ path: String, environment: [String: String]) async throws(ConfigurationError) -> ConfigReader {
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw ConfigurationError(["\(path): cannot read the node configuration file; check the path given to --config"])
+        }
+        do {
+            let yaml = try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
+            return ConfigReader(providers: [EnvironmentVariablesProvider(environmentVariables: environment), yaml])
+        } catch {
+            throw ConfigurationError(["\(path): not valid YAML (\(error)); fix the syntax"])
+        }
+    }
+
     /// Reads the node file (YAML) and every `agencies/<id>.yaml`, with environment variables
     /// overriding any key of the node file (`node.data_dir` ← `NODE_DATA_DIR`).
     ///
     /// Relative paths are taken from the node file's directory.
     /// - Throws: ``ConfigurationError`` listing every problem found, each with file and key.
     public static func load(from path: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws(ConfigurationError) -> NodeConfiguration {
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw ConfigurationError(["\(path): cannot read the node configuration file; check the path given to --config"])
-        }
-        let reader: ConfigReader
-        do {
-            let yaml = try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
-            reader = ConfigReader(providers: [EnvironmentVariablesProvider(environmentVariables: environment), yaml])
-        } catch {
-            throw ConfigurationError(["\(path): not valid YAML (\(error)); fix the syntax"])
-        }
+        let reader = try await nodeFileReader(path, environment: environment)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         func resolve(_ value: String) -> String { value.hasPrefix("/") ? value : base + "/" + value }
         var problems: [String] = []
@@ -439,16 +444,7 @@ public enum FederationKeys {
     /// - Throws: ``ConfigurationError`` when the file does not read, or as ``load(from:)``.
     public static func load(fromNodeConfiguration path: String,
                             environment: [String: String] = ProcessInfo.processInfo.environment) async throws(ConfigurationError) -> [AgencyVerifierKey] {
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw ConfigurationError(["\(path): cannot read the node configuration file; check the path given to --config"])
-        }
-        let reader: ConfigReader
-        do {
-            let yaml = try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
-            reader = ConfigReader(providers: [EnvironmentVariablesProvider(environmentVariables: environment), yaml])
-        } catch {
-            throw ConfigurationError(["\(path): not valid YAML (\(error)); fix the syntax"])
-        }
+        let reader = try await NodeConfiguration.nodeFileReader(path, environment: environment)
         let directory = reader.string(forKey: "node.agencies_dir") ?? "agencies"
         let base = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return try await load(from: directory.hasPrefix("/") ? directory : base + "/" + directory)

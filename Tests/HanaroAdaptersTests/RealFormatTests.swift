@@ -47,7 +47,12 @@ struct RealFormatTests {
               let port = line.firstMatch(of: /127\.0\.0\.1:(\d+)/).map({ String($0.1) }) else {
             throw ProcessFailure("the fixture server did not start: \(server.output)")
         }
-        // The server holds no state: stop it at once.
+        return try await serving(server, port: port, body)
+    }
+
+    /// Runs `body` with the server's URL, then stops the server (it holds no state: at once),
+    /// whether `body` returned or threw.
+    static func serving<T>(_ server: ChildProcess, port: String, _ body: (String) async throws -> T) async throws -> T {
         func stop() async {
             server.signal(SIGKILL)
             await server.waitForExit()
@@ -188,18 +193,7 @@ struct RealFormatTests {
               let port = line.firstMatch(of: /port (\d+)/).map({ String($0.1) }) else {
             throw ProcessFailure("python3 -m http.server did not start: \(server.output)")
         }
-        func stop() async {
-            server.signal(SIGKILL)
-            await server.waitForExit()
-        }
-        do {
-            let result = try await body("http://127.0.0.1:\(port)")
-            await stop()
-            return result
-        } catch {
-            await stop()
-            throw error
-        }
+        return try await serving(server, port: port, body)
     }
 
     /// The name of kamco's file of the day `daysAgo` days before the agency's today (KST).
