@@ -19,8 +19,9 @@ struct SessionEvents: Sendable {
 enum SearchIndex {
     /// Bumped when the index's content changes shape: an open replica with another value
     /// rebuilds it. 2 (2026-12-02): the `facets` column (``facets(of:)``), and a new index id
-    /// whenever a program's `program_fts` row changes.
-    static let version: Int64 = 2
+    /// whenever a program's `program_fts` row changes. 3 (2026-12-03): fullwidth letters and digits
+    /// indexed as their ASCII forms (``SearchText/grams(_:)``).
+    static let version: Int64 = 3
 
     /// `' 11 26110 '` (empty for none): a list a `LIKE`/`instr` filter can test whole codes in.
     static func framed(_ codes: [String]) -> String {

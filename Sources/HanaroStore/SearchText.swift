@@ -9,7 +9,8 @@ import Foundation
 /// runs joined across spaces (spacing in Korean is inconsistent); other words (Latin, digits) are
 /// kept whole. A query term becomes the phrase of its grams, so `창업` matches any text holding the
 /// two syllables in a row, and a one-syllable term is a prefix query on the grams. Text is NFC at
-/// index and query time (a decomposed 창업 from a Mac clipboard is the same word).
+/// index and query time (a decomposed 창업 from a Mac clipboard is the same word), and fullwidth
+/// letters and digits are their ASCII forms (`Ｒ＆Ｄ` is `R&D`).
 ///
 /// Written here because no library does Hangul n-grams for FTS5 (SQLite's `trigram` tokenizer
 /// needs three characters and SQLite 3.40 cannot load ICU or mecab-ko tokenizers from GRDB).
@@ -34,6 +35,9 @@ enum SearchText {
         func separate() { if let last = out.last, last != 0x20 { out.append(0x20) } }
         func append(_ scalar: Unicode.Scalar) {
             var value = scalar.value
+            // Fullwidth forms (`Ｒ＆Ｄ`, `ＩＴ`, `２０２６`, common in Korean documents) as ASCII, so
+            // they find and are found by the same words typed narrow (NFKC's folding for them).
+            if value >= 0xFF01 && value <= 0xFF5E { value -= 0xFEE0 }
             if value < 0x80 {
                 if value >= 0x41 && value <= 0x5A { value += 0x20 }  // ASCII lower case (unicode61 folds the rest)
                 out.append(UInt8(value))

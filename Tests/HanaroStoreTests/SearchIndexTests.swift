@@ -35,6 +35,19 @@ struct SearchIndexTests {
         #expect(SearchText.matchExpression("창") == "\"창\"*")
         #expect(SearchText.matchExpression("소상공인 정책자금") == "\"소상 상공 공인\" AND \"정책 책자 자금\"")
         #expect(SearchText.matchExpression("  \" * ( ) ") == nil)
+        // Fullwidth letters and digits are their ASCII forms.
+        #expect(SearchText.grams("Ｒ＆Ｄ ２０２６년 ＩＴ창업") == SearchText.grams("R&D 2026년 IT창업"))
+        #expect(SearchText.grams("ｓｍｅ") == "sme")
+    }
+
+    @Test("fullwidth and narrow forms find each other")
+    func fullwidth() async throws {
+        let dir = TemporaryDirectory("search")
+        let replica = try Replica.temporary(in: dir)
+        try await publish(replica, program(.semas, "S-W", "Ｒ＆Ｄ 특례보증"), program(.kodit, "K-N", "SME R&D 지원"))
+        #expect(Set(try await search(replica, "R&D")) == ["S-W", "K-N"])
+        #expect(Set(try await search(replica, "Ｒ＆Ｄ")) == ["S-W", "K-N"])
+        #expect(try await search(replica, "ｓｍｅ") == ["K-N"])
     }
 
     @Test("the index follows every write: insert, edit, withdrawal")
