@@ -85,9 +85,17 @@ public final class Node: Sendable {
             guard signer.agency == configuration.agency else {
                 throw NodeStartupError("federation.signing_key \(configuration.signingKey) is a key of \(signer.agency.rawValue), not of \(configuration.agency.rawValue)")
             }
+            var opening = signer
+            for file in configuration.previousSigningKeys {
+                do {
+                    opening.previous.append(try AgencySigningKey(text: (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""))
+                } catch {
+                    throw NodeStartupError("federation.previous_signing_keys \(file) \(error.description)")
+                }
+            }
             self.signer = signer
             var options = Replica.Options()
-            options.authentication = VersionAuthentication(signer: signer, keys: configuration.agencies.values.flatMap(\.signingKeys))
+            options.authentication = VersionAuthentication(signer: opening, keys: configuration.agencies.values.flatMap(\.signingKeys))
             // The search index and webhook matching cost every apply: only a node serving the API keeps them.
             options.agencyAPI = configuration.api != nil
             replica = try Replica(path: configuration.replicaPath, key: key, options: options)

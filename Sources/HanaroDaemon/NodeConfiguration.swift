@@ -24,6 +24,9 @@ public struct NodeConfiguration: Sendable, Hashable {
     /// The key that signs every version this agency authors (`federation.signing_key`, default
     /// `<agency>-signing.key` beside `federation.private_key`; `hanaro keys generate`; 0600).
     public var signingKey: String = ""
+    /// This agency's earlier signing keys after a rotation (`federation.previous_signing_keys`,
+    /// key files, 0600), kept only to open personal parts sealed to them before the rotation.
+    public var previousSigningKeys: [String] = []
     /// Versions per pull (`federation.page_size`, default 1000).
     public var pageSize = 1000
     /// How long a pull waits for news when caught up (`federation.long_poll_seconds`, default 25).

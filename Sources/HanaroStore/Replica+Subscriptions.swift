@@ -175,8 +175,15 @@ extension Replica {
                 try db.execute(sql: "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_status = ?, last_error = NULL, last_at = ?, delivered_at = ? WHERE id = ?",
                                arguments: [status, now, now, delivery.outboxID])
             case .retry(let status, let error, let at):
+                let next = Int64(at.timeIntervalSince1970 * 1000)
                 try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = ?, last_at = ?, next_at = ? WHERE id = ?",
-                               arguments: [status, error, now, Int64(at.timeIntervalSince1970 * 1000), delivery.outboxID])
+                               arguments: [status, error, now, next, delivery.outboxID])
+                if status == 429 || status == 503 {
+                    // The receiver asked for a pause (Retry-After, or the backoff's): nothing else
+                    // goes to it before then, not only this delivery.
+                    try db.execute(sql: "UPDATE outbox SET next_at = max(next_at, ?) WHERE subscription = ? AND state = 'pending' AND id != ?",
+                                   arguments: [next, delivery.subscription, delivery.outboxID])
+                }
             case .failed(let status, let error):
                 try db.execute(sql: "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_status = ?, last_error = ?, last_at = ? WHERE id = ?",
                                arguments: [status, error, now, delivery.outboxID])

@@ -12,6 +12,10 @@ import Synchronization
 public struct AgencySigningKey: Sendable {
     public let agency: AgencyID
     let signer: NoteSigner
+    /// This agency's earlier keys, kept after a rotation for one use only: opening personal parts
+    /// sealed to them before the rotation (a referral relayed or re-read later still carries
+    /// them). They sign nothing. (`federation.previous_signing_keys`.)
+    public var previous: [AgencySigningKey] = []
 
     /// A new random key.
     public init(agency: AgencyID) {
@@ -136,12 +140,16 @@ public struct AgencySigningKey: Sendable {
     }
 
     /// Opens the part of `signature` sealed to this key, if any: the personal register as authored.
+    /// A part sealed to one of this agency's earlier keys (``previous``) opens with that key.
     func open(_ signature: VersionSignature, envelope: [UInt8]) -> [UInt8]? {
-        guard let part = signature.sealed.first(where: { $0.recipient == agency && $0.keyID == signer.keyID }),
-              var recipient = try? HPKE.Recipient(privateKey: signer.sealingPrivateKey, ciphersuite: Self.sealingSuite, info: Self.sealingInfo,
-                                                  encapsulatedKey: Data(part.encapsulatedKey)),
-              let plain = try? recipient.open(part.ciphertext, authenticating: envelope) else { return nil }
-        return Array(plain)
+        for key in [signer] + previous.map(\.signer) {
+            guard let part = signature.sealed.first(where: { $0.recipient == agency && $0.keyID == key.keyID }),
+                  var recipient = try? HPKE.Recipient(privateKey: key.sealingPrivateKey, ciphersuite: Self.sealingSuite, info: Self.sealingInfo,
+                                                      encapsulatedKey: Data(part.encapsulatedKey)),
+                  let plain = try? recipient.open(part.ciphertext, authenticating: envelope) else { continue }
+            return Array(plain)
+        }
+        return nil
     }
 
     /// Signs a checkpoint of this agency's log (a C2SP signed note).

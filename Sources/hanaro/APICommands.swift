@@ -29,12 +29,24 @@ struct Tokens: ParsableCommand {
             let line = APIToken.line(name: name, scopes: set, secret: secret)
             let (tokens, problems) = APIToken.parse(existing + "\n" + line + "\n", file: file)
             guard problems.isEmpty, tokens.contains(where: { $0.name == name }) else { fail(problems.first ?? "cannot add \(name)", code: 2) }
+            // Started with standard output closed (now /dev/null): the token could not be seen.
+            guard !Output.standardOutputClosedAtStart else {
+                fail("standard output is closed, so the token could not be shown; nothing was added to \(file)")
+            }
             let fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
             guard fd >= 0 else { fail("cannot open \(file): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
-            let bytes = Array((line + "\n").utf8)
+            // The token is shown once: printed first, and the client added only when it was —
+            // a closed or full standard output adds nothing (exit 1) rather than a client whose
+            // token nobody saw.
+            let shown = Array((secret + "\n").utf8)
+            guard shown.withUnsafeBytes({ write(STDOUT_FILENO, $0.baseAddress, $0.count) }) == shown.count else {
+                fail("could not print the token (\(String(cString: strerror(errno)))); nothing was added to \(file) — run it again with standard output open")
+            }
+            // A file whose last line lacks its newline keeps that line whole.
+            let separator = existing.isEmpty || existing.hasSuffix("\n") ? "" : "\n"
+            let bytes = Array((separator + line + "\n").utf8)
             guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else { fail("cannot write \(file)") }
-            Output.line(secret)
             FileHandle.standardError.write(Data("hanaro tokens: added \(name) (\(set.sorted().map(\.rawValue).joined(separator: ","))) to \(file); the token above is shown only now; a running node takes it within a second\n".utf8))
         }
     }
@@ -75,6 +87,16 @@ extension Tokens {
 
 /// What the API client commands share: where the API is and the token.
 struct APIOptions: ParsableArguments {
+    /// Every byte but the unreserved ones as `%XX`, so that a value holding `&`, `=`, `+`, `/` or
+    /// `#` stays one value (the API reads query strings as forms).
+    static func escaped(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")) ?? ""
+    }
+
+    static func query(_ items: [(String, String)]) -> String {
+        items.map { "\(escaped($0.0))=\(escaped($0.1))" }.joined(separator: "&")
+    }
+
     @Option(help: "The Agency API's address.") var api = "http://127.0.0.1:8080"
     @Option(help: "A file holding the bearer token (default: $HANARO_API_TOKEN).") var tokenFile: String?
     @Flag(help: "Print the API's JSON answer as it is.") var json = false
@@ -128,20 +150,20 @@ struct Search: AsyncParsableCommand {
     @Option(help: "One agency.") var agency: String?
     @Option(help: "Open on this day (YYYY-MM-DD).") var openOn: String?
     @Option(help: "Results (1-100).") var limit = 20
+    @Option(help: "The next page: the cursor the previous search printed.") var cursor: String?
 
     func run() async throws {
         var items: [(String, String)] = [("q", query ?? ""), ("region", region ?? ""), ("ksic", ksic ?? ""), ("category", category ?? ""),
                                          ("agency", agency ?? ""), ("open_on", openOn ?? ""), ("limit", String(limit))]
         items.removeAll { $0.1.isEmpty }
-        var components = URLComponents()
-        components.queryItems = items.map { URLQueryItem(name: $0.0, value: $0.1) }
-        let answer = await options.call(.GET, "/v1/programs?" + (components.percentEncodedQuery ?? ""))
+        if let cursor { items.append(("cursor", cursor)) }
+        let answer = await options.call(.GET, "/v1/programs?" + APIOptions.query(items))
         guard !options.json else { return }
         let programs = answer["items"] as? [[String: Any]] ?? []
         for program in programs {
             Output.line("\(program["agency"] as? String ?? "")/\(program["id"] as? String ?? "")  \(program["title"] as? String ?? "")  [\(program["status"] as? String ?? "")]")
         }
-        Output.line("\(programs.count) program(s)\(answer["next_cursor"] is String ? " (more: --json shows next_cursor)" : "")")
+        Output.line("\(programs.count) program(s)\((answer["next_cursor"] as? String).map { " (more: --cursor \($0))" } ?? "")")
     }
 }
 
@@ -151,18 +173,17 @@ struct Referrals: AsyncParsableCommand {
     @OptionGroup var options: APIOptions
     @Option(help: "incoming or outgoing (default: both).") var direction: String?
     @Option(help: "Only this status.") var status: String?
+    @Option(help: "The next page: the cursor the previous listing printed.") var cursor: String?
 
     func run() async throws {
-        var query: [String] = []
-        if let direction { query.append("direction=\(direction)") }
-        if let status { query.append("status=\(status)") }
-        let answer = await options.call(.GET, "/v1/referrals?limit=100" + query.map { "&" + $0 }.joined())
+        let items = [("limit", "100")] + [("direction", direction), ("status", status), ("cursor", cursor)].compactMap { name, value in value.map { (name, $0) } }
+        let answer = await options.call(.GET, "/v1/referrals?" + APIOptions.query(items))
         guard !options.json else { return }
         let referrals = answer["items"] as? [[String: Any]] ?? []
         for referral in referrals {
             Output.line("\(referral["id"] as? String ?? "")  \(referral["direction"] as? String ?? "")  \(referral["origin"] as? String ?? "")→\(referral["target"] as? String ?? "")  \(referral["status"] as? String ?? "")")
         }
-        Output.line("\(referrals.count) referral(s)")
+        Output.line("\(referrals.count) referral(s)\((answer["next_cursor"] as? String).map { " (more: --cursor \($0))" } ?? "")")
     }
 }
 
@@ -174,7 +195,7 @@ struct Subscriptions: AsyncParsableCommand {
 
     func run() async throws {
         if let delete {
-            _ = await options.call(.DELETE, "/v1/subscriptions/\(delete)")
+            _ = await options.call(.DELETE, "/v1/subscriptions/\(APIOptions.escaped(delete))")
             Output.line("deleted \(delete)")
             return
         }

@@ -132,7 +132,7 @@ final class DemoScenario: @unchecked Sendable {
 
         // Programs keep changing at the agencies until the end.
         var round = 0
-        while duration.map({ elapsed < $0 }) ?? !DemoStop.isRequested {
+        while !DemoStop.isRequested && (duration.map { elapsed < $0 } ?? true) {
             let agency = AgencyID.allCases[round % 6]
             _ = try? await control(.POST, agency, "/_sim/programs")
             round += 1
@@ -268,6 +268,9 @@ final class DemoScenario: @unchecked Sendable {
         try await until("the webhook for \(referral) reaches the receiver", timeout: 45) { receiver.delivered.withLock { $0.contains { $0.contains(referral) } } }
         let verified = receiver.verified.withLock { $0 }
         event("webhook delivered to kamco's receiver: referral.received semas:\(referral) (Standard Webhooks signature \(verified > 0 ? "verified" : "NOT verified"))")
+        // The receiver stops with this step: its subscription goes first, or kamco would keep
+        // retrying a dead URL for a day.
+        if let id = subscription["id"] as? String { _ = try? await api(.DELETE, "/v1/subscriptions/\(id)") }
     }
 
     func api(_ method: HTTPMethod, _ path: String, body: [String: Any]? = nil) async throws -> [String: Any] {

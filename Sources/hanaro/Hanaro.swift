@@ -16,6 +16,7 @@ struct Hanaro: AsyncParsableCommand {
     /// that goes away (see ``Output``).
     static func main() async {
         Output.ignoreSIGPIPE()
+        Output.holdStandardDescriptors()
         // Everything a command creates — the replica, its WAL and SHM, keys, sockets, logs — is
         // owner-only, whatever the umask it was started with.
         umask(0o077)

@@ -11,6 +11,23 @@ enum Output {
         signal(SIGPIPE, SIG_IGN)
     }
 
+    /// Whether the process started with standard output closed (read before anything opens a file).
+    static let standardOutputClosedAtStart: Bool = fcntl(STDOUT_FILENO, F_GETFD) == -1
+
+    /// Called once, first thing in `main`: a standard descriptor the process started without is
+    /// opened on /dev/null. Otherwise the first file a command opens (a key, a bundle, a tokens
+    /// file) would become descriptor 1 or 2, and what the command prints would be written into it.
+    static func holdStandardDescriptors() {
+        _ = standardOutputClosedAtStart
+        for descriptor in [STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO] where fcntl(descriptor, F_GETFD) == -1 {
+            let null = open("/dev/null", descriptor == STDIN_FILENO ? O_RDONLY : O_WRONLY)
+            if null >= 0, null != descriptor {
+                dup2(null, descriptor)
+                close(null)
+            }
+        }
+    }
+
     /// Writes a line.
     static func line(_ text: String) { write(text + "\n") }
 

@@ -70,6 +70,48 @@ struct CLITests {
         #expect(result.stdout.contains("the Agency API (kamco's node): http://127.0.0.1:") && result.stdout.contains("/api-token"), "\(result.stdout)")
     }
 
+    @Test("hanaro tokens add: a last line without its newline stays whole; a closed standard output adds nothing")
+    func tokensAdd() throws {
+        let dir = TemporaryDirectory("tokens")
+        let file = dir.file("api-tokens")
+        let first = try Hanaro.run(["tokens", "add", "--file", file, "--name", "a", "--scopes", "read"])
+        #expect(first.status == 0)
+        // An operator's edit left the last line without its newline.
+        let handle = try #require(FileHandle(forWritingAtPath: file))
+        handle.seekToEndOfFile()
+        handle.write(Data("b read sha256:\(String(repeating: "0", count: 64))".utf8))
+        try handle.close()
+        let added = try Hanaro.run(["tokens", "add", "--file", file, "--name", "c", "--scopes", "read,refer"])
+        #expect(added.status == 0, "\(added.stderr)")
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        #expect(lines.map { $0.split(separator: " ").first.map(String.init) ?? "" } == ["a", "b", "c"], "\(lines)")
+        #expect(lines.allSatisfy { $0.split(separator: " ").count == 3 })
+        // A closed or full standard output: the token cannot be shown, so no client is added.
+        for (name, redirect) in [("y", ">&-"), ("z", "> /dev/full")] {
+            let closed = Process()
+            closed.executableURL = URL(fileURLWithPath: "/bin/bash")
+            closed.arguments = ["-c", "'\(Hanaro.executable.path)' tokens add --file '\(file)' --name \(name) --scopes read \(redirect) 2>/dev/null; echo $? >&2"]
+            let err = Pipe()
+            closed.standardError = err
+            closed.standardOutput = FileHandle.nullDevice
+            try closed.run()
+            let status = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            closed.waitUntilExit()
+            #expect(status == "1", "\(redirect): exit \(status)")
+            #expect(!(try String(contentsOfFile: file, encoding: .utf8)).contains("\(name) read"), "\(redirect)")
+        }
+        #expect(!(try String(contentsOfFile: file, encoding: .utf8)).contains("hnr_"), "a token was printed into the tokens file")
+        // Any command started without standard output writes nothing into the files it creates.
+        let key = dir.file("semas-signing.key")
+        let keys = Process()
+        keys.executableURL = URL(fileURLWithPath: "/bin/bash")
+        keys.arguments = ["-c", "'\(Hanaro.executable.path)' keys generate --agency semas --out '\(key)' >&- 2>&-"]
+        try keys.run()
+        keys.waitUntilExit()
+        let keyText = try String(contentsOfFile: key, encoding: .utf8)
+        #expect(keyText.hasPrefix("PRIVATE+KEY+semas+") && keyText.split(separator: "\n").count == 1, "\(keyText.count) bytes")
+    }
+
     @Test("hanaro demo refuses a malformed duration with one line and a non-zero exit")
     func demoBadDuration() throws {
         let result = try Hanaro.run(["demo", "--duration", "soon"])

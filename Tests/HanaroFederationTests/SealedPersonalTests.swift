@@ -47,6 +47,15 @@ struct SealedPersonalTests {
         let kamcoAuth = try testAuthentication(for: .kamco, in: dir)
         #expect(kamcoAuth.openingSealedPersonal(frame).version.referral?.personal.value.fields == owner)
 
+        // After kamco rotates its key, the part sealed to the old one opens only with the old key
+        // kept for opening (federation.previous_signing_keys).
+        let oldKamco = try DevelopmentPKI.signingKey(for: .kamco, in: dir.path)
+        var rotated = AgencySigningKey(agency: .kamco)
+        let everyKey = try AgencyID.allCases.map { try DevelopmentPKI.signingKey(for: $0, in: dir.path).verifier } + [rotated.verifier]
+        #expect(VersionAuthentication(signer: rotated, keys: everyKey).openingSealedPersonal(frame) == frame, "the new key alone cannot open it")
+        rotated.previous = [oldKamco]
+        #expect(VersionAuthentication(signer: rotated, keys: everyKey).openingSealedPersonal(frame).version.referral?.personal.value.fields == owner)
+
         // A sealed part altered on the way does not open: the version still applies, withheld.
         var altered = frame
         altered.signature?.sealed[0].ciphertext[0] ^= 1

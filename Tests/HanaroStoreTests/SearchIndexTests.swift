@@ -530,6 +530,11 @@ struct SearchIndexTests {
         #expect(listed.first { $0.id == byKeyword.id }?.state == "disabled")
         try await publish(replica, program(.semas, "S-2", "창업지원 2차"))
         #expect(try await replica.dueDeliveries(limit: 10).allSatisfy { $0.subscription == byProfile.id })
+        // A 503 with Retry-After pauses everything owed to that subscription, not only that delivery.
+        let owed = try await replica.dueDeliveries(limit: 10)
+        #expect(owed.count == 2)
+        try await replica.recordDelivery(owed[0], result: .retry(status: 503, error: "busy", at: Date().addingTimeInterval(40)))
+        #expect(try await replica.dueDeliveries(limit: 10).isEmpty, "the other delivery to the paused receiver waits too")
     }
 
     @Test("the index's work done on the cores before the writer (IndexPrework) gives exactly what the writer alone gives: search, outbox, digest; a subscription made after a page was prepared is matched")
