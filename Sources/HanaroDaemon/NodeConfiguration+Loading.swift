@@ -131,6 +131,27 @@ extension NodeConfiguration {
                 }
             }
         }
+        // Earlier keys, for opening what was sealed to them: owner-only, this agency's, listed.
+        let previous = (reader.stringArray(forKey: "federation.previous_signing_keys") ?? reader.string(forKey: "federation.previous_signing_keys").map { [$0] } ?? []).map(resolve)
+        for file in previous {
+            guard let agency else { break }
+            if !FileManager.default.isReadableFile(atPath: file) {
+                problems.append("\(path): federation.previous_signing_keys: cannot read \(file); keep the key file the agency signed with before its rotation")
+            } else if let problem = Self.ownerOnlyProblem(file) {
+                problems.append("\(path): federation.previous_signing_keys: \(file) \(problem)")
+            } else {
+                do {
+                    let key = try AgencySigningKey(text: (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
+                    if key.agency != agency {
+                        problems.append("\(path): federation.previous_signing_keys: \(file) is a key of \(key.agency.rawValue), not of \(agency.rawValue)")
+                    } else if let own = agencies[agency], !own.signingKeys.contains(where: { $0.text == key.verifier.text }) {
+                        problems.append("\(agenciesDirectory)/\(agency.rawValue).yaml: signing_keys: does not list the earlier key in \(file); keep its line, marked retired")
+                    }
+                } catch {
+                    problems.append("\(path): federation.previous_signing_keys: \(file) \(error.description)")
+                }
+            }
+        }
         if let certificate, let privateKey, let ca, [certificate, privateKey, ca].allSatisfy(FileManager.default.isReadableFile(atPath:)) {
             do {
                 let tls = try TLSMaterial(certificatePath: certificate, keyPath: privateKey, caPath: ca)
@@ -164,26 +185,6 @@ extension NodeConfiguration {
         (configuration.federationHost, configuration.federationPort) = federation
         (configuration.statusHost, configuration.statusPort) = status
         configuration.signingKey = signingKey ?? ""
-        // Earlier keys, for opening what was sealed to them: owner-only, this agency's, listed.
-        let previous = (reader.stringArray(forKey: "federation.previous_signing_keys") ?? reader.string(forKey: "federation.previous_signing_keys").map { [$0] } ?? []).map(resolve)
-        for file in previous {
-            if !FileManager.default.isReadableFile(atPath: file) {
-                problems.append("\(path): federation.previous_signing_keys: cannot read \(file); keep the key file the agency signed with before its rotation")
-            } else if let problem = Self.ownerOnlyProblem(file) {
-                problems.append("\(path): federation.previous_signing_keys: \(file) \(problem)")
-            } else {
-                do {
-                    let key = try AgencySigningKey(text: (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
-                    if key.agency != agency {
-                        problems.append("\(path): federation.previous_signing_keys: \(file) is a key of \(key.agency.rawValue), not of \(agency.rawValue)")
-                    } else if let own = agencies[agency], !own.signingKeys.contains(where: { $0.text == key.verifier.text }) {
-                        problems.append("\(agenciesDirectory)/\(agency.rawValue).yaml: signing_keys: does not list the earlier key in \(file); keep its line, marked retired")
-                    }
-                } catch {
-                    problems.append("\(path): federation.previous_signing_keys: \(file) \(error.description)")
-                }
-            }
-        }
         configuration.previousSigningKeys = previous
         configuration.adminSocket = reader.string(forKey: "admin.socket").map(resolve) ?? dataDirectory + "/admin.sock"
         if let tokenFile = reader.string(forKey: "status.admin_token_file").map(resolve) {

@@ -156,6 +156,26 @@ struct ConfigurationTests {
             }
         }
 
+        // An earlier key kept for opening sealed parts: listed (retired) it loads; not listed, or
+        // another agency's, or readable by others, it is named.
+        let previousNode = node().replacingOccurrences(of: "  signing_key: tls/kamco-signing.key", with: "  signing_key: tls/kamco-signing.key\n  previous_signing_keys: [other/kamco-signing.key]")
+        let bothListed = "id: kamco\nsigning_keys: [\"\(signing)\", \"\(other) retired 2026-01-01T00:00:00Z\"]\n"
+        let withPrevious = try await NodeConfiguration.load(from: try layout(dir, node: previousNode, agencies: ["kamco": bothListed]), environment: [:])
+        #expect(withPrevious.previousSigningKeys == [dir.file("other/kamco-signing.key")])
+        do {
+            _ = try await NodeConfiguration.load(from: try layout(dir, node: previousNode, agencies: ["kamco": "id: kamco\nsigning_keys: [\"\(signing)\"]\n"]), environment: [:])
+            Issue.record("loaded with an earlier key its agency file does not list")
+        } catch let error as ConfigurationError {
+            #expect(error.problems.count == 1 && error.problems[0].contains("does not list the earlier key"), "\(error.problems)")
+        }
+        let semasKey = node().replacingOccurrences(of: "  signing_key: tls/kamco-signing.key", with: "  signing_key: tls/kamco-signing.key\n  previous_signing_keys: [tls/semas-signing.key]")
+        do {
+            _ = try await NodeConfiguration.load(from: try layout(dir, node: semasKey, agencies: ["kamco": bothListed]), environment: [:])
+            Issue.record("loaded with another agency's key as an earlier one")
+        } catch let error as ConfigurationError {
+            #expect(error.problems.contains { $0.contains("previous_signing_keys") && $0.contains("a key of semas") }, "\(error.problems)")
+        }
+
         // The bearer token would cross the network in clear.
         found = try await problems(node(status: "0.0.0.0:9464"))
         #expect(found.count == 1 && found[0].contains("status.admin_token_file") && found[0].contains("beyond loopback"), "\(found)")
