@@ -139,14 +139,18 @@ extension Replica {
     }
 
     /// Deliveries due now (pending, `next_at` reached), oldest first, of active subscriptions.
-    public func dueDeliveries(limit: Int) async throws(StoreError) -> [WebhookDelivery] {
+    /// `excluding`: subscriptions left out (those with a delivery in flight), so that one slow
+    /// receiver's backlog at the head of the queue does not hide everyone else's.
+    public func dueDeliveries(limit: Int, excluding busy: Set<String> = []) async throws(StoreError) -> [WebhookDelivery] {
         let now = Int64(clock.nowMilliseconds()), key = self.key
+        let busyList = busy.sorted()
+        let exclusion = busyList.isEmpty ? "" : " AND o.subscription NOT IN (\(busyList.map { _ in "?" }.joined(separator: ", ")))"
         return try await read("read due webhooks") { db in
-            try Row.fetchAll(db.cachedStatement(sql: """
+            try Row.fetchAll(db.makeStatement(sql: """
                 SELECT o.id, o.event_id, o.type, o.record_key, o.version, o.subscription, s.url, s.sealed_secret, o.attempts, o.created_at
                 FROM outbox o JOIN subscription s ON s.id = o.subscription
-                WHERE o.state = 'pending' AND o.next_at <= ? AND s.state = 'active' ORDER BY o.next_at, o.id LIMIT ?
-                """), arguments: [now, limit]).compactMap { row in
+                WHERE o.state = 'pending' AND o.next_at <= ? AND s.state = 'active'\(exclusion) ORDER BY o.next_at, o.id LIMIT ?
+                """), arguments: StatementArguments([now.databaseValue] + busyList.map(\.databaseValue) + [limit.databaseValue])).compactMap { row in
                 guard let type = WebhookEventType(rawValue: row[2]) else { return nil }
                 let subscription: String = row[5]
                 let secret = String(decoding: try key.open(row[7], context: "subscription-secret:\(subscription)"), as: UTF8.self)

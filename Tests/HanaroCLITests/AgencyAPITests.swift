@@ -209,6 +209,21 @@ struct AgencyAPITests {
         let subscriptionID = Self.json(subscriptionBody)["id"] as? String ?? "-"
         #expect(try http("DELETE", kamco + "/v1/subscriptions/\(subscriptionID)", headers: otherAuth).0 == 404)
         #expect((Self.json(try http("GET", kamco + "/v1/subscriptions", headers: auth).1)["items"] as? [Any])?.count == 1)
+        // A receiver that takes the connection and never answers (a socket that listens and never
+        // accepts): it holds one delivery slot for the 15 s timeout, never the others.
+        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(silent) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(silent, $0, length) } }
+        _ = listen(silent, 16)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(silent, $0, &length) } }
+        let silentPort = UInt16(bigEndian: address.sin_port)
+        let (silentCreated, silentBody) = try http("POST", kamco + "/v1/subscriptions", headers: auth,
+                                                   body: #"{"url":"http://127.0.0.1:\#(silentPort)/hook","events":["referral.received"]}"#)
+        #expect(silentCreated == 201, "\(silentBody)")
         let (refusedURL, _) = try http("POST", kamco + "/v1/subscriptions", headers: auth, body: #"{"url":"http://example.org/hook","events":["referral.received"]}"#)
         #expect(refusedURL == 422)
 
@@ -252,6 +267,9 @@ struct AgencyAPITests {
         if deliveries.count >= 2 {
             #expect(deliveries[0]["answered"] as? Int == 503 && deliveries[1]["answered"] as? Int == 200)
             #expect(deliveries[0]["id"] as? String == deliveries[1]["id"] as? String)
+            // The retry comes on its 5 s schedule, not after the silent receiver's 15 s timeout.
+            let gap = (deliveries[1]["received_at"] as? Double ?? 0) - (deliveries[0]["received_at"] as? Double ?? 0)
+            #expect(gap < 12, "the retry came \(gap) s after the 503")
             #expect(deliveries.allSatisfy { $0["signature_ok"] as? Bool == true && $0["has_v1a"] as? Bool == true })
             let payload = deliveries[1]["payload"] as? [String: Any] ?? [:]
             #expect(payload["type"] as? String == "referral.received")
@@ -281,7 +299,7 @@ struct AgencyAPITests {
             #expect(try http("POST", semas + "/v1/referrals", headers: auth, body: body).0 == 201)
             if id == "R-2" {
                 let disabled = try await eventually(30) {
-                    (Self.json(try http("GET", kamco + "/v1/subscriptions", headers: auth).1)["items"] as? [[String: Any]])?.first?["state"] as? String == "disabled"
+                    (Self.json(try http("GET", kamco + "/v1/subscriptions", headers: auth).1)["items"] as? [[String: Any]])?.first { $0["id"] as? String == subscriptionID }?["state"] as? String == "disabled"
                 }
                 #expect(disabled)
             }

@@ -45,28 +45,48 @@ public struct WebhookService: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let generation = replica.commitGeneration
-                let due: [WebhookDelivery]
-                do throws(StoreError) {
-                    due = try await replica.dueDeliveries(limit: 64)
-                } catch {
-                    logger.warning("cannot read the webhook outbox", metadata: ["reason": "\(error.message)"])
-                    try? await Task.sleep(for: .seconds(5))
-                    continue
-                }
-                if due.isEmpty {
-                    // Until the next retry is due or a commit may have queued something, at most 1 s.
-                    let next = (try? await replica.nextDeliveryDue())?.timeIntervalSinceNow ?? 1
-                    await replica.waitForChange(since: generation, timeout: .milliseconds(Int64(min(1, max(0.02, next)) * 1000)))
-                    continue
-                }
-                await withTaskGroup(of: Void.self) { group in
-                    for (index, delivery) in due.enumerated() {
-                        if index >= Self.concurrency { await group.next() }
-                        group.addTask { await deliver(delivery) }
+            // A pool that refills as each delivery ends, one delivery in flight per subscription:
+            // a receiver that never answers holds one slot for its 15 s, never the others (a
+            // batch that waited for its slowest request stalled every subscription behind it).
+            enum Done: Sendable { case delivery(String), tick }
+            await withTaskGroup(of: Done.self) { group in
+                var busy = Set<String>()
+                var ticking = false
+                while !Task.isCancelled {
+                    if busy.count < Self.concurrency {
+                        let due: [WebhookDelivery]
+                        do throws(StoreError) {
+                            due = try await replica.dueDeliveries(limit: Self.concurrency - busy.count, excluding: busy)
+                        } catch {
+                            logger.warning("cannot read the webhook outbox", metadata: ["reason": "\(error.message)"])
+                            due = []
+                        }
+                        var started = false
+                        for delivery in due where !busy.contains(delivery.subscription) && busy.count < Self.concurrency {
+                            busy.insert(delivery.subscription)
+                            started = true
+                            group.addTask { await deliver(delivery); return .delivery(delivery.subscription) }
+                        }
+                        if started { continue }
+                    }
+                    // Nothing more to start now: wake on a delivery's end, or on a commit or the next
+                    // retry's time (at most 1 s), whichever comes first.
+                    if !ticking {
+                        ticking = true
+                        let generation = replica.commitGeneration
+                        group.addTask {
+                            let next = (try? await replica.nextDeliveryDue())?.timeIntervalSinceNow ?? 1
+                            await replica.waitForChange(since: generation, timeout: .milliseconds(Int64(min(1, max(0.02, next)) * 1000)))
+                            return .tick
+                        }
+                    }
+                    switch await group.next() {
+                    case .delivery(let subscription)?: busy.remove(subscription)
+                    case .tick?: ticking = false
+                    case nil: break
                     }
                 }
+                group.cancelAll()
             }
         }
         try? await http.shutdown()
