@@ -114,42 +114,22 @@ extension NodeConfiguration {
         let signingKey = reader.string(forKey: "federation.signing_key").map(resolve)
             ?? privateKey.flatMap { key in agency.map { URL(fileURLWithPath: key).deletingLastPathComponent().path + "/\($0.rawValue)-signing.key" } }
         if let signingKey, let agency {
-            if !FileManager.default.isReadableFile(atPath: signingKey) {
-                problems.append("\(path): federation.signing_key: cannot read \(signingKey); make one with `hanaro keys generate --agency \(agency.rawValue) --out \(signingKey)` and list its public key in \(agenciesDirectory)/\(agency.rawValue).yaml signing_keys")
-            } else if let problem = Self.ownerOnlyProblem(signingKey) {
-                problems.append("\(path): federation.signing_key: \(signingKey) \(problem)")
-            } else {
-                do {
-                    let key = try AgencySigningKey(text: (try? String(contentsOfFile: signingKey, encoding: .utf8)) ?? "")
-                    if key.agency != agency {
-                        problems.append("\(path): federation.signing_key: \(signingKey) is a key of \(key.agency.rawValue), not of \(agency.rawValue)")
-                    } else if let own = agencies[agency], !own.signingKeys.contains(where: { $0.text == key.verifier.text && $0.retiredAtMilliseconds == nil }) {
-                        problems.append("\(agenciesDirectory)/\(agency.rawValue).yaml: signing_keys: does not list this node's key as current; add \"\(key.verifier.text)\" (peers refuse what it signs otherwise)")
-                    }
-                } catch {
-                    problems.append("\(path): federation.signing_key: \(signingKey) \(error.description)")
-                }
+            let (key, found) = Self.signingKeyFile(signingKey, setting: "federation.signing_key", of: agency, in: path,
+                                                   missing: "make one with `hanaro keys generate --agency \(agency.rawValue) --out \(signingKey)` and list its public key in \(agenciesDirectory)/\(agency.rawValue).yaml signing_keys")
+            problems += found
+            if let key, let own = agencies[agency], !own.signingKeys.contains(where: { $0.text == key.verifier.text && $0.retiredAtMilliseconds == nil }) {
+                problems.append("\(agenciesDirectory)/\(agency.rawValue).yaml: signing_keys: does not list this node's key as current; add \"\(key.verifier.text)\" (peers refuse what it signs otherwise)")
             }
         }
-        // Earlier keys, for opening what was sealed to them: owner-only, this agency's, listed.
+        // Earlier keys, for opening what was sealed to them: the same checks, and listed (retired).
         let previous = (reader.stringArray(forKey: "federation.previous_signing_keys") ?? reader.string(forKey: "federation.previous_signing_keys").map { [$0] } ?? []).map(resolve)
         for file in previous {
             guard let agency else { break }
-            if !FileManager.default.isReadableFile(atPath: file) {
-                problems.append("\(path): federation.previous_signing_keys: cannot read \(file); keep the key file the agency signed with before its rotation")
-            } else if let problem = Self.ownerOnlyProblem(file) {
-                problems.append("\(path): federation.previous_signing_keys: \(file) \(problem)")
-            } else {
-                do {
-                    let key = try AgencySigningKey(text: (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
-                    if key.agency != agency {
-                        problems.append("\(path): federation.previous_signing_keys: \(file) is a key of \(key.agency.rawValue), not of \(agency.rawValue)")
-                    } else if let own = agencies[agency], !own.signingKeys.contains(where: { $0.text == key.verifier.text }) {
-                        problems.append("\(agenciesDirectory)/\(agency.rawValue).yaml: signing_keys: does not list the earlier key in \(file); keep its line, marked retired")
-                    }
-                } catch {
-                    problems.append("\(path): federation.previous_signing_keys: \(file) \(error.description)")
-                }
+            let (key, found) = Self.signingKeyFile(file, setting: "federation.previous_signing_keys", of: agency, in: path,
+                                                   missing: "keep the key file the agency signed with before its rotation")
+            problems += found
+            if let key, let own = agencies[agency], !own.signingKeys.contains(where: { $0.text == key.verifier.text }) {
+                problems.append("\(agenciesDirectory)/\(agency.rawValue).yaml: signing_keys: does not list the earlier key in \(file); keep its line, marked retired")
             }
         }
         if let certificate, let privateKey, let ca, [certificate, privateKey, ca].allSatisfy(FileManager.default.isReadableFile(atPath:)) {
@@ -412,6 +392,20 @@ extension NodeConfiguration {
     }
 
     /// Why a secret file is not owner-only (group or others may read it), or nil.
+    /// A signing key file named by `setting`: readable, owner-only, a key, this agency's. The key
+    /// when it is all of these, else the problems found (each naming the node file and setting).
+    static func signingKeyFile(_ file: String, setting: String, of agency: AgencyID, in path: String, missing: String) -> (AgencySigningKey?, [String]) {
+        guard FileManager.default.isReadableFile(atPath: file) else { return (nil, ["\(path): \(setting): cannot read \(file); \(missing)"]) }
+        if let problem = ownerOnlyProblem(file) { return (nil, ["\(path): \(setting): \(file) \(problem)"]) }
+        do {
+            let key = try AgencySigningKey(text: (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
+            guard key.agency == agency else { return (nil, ["\(path): \(setting): \(file) is a key of \(key.agency.rawValue), not of \(agency.rawValue)"]) }
+            return (key, [])
+        } catch {
+            return (nil, ["\(path): \(setting): \(file) \(error.description)"])
+        }
+    }
+
     static func ownerOnlyProblem(_ file: String) -> String? {
         guard let mode = (try? FileManager.default.attributesOfItem(atPath: file))?[.posixPermissions] as? Int else { return nil }
         guard mode & 0o077 != 0 else { return nil }

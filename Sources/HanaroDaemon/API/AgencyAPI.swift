@@ -55,7 +55,6 @@ public struct AgencyAPI: Sendable {
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: UnknownRouteMiddleware())
         router.get("openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
@@ -117,6 +116,8 @@ public struct AgencyAPI: Sendable {
                 return Response(status: .noContent)
             }
         }
+        // Added last, so it wraps only what no route takes (Hummingbird's not-found responder).
+        router.add(middleware: UnknownRouteMiddleware(routes: router.routes))
         return router
     }
 

@@ -5,27 +5,26 @@ import Hummingbird
 /// empty 404 — an integrator's client then reads one shape of error, and a wrong verb says which
 /// verbs the path takes.
 struct UnknownRouteMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// The API's paths (`:name` is one path segment) and the methods each takes; kept beside the
-    /// routes in ``AgencyAPI/router()`` (`AgencyAPITests` checks a 405 for each).
-    static var routes: [(pattern: [Substring], methods: [String])] {
-        [
-            (["openapi.json"], ["GET"]),
-            (["v1", "programs"], ["GET"]),
-            (["v1", "programs", ":agency", ":id"], ["GET"]),
-            (["v1", "eligibility"], ["POST"]),
-            (["v1", "referrals"], ["GET", "POST"]),
-            (["v1", "referrals", ":id"], ["GET", "PATCH"]),
-            (["v1", "subscriptions"], ["GET", "POST"]),
-            (["v1", "subscriptions", ":id"], ["DELETE"]),
-        ]
+    /// The API's paths (`{name}` components match one segment) and the methods each takes.
+    let routes: [(pattern: [String], methods: [String])]
+
+    /// From the router's own table (`Router.routes`), once its routes are all added: the list
+    /// cannot drift from the routes (`AgencyAPITests` checks a 405 for each).
+    init(routes described: [Router<Context>.RouteDescription]) {
+        var byPath: [String: (pattern: [String], methods: [String])] = [:]
+        for route in described {
+            let pattern = route.path.components.map(\.description)
+            byPath["/" + pattern.joined(separator: "/"), default: (pattern, [])].methods.append(route.method.rawValue)
+        }
+        routes = byPath.keys.sorted().map { byPath[$0]! }
     }
 
     /// The methods the path takes, or nil when the API has no such path.
-    static func methods(for path: String) -> [String]? {
+    func methods(for path: String) -> [String]? {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         return routes.first { route in
             route.pattern.count == segments.count
-                && zip(route.pattern, segments).allSatisfy { pattern, segment in pattern.hasPrefix(":") ? !segment.isEmpty : pattern == segment }
+                && zip(route.pattern, segments).allSatisfy { pattern, segment in pattern.hasPrefix("{") ? !segment.isEmpty : pattern == segment }
         }?.methods
     }
 
@@ -33,7 +32,7 @@ struct UnknownRouteMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
-            guard let methods = Self.methods(for: request.uri.path) else {
+            guard let methods = methods(for: request.uri.path) else {
                 return Problem.notFound("no such path: the Agency API's paths are listed in GET /openapi.json").response
             }
             var response = Problem(405, "method-not-allowed", "This path does not take this method",
