@@ -15,6 +15,9 @@ public struct PeerLinkStatus: Sendable, Hashable {
     public var applied = 0
     /// Versions from this peer refused by the rules since start.
     public var refused = 0
+    /// Versions from this peer older than the ones held (not applied) since start: a peer that
+    /// is behind, or a relay replaying old versions.
+    public var stale = 0
     /// Full reconciliations triggered by a recreated or restored peer.
     public var resets = 0
     /// Page body bytes received from this peer since start, as they crossed the wire (gzipped
@@ -280,6 +283,7 @@ public final class PeerLink: Sendable {
         state.withLock {
             $0.applied += counts.applied
             $0.refused += counts.quarantined
+            $0.stale += counts.stale
             $0.bytesReceived += page.bodyBytes
             if let view = page.freshness { $0.relayView = view }
             if write {

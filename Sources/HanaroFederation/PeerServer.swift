@@ -282,7 +282,7 @@ public enum PeerServer {
         }
         let counts = PeerAudit.counts(outcomes)
         budget.spend(peer, counts.quarantined)
-        let json = "{\"applied\":\(counts.applied),\"unchanged\":\(counts.unchanged),\"quarantined\":\(counts.quarantined)}"
+        let json = "{\"applied\":\(counts.applied),\"unchanged\":\(counts.unchanged),\"stale\":\(counts.stale),\"quarantined\":\(counts.quarantined)}"
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
     }
 
@@ -355,16 +355,18 @@ final class RefusalBudget: Sendable {
 
 /// Counts of what peers delivered (their refusals are audited in the batch's transaction).
 enum PeerAudit {
-    static func counts(_ outcomes: [WriteOutcome]) -> (applied: Int, unchanged: Int, quarantined: Int) {
-        var applied = 0, unchanged = 0, quarantined = 0
+    /// `unchanged` includes the `stale` ones (older than those held), also counted apart.
+    static func counts(_ outcomes: [WriteOutcome]) -> (applied: Int, unchanged: Int, stale: Int, quarantined: Int) {
+        var applied = 0, unchanged = 0, stale = 0, quarantined = 0
         for outcome in outcomes {
             switch outcome {
             case .inserted, .replaced, .merged: applied += 1
             case .unchanged: unchanged += 1
+            case .stale: unchanged += 1; stale += 1
             case .quarantined: quarantined += 1
             }
         }
-        return (applied, unchanged, quarantined)
+        return (applied, unchanged, stale, quarantined)
     }
 
 }

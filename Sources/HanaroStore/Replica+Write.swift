@@ -43,8 +43,13 @@ public enum WriteOutcome: Sendable, Hashable {
     case replaced
     /// A concurrent version was merged in; the listed conflict ids appeared with it.
     case merged(newConflicts: [String])
-    /// Nothing new: an older, equal or already-included version, or an edit that changes nothing.
+    /// Nothing new: an equal or already-included version, or an edit that changes nothing.
     case unchanged
+    /// Nothing new: a version older by its vector than the one held, all of whose events the held
+    /// one already has. A peer that is behind sends one now and then; a relay that replays old
+    /// versions sends many. Not applied; counted per peer and audited once per batch
+    /// (`federation.stale`).
+    case stale
     /// Refused by the domain rules and held in quarantine with this reason.
     case quarantined(ValidationError)
 
@@ -52,7 +57,7 @@ public enum WriteOutcome: Sendable, Hashable {
     public var changedState: Bool {
         switch self {
         case .inserted, .replaced, .merged: true
-        case .unchanged, .quarantined: false
+        case .unchanged, .stale, .quarantined: false
         }
     }
 }
@@ -114,7 +119,10 @@ extension Replica {
                 outcomes.append(try session.apply(SignedVersion(version, signature: nil), payload: version.canonicalBytes))
             }
             if let checkpoint { try session.saveCheckpoint(checkpoint) }
-            if let audit { try session.auditRefusals(outcomes, as: audit) }
+            if let audit {
+                try session.auditRefusals(outcomes, as: audit)
+                try session.auditStale(outcomes, as: audit) { batch[$0].key.description }
+            }
             try session.finish()
             return (outcomes, session.changedRecords)
         })
@@ -210,7 +218,7 @@ extension WriteSession {
         }
         if merged == previous.version {
             clock.observe(HLCTimestamp(rawValue: incoming.vector.maxCounter))
-            return .unchanged
+            return relation == .before ? .stale : .unchanged
         }
         let before = Set(previous.version.conflicts.map(\.id))
         if merged == incoming {
@@ -420,7 +428,8 @@ extension Replica {
     ///
     /// With `receiver` (this node's agency), personal fields that agency may not hold are withheld
     /// before storing, whatever the sender did. With `audit`, the refused versions are summarised
-    /// in one audit entry written in the same transaction.
+    /// in one audit entry written in the same transaction, and those older than the ones held in
+    /// another (`federation.stale`).
     @discardableResult
     public func apply(encoded payloads: [[UInt8]], from source: StreamID, checkpoint: Checkpoint? = nil, withholdingFor receiver: AgencyID? = nil,
                       auditingRefusals audit: RefusalAudit? = nil) async throws(StoreError) -> [WriteOutcome] {
@@ -471,7 +480,10 @@ extension Replica {
                 outcomes.append(try session.apply(signed, payload: arrived()))
             }
             if let checkpoint { try session.saveCheckpoint(checkpoint) }
-            if let audit { try session.auditRefusals(outcomes, as: audit) }
+            if let audit {
+                try session.auditRefusals(outcomes, as: audit)
+                try session.auditStale(outcomes, as: audit) { (page.checked[$0].opened ?? page.decoded[$0].signed)?.version.key.description ?? "-" }
+            }
             try session.finish()
             return (outcomes, session.changedRecords)
         })

@@ -334,6 +334,21 @@ struct WriteSession {
         if notKept > 0 { detail += "; \(notKept) not kept in quarantine (more than \(Self.maxQuarantinedPerBatch) refused in one batch)" }
         try appendAudit(actor: audit.actor, action: audit.action, target: target, outcome: "refused", detail: detail)
     }
+
+    /// One audit entry (`federation.stale`, outcome `ignored`) for the versions of a batch older
+    /// than those held (``WriteOutcome/stale``): nothing was applied, but a relay replaying old
+    /// versions shows in the log, bounded to one row a batch like the refusals.
+    func auditStale(_ outcomes: [WriteOutcome], as audit: RefusalAudit, keys recordKey: (Int) -> String) throws {
+        var stale = 0
+        var keys: [String] = []
+        for (index, outcome) in outcomes.enumerated() where outcome == .stale {
+            stale += 1
+            if keys.count < 5 { keys.append(ResidentNumberDetector.withheld(recordKey(index))) }
+        }
+        guard stale > 0 else { return }
+        try appendAudit(actor: audit.actor, action: "federation.stale", target: stale == 1 ? keys[0] : "\(stale) versions", outcome: "ignored",
+                        detail: "\(stale) version\(stale == 1 ? "" : "s") older than the one held, not applied (a peer behind this node, or a relay replaying old versions); first keys: \(keys.joined(separator: ", "))")
+    }
 }
 
 /// A record row as stored: vector, body, sealed personal register and the author's signature.

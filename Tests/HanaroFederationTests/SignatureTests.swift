@@ -84,6 +84,10 @@ struct SignatureTests {
         #expect(held.allSatisfy { $0.source == .peer(.kodit) })
         let audit = try await kamco.replica.audit().filter { $0.action == "federation.reject" }
         #expect(audit.count == 1 && audit[0].actor == "peer:kodit" && audit[0].detail.contains("4 refused"), "\(audit.map(\.detail))")
+        // The old version (5) is not applied either, and shows in the log as what it is.
+        let stale = try await kamco.replica.audit().filter { $0.action == "federation.stale" }
+        #expect(stale.count == 1 && stale.first?.actor == "peer:kodit" && stale.first?.target == programs[2].key.description && stale.first?.outcome == "ignored",
+                "\(stale)")
 
         // A relay that alters what it serves fares no better: kamco still holds semas's own bytes.
         #expect(try await kamco.replica.digest() == (try await semas.replica.digest()))
@@ -122,6 +126,38 @@ struct SignatureTests {
         for program in programs.dropFirst() { #expect(try await kamco.replica.record(program.key)?.program == program) }
         let held = try await kamco.replica.quarantine()
         #expect(held.map(\.code) == ["signature_invalid"] && held.first?.recordKey == programs[0].key.description, "\(held.map { "\($0.code): \($0.reason)" })")
+        for node in [semas, kodit, kamco] { await node.stop() }
+    }
+
+    @Test("a pull that brings a version older than the one held (a relay behind, or replaying): not applied, counted on the link, audited once as federation.stale naming the peer and the key")
+    func staleVersionFromARelay() async throws {
+        let dir = TemporaryDirectory()
+        try makePKI(in: dir, for: [.semas, .kodit, .kamco])
+        let semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit, .kamco])
+        let kodit = try await TestNode(agency: .kodit, dir: dir, peers: [.semas, .kamco])
+        let kamco = try await TestNode(agency: .kamco, dir: dir, peers: [.semas, .kodit])
+        var data = SyntheticData(seed: 73)
+        var program = data.program(owner: .semas, nativeID: "replayed")
+        let other = data.program(owner: .semas, nativeID: "untouched")
+        try await semas.replica.author([program, other].map { AuthoredEdit(key: $0.key, edit: .publishProgram($0)) }, by: .semas)
+        try await settle([kodit.link(to: semas)])
+        // semas revises the program; kamco hears it directly, then reads kodit, which still serves the first version.
+        program.title += " (개정)"
+        try await semas.replica.author([AuthoredEdit(key: program.key, edit: .publishProgram(program))], by: .semas)
+        try await settle([kamco.link(to: semas)])
+        let relay = kamco.link(to: kodit)
+        try await settle([relay])
+
+        #expect(try await kamco.replica.record(program.key)?.program == program)
+        #expect(relay.status.stale == 1 && relay.status.refused == 0)
+        let stale = try await kamco.replica.audit().filter { $0.action == "federation.stale" }
+        #expect(stale.count == 1 && stale.first?.actor == "peer:kodit" && stale.first?.target == program.key.description
+                && stale.first?.detail.contains("older than the one held") == true, "\(stale)")
+        #expect(try await kamco.replica.quarantine().isEmpty)
+        #expect(try await kamco.replica.digest() == (try await semas.replica.digest()))
+        // Reading kodit again brings nothing new and writes no second entry.
+        try await settle([relay])
+        #expect(try await kamco.replica.audit().filter { $0.action == "federation.stale" }.count == 1)
         for node in [semas, kodit, kamco] { await node.stop() }
     }
 

@@ -299,7 +299,7 @@ extension AdapterIngest.Outcome {
         for outcome in outcomes {
             switch outcome {
             case .inserted, .replaced, .merged: applied += 1
-            case .unchanged: unchanged += 1
+            case .unchanged, .stale: unchanged += 1
             case .quarantined: quarantined += 1
             }
         }

@@ -16,6 +16,7 @@ public final class HanaroMetrics: Sendable {
         public static let agencyFailures = "hanaro_agency_consecutive_failures"
         public static let syncFailures = "hanaro_sync_failures_total"
         public static let syncRecords = "hanaro_sync_records_total"
+        public static let syncStale = "hanaro_sync_stale_versions_total"
         public static let certificateExpiry = "hanaro_certificate_expiry_timestamp_seconds"
         public static let conflictsOpen = "hanaro_conflicts_open"
         public static let conflictsTotal = "hanaro_conflicts_total"
@@ -54,6 +55,14 @@ public final class HanaroMetrics: Sendable {
         guard count > 0 else { return }
         registry.makeCounter(name: Name.syncRecords, labels: [("agency", agency.rawValue), ("kind", kind)],
                              help: "Records taken from the agency (by its adapter or its node), by kind.").increment(by: Int64(count))
+    }
+
+    /// Versions a peer sent that were older than the ones held (not applied; audited as
+    /// `federation.stale`): a peer behind this node, or a relay replaying old versions.
+    public func countStale(_ agency: AgencyID, _ count: Int) {
+        guard count > 0 else { return }
+        registry.makeCounter(name: Name.syncStale, labels: [("agency", agency.rawValue)],
+                             help: "Versions pulled from the agency's node that were older than the ones held and were not applied.").increment(by: Int64(count))
     }
 
     /// A failed attempt to read from or deliver to an agency (`kind`: the failure kind).

@@ -22,6 +22,7 @@ public final class NodeStatus: Sendable {
     let current = Mutex<(report: NodeStatusReport?, json: [UInt8], metrics: String)>((nil, Array("{}".utf8), ""))
     let lastConflicts = Mutex<Int64?>(nil)
     let lastLinkApplied = Mutex<[AgencyID: Int]>([:])
+    let lastLinkStale = Mutex<[AgencyID: Int]>([:])
     let lastWriteProbe = Mutex<(at: Date, error: String?)?>(nil)
     /// The listeners' connection guards, and how many evictions the metrics counted so far.
     let connections: [ConnectionGuard]
@@ -113,6 +114,9 @@ public final class NodeStatus: Sendable {
             let applied = link.status.applied
             let before = lastLinkApplied.withLock { seen -> Int in defer { seen[link.peer] = applied }; return seen[link.peer] ?? 0 }
             metrics.countRecords(link.peer, kind: "federation", applied - before)
+            let stale = link.status.stale
+            let staleBefore = lastLinkStale.withLock { seen -> Int in defer { seen[link.peer] = stale }; return seen[link.peer] ?? 0 }
+            metrics.countStale(link.peer, stale - staleBefore)
         }
         for guardian in connections {
             let counts = guardian.counts
