@@ -44,9 +44,28 @@ extension Replica {
     }
 
     /// The audit log, newest first.
-    public func audit(limit: Int = 100) async throws(StoreError) -> [AuditEntry] {
-        try await read("read the audit log") { db in
-            try Row.fetchAll(db, sql: "SELECT seq, at, actor, action, target, outcome, detail FROM audit ORDER BY seq DESC LIMIT ?", arguments: [limit]).map {
+    /// The newest entries first, at most `limit`; optionally only those before entry `before`,
+    /// of one `action` (or every action under a prefix that ends in a dot: `federation.`), or of
+    /// one `actor`.
+    public func audit(limit: Int = 100, before: Int64? = nil, action: String? = nil, actor: String? = nil) async throws(StoreError) -> [AuditEntry] {
+        var conditions: [String] = []
+        var arguments: [(any DatabaseValueConvertible)?] = []
+        if let before { conditions.append("seq < ?"); arguments.append(before) }
+        if let action {
+            if action.hasSuffix(".") {
+                conditions.append("substr(action, 1, ?) = ?")
+                arguments += [action.count, action]
+            } else {
+                conditions.append("action = ?")
+                arguments.append(action)
+            }
+        }
+        if let actor { conditions.append("actor = ?"); arguments.append(actor) }
+        arguments.append(max(0, limit))
+        let sql = "SELECT seq, at, actor, action, target, outcome, detail FROM audit\(conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")) ORDER BY seq DESC LIMIT ?"
+        let statementArguments = StatementArguments(arguments)
+        return try await read("read the audit log") { db in
+            try Row.fetchAll(db, sql: sql, arguments: statementArguments).map {
                 AuditEntry(seq: $0[0], at: Date(timeIntervalSince1970: Double($0[1] as Int64) / 1000), actor: $0[2], action: $0[3],
                            target: $0[4], outcome: $0[5], detail: $0[6])
             }

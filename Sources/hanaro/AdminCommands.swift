@@ -143,11 +143,40 @@ struct QuarantineCommand: AsyncParsableCommand {
     }
 }
 
-/// `hanaro audit verify`: checks the hash chain of the audit log.
+/// `hanaro audit verify`: checks the hash chain of the audit log; `hanaro audit list`: reads it.
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "Verify the audit log's hash chain.",
-        subcommands: [Verify.self], defaultSubcommand: Verify.self)
+        commandName: "audit", abstract: "Verify the audit log's hash chain, or list its entries.",
+        subcommands: [Verify.self, List.self], defaultSubcommand: Verify.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List audit entries, newest first (who did what to which record, when, and the outcome).")
+        @Option(help: "Only this action (federation.reject), or every action under a prefix ending in a dot (federation.).") var action: String?
+        @Option(help: "Only this actor (peer:kodit, admin@semas, api:crm).") var actor: String?
+        @Option(help: "At most this many entries (1-10000).") var limit = 50
+        @Option(help: "Only entries before this entry number (seq), to page back.") var before: Int64?
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var connection: NodeConnection
+
+        func validate() throws {
+            guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 10000") }
+        }
+
+        func run() async throws {
+            let (_, admin) = await connection.resolve()
+            var query = ["limit=\(limit)"]
+            if let action { query.append("action=" + APIOptions.escaped(action)) }
+            if let actor { query.append("actor=" + APIOptions.escaped(actor)) }
+            if let before { query.append("before=\(before)") }
+            let entries = await AdminClient.call(.GET, admin, "/admin/audit?" + query.joined(separator: "&"), as: [AuditView].self)
+            if json { return Output.json(entries) }
+            if entries.isEmpty { Output.line("no audit entries") }
+            let formatter = ISO8601DateFormatter()
+            for entry in entries {
+                Output.line("\(entry.seq)  \(formatter.string(from: entry.at))  \(entry.actor)  \(entry.action)  \(entry.target)  \(entry.outcome)  \(entry.detail)")
+            }
+        }
+    }
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check every entry against the one before and against the log's witness-cosigned checkpoints (exit 0 intact, 1 broken, 2 unreachable).")

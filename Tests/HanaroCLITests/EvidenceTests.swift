@@ -126,6 +126,19 @@ struct EvidenceTests {
             return online.stdout.contains("anchored through entry")
         }
         #expect(online.status == 0 && online.stdout.contains("anchored through entry") && online.stdout.contains("kodit"), "\(online.stdout)\(online.stderr)")
+        // The log is read with `audit list`: newest first, filtered by action (or a prefix) and actor, paged by seq.
+        let listed = try Hanaro.run(["audit", "list", "--config", federation.config(.semas), "--action", "admin.audit.verify", "--json"])
+        let verifies = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]], "\(listed.stdout)\(listed.stderr)")
+        #expect(listed.status == 0 && verifies.count >= 7 && verifies.allSatisfy { $0["action"] as? String == "admin.audit.verify" && $0["outcome"] as? String == "allowed" }, "\(listed.stdout)")
+        let seqs = verifies.compactMap { $0["seq"] as? Int }
+        #expect(seqs == seqs.sorted(by: >) && seqs.count == verifies.count)
+        let actor = try #require(verifies.first?["actor"] as? String)
+        let page = try Hanaro.run(["audit", "list", "--config", federation.config(.semas), "--action", "admin.audit.", "--actor", actor, "--limit", "2", "--before", String(seqs[0])])
+        let lines = page.stdout.split(separator: "\n")
+        #expect(page.status == 0 && lines.count == 2 && lines.allSatisfy { $0.contains("  admin.audit.") && $0.contains(actor) } && lines.allSatisfy { Int($0.prefix { $0 != " " })! < seqs[0] },
+                "\(page.stdout)\(page.stderr)")
+        #expect(try Hanaro.run(["audit", "list", "--config", federation.config(.semas), "--action", "no.such"]).stdout.contains("no audit entries"))
+        #expect(try Hanaro.run(["audit", "list", "--config", federation.config(.semas), "--limit", "0"]).status != 0)
         // A clean stop signs a last checkpoint, so the copy is anchored to its end.
         #expect(await semas.terminate().status == 0)
         let entries = Int(try sqlite(federation.replicaPath(.semas), "SELECT count(*) FROM audit")) ?? 0

@@ -171,6 +171,11 @@ struct OperatorTests {
         let used = Set(rules.matches(of: /(hanaro_[a-z_]+)/).map { String($0.1) })
         #expect(!used.isEmpty)
         #expect(used.subtracting(declared).isEmpty, "undeclared: \(used.subtracting(declared))")
+        // Every alert names a runbook that exists.
+        let alerts = rules.matches(of: /- alert: (\w+)/).map { String($0.1) }
+        let runbooks = rules.matches(of: /runbook_url: \S+\/runbooks\/(\w+)\.md/).map { String($0.1) }
+        #expect(alerts == runbooks && !alerts.isEmpty, "\(alerts) vs \(runbooks)")
+        for name in runbooks { #expect(FileManager.default.fileExists(atPath: "\(root)/ops/runbooks/\(name).md"), "no runbook for \(name)") }
         for arguments in [["check", "rules", "\(root)/ops/prometheus/alerts.yml"], ["test", "rules", "\(root)/ops/prometheus/alerts_test.yml"]] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")

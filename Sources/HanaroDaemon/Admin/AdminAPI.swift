@@ -124,6 +124,23 @@ public struct AdminAPI: Sendable {
                 return (200, try Self.encode(EvidenceExport(record: key.description, bundle: bundle)))
             }
         }
+        admin.get("audit") { request, context in
+            try await self.handle(request, actor: actor, action: "audit.list", authorize: authorize) { target in
+                let query = request.uri.queryParameters
+                target = query.get("action") ?? "audit"
+                let limit = try query.get("limit").map { text throws(AdminError) in
+                    guard let value = Int(text), (1...10_000).contains(value) else { throw AdminError(.badRequest, "limit must be a number from 1 to 10000") }
+                    return value
+                } ?? 100
+                let before = try query.get("before").map { text throws(AdminError) in
+                    guard let value = Int64(text), value > 0 else { throw AdminError(.badRequest, "before must be an entry number (seq) above 0") }
+                    return value
+                }
+                let entries = try await replica.audit(limit: limit, before: before, action: query.get("action").flatMap { $0.isEmpty ? nil : $0 },
+                                                      actor: query.get("actor").flatMap { $0.isEmpty ? nil : $0 })
+                return (200, try Self.encode(entries.map(AuditView.init)))
+            }
+        }
         admin.get("audit/verify") { request, context in
             try await self.handle(request, actor: actor, action: "audit.verify", authorize: authorize) { target in
                 target = "audit"
