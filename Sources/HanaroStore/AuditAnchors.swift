@@ -103,6 +103,12 @@ enum AuditAnchors {
                 report(1, "the file holds \(anyNotes ? "checkpoints" : "audit leaves") but no log origin of its own (meta log.origin was removed): its anchors cannot be matched to its audit log")
                 return result
             }
+            if offline, entries > 0, let pinned, !pinned.isEmpty {
+                // The federation signs (its agency files publish keys), so every node keeps a log
+                // that anchors its audit entries: a copy without one had it removed.
+                report(1, "the file holds \(entries) audit entries but no transparency log of its own (no log origin, or its tables were emptied), while the federation's agency files publish signing keys: nothing anchors the entries, so a cut tail or a rewritten chain cannot be ruled out")
+                return result
+            }
             result.notes.append("this replica keeps no log (no signing key), so nothing anchors its audit log: a cut tail or a recomputed chain cannot be detected")
             return result
         }

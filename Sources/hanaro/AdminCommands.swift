@@ -183,14 +183,18 @@ struct AuditCommand: AsyncParsableCommand {
         @OptionGroup var connection: NodeConnection
         @Option(help: "Check a replica file offline (a copy of <data_dir>/replica.sqlite), without a node or its key.")
         var db: String?
-        @Option(help: "With --db: the federation's agency files (agencies/*.yaml), whose signing_keys the anchors must verify under (default: the keys recorded in the file).")
+        @Option(help: "With --db: the federation's agency files (agencies/*.yaml), whose signing_keys the anchors must verify under (default: those of --config, or of /etc/hanaro/hanaro.yaml when it exists; else the keys recorded in the file).")
         var agencies: String?
 
         func run() async throws {
             if let db {
+                // The federation's published keys: --agencies, else the agency files of --config
+                // (or /etc/hanaro/hanaro.yaml when it exists), else the keys the file records.
                 var keys: [AgencyVerifierKey]? = nil
                 if let agencies {
                     do { keys = try await FederationKeys.load(from: agencies) } catch { fail(error.description, code: 2) }
+                } else if let path = connection.config ?? (FileManager.default.fileExists(atPath: "/etc/hanaro/hanaro.yaml") ? "/etc/hanaro/hanaro.yaml" : nil) {
+                    do { keys = try await FederationKeys.load(fromNodeConfiguration: path) } catch { fail(error.description, code: 2) }
                 }
                 let result: AuditVerification
                 do {

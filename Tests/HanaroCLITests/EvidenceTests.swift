@@ -183,7 +183,9 @@ struct EvidenceTests {
         #expect(coveredResult.status == 1 && coveredResult.stderr.contains("broken at entry"), "\(coveredResult.stderr)")
         for (name, sql) in [("relabelled", "UPDATE log_leaf SET kind = 'version' WHERE kind = 'audit'; DELETE FROM audit WHERE seq > (SELECT max(seq) - 2 FROM audit)"),
                             ("role", "UPDATE log_note SET role = 'witnessed'; DELETE FROM audit WHERE seq > (SELECT max(seq) - 2 FROM audit)"),
-                            ("origin", "DELETE FROM meta WHERE name = 'log.origin'; DELETE FROM audit WHERE seq > (SELECT max(seq) - 2 FROM audit)")] {
+                            ("origin", "DELETE FROM meta WHERE name = 'log.origin'; DELETE FROM audit WHERE seq > (SELECT max(seq) - 2 FROM audit)"),
+                            // The whole log emptied, with the origin: nothing of it is left to contradict the chain (outside review, session 16).
+                            ("no-log", "DELETE FROM audit WHERE seq > (SELECT max(seq) - 2 FROM audit); DELETE FROM log_leaf; DELETE FROM log_note; DELETE FROM log_range; DELETE FROM log_key; DELETE FROM log_witness; DELETE FROM meta WHERE name = 'log.origin'")] {
             let tampered = try copy(name)
             try Self.tamper(tampered, sql)
             let result = try Hanaro.run(["audit", "verify", "--db", tampered, "--agencies", keys])
@@ -193,6 +195,9 @@ struct EvidenceTests {
         // Without --agencies the keys recorded in the file are used, and the output says so.
         let unpinned = try Hanaro.run(["audit", "verify", "--db", intact])
         #expect(unpinned.status == 0 && unpinned.stderr.contains("keys taken from the file"), "\(unpinned.stderr)")
+        // The keys of --config's agency files pin as --agencies does: the emptied log is caught the same way.
+        let viaConfig = try Hanaro.run(["audit", "verify", "--db", "\(federation.dir)/no-log.sqlite", "--config", federation.config(.semas)])
+        #expect(viaConfig.status == 1 && viaConfig.stderr.contains("no transparency log of its own"), "\(viaConfig.stdout)\(viaConfig.stderr)")
 
         // A cut tail whose checkpoints were deleted too (the file still holds the audit leaves),
         // and checkpoints that only the node's own key signs (no witness): exit 1, never "intact".

@@ -21,13 +21,14 @@ struct ApplyTests {
         // Given a batch, When applied, Then each outcome is as expected and the checkpoint moved.
         #expect(try await replica.apply([v1, other], from: .peer(.semas), checkpoint: Checkpoint(stream: .peer(.semas), value: "10")) == [.inserted, .inserted])
         #expect(try await replica.apply([v2], from: .peer(.semas)) == [.replaced])
-        #expect(try await replica.apply([v1], from: .peer(.semas)) == [.unchanged])
+        // An older version changes nothing, and is told apart from a duplicate (a relay's replay).
+        #expect(try await replica.apply([v1], from: .peer(.semas)) == [.stale])
         #expect(try await replica.record(v1.key) == v2)
         #expect(try await replica.checkpoint(.peer(.semas)) == "10")
 
         // When the same batch arrives again, Then nothing changes: not the digest, not the feed.
         let digest = try await replica.digest(), head = try await replica.headSeq()
-        #expect(try await replica.apply([v2, other, v1], from: .peer(.semas)) == [.unchanged, .unchanged, .unchanged])
+        #expect(try await replica.apply([v2, other, v1], from: .peer(.semas)) == [.unchanged, .unchanged, .stale])
         #expect(try await replica.digest() == digest)
         #expect(try await replica.headSeq() == head)
         let summary = try await replica.summary()
@@ -52,7 +53,8 @@ struct ApplyTests {
         let outcome = try await replica.apply([withdrawn], from: .peer(.semas))
         guard case .merged(let ids) = outcome.first else { Issue.record("expected a merge, got \(outcome)"); return }
         #expect(ids.count == 1)
-        #expect(try await replica.apply([withdrawn, supported], from: .peer(.semas)) == [.unchanged, .unchanged])
+        // Both are older than the merged state, which holds every event of each.
+        #expect(try await replica.apply([withdrawn, supported], from: .peer(.semas)) == [.stale, .stale])
         let open = try await replica.conflicts(state: .open)
         #expect(open.count == 1)
         #expect(open.first?.field == "status")
