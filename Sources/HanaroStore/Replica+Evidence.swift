@@ -115,7 +115,15 @@ extension Replica {
                 if !entries.isEmpty { logs.append(.init(origin: origin, checkpoint: chosen[1], entries: entries)) }
             }
             for (version, envelope) in zip(signed, envelopes) where !logged.contains(envelope) {
-                throw StoreError(.invalidRequest, "the current version of \(text) by \(version.signature?.author.agency.rawValue ?? "?") is in no cosigned checkpoint of its author's log held here: retry after the next checkpoint round (federation.checkpoint_seconds) — a version written before the logs existed never is")
+                let author = version.signature?.author.agency
+                let name = author?.rawValue ?? "?"
+                // A node that is not the author and never cosigned the author's log (it hears of
+                // the record through a relay) holds no checkpoint that could prove it, and never will.
+                if let author, author != signer.agency,
+                   (try Int.fetchOne(db, sql: "SELECT count(*) FROM log_note WHERE agency = ? AND role = 'witnessed'", arguments: [author.rawValue]) ?? 0) == 0 {
+                    throw StoreError(.invalidRequest, "this node does not witness \(name)'s log (it is not one of \(name)'s peers), so it holds no checkpoint that proves the current version of \(text): export the bundle on \(name)'s node, or on a node that witnesses its log (a peer of \(name)); that bundle verifies anywhere")
+                }
+                throw StoreError(.invalidRequest, "the current version of \(text) by \(name) is in no cosigned checkpoint of its author's log held here: retry after the next checkpoint round (federation.checkpoint_seconds) — a version written before the logs existed never is")
             }
             return EvidenceBundle(format: EvidenceBundle.format, record: text, exportedBy: signer.agency.rawValue,
                                   exportedAt: ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(now) / 1000)),

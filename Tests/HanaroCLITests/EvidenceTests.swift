@@ -252,5 +252,10 @@ struct EvidenceTests {
         // kodit relays it but is not a party: nothing of it on kodit's Agency API.
         let onKodit = try http("GET", federation.apiURL(.kodit) + "/v1/referrals/semas:S-1", headers: auth)
         #expect(onKodit.0 == 404 || !onKodit.1.contains(AgencyAPITests.ownerName), "\(onKodit)")
+        // kamco does not witness semas's log (no link to it): its export says so and where to go,
+        // instead of "retry after the next checkpoint round", which would never succeed.
+        let export = try Hanaro.run(["evidence", "export", "referral/semas/S-1", "--out", federation.dir + "/s1.note", "--config", federation.config(.kamco)])
+        #expect(export.status == 1 && export.stderr.contains("does not witness semas's log") && export.stderr.contains("export the bundle on semas's node"),
+                "\(export.stdout)\(export.stderr)")
     }
 }
