@@ -226,6 +226,11 @@ struct AgencyAPITests {
         #expect(silentCreated == 201, "\(silentBody)")
         let (refusedURL, _) = try http("POST", kamco + "/v1/subscriptions", headers: auth, body: #"{"url":"http://example.org/hook","events":["referral.received"]}"#)
         #expect(refusedURL == 422)
+        // 169.254.169.254 written as the resolver reads it, not as a URL parser does (outside review, session 16).
+        for host in ["0xa9fea9fe", "2852039166", "[::ffff:a9fe:a9fe]", "[fd00:ec2::254]", "100.100.100.200"] {
+            let (status, body) = try http("POST", kamco + "/v1/subscriptions", headers: auth, body: #"{"url":"https://\#(host)/hook","events":["referral.received"]}"#)
+            #expect(status == 422 && body.contains("metadata"), "\(host): \(status) \(body)")
+        }
 
         // No consent: 422, nothing created. A read-only client: 403.
         let business = #""business":{"trade_name":"하나로상회","business_number":"220-81-62517","region":"11"}"#

@@ -70,4 +70,20 @@ struct WebhookURLTests {
     func linkLocal(url: String, accepted: Bool) {
         #expect((AgencyAPI.webhookURLProblem(url, allowHTTP: false) == nil) == accepted, "\(url): \(AgencyAPI.webhookURLProblem(url, allowHTTP: false) ?? "accepted")")
     }
+
+    /// The bypasses an outside review used (session 16): URL parsing sees other hosts, the C
+    /// library's resolver — which AsyncHTTPClient connects through — reads 169.254.169.254 or a
+    /// metadata address. The system resolver itself is asked, as at create and before each delivery.
+    @Test("the host as the resolver reads it: hex, decimal, IPv4-mapped and NAT64 forms of 169.254.169.254, AWS's IPv6 and Alibaba's metadata addresses are forbidden; loopback, private and public ones are not", arguments: [
+        ("0xa9fea9fe", "169.254.169.254"), ("2852039166", "169.254.169.254"), ("0251.0376.0251.0376", "169.254.169.254"), ("169.254.43518", "169.254.169.254"),
+        ("[::ffff:a9fe:a9fe]", "0:0:0:0:0:ffff:a9fe:a9fe"), ("::ffff:169.254.169.254", "0:0:0:0:0:ffff:a9fe:a9fe"), ("64:ff9b::a9fe:a9fe", "64:ff9b:0:0:0:0:a9fe:a9fe"),
+        ("[fd00:ec2::254]", "fd00:ec2:0:0:0:0:0:254"), ("100.100.100.200", "100.100.100.200"), ("0", "0.0.0.0"), ("[fe80::1]", "fe80:0:0:0:0:0:0:1"),
+        ("127.0.0.1", nil), ("2130706433", nil), ("[::1]", nil), ("10.0.0.1", nil), ("192.168.0.10", nil), ("100.100.100.201", nil), ("[2001:db8::1]", nil), ("169.255.0.1", nil),
+    ] as [(String, String?)])
+    func resolvedForms(host: String, forbidden: String?) async {
+        let found = await WebhookAddress.forbidden(host)
+        let resolved = await WebhookAddress.resolve(host) ?? []
+        #expect(found == forbidden, "\(host): \(resolved)")
+        #expect(!resolved.isEmpty, "\(host) does not resolve")
+    }
 }

@@ -8,7 +8,13 @@ extension AgencyAPI {
     /// the signing secret, the only time it is shown.
     func createSubscription(_ body: SubscriptionCreateRequest, client: APIToken) async throws -> Response {
         var errors: [Problem.FieldError] = []
-        if let problem = Self.webhookURLProblem(body.url, allowHTTP: allowHTTPWebhooks) { errors.append(.init(field: "url", reason: problem)) }
+        if let problem = Self.webhookURLProblem(body.url, allowHTTP: allowHTTPWebhooks) {
+            errors.append(.init(field: "url", reason: problem))
+        } else if let host = URL(string: body.url)?.host, let address = await WebhookAddress.forbidden(host) {
+            // The host as the resolver reads it (hex, decimal, IPv4 in IPv6, a name): checked
+            // again before every delivery, since a name may later resolve elsewhere.
+            errors.append(.init(field: "url", reason: "its host \(host.prefix(60)) resolves to \(address), a link-local, unspecified or metadata-service address"))
+        }
         var events = Set<WebhookEventType>()
         for name in body.events {
             guard let event = WebhookEventType(rawValue: name) else {

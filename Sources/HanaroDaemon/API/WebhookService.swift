@@ -105,19 +105,14 @@ public struct WebhookService: Service {
         request.headers.add(name: "webhook-signature", value: Self.signatures(id: delivery.eventID, timestamp: timestamp, body: body, secret: delivery.secret, signer: signer))
         request.body = .bytes(ByteBuffer(bytes: body))
         let result: DeliveryResult
-        do {
-            let response = try await http.execute(request, timeout: Self.timeout)
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            let status = Int(response.status.code)
-            if (200..<300).contains(status) {
-                result = .delivered(status: status)
-            } else if status == 410 {
-                result = .gone
-            } else {
-                result = Self.retry(after: delivery.attempts + 1, status: status, error: "HTTP \(status)", retryAfter: response.headers.first(name: "retry-after"))
-            }
-        } catch {
-            result = Self.retry(after: delivery.attempts + 1, status: nil, error: "\(error)".prefix(200).description, retryAfter: nil)
+        if let host = URL(string: delivery.url)?.host, let address = await WebhookAddress.forbidden(host) {
+            // Resolved again before each attempt: a name that now points at a link-local or
+            // metadata address is never contacted (AsyncHTTPClient resolves once more itself; a
+            // resolver that changes its answer within these milliseconds is not caught).
+            result = Self.retry(after: delivery.attempts + 1, status: nil, error: "the receiver's host resolves to \(address) (link-local, unspecified or metadata): not contacted", retryAfter: nil)
+            logger.warning("webhook receiver resolves to a forbidden address; not contacted", metadata: ["subscription": "\(delivery.subscription)", "address": "\(address)"])
+        } else {
+            result = await send(request, attempts: delivery.attempts)
         }
         switch result {
         case .delivered: metrics.countWebhook(outcome: "delivered")
@@ -133,6 +128,26 @@ public struct WebhookService: Service {
         } catch {
             logger.error("cannot record a webhook attempt", metadata: ["subscription": "\(delivery.subscription)", "reason": "\(error.message)"])
         }
+    }
+
+    /// Sends one attempt and reads its answer.
+    func send(_ request: HTTPClientRequest, attempts: Int) async -> DeliveryResult {
+        let result: DeliveryResult
+        do {
+            let response = try await http.execute(request, timeout: Self.timeout)
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            let status = Int(response.status.code)
+            if (200..<300).contains(status) {
+                result = .delivered(status: status)
+            } else if status == 410 {
+                result = .gone
+            } else {
+                result = Self.retry(after: attempts + 1, status: status, error: "HTTP \(status)", retryAfter: response.headers.first(name: "retry-after"))
+            }
+        } catch {
+            result = Self.retry(after: attempts + 1, status: nil, error: "\(error)".prefix(200).description, retryAfter: nil)
+        }
+        return result
     }
 
     /// The next attempt after `attempts` failed ones: the schedule's delay with ±20 % jitter, or
