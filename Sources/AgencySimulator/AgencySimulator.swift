@@ -14,6 +14,8 @@ public actor AgencySimulator {
     var unlisted: [String: SimulatedProgram] = [:]
     var events: [SimulatedReferralEvent] = []
     var intake: [String: [String: String]] = [:]
+    /// Referral ids the intake refuses (as an agency's validation would: HTTP 400).
+    var refusedAtIntake: Set<String> = []
     var faults = SimulatorFaults()
     var sortedPrograms: [SimulatedProgram]? {
         didSet { if sortedPrograms == nil { programsVersion += 1; renderedProgramPages.removeAll() } }
@@ -204,9 +206,14 @@ extension AgencySimulator {
         }
     }
 
+    /// Makes the intake refuse (or take again) deliveries of one referral.
+    public func refuseAtIntake(_ id: String, _ refuse: Bool = true) {
+        if refuse { refusedAtIntake.insert(id) } else { refusedAtIntake.remove(id) }
+    }
+
     /// Takes a delivery from Hanaro (an upsert keyed by referral id).
     func receive(_ fields: [String: String]) -> Bool {
-        guard let id = fields["rfrlId"], !id.isEmpty else { return false }
+        guard let id = fields["rfrlId"], !id.isEmpty, !refusedAtIntake.contains(id) else { return false }
         intake[id] = fields
         return true
     }

@@ -103,6 +103,47 @@ struct ReferralEndToEndTests {
     }
 }
 
+@Suite("Referrals an intake refuses")
+struct IntakeRefusalTests {
+    @Test("a referral kamco's intake refuses (HTTP 400) is held in quarantine and the ones after it are delivered; a retry delivers it once the intake takes it, and releases the row")
+    func refusedReferralDoesNotBlockTheQueue() async throws {
+        try await SimulatedAgency.with(.kamco, programs: 5) { sim in
+            var data = SyntheticData(seed: 12)
+            var versions: [RecordVersion] = []
+            for id in ["SEMAS-R1", "SEMAS-R2", "SEMAS-R3"] {
+                var draft = data.referralDraft(origin: .semas, referralID: id)
+                draft.target = .kamco
+                draft.consent?.recipient = .kamco
+                versions.append(try RecordVersion.authoring(.createReferral(draft), on: nil, key: RecordKey(kind: .referral, owner: .semas, localID: id),
+                                                            by: .semas, clock: HLCTimestamp(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000))))
+            }
+            try await sim.replica.apply(versions, from: .peer(.semas))
+            await sim.simulator.refuseAtIntake("SEMAS-R2")
+            // The first and third are delivered; the second is held, not in the way.
+            #expect(try await sim.ingest.deliverOutbound() == 2)
+            let intake = await sim.simulator.intakeSnapshot()
+            #expect(intake["SEMAS-R1"] != nil && intake["SEMAS-R2"] == nil && intake["SEMAS-R3"] != nil)
+            let held = try await sim.replica.quarantine()
+            #expect(held.count == 1 && held.first?.recordKey == "referral/semas/SEMAS-R2" && held.first?.code == "intake_refused"
+                    && held.first?.source == .adapter(.kamco, .outbound), "\(held)")
+            #expect(try await sim.ingest.pendingOutbound() == 0)
+            // Refused again on a second run: still one row, its attempts counted.
+            try await sim.replica.apply([try RecordVersion.authoring(.addNote("서류 보완 요청"), on: versions[1], key: versions[1].key, by: .semas,
+                                                                      clock: HLCTimestamp(millisecondsSince1970: UInt64(Date().timeIntervalSince1970 * 1000) + 10))], from: .peer(.semas))
+            #expect(try await sim.ingest.deliverOutbound() == 0)
+            let again = try await sim.replica.quarantine()
+            #expect(again.count == 1 && (again.first?.attempts ?? 0) >= 2, "\(again)")
+            // Once the agency takes it, an admin's retry delivers the current state and releases the row.
+            let retry = QuarantineRetry(replica: sim.replica, localAgency: .kamco, adapters: [.kamco: sim.adapter])
+            await #expect(throws: AdminError.self) { try await retry.retry(id: again[0].id) }
+            await sim.simulator.refuseAtIntake("SEMAS-R2", false)
+            try await retry.retry(id: again[0].id)
+            #expect(await sim.simulator.intakeSnapshot()["SEMAS-R2"] != nil)
+            #expect(try await sim.replica.quarantine().isEmpty)
+        }
+    }
+}
+
 @Suite("Referral events before their referral")
 struct EarlyStatusTests {
     @Test("a status change for a referral this replica does not hold yet is held, then applied when the referral arrives", arguments: [AgencyID.kamco, .kinfa, .ewpc])

@@ -126,6 +126,24 @@ struct ReferralRulesTests {
         }
     }
 
+    @Test("control characters (but tab and line breaks) in a referral's text are refused, naming the field; tab and newlines pass", arguments: ["\u{01}", "\u{00}", "\u{1B}", "\u{7F}", "\u{85}", "\u{0B}"])
+    func controlCharacters(control: String) throws {
+        var data = SyntheticData(seed: 4)
+        var draft = data.referralDraft(origin: .semas, referralID: "R-1")
+        draft.target = .kamco
+        draft.consent?.recipient = .kamco
+        draft.needs.summary = "운전자금" + control + "상담"
+        do {
+            _ = try RecordVersion.authoring(.createReferral(draft), on: nil, key: Self.key, by: .semas, clock: Self.t(1000))
+            Issue.record("accepted U+\(String(control.unicodeScalars.first!.value, radix: 16))")
+        } catch {
+            #expect(error.code == .malformed && error.field == "needs.summary" && error.description.contains("control character"), "\(error)")
+        }
+        draft.needs.summary = "운전자금\t상담\r\n두 번째 줄"
+        let v = try RecordVersion.authoring(.createReferral(draft), on: nil, key: Self.key, by: .semas, clock: Self.t(1000))
+        #expect(throws: ValidationError.self) { try RecordVersion.authoring(.addNote("메모" + control), on: v, key: Self.key, by: .kamco, clock: Self.t(2000)) }
+    }
+
     @Test("a phone number or e-mail typed into a note or the needs is redacted where it is written; the referral is kept")
     func contactsRedactedAtAuthoring() throws {
         var data = SyntheticData(seed: 3)

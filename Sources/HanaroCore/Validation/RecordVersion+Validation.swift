@@ -142,6 +142,26 @@ extension ReferralRecord {
         }
         for entry in needs.entries { try ResidentNumberDetector.refuse(entry.value.summary, field: "needs.summary") }
         for note in notes.elements { try ResidentNumberDetector.refuse(note.text, field: "notes") }
+        // No control characters (but tab and line breaks) in a referral's text: agencies' intakes
+        // refuse them (kamco's XML cannot carry most of them), and a referral no intake takes
+        // would wait forever (outside review, session 16).
+        try Self.refuseControls(originCentre, field: "originCentre")
+        for entry in consent.entries {
+            guard let consent = entry.value else { continue }
+            try Self.refuseControls(consent.purpose, field: "consent.purpose")
+            for item in consent.scope { try Self.refuseControls(item, field: "consent.scope") }
+        }
+        for entry in business.entries {
+            try Self.refuseControls(entry.value.tradeName, field: "business.tradeName")
+            try Self.refuseControls(entry.value.address, field: "business.address")
+        }
+        for entry in needs.entries { try Self.refuseControls(entry.value.summary, field: "needs.summary") }
+        for note in notes.elements { try Self.refuseControls(note.text, field: "notes") }
+        for entry in personal.entries {
+            guard let fields = entry.value.fields else { continue }
+            try Self.refuseControls(fields.ownerName, field: "personal.ownerName")
+            try Self.refuseControls(fields.phone, field: "personal.phone")
+        }
         // Nor a phone number or e-mail address in free text (the authoring node redacts them).
         for entry in needs.entries { try ContactDetector.refuse(entry.value.summary, field: "needs.summary") }
         for note in notes.elements { try ContactDetector.refuse(note.text, field: "notes") }
@@ -151,4 +171,22 @@ extension ReferralRecord {
             try ResidentNumberDetector.refuse(fields.phone, field: "personal.phone")
         }
     }
+}
+
+extension ReferralRecord {
+    /// Refuses C0 control characters other than tab, line feed and carriage return, DEL and the
+    /// C1 controls (U+0080-U+009F) in a referral's text.
+    static func refuseControls(_ text: String?, field: String) throws(ValidationError) {
+        guard let text else { return }
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            if value < 0x20 && value != 0x09 && value != 0x0A && value != 0x0D || (0x7F...0x9F).contains(value) {
+                throw ValidationError(.malformed, field: field, "holds the control character U+\(String(value, radix: 16, uppercase: true).leftPadded(to: 4)); remove it (tab and line breaks are allowed)")
+            }
+        }
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

@@ -29,6 +29,10 @@ public struct ValidationError: Error, Sendable, Hashable, CustomStringConvertibl
         case signatureInvalid = "signature_invalid"
         /// Signed with a key the federation's agency files do not list for that agency.
         case signingKeyUnknown = "signing_key_unknown"
+        /// A referral the agency's own intake refused (HTTP 400, 409, 413, 415 or 422): held for
+        /// that agency while the referrals after it are delivered; delivered again by a retry or
+        /// by the referral's next change.
+        case intakeRefused = "intake_refused"
     }
 
     /// The rule that was broken.

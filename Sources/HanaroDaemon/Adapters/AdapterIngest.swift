@@ -155,14 +155,26 @@ public struct AdapterIngest: Sendable {
     }
 
     /// Delivers to the agency's intake every referral it takes part in (as origin or target) that
-    /// changed since the last delivery, in change-feed order; stops at the first refusal, so a
-    /// failed delivery is retried first next time.
+    /// changed since the last delivery, in change-feed order; stops at the first failure, so a
+    /// failed delivery is retried first next time. A referral the intake refuses as such (HTTP
+    /// 400, 409, 413, 415, 422: ``isRefusalOfTheItem(_:)``) is held in quarantine
+    /// (`intake_refused`, under the outbound stream) and the ones after it go on: one referral the
+    /// agency cannot take must not hold back every later one. It is delivered again by `hanaro
+    /// quarantine retry` or with its next change, which releases the row when the intake takes it.
     /// - Returns: how many referrals were delivered.
     /// - Throws: ``AdapterError``.
     @discardableResult
     public func deliverOutbound(limit: Int = 500) async throws(AdapterError) -> Int {
         var after = try await outboundCursor()
         var delivered = 0
+        var held: [String: Int64] = [:]
+        do {
+            for entry in try await replica.quarantine(state: .held, source: outboundStream, limit: 1000) {
+                if let key = entry.recordKey { held[key] = entry.id }
+            }
+        } catch {
+            throw AdapterError(.store, agency: agency, "cannot read the quarantine: \(error)")
+        }
         while true {
             let page: ChangePage
             do { page = try await replica.changes(after: after, limit: limit) } catch {
@@ -170,8 +182,20 @@ public struct AdapterIngest: Sendable {
             }
             for change in page.changes {
                 if let referral = change.version.referral, let delivery = Self.delivery(referral, to: agency) {
-                    try await adapter.deliver(delivery)
+                    let key = referral.key.description
+                    do {
+                        try await adapter.deliver(delivery)
+                    } catch where Self.isRefusalOfTheItem(error) {
+                        try await holdRefused(key, error: error)
+                        after = change.seq
+                        continue
+                    }
                     delivered += 1
+                    if let id = held.removeValue(forKey: key) {
+                        do { try await replica.releaseQuarantined(id: id) } catch {
+                            throw AdapterError(.store, agency: agency, "cannot release quarantined item \(id): \(error)")
+                        }
+                    }
                 }
                 after = change.seq
             }
@@ -180,6 +204,33 @@ public struct AdapterIngest: Sendable {
             if !page.hasMore { break }
         }
         return delivered
+    }
+
+    /// Whether the intake refused the referral itself (its content), not the delivery: another
+    /// referral may still go through. 404 (a wrong path), 401/403, 408, 429 and 5xx stop the queue.
+    static func isRefusalOfTheItem(_ error: AdapterError) -> Bool {
+        [400, 409, 413, 415, 422].contains(error.httpStatus ?? 0)
+    }
+
+    /// Holds a referral the intake refused: a quarantine row under the outbound stream whose
+    /// payload is the record key (the referral itself stays in the replica, unchanged).
+    func holdRefused(_ key: String, error: AdapterError) async throws(AdapterError) {
+        let refusal = ValidationError(.intakeRefused, record: key,
+                                      "\(agency.rawValue)'s intake refused this referral: \(error.message); the referrals after it were delivered — fix what the agency objects to, then `hanaro quarantine retry ID` (or the referral's next change) delivers it again")
+        do { try await replica.quarantine(source: outboundStream, recordKey: key, payload: Array(key.utf8), error: refusal) } catch {
+            throw AdapterError(.store, agency: agency, "cannot hold the refused referral \(key): \(error)")
+        }
+    }
+
+    /// Delivers a held referral again (its current state); nil when the intake took it.
+    public func redeliver(_ key: RecordKey) async -> String? {
+        let version: RecordVersion?
+        do { version = try await replica.record(key) } catch { return "cannot read \(key): \(error)" }
+        guard let referral = version?.referral, let delivery = Self.delivery(referral, to: agency) else {
+            return "\(key) is no longer a referral \(agency.rawValue) takes part in"
+        }
+        do { try await adapter.deliver(delivery) } catch { return error.message }
+        return nil
     }
 
     /// Referrals this agency takes part in whose latest state it has not received yet (counted

@@ -87,6 +87,14 @@ public struct QuarantineRetry: Sendable {
     private func apply(_ entry: QuarantineEntry, payload: [UInt8]) async throws(AdminError) -> String? {
         do {
             let outcomes: [WriteOutcome]
+            if let agency = entry.source.adapterAgency, entry.source == .adapter(agency, .outbound) {
+                // A referral the agency's intake refused: deliver its current state again.
+                guard let adapter = adapters[agency] else { return "this node no longer runs \(agency.rawValue)'s adapter" }
+                guard let key = entry.recordKey.flatMap({ try? RecordKey(parsing: $0) }) else { return "the held item names no referral" }
+                if let problem = await AdapterIngest(adapter: adapter, replica: replica).redeliver(key) { return problem }
+                try await replica.releaseQuarantined(id: entry.id)
+                return nil
+            }
             if let agency = entry.source.adapterAgency {
                 guard let adapter = adapters[agency] else {
                     return "this node no longer runs \(agency.rawValue)'s adapter, which delivered the item"
