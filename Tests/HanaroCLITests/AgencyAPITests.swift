@@ -365,6 +365,26 @@ struct AgencyAPITests {
             }
         }
         #expect(!semasNode.output.contains("1234567") && !kamcoNode.output.contains("1234567"))
+
+        // Ids in paths are percent-decoded (outside review, session 16): `semas%3AR-1` and a Korean id.
+        #expect(try http("GET", semas + "/v1/referrals/semas%3AR-1", headers: auth).0 == 200)
+        let korean = create.replacingOccurrences(of: "\"R-1\"", with: "\"의뢰-2026-001\"")
+        #expect(try http("POST", semas + "/v1/referrals", headers: auth, body: korean).0 == 201)
+        let escaped = "의뢰-2026-001".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        #expect(try http("GET", semas + "/v1/referrals/semas%3A" + escaped, headers: auth).0 == 200)
+        #expect(try http("PATCH", semas + "/v1/referrals/" + escaped, headers: auth, body: #"{"note":"경로 확인"}"#).0 == 200)
+        #expect(try http("GET", semas + "/v1/referrals/semas%3A%ZZ", headers: auth).0 == 400)
+        // The id the API answered with, sent back, names the same referral; ids that cannot live in a path are refused.
+        let (resent, resentBody) = try http("POST", semas + "/v1/referrals", headers: auth, body: create.replacingOccurrences(of: "\"R-1\"", with: "\"semas:R-1\""))
+        #expect(resent == 200 && Self.json(resentBody)["id"] as? String == "semas:R-1", "\(resentBody)")
+        for id in ["a/b", "R?x=1#f", "kodit:R-9", " R-9", "50%"] {
+            let (status, answer) = try http("POST", semas + "/v1/referrals", headers: auth, body: create.replacingOccurrences(of: "\"R-1\"", with: "\"\(id)\""))
+            #expect(status == 422 && answer.contains(#""field":"id""#), "\(id): \(status) \(answer)")
+        }
+        // A control character in the needs: 422, nothing created.
+        let control = create.replacingOccurrences(of: "\"R-1\"", with: "\"R-CTL\"").replacingOccurrences(of: #""contact":{"#, with: #""needs":{"categories":["금융"],"summary":"상담\u0001요약"},"contact":{"#)
+        let (controlStatus, controlAnswer) = try http("POST", semas + "/v1/referrals", headers: auth, body: control)
+        #expect(controlStatus == 422 && controlAnswer.contains("control character"), "\(controlAnswer)")
     }
 }
 

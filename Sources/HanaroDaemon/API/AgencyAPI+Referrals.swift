@@ -89,7 +89,8 @@ extension AgencyAPI {
                 throw Problem.unprocessable("Idempotency-Key contains a 주민등록번호; use a random key such as a UUID", field: "Idempotency-Key")
             }
         }
-        let localID = body.id ?? idempotencyKey.map { Self.referralID(agency: agency, client: client.name, idempotencyKey: $0) }
+        if let id = body.id, let problem = Self.clientIDProblem(Self.ownLocalID(id, agency: agency)) { throw Problem.unprocessable(problem, field: "id") }
+        let localID = body.id.map { Self.ownLocalID($0, agency: agency) } ?? idempotencyKey.map { Self.referralID(agency: agency, client: client.name, idempotencyKey: $0) }
             ?? "\(agency.rawValue.uppercased())-API-\(UUID().uuidString.prefix(13).lowercased())"
         let key = RecordKey(kind: .referral, owner: agency, localID: localID)
         do { try key.validate() } catch { throw Problem.unprocessable(error.message, field: "id") }
@@ -122,6 +123,22 @@ extension AgencyAPI {
             throw Problem(409, "id-taken", "The referral id is taken", detail)
         }
         return try await referralResponse(key, client: client, status: 200)
+    }
+
+    /// A client's id for its referral without this agency's prefix: `semas:R-1`, the id the API
+    /// answers with, names the same referral as `R-1` (a client that sends back what it was given
+    /// must not make a second referral `semas:semas:R-1`).
+    static func ownLocalID(_ id: String, agency: AgencyID) -> String {
+        id.hasPrefix(agency.rawValue + ":") ? String(id.dropFirst(agency.rawValue.count + 1)) : id
+    }
+
+    /// Why a client's referral id is refused, or nil. It goes into paths (`/v1/referrals/{id}`)
+    /// and `origin:local-id` names: no `:` `/` `?` `#` `%`, no white space at either end.
+    static func clientIDProblem(_ id: String) -> String? {
+        if id.isEmpty || id.utf8.count > 200 { return "must be 1 to 200 bytes" }
+        if let bad = id.first(where: { ":/?#%".contains($0) }) { return "must not hold \"\(bad)\" (ids appear in paths and as origin:id)" }
+        if id.first!.isWhitespace || id.last!.isWhitespace { return "must not begin or end with white space" }
+        return nil
     }
 
     /// The id a create without one gets from its `Idempotency-Key`: the same for the same client

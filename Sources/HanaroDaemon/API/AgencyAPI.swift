@@ -64,7 +64,7 @@ public struct AgencyAPI: Sendable {
         }
         v1.get("programs/:agency/:id") { request, context in
             await handle(request, .read, "programs.show") { _ in
-                try await program(agency: context.parameters.get("agency") ?? "", id: context.parameters.get("id") ?? "")
+                try await program(agency: try Self.pathParameter(context.parameters.get("agency")), id: try Self.pathParameter(context.parameters.get("id")))
             }
         }
         v1.post("eligibility") { request, _ in
@@ -84,13 +84,13 @@ public struct AgencyAPI: Sendable {
         }
         v1.get("referrals/:id") { request, context in
             await handle(request, .refer, "referral.show", audited: true) { client in
-                let key = try await referralKey(context.parameters.get("id") ?? "")
+                let key = try await referralKey(try Self.pathParameter(context.parameters.get("id")))
                 return try await referralResponse(key, client: client, status: 200)
             }
         }
         v1.patch("referrals/:id") { request, context in
             await handle(request, .refer, "referral.update", audited: true) { client in
-                try await updateReferral(context.parameters.get("id") ?? "", try await Self.decode(ReferralUpdateRequest.self, request), client: client)
+                try await updateReferral(try Self.pathParameter(context.parameters.get("id")), try await Self.decode(ReferralUpdateRequest.self, request), client: client)
             }
         }
         v1.post("subscriptions") { request, _ in
@@ -107,7 +107,7 @@ public struct AgencyAPI: Sendable {
         }
         v1.delete("subscriptions/:id") { request, context in
             await handle(request, .subscribe, "subscription.delete") { client in
-                let id = context.parameters.get("id") ?? ""
+                let id = try Self.pathParameter(context.parameters.get("id"))
                 guard try await replica.subscriptions().contains(where: { $0.id == id && $0.client == client.name }) else {
                     throw Problem.notFound("no subscription \(id) of this client")
                 }
@@ -258,4 +258,16 @@ extension String {
     }
 
     func ifEmpty(_ replacement: String) -> String { isEmpty ? replacement : self }
+}
+
+extension AgencyAPI {
+    /// A path parameter, percent-decoded (Hummingbird's router hands segments over as sent:
+    /// `semas%3AR-1` and Korean ids written as UTF-8 escapes must name the same referral as
+    /// their decoded form).
+    static func pathParameter(_ text: String?) throws -> String {
+        guard let text, let decoded = text.removingPercentEncoding else {
+            throw Problem.badRequest("the path holds a malformed % escape", field: "path")
+        }
+        return decoded
+    }
 }

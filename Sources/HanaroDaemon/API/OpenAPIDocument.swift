@@ -1516,7 +1516,10 @@ enum OpenAPIDocument {
             "properties": {
               "id": {
                 "type": "string",
-                "description": "의뢰 기관의 로컬 ID. 없으면 생성된다. 같은 id와 같은 내용으로 다시 POST하면 기존 의뢰를 200으로 돌려준다."
+                "minLength": 1,
+                "maxLength": 200,
+                "pattern": "^[^:/?#%\\s](?:[^:/?#%]*[^:/?#%\\s])?$|^[a-z]+:[^:/?#%\\s](?:[^:/?#%]*[^:/?#%\\s])?$",
+                "description": "의뢰 기관의 로컬 ID (: / ? # % 불가, 앞뒤 공백 불가; 경로에 쓰인다). 이 기관의 접두어가 붙은 형태(semas:R-1)는 R-1과 같다. 없으면 생성된다. 같은 id와 같은 내용으로 다시 POST하면 기존 의뢰를 200으로 돌려준다."
               },
               "target": {
                 "$ref": "#/components/schemas/AgencyID"
