@@ -24,6 +24,11 @@ enum ReplicaSchema {
         }
         migrator.registerMigration("v7-compact-signatures", migrate: compactSignatures)
         migrator.registerMigration("v8-search-facets") { db in try db.execute(sql: v8) }
+        // An agency's item is held in one row whatever its content (`WriteSession.quarantine`):
+        // found by source and key among the held rows.
+        migrator.registerMigration("v9-quarantine-by-key") { db in
+            try db.execute(sql: "CREATE INDEX quarantine_by_key ON quarantine(source, record_key, state)")
+        }
         return migrator
     }
 

@@ -299,13 +299,30 @@ struct WriteSession {
         // Keyed, so that the file holds no plain hash of a payload that may carry personal data.
         let fingerprint = key.fingerprint(payload)
         let sealed = try key.seal(payload, context: "quarantine:\(source.rawValue)")
+        let shownKey = recordKey.map(ResidentNumberDetector.withheld), reason = ResidentNumberDetector.withheld(error.description)
+        // An agency's item is one row however its content moves between polls (a view counter,
+        // a changed date): the row held for the same item — its record key, or for an item
+        // without an id the same reason (which names its position) — takes the newest payload
+        // and counts an attempt. Peers' versions stay one row per payload: two held versions of
+        // one record (a clock skew) must each be retried.
+        if source.adapterAgency != nil,
+           let held = try Int64.fetchOne(db.cachedStatement(sql: shownKey == nil
+                ? "SELECT id FROM quarantine WHERE source = ? AND record_key IS NULL AND code = ? AND reason = ? AND state = 'held' ORDER BY id DESC LIMIT 1"
+                : "SELECT id FROM quarantine WHERE source = ? AND record_key = ? AND state = 'held' ORDER BY id DESC LIMIT 1"),
+                                         arguments: shownKey == nil ? [source.rawValue, error.code.rawValue, reason] : [source.rawValue, shownKey]),
+           try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM quarantine WHERE source = ? AND fingerprint = ? AND id != ?"),
+                              arguments: [source.rawValue, fingerprint, held]) == nil {
+            try db.cachedStatement(sql: """
+                UPDATE quarantine SET fingerprint = ?, sealed_payload = ?, code = ?, reason = ?, attempts = attempts + 1, last_seen = ? WHERE id = ?
+                """).execute(arguments: [fingerprint, sealed, error.code.rawValue, reason, Int64(now), held])
+            return
+        }
         try db.cachedStatement(sql: """
             INSERT INTO quarantine(source, record_key, fingerprint, sealed_payload, code, reason, first_seen, last_seen)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(source, fingerprint) DO UPDATE SET attempts = attempts + 1, last_seen = excluded.last_seen,
               code = excluded.code, reason = excluded.reason, state = 'held'
-            """).execute(arguments: [source.rawValue, recordKey.map(ResidentNumberDetector.withheld), fingerprint, sealed, error.code.rawValue,
-                                  ResidentNumberDetector.withheld(error.description), Int64(now), Int64(now)])
+            """).execute(arguments: [source.rawValue, shownKey, fingerprint, sealed, error.code.rawValue, reason, Int64(now), Int64(now)])
     }
 
     /// Appends one audit entry, chained to the previous one, in this transaction.

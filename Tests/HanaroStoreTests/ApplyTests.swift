@@ -275,4 +275,36 @@ struct ApplyTests {
         #expect(replica.commitGeneration == start + 1)
     }
 
+
+    @Test("an agency's bad item is one quarantine row however its content moves between polls (a view counter): attempts count, the newest payload is kept; without an id, the same position is the same row; a peer's versions stay one row each")
+    func quarantineOneRowPerItem() async throws {
+        let dir = TemporaryDirectory()
+        let replica = try Replica.temporary(in: dir)
+        let key = RecordKey(kind: .program, owner: .kinfa, localID: "4103")
+        let missing = ValidationError(.malformed, record: key.description, field: "title", "pblancNm is missing")
+        let noID = ValidationError(.malformed, "no readable id (item 2 of page 1)")
+        for views in [11, 12, 13] {
+            try await replica.author([AuthoredEdit(key: key, refused: missing, raw: Array(#"{"inqireCo":"\#(views)","pblancId":"4103"}"#.utf8)),
+                                      AuthoredEdit(key: nil, refused: noID, raw: Array(#"{"inqireCo":"\#(views)"}"#.utf8))],
+                                     by: .kinfa, source: .adapter(.kinfa, .programs))
+        }
+        let held = try await replica.quarantine()
+        #expect(held.count == 2, "\(held.map { "\($0.recordKey ?? "-") \($0.attempts)" })")
+        #expect(held.allSatisfy { $0.attempts == 3 })
+        let row = try #require(held.first { $0.recordKey == key.description })
+        #expect(try await replica.quarantinedPayload(id: row.id) == Array(#"{"inqireCo":"13","pblancId":"4103"}"#.utf8))
+        // Another position without an id is another row.
+        try await replica.author([AuthoredEdit(key: nil, refused: ValidationError(.malformed, "no readable id (item 5 of page 1)"), raw: Array("{}".utf8))],
+                                 by: .kinfa, source: .adapter(.kinfa, .programs))
+        #expect(try await replica.quarantine().count == 3)
+        // From a peer, two different payloads of one record are two rows (each is retried).
+        var data = SyntheticData(seed: 14)
+        let first = data.programVersion(owner: .semas, nativeID: "ahead", at: hlc(UInt64(Date().timeIntervalSince1970 * 1000) + 7_200_000))
+        var content = first.program!
+        content.title += " (개정)"
+        let second = try RecordVersion.authoring(.publishProgram(content), on: first, key: first.key, by: .semas, clock: hlc(UInt64(Date().timeIntervalSince1970 * 1000) + 7_300_000))
+        #expect(try await replica.apply([first], from: .peer(.semas)).first.map { if case .quarantined = $0 { true } else { false } } == true)
+        try await replica.apply([second], from: .peer(.semas))
+        #expect(try await replica.quarantine().filter { $0.source == .peer(.semas) }.count == 2)
+    }
 }
