@@ -48,7 +48,7 @@ struct Demo: AsyncParsableCommand {
         let federation = DemoFederation(dir: dir, programs: programs)
         try federation.prepare()
         Output.line("hanaro demo: six simulated agencies and six nodes (real processes, mutual TLS on loopback) in \(dir)")
-        Output.line("the Agency API (kamco's node): \(federation.apiURL)/v1/programs?q=창업 with the bearer token in \(dir)/api-token"
+        Output.line("the Agency API (kamco's node): \(federation.apiURL)/v1/programs?q=%EC%B0%BD%EC%97%85 (창업) with the bearer token in \(dir)/api-token"
                     + (keep ? "" : " (the directory is removed at the end; --keep keeps it)"))
         if duration == nil { Output.line("running until Ctrl-C (or SIGTERM), then a summary of the last reports; --duration 30s stops by itself and checks convergence") }
         DemoStop.install()

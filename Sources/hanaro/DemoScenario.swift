@@ -6,6 +6,7 @@ import Crypto
 import Hummingbird
 import HTTPTypes
 import Synchronization
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -385,9 +386,13 @@ final class DemoWebhookReceiver: Sendable {
             return Response(status: .noContent)
         }
         let ready = AsyncStream<Int>.makeStream()
+        // Quiet: stopping it when the demo ends is not worth a log line (Hummingbird reports the
+        // cancelled child channel at error level).
+        var logger = Logger(label: "demo-webhooks")
+        logger.logLevel = .critical
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "demo-webhooks"),
-                              onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) })
-        let task = Task { do { try await app.runService() } catch {} }
+                              onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        let task = Task { do { try await app.runService(gracefulShutdownSignals: []) } catch {} }
         var iterator = ready.stream.makeAsyncIterator()
         let bound = await iterator.next() ?? 0
         port.withLock { $0 = bound }

@@ -112,6 +112,22 @@ struct CLITests {
         #expect(keyText.hasPrefix("PRIVATE+KEY+semas+") && keyText.split(separator: "\n").count == 1, "\(keyText.count) bytes")
     }
 
+    @Test("hanaro demo without --duration stops on SIGTERM after its webhook receiver ran: the processes stop and the summary is printed (outside review, session 16: it ignored SIGTERM)")
+    func demoStopsOnSIGTERM() async throws {
+        let log = NSTemporaryDirectory() + "hanaro-demo-term-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let demo = try ChildProcess(Hanaro.executable, ["demo", "--programs", "100"], logPath: log)
+        let delivered = await demo.line { $0.contains("webhook delivered to kamco's receiver") }
+        #expect(delivered != nil, "\(demo.output.suffix(2000))")
+        let exit = await demo.terminate(grace: .seconds(60))
+        // Stopped early, it says whether the nodes had converged by then (exit 0) or not yet (1); never killed.
+        #expect(exit.reason == .exit && exit.status <= 1, "\(exit) \(demo.output.suffix(1500))")
+        #expect(demo.output.contains("every node exited 0 on SIGTERM") || demo.output.contains("every process was stopped"), "\(demo.output.suffix(1500))")
+        #expect(!demo.output.contains(" error demo-webhooks"), "the receiver's own stop is not an error")
+        // Its printed URL is one a client can send as is (percent-encoded, not raw UTF-8).
+        #expect(demo.output.contains("/v1/programs?q=%EC%B0%BD%EC%97%85"), "\(demo.output.prefix(600))")
+    }
+
     @Test("hanaro demo refuses a malformed duration with one line and a non-zero exit")
     func demoBadDuration() throws {
         let result = try Hanaro.run(["demo", "--duration", "soon"])
