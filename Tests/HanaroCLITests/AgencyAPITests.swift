@@ -103,6 +103,10 @@ struct AgencyAPITests {
         let (badStatus, badBody) = try http("GET", api + "/v1/programs?region=99", headers: auth)
         #expect(badStatus == 400 && (Self.json(badBody)["errors"] as? [[String: Any]])?.first?["field"] as? String == "region", "\(badBody)")
         #expect(try http("GET", api + "/v1/programs?cursor=bogus", headers: auth).0 == 400)
+        // Every field sent, the unset ones empty (a form, a data.go.kr-style client): no filter, not 400.
+        let (emptyStatus, emptyBody) = try http("GET", api + "/v1/programs?q=&region=&ksic=&category=&agency=&open_on=&limit=&cursor=", headers: auth)
+        let unfiltered = try http("GET", api + "/v1/programs", headers: auth).1
+        #expect(emptyStatus == 200 && Self.ids(emptyBody) == Self.ids(unfiltered), "\(emptyBody)")
         #expect(try http("GET", api + "/v1/programs/kodit/K-1", headers: auth).0 == 200)
         #expect(try http("GET", api + "/v1/programs/kodit/nope", headers: auth).0 == 404)
         // Unknown paths and wrong methods: problem documents, 405 naming the methods the path takes.
@@ -237,6 +241,14 @@ struct AgencyAPITests {
         let consent = #""consent":{"scope":["contact","business"],"recipient":"kamco","purpose":"채무조정 상담","retain_until":"2027-12-31"}"#
         let (noConsent, noConsentBody) = try http("POST", semas + "/v1/referrals", headers: auth, body: #"{"id":"R-1","target":"kamco","centre":"서울중부센터",\#(business)}"#)
         #expect(noConsent == 422 && noConsentBody.contains("consent"), "\(noConsentBody)")
+        // A consent missing a part is as none (422 consent-missing, naming it); a body that is no object, or a wrong type, says what to fix.
+        let partial = #"{"id":"R-1","target":"kamco","centre":"서울중부센터",\#(business),"consent":{"scope":["business"],"recipient":"kamco","retain_until":"2027-12-31"}}"#
+        let (partialStatus, partialBody) = try http("POST", semas + "/v1/referrals", headers: auth, body: partial)
+        #expect(partialStatus == 422 && partialBody.contains("consent-missing") && partialBody.contains("consent.purpose"), "\(partialBody)")
+        let (arrayStatus, arrayBody) = try http("POST", semas + "/v1/referrals", headers: auth, body: "[]")
+        #expect(arrayStatus == 400 && arrayBody.contains("must be a JSON object") && !arrayBody.contains("Dictionary"), "\(arrayBody)")
+        let (typeStatus, typeBody) = try http("POST", semas + "/v1/referrals", headers: auth, body: #"{"id":"R-1","target":"kamco","centre":7}"#)
+        #expect(typeStatus == 400 && typeBody.contains("centre has the wrong type: a string expected"), "\(typeBody)")
         #expect(try http("POST", semas + "/v1/referrals", headers: ["Authorization": "Bearer \(reader)"], body: "{}").0 == 403)
         // With consent: 201; the same create again: 200, still one referral.
         let create = #"{"id":"R-1","target":"kamco","centre":"서울중부센터",\#(business),\#(consent),"contact":{"owner_name":"\#(Self.ownerName)","phone":"010-1234-5678"}}"#
@@ -366,6 +378,7 @@ struct AgencyAPITests {
         }
         #expect(!semasNode.output.contains("1234567") && !kamcoNode.output.contains("1234567"))
 
+        #expect(try http("GET", semas + "/v1/referrals?direction=&status=&limit=&cursor=", headers: auth).0 == 200)
         // Ids in paths are percent-decoded (outside review, session 16): `semas%3AR-1` and a Korean id.
         #expect(try http("GET", semas + "/v1/referrals/semas%3AR-1", headers: auth).0 == 200)
         let korean = create.replacingOccurrences(of: "\"R-1\"", with: "\"의뢰-2026-001\"")

@@ -223,11 +223,36 @@ public struct AgencyAPI: Sendable {
         do {
             return try APIWire.decoder.decode(T.self, from: Data(buffer.readableBytesView))
         } catch let DecodingError.keyNotFound(key, context) {
-            throw Problem.badRequest("\(Self.path(context.codingPath + [key])) is required", field: Self.path(context.codingPath + [key]))
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw Problem.badRequest("\(Self.path(context.codingPath)) has the wrong type (\(context.debugDescription))", field: Self.path(context.codingPath))
+            let field = Self.path(context.codingPath + [key])
+            if field.hasPrefix("consent.") {
+                // A consent without one of its parts is no consent (as none at all: 422).
+                throw Problem(422, "consent-missing", "The owner's consent is incomplete",
+                              "\(field) is required: a consent (개인정보 제3자 제공 동의) states scope, recipient, purpose and retain_until",
+                              errors: [.init(field: field, reason: "required")])
+            }
+            throw Problem.badRequest("\(field) is required", field: field)
+        } catch let DecodingError.typeMismatch(expected, context), let DecodingError.valueNotFound(expected, context) {
+            guard !context.codingPath.isEmpty else {
+                throw Problem.badRequest("the body must be a JSON object as the OpenAPI document describes (GET /openapi.json)")
+            }
+            throw Problem.badRequest("\(Self.path(context.codingPath)) has the wrong type: \(Self.kind(expected)) expected", field: Self.path(context.codingPath))
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            // A number where a whole one is expected (1.5, 1e400), and the like.
+            throw Problem.badRequest("\(Self.path(context.codingPath)) is not a valid value of its type (see GET /openapi.json)", field: Self.path(context.codingPath))
         } catch {
             throw Problem.badRequest("the body must be a JSON object as the OpenAPI document describes (GET /openapi.json)")
+        }
+    }
+
+    /// What a decoding error expected, in the API's words.
+    static func kind(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Int64.Type, is UInt.Type, is Int32.Type: "a whole number"
+        case is Double.Type: "a number"
+        case is Bool.Type: "true or false"
+        case is [Any].Type: "an array"
+        default: String(describing: type).hasPrefix("Array") ? "an array" : "an object"
         }
     }
 

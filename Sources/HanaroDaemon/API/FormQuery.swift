@@ -28,9 +28,12 @@ struct FormQuery {
         }
     }
 
-    /// The first value given for `name` (as Hummingbird's `get`), nil when absent.
+    /// The first value given for `name` (as Hummingbird's `get`), nil when absent or empty: a
+    /// form or a data.go.kr-style client sends every field, the unset ones empty
+    /// (`?q=&region=&ksic=`), and an empty filter means no filter.
     func get(_ name: String) -> String? {
-        pairs.first { $0.name == name }?.value
+        guard let value = pairs.first(where: { $0.name == name })?.value, !value.isEmpty else { return nil }
+        return value
     }
 
     static func decode(_ text: Substring) -> String? {
