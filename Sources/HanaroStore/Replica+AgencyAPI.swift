@@ -234,8 +234,13 @@ extension Replica {
             // 100,000 matches of a common word took ~170 ms. A query with fewer matches than a
             // window is ranked exactly. One pass reads a window's ids and scores, newest first
             // (FTS5 walks its doclist backwards, no sort); the page is ordered here.
-            let rank = "\(SearchRank.functionName)(program_fts, 3.0, 1.0\(String(repeating: ", ?", count: window.hits.count)))"
-            let rankArguments = window.hits.map(\.databaseValue)
+            // bm25's N and avgdl: the cursor's, else read now (in this read, as the counts are).
+            if window.stats == nil {
+                window.stats = try String.fetchOne(db, sql: "SELECT \(SearchRank.statsFunctionName)(program_fts) FROM program_fts WHERE program_fts MATCH ? LIMIT 1",
+                                                   arguments: [match])
+            }
+            let rank = "\(SearchRank.functionName)(program_fts, 3.0, 1.0\(String(repeating: ", ?", count: window.hits.count + (window.stats == nil ? 0 : 1))))"
+            let rankArguments = window.hits.map(\.databaseValue) + (window.stats.map { [$0.databaseValue] } ?? [])
             var items: [ProgramHit] = []
             var next: String?
             while items.count < limit {
@@ -266,7 +271,7 @@ extension Replica {
                 } else if scored.isEmpty {
                     // Every match of this window was withdrawn or retitled since the last page.
                     guard window.floor! > 1 else { break }
-                    window = Window(ceiling: window.floor! - 1, hits: window.hits)
+                    window = Window(ceiling: window.floor! - 1, hits: window.hits, stats: window.stats)
                     continue
                 }
                 scored.sort { ($0.score, $0.id) < ($1.score, $1.id) }
@@ -287,7 +292,7 @@ extension Replica {
                 }
                 // This window is done: the next one lies below it.
                 guard window.floor! > 1 else { break }
-                window = Window(ceiling: window.floor! - 1, hits: window.hits)
+                window = Window(ceiling: window.floor! - 1, hits: window.hits, stats: window.stats)
                 if items.count == limit {
                     // The page is full exactly at a window's end: the next page starts below it.
                     let more = try Int64.fetchOne(db, sql: """
@@ -309,13 +314,19 @@ extension Replica {
         var score: Double?
         var id: Int64?
         var hits: [Int64] = []
+        /// The index's row count and token total the window is ranked with (`"rows tokens"`,
+        /// ``SearchRank/statsFunctionName``): nil until read.
+        var stats: String?
     }
 
     static let firstWindow = Window(ceiling: Int64.max)
 
     static func windowCursor(_ window: Window) -> String {
         var parts = [String(window.ceiling), window.floor.map(String.init) ?? "", window.score.map { String($0.bitPattern, radix: 16) } ?? "", window.id.map(String.init) ?? ""]
-        if !window.hits.isEmpty { parts.append(window.hits.map(String.init).joined(separator: ",")) }
+        if !window.hits.isEmpty {
+            parts.append(window.hits.map(String.init).joined(separator: ","))
+            if let stats = window.stats { parts.append(stats.replacingOccurrences(of: " ", with: ",")) }
+        }
         return Data(("w:" + parts.joined(separator: ":")).utf8).base64URLEncoded
     }
 
@@ -323,9 +334,15 @@ extension Replica {
         guard let text = Data(base64URLEncoded: cursor).flatMap({ String(data: $0, encoding: .utf8) }), text.hasPrefix("w:") else { return nil }
         let parts = text.dropFirst(2).split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         // Four parts: a cursor of an earlier version, without counts (they are counted anew).
-        guard parts.count == 4 || parts.count == 5, let ceiling = Int64(parts[0]) else { return nil }
+        // Six: with the index's statistics (a cursor of this version).
+        guard (4...6).contains(parts.count), let ceiling = Int64(parts[0]) else { return nil }
         var window = Window(ceiling: ceiling)
-        if parts.count == 5 {
+        if parts.count == 6 {
+            let stats = parts[5].split(separator: ",", omittingEmptySubsequences: false).map { Int64($0) }
+            guard stats.count == 2, let rows = stats[0], let tokens = stats[1], rows >= 1, tokens >= 0 else { return nil }
+            window.stats = "\(rows) \(tokens)"
+        }
+        if parts.count >= 5 {
             guard parts[4].utf8.count <= SearchText.maxTerms * 20 else { return nil }
             let hits = parts[4].split(separator: ",", omittingEmptySubsequences: false).map { Int64($0) }
             guard !hits.isEmpty, hits.count <= SearchText.maxTerms, hits.allSatisfy({ ($0 ?? -1) >= 0 }) else { return nil }

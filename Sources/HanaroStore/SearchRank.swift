@@ -24,6 +24,13 @@ enum SearchRank {
     /// `LocalDate` ordinal), from ``RowPeriods``; see ``openOn``.
     static let openFunctionName = "hanaro_open"
 
+    /// `hanaro_stats(program_fts)`: the index's row count and its text columns' total size in
+    /// tokens, as `"rows tokens"` — bm25's `N` and `avgdl`, read once for a search's first page
+    /// and carried by its cursor, so that programs indexed while a client pages (which move both)
+    /// do not reorder the matches of the window being paged (outside review, session 16: pages
+    /// repeated and skipped programs).
+    static let statsFunctionName = "hanaro_stats"
+
     /// Registers ``functionName`` on a connection (every connection: the readers search), with the
     /// lengths its replica's connections share — on read-only connections only: a writer ranking
     /// inside a transaction that rolls back could keep the length of an id that is then reused.
@@ -39,6 +46,7 @@ enum SearchRank {
             if let userData { Unmanaged<RowPeriods>.fromOpaque(userData).release() }
         }
         if registered != SQLITE_OK { Unmanaged<RowPeriods>.fromOpaque(periods).release() }
+        _ = api.pointee.xCreateFunction(UnsafeMutablePointer(mutating: api), statsFunctionName, nil, stats, nil)
         guard db.configuration.readonly else {
             _ = api.pointee.xCreateFunction(UnsafeMutablePointer(mutating: api), functionName, nil, bm25, nil)
             return
@@ -62,6 +70,18 @@ enum SearchRank {
         let periods = Unmanaged<RowPeriods>.fromOpaque(userData).takeUnretainedValue()
         let day = sqlite3_value_int64(value)
         sqlite3_result_int(result, periods.isOpen(api.xRowid(context), on: day) ? 1 : 0)
+    }
+
+    static let stats: fts5_extension_function = { api, context, result, _, _ in
+        guard let api = api?.pointee, let context else { return }
+        var rows: sqlite3_int64 = 0, title: sqlite3_int64 = 0, summary: sqlite3_int64 = 0
+        guard api.xRowCount(context, &rows) == SQLITE_OK, api.xColumnTotalSize(context, 0, &title) == SQLITE_OK,
+              api.xColumnTotalSize(context, 1, &summary) == SQLITE_OK else {
+            sqlite3_result_error(result, "hanaro_stats: FTS5 refused a statistic", -1)
+            return
+        }
+        let text = "\(rows) \(title + summary)"
+        sqlite3_result_text(result, text, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
     }
 
     /// The function: `-Σ idf(p) · f(p)(k1 + 1) / (f(p) + k1(1 - b + b·D/avgdl))` over the phrases
@@ -101,8 +121,20 @@ enum SearchRank {
         let phrases = Int(api.xPhraseCount(context))
         let argumentCount = Int(count)
         func argument(_ index: Int) -> Double? {
-            guard index < argumentCount, let values, let value = values[index], sqlite3_value_type(value) != SQLITE_NULL else { return nil }
+            guard index < argumentCount, let values, let value = values[index] else { return nil }
+            let type = sqlite3_value_type(value)
+            guard type == SQLITE_INTEGER || type == SQLITE_FLOAT else { return nil }
             return sqlite3_value_double(value)
+        }
+        // Last, optionally, the text "rows tokens" a first page ranked with
+        // (``statsFunctionName``): a cursor's next page ranks with the same N and avgdl.
+        if argumentCount > 2, let values, let last = values[argumentCount - 1], sqlite3_value_type(last) == SQLITE_TEXT,
+           let text = sqlite3_value_text(last) {
+            let parts = String(cString: text).split(separator: " ").compactMap { Int64($0) }
+            if parts.count == 2, parts[0] >= 1, parts[1] >= 0 {
+                rows = parts[0]
+                tokens = parts[1]
+            }
         }
         // As bm25(): a column's weight is its argument (NULL reads as 0), 1 without one; the
         // third column (facets) weighs nothing.

@@ -337,6 +337,36 @@ struct SearchIndexTests {
         #expect(try await replica.searchPrograms(query).items.map(\.program.nativeID).contains("K-new"))
     }
 
+    @Test("pages rank with the N and mean length their first page read: programs indexed while a client pages (long ones, moving both) neither repeat nor skip a match of the window (outside review, session 16)")
+    func pagingKeepsItsStatistics() async throws {
+        let dir = TemporaryDirectory("search")
+        let replica = try Replica.temporary(in: dir)
+        // Matches whose order depends on the mean length and on N: short texts with one hit of
+        // each word, long texts with several, in between.
+        var originals: [ProgramRecord] = []
+        for i in 0..<24 {
+            let filler = String(repeating: "자료 ", count: (i % 6) * 12)
+            let words = String(repeating: "창업 ", count: 1 + i % 4) + String(repeating: "지원 ", count: 1 + (i / 4) % 3)
+            originals.append(program(.semas, "S-\(i)", "공고 \(i)", summary: words + filler))
+        }
+        try await replica.author(originals.map { AuthoredEdit(key: $0.key, edit: .publishProgram($0)) }, by: .semas)
+        var query = ProgramQuery()
+        query.text = "창업 지원"
+        query.limit = 2
+        var seen: [String] = []
+        var page = try await replica.searchPrograms(query)
+        seen += page.items.map(\.program.nativeID)
+        // Then 300 long programs holding 지원 only (not 창업): N, the mean length and 지원's weight all move.
+        let noise = (0..<300).map { program(.kodit, "K-\($0)", "기타 \($0)", summary: String(repeating: "지원 안내 자료 ", count: 40)) }
+        try await replica.author(noise.map { AuthoredEdit(key: $0.key, edit: .publishProgram($0)) }, by: .kodit)
+        while let cursor = page.nextCursor, seen.count < 100 {
+            query.cursor = cursor
+            page = try await replica.searchPrograms(query)
+            seen += page.items.map(\.program.nativeID)
+        }
+        #expect(seen.count == 24 && Set(seen) == Set(originals.map(\.nativeID)), "\(seen.count) seen, \(seen.count - Set(seen).count) repeated: \(seen)")
+    }
+
     /// The live matcher a replica keeps changes in place: subscriptions added and removed in any
     /// order match exactly what checking every active one finds, a snapshot taken before a change
     /// (a write transaction in progress) keeps matching what it was made with, and tombstones ask
