@@ -1482,6 +1482,8 @@ enum OpenAPIDocument {
               },
               "purpose": {
                 "type": "string",
+                "minLength": 1,
+                "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$",
                 "description": "이용 목적."
               },
               "retain_until": {
@@ -1495,8 +1497,7 @@ enum OpenAPIDocument {
               "recipient",
               "purpose",
               "retain_until"
-            ],
-            "additionalProperties": false
+            ]
           },
           "ReferralStatus": {
             "type": "string",
@@ -1526,6 +1527,8 @@ enum OpenAPIDocument {
               },
               "centre": {
                 "type": "string",
+                "minLength": 1,
+                "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$",
                 "description": "의뢰하는 센터 (지점)."
               },
               "business": {
@@ -1533,6 +1536,8 @@ enum OpenAPIDocument {
                 "properties": {
                   "trade_name": {
                     "type": "string",
+                    "minLength": 1,
+                    "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$",
                     "description": "상호."
                   },
                   "business_number": {
@@ -1571,6 +1576,7 @@ enum OpenAPIDocument {
                   },
                   "summary": {
                     "type": "string",
+                    "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$",
                     "description": "상담 요약."
                   }
                 },
@@ -1881,6 +1887,7 @@ enum OpenAPIDocument {
               "note": {
                 "type": "string",
                 "maxLength": 2000,
+                "pattern": "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$",
                 "description": "추가할 메모."
               }
             },
