@@ -379,6 +379,16 @@ struct AgencyAPITests {
         #expect(!semasNode.output.contains("1234567") && !kamcoNode.output.contains("1234567"))
 
         #expect(try http("GET", semas + "/v1/referrals?direction=&status=&limit=&cursor=", headers: auth).0 == 200)
+        // The current status again is a no-op (200) for either party, whoever set it.
+        #expect(try http("PATCH", kamco + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"supported"}"#).0 == 200)
+        #expect(try http("PATCH", kamco + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"closed"}"#).0 == 200)
+        let closedOnSemas = try await eventually(30) {
+            Self.json(try http("GET", semas + "/v1/referrals/semas:R-1", headers: auth).1)["status"] as? String == "closed"
+        }
+        #expect(closedOnSemas)
+        let (closedAgain, closedAgainBody) = try http("PATCH", semas + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"closed"}"#)
+        #expect(closedAgain == 200, "\(closedAgainBody)")
+        #expect(try http("PATCH", kamco + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"closed"}"#).0 == 200)
         // Ids in paths are percent-decoded (outside review, session 16): `semas%3AR-1` and a Korean id.
         #expect(try http("GET", semas + "/v1/referrals/semas%3AR-1", headers: auth).0 == 200)
         let korean = create.replacingOccurrences(of: "\"R-1\"", with: "\"의뢰-2026-001\"")

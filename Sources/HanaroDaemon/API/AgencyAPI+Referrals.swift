@@ -190,15 +190,20 @@ extension AgencyAPI {
             }
         }
         if let status {
+            let current = try await replica.record(key)?.referral
             // A move the lattice forbids is refused (409), also to a status this agency set
             // before: the store takes a status it already recorded for a replayed event (an
             // adapter reading a feed again) and would answer as if it were made.
-            if let referral = try await replica.record(key)?.referral, let role = referral.role(of: agency), status.allowedRoles.contains(role),
+            if let referral = current, let role = referral.role(of: agency), status.allowedRoles.contains(role),
                status != referral.status, !status.canFollow(referral.status) {
                 throw Problem(409, "invalid-transition", "The status cannot change this way",
                               "status cannot move from \(referral.status.name) to \(status.name)", errors: [.init(field: "status", reason: "not after \(referral.status.name)")])
             }
-            _ = try await replica.author(.setStatus(status), key: key, by: agency)
+            // The current status again is a no-op (200) for either party, whoever set it (the
+            // origin closing what the target closed answered 409 before).
+            if current?.status != status || current?.role(of: agency).map({ status.allowedRoles.contains($0) }) == false {
+                _ = try await replica.author(.setStatus(status), key: key, by: agency)
+            }
         }
         if let note = body.note { _ = try await replica.author(.addNote(note), key: key, by: agency) }
         return try await referralResponse(key, client: client, status: 200)
