@@ -1,6 +1,7 @@
 public import Foundation
 public import HanaroCore
 import GRDB
+import Crypto
 import Synchronization
 
 /// A program search (`GET /v1/programs`).
@@ -115,6 +116,19 @@ extension Replica {
     /// - Throws: ``StoreError`` `.invalidRequest` for a cursor this replica did not issue or a
     ///   query with nothing searchable.
     public func searchPrograms(_ query: ProgramQuery) async throws(StoreError) -> ProgramPage {
+        // A cursor is bound to the query that issued it (text and filters; the limit may change):
+        // followed with another query it would page silently through the wrong results.
+        let tag = Self.cursorTag(["programs", query.text?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "", query.region?.code ?? "",
+                                  query.industry?.uppercased() ?? "", query.category?.rawValue ?? "", query.agency?.rawValue ?? "",
+                                  query.openOn.map { String($0.ordinal) } ?? ""])
+        var query = query
+        if let cursor = query.cursor { query.cursor = try Self.unbind(cursor, tag: tag) }
+        var page = try await searchProgramsUnbound(query)
+        page.nextCursor = page.nextCursor.map { Self.bind($0, tag: tag) }
+        return page
+    }
+
+    func searchProgramsUnbound(_ query: ProgramQuery) async throws(StoreError) -> ProgramPage {
         var conditions: [String] = []
         var arguments: [(any DatabaseValueConvertible)?] = []
         // A text search filters in FTS5 (`SearchIndex.facets(of:)`) what a list filters in
@@ -443,6 +457,13 @@ extension Replica {
     /// The referrals `agency` sends (outgoing), receives (incoming) or both, optionally in one
     /// status, by record key (stable under updates), after a cursor.
     public func referrals(for agency: AgencyID, direction: ReferralDirection?, status: ReferralStatus?, limit: Int, cursor: String?) async throws(StoreError) -> ReferralPage {
+        let tag = Self.cursorTag(["referrals", agency.rawValue, direction?.rawValue ?? "", status?.name ?? ""])
+        var page = try await referralsUnbound(for: agency, direction: direction, status: status, limit: limit, cursor: try cursor.map { cursor throws(StoreError) in try Self.unbind(cursor, tag: tag) })
+        page.nextCursor = page.nextCursor.map { Self.bind($0, tag: tag) }
+        return page
+    }
+
+    func referralsUnbound(for agency: AgencyID, direction: ReferralDirection?, status: ReferralStatus?, limit: Int, cursor: String?) async throws(StoreError) -> ReferralPage {
         var conditions: [String]
         var arguments: [(any DatabaseValueConvertible)?]
         switch direction {
@@ -497,6 +518,26 @@ extension Replica {
     // MARK: Cursors: opaque to clients (base64url), checked on the way back in.
 
     static let badCursor = StoreError(.invalidRequest, "cursor is not one this API issued; start again without it")
+
+    /// A short digest of what a list or search was asked (`parts`), which its cursors carry.
+    static func cursorTag(_ parts: [String]) -> String {
+        SHA256.hash(data: Data(parts.joined(separator: "\u{1F}").utf8)).prefix(6).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func bind(_ cursor: String, tag: String) -> String { Data("b:\(tag):\(cursor)".utf8).base64URLEncoded }
+
+    /// The cursor inside `cursor` when it was issued for the query of `tag`.
+    static func unbind(_ cursor: String, tag: String) throws(StoreError) -> String {
+        guard cursor.utf8.count <= 4096, let text = Data(base64URLEncoded: cursor).flatMap({ String(data: $0, encoding: .utf8) }), text.hasPrefix("b:") else {
+            throw badCursor
+        }
+        let parts = text.dropFirst(2).split(separator: ":", maxSplits: 1)
+        guard parts.count == 2 else { throw badCursor }
+        guard parts[0] == tag else {
+            throw StoreError(.invalidRequest, "cursor belongs to another query: page with the same q and filters as the first page (only limit may change), or start again without it")
+        }
+        return String(parts[1])
+    }
 
     static func keyCursor(key: String) -> String { Data(("k:" + key).utf8).base64URLEncoded }
     static func keyCursor(_ cursor: String) -> String? {

@@ -379,6 +379,12 @@ struct AgencyAPITests {
         #expect(!semasNode.output.contains("1234567") && !kamcoNode.output.contains("1234567"))
 
         #expect(try http("GET", semas + "/v1/referrals?direction=&status=&limit=&cursor=", headers: auth).0 == 200)
+        // A cursor pages only the query that issued it: outgoing's cursor on incoming is 400, saying so.
+        let outgoingPage = Self.json(try http("GET", semas + "/v1/referrals?direction=outgoing&limit=1", headers: auth).1)
+        let outgoingCursor = try #require(outgoingPage["next_cursor"] as? String)
+        #expect(try http("GET", semas + "/v1/referrals?direction=outgoing&limit=1&cursor=" + outgoingCursor, headers: auth).0 == 200)
+        let (crossed, crossedBody) = try http("GET", semas + "/v1/referrals?direction=incoming&cursor=" + outgoingCursor, headers: auth)
+        #expect(crossed == 400 && crossedBody.contains("another query"), "\(crossedBody)")
         // The current status again is a no-op (200) for either party, whoever set it.
         #expect(try http("PATCH", kamco + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"supported"}"#).0 == 200)
         #expect(try http("PATCH", kamco + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"closed"}"#).0 == 200)

@@ -168,16 +168,29 @@ struct SearchIndexTests {
             }
         }
         try await replica.writer.write { db in try db.execute(sql: "INSERT INTO program_fts(program_fts) VALUES ('integrity-check')") }
-        // A cursor of the earlier form (four parts, no counts) still pages; a malformed count is refused.
+        // A window of the earlier form (four parts, no counts) still pages, bound to its query; a
+        // malformed count is refused. Unbound, or bound to another query, a cursor is refused.
+        let tag = Replica.cursorTag(["programs", "창업", "", "", "", "", ""])
         let earlier = Data("w:\(Int64.max)::::".dropLast().utf8).base64URLEncoded
         var old = ProgramQuery()
         old.text = "창업"
-        old.cursor = earlier
+        old.cursor = Replica.bind(earlier, tag: tag)
         #expect(try await replica.searchPrograms(old).items.count > 0)
+        old.cursor = earlier
+        await #expect(throws: StoreError.self) { try await replica.searchPrograms(old) }
+        var other = old
+        other.text = "지원"
+        other.cursor = Replica.bind(earlier, tag: tag)
+        do {
+            _ = try await replica.searchPrograms(other)
+            Issue.record("a cursor of another query was followed")
+        } catch {
+            #expect(error.message.contains("another query"), "\(error.message)")
+        }
         // Forged cursors are refused, not followed: a count that is no number, an empty count, a
         // window floor below the first id (whose window below would wrap), a floor above its ceiling.
-        for forged in ["w:\(Int64.max)::::x", "w:\(Int64.max)::::1,,2", "w:5:\(Int64.min)::", "w:5:0::", "w:5:9::", "w:0:::", "w:9:1::0"] {
-            old.cursor = Data(forged.utf8).base64URLEncoded
+        for forged in ["w:\(Int64.max)::::x", "w:\(Int64.max)::::1,,2", "w:5:\(Int64.min)::", "w:5:0::", "w:5:9::", "w:0:::", "w:9:1::0", "w:\(Int64.max)::::1:0,5"] {
+            old.cursor = Replica.bind(Data(forged.utf8).base64URLEncoded, tag: tag)
             await #expect(throws: StoreError.self, "\(forged)") { try await replica.searchPrograms(old) }
         }
     }
