@@ -397,6 +397,9 @@ struct AgencyAPITests {
         #expect(try http("PATCH", kamco + "/v1/referrals/semas:R-1", headers: auth, body: #"{"status":"closed"}"#).0 == 200)
         // Ids in paths are percent-decoded (outside review, session 16): `semas%3AR-1` and a Korean id.
         #expect(try http("GET", semas + "/v1/referrals/semas%3AR-1", headers: auth).0 == 200)
+        // Answers that may hold the owner's contact are never cached.
+        let headers = try curlHeaders(semas + "/v1/referrals/semas:R-1", token: full)
+        #expect(headers.lowercased().contains("cache-control: no-store"), "\(headers)")
         let korean = create.replacingOccurrences(of: "\"R-1\"", with: "\"의뢰-2026-001\"")
         #expect(try http("POST", semas + "/v1/referrals", headers: auth, body: korean).0 == 201)
         let escaped = "의뢰-2026-001".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!

@@ -32,6 +32,19 @@ func http(_ method: String, _ url: String, headers: [String: String] = [:], body
     return (Int(text[text.index(after: split)...]) ?? 0, String(text[..<split]))
 }
 
+/// The response headers of a GET with a bearer token (curl -D -).
+func curlHeaders(_ url: String, token: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = ["-s", "-o", "/dev/null", "-D", "-", "-H", "Authorization: Bearer \(token)", url]
+    let out = Pipe()
+    process.standardOutput = out
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
+
 /// Polls an outside process until `condition` holds (bounded): for states that come about over
 /// time (a poll, a scrape), not for readiness, which is awaited on the process's ready line.
 func eventually(_ seconds: Double = 30, _ condition: () throws -> Bool) async rethrows -> Bool {

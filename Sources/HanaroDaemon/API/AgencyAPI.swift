@@ -144,7 +144,10 @@ public struct AgencyAPI: Sendable {
             return Problem(403, "forbidden", "The token lacks a scope", "\(action) needs scope \(scope.rawValue); this client has \(client.scopes.sorted().map(\.rawValue).joined(separator: ", ").ifEmpty("none"))").response
         }
         do {
-            let response = try await work(client)
+            var response = try await work(client)
+            // Answers about referrals may hold the owner's name and phone: no cache keeps them
+            // (a proxy, a browser-based CRM); subscriptions carry their secret once.
+            if scope != .read { response.headers[.cacheControl] = "no-store" }
             metrics.countAPI(action: action, outcome: "ok")
             // A created referral is audited under its own path (the request's path has no id yet).
             if audited { await audit(actor: actor, action: "api.\(action)", target: response.headers[.location] ?? target, outcome: "ok", detail: "\(response.status.code)") }
