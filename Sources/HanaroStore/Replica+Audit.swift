@@ -4,7 +4,7 @@ import HanaroCore
 import GRDB
 
 /// One audit entry: who did what to what, and how it ended. Never holds personal data.
-public struct AuditEntry: Sendable, Hashable {
+public struct AuditEntry: Sendable, Hashable, Codable {
     public var seq: Int64
     public var at: Date
     /// `admin@semas`, `peer:kodit`, `adapter:kamco`, ...

@@ -127,53 +127,44 @@ extension ReferralRecord {
             error.record = "referral/\(origin.rawValue)/(an id withheld here)"
             throw error
         }
-        try ResidentNumberDetector.refuse(originCentre, field: "originCentre")
         for entry in program.entries {
             if let key = entry.value { try ResidentNumberDetector.refuse(key.localID, field: "program") }
         }
-        for entry in consent.entries {
-            guard let consent = entry.value else { continue }
-            try ResidentNumberDetector.refuse(consent.purpose, field: "consent.purpose")
-            for item in consent.scope { try ResidentNumberDetector.refuse(item, field: "consent.scope") }
-        }
-        for entry in business.entries {
-            try ResidentNumberDetector.refuse(entry.value.tradeName, field: "business.tradeName")
-            try ResidentNumberDetector.refuse(entry.value.address, field: "business.address")
-        }
-        for entry in needs.entries { try ResidentNumberDetector.refuse(entry.value.summary, field: "needs.summary") }
-        for note in notes.elements { try ResidentNumberDetector.refuse(note.text, field: "notes") }
+        try forEachText { text, field throws(ValidationError) in try ResidentNumberDetector.refuse(text, field: field) }
         // No control characters (but tab and line breaks) in a referral's text: agencies' intakes
         // refuse them (kamco's XML cannot carry most of them), and a referral no intake takes
         // would wait forever (outside review, session 16).
-        try Self.refuseControls(originCentre, field: "originCentre")
-        for entry in consent.entries {
-            guard let consent = entry.value else { continue }
-            try Self.refuseControls(consent.purpose, field: "consent.purpose")
-            for item in consent.scope { try Self.refuseControls(item, field: "consent.scope") }
-        }
-        for entry in business.entries {
-            try Self.refuseControls(entry.value.tradeName, field: "business.tradeName")
-            try Self.refuseControls(entry.value.address, field: "business.address")
-        }
-        for entry in needs.entries { try Self.refuseControls(entry.value.summary, field: "needs.summary") }
-        for note in notes.elements { try Self.refuseControls(note.text, field: "notes") }
-        for entry in personal.entries {
-            guard let fields = entry.value.fields else { continue }
-            try Self.refuseControls(fields.ownerName, field: "personal.ownerName")
-            try Self.refuseControls(fields.phone, field: "personal.phone")
-        }
+        try forEachText { text, field throws(ValidationError) in try Self.refuseControls(text, field: field) }
         // Nor a phone number or e-mail address in free text (the authoring node redacts them).
         for entry in needs.entries { try ContactDetector.refuse(entry.value.summary, field: "needs.summary") }
         for note in notes.elements { try ContactDetector.refuse(note.text, field: "notes") }
-        for entry in personal.entries {
-            guard let fields = entry.value.fields else { continue }
-            try ResidentNumberDetector.refuse(fields.ownerName, field: "personal.ownerName")
-            try ResidentNumberDetector.refuse(fields.phone, field: "personal.phone")
-        }
     }
 }
 
 extension ReferralRecord {
+    /// Every text of the referral a person typed, with its field: the centre, the consent's
+    /// purpose and scope, the business's name and address, the needs, the notes and the personal
+    /// fields (each register's every value, concurrent ones included).
+    func forEachText(_ body: (String, String) throws(ValidationError) -> Void) throws(ValidationError) {
+        try body(originCentre, "originCentre")
+        for entry in consent.entries {
+            guard let consent = entry.value else { continue }
+            try body(consent.purpose, "consent.purpose")
+            for item in consent.scope { try body(item, "consent.scope") }
+        }
+        for entry in business.entries {
+            try body(entry.value.tradeName, "business.tradeName")
+            try body(entry.value.address, "business.address")
+        }
+        for entry in needs.entries { try body(entry.value.summary, "needs.summary") }
+        for note in notes.elements { try body(note.text, "notes") }
+        for entry in personal.entries {
+            guard let fields = entry.value.fields else { continue }
+            try body(fields.ownerName, "personal.ownerName")
+            try body(fields.phone, "personal.phone")
+        }
+    }
+
     /// Refuses C0 control characters other than tab, line feed and carriage return, DEL and the
     /// C1 controls (U+0080-U+009F) in a referral's text.
     static func refuseControls(_ text: String?, field: String) throws(ValidationError) {

@@ -138,7 +138,7 @@ public struct AdminAPI: Sendable {
                 }
                 let entries = try await replica.audit(limit: limit, before: before, action: query.get("action").flatMap { $0.isEmpty ? nil : $0 },
                                                       actor: query.get("actor").flatMap { $0.isEmpty ? nil : $0 })
-                return (200, try Self.encode(entries.map(AuditView.init)))
+                return (200, try Self.encode(entries))
             }
         }
         admin.get("audit/verify") { request, context in

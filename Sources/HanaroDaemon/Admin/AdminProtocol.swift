@@ -193,25 +193,7 @@ public struct EvidenceExport: Codable, Sendable, Hashable {
 }
 
 /// An audit entry as `GET /admin/audit` shows it (entries never hold personal fields).
-public struct AuditView: Codable, Sendable, Hashable {
-    public var seq: Int64
-    public var at: Date
-    public var actor: String
-    public var action: String
-    public var target: String
-    public var outcome: String
-    public var detail: String
-
-    init(_ entry: AuditEntry) {
-        seq = entry.seq
-        at = entry.at
-        actor = entry.actor
-        action = entry.action
-        target = entry.target
-        outcome = entry.outcome
-        detail = entry.detail
-    }
-}
+public typealias AuditView = AuditEntry
 
 /// The answer of `GET /admin/audit/verify`.
 public struct AuditVerdict: Codable, Sendable, Hashable {
