@@ -483,6 +483,13 @@ extension Replica {
             if let audit {
                 try session.auditRefusals(outcomes, as: audit)
                 try session.auditStale(outcomes, as: audit) { (page.checked[$0].opened ?? page.decoded[$0].signed)?.version.key.description ?? "-" }
+                let forged = page.checked.indices.filter { page.checked[$0].forgedSeal }
+                if !forged.isEmpty {
+                    let keys = forged.prefix(5).compactMap { page.decoded[$0].signed?.version.key.description }.map(ResidentNumberDetector.withheld)
+                    try session.appendAudit(actor: audit.actor, action: "federation.seal-forged", target: forged.count == 1 ? (keys.first ?? "-") : "\(forged.count) versions",
+                                            outcome: "ignored",
+                                            detail: "\(forged.count) version\(forged.count == 1 ? "" : "s") carried a personal part sealed to this node that is not the one the author signed (a relay replaced it); applied with the personal fields withheld; first keys: \(keys.joined(separator: ", "))")
+                }
             }
             try session.finish()
             return (outcomes, session.changedRecords)
@@ -513,6 +520,8 @@ extension Replica {
     struct CheckedFrame: Sendable {
         var refusal: Refusal?
         var opened: SignedVersion?
+        /// A part sealed to this node that opened but is not the one the author signed.
+        var forgedSeal = false
     }
 
     /// A page decoded and checked; `rebuilt` lists the frames whose paths were rebuilt.
@@ -562,10 +571,11 @@ extension Replica {
                     for index in range {
                         guard let arrived = frames[index].signed else { put(index, CheckedFrame()); continue }
                         // A personal part withheld by a relay but sealed to this node: opened before the check.
-                        let opened = authentication.mayOpenSealedPersonal(arrived) ? authentication.openingSealedPersonal(arrived) : nil
+                        let opening = authentication.mayOpenSealedPersonal(arrived) ? authentication.openingSealedPersonalReporting(arrived) : nil
+                        let opened = opening?.version
                         do throws(ValidationError) {
                             try authentication.verify(opened ?? arrived, envelope: frames[index].envelope, headVerified: verified.contains(index), batches: &batches)
-                            put(index, CheckedFrame(opened: opened))
+                            put(index, CheckedFrame(opened: opened, forgedSeal: opening?.forged ?? false))
                         } catch {
                             put(index, CheckedFrame(refusal: Refusal(key: arrived.version.key.description, error: error)))
                         }

@@ -266,12 +266,20 @@ public struct VersionAuthentication: Sendable {
     /// `signed` unchanged (a part that does not open is ignored: the version still verifies
     /// withheld, as a relay's copy does).
     public func openingSealedPersonal(_ signed: SignedVersion) -> SignedVersion {
-        guard let signer, let signature = signed.signature, !signature.sealed.isEmpty, let claimed = signature.personalHash else { return signed }
+        openingSealedPersonalReporting(signed).version
+    }
+
+    /// ``openingSealedPersonal(_:)``, also saying whether the part opened with this node's key
+    /// but does not hash to what the author signed: it was not sealed by the author (a relay
+    /// swapped it), since the author's signature covers the hash of the part it sealed.
+    func openingSealedPersonalReporting(_ signed: SignedVersion) -> (version: SignedVersion, forged: Bool) {
+        guard let signer, let signature = signed.signature, !signature.sealed.isEmpty, let claimed = signature.personalHash else { return (signed, false) }
         let version = signed.version
-        guard Array(SHA256.hash(data: version.personalBytes)) != claimed else { return signed }
-        guard let personal = signer.open(signature, envelope: signed.claimedEnvelope), Array(SHA256.hash(data: personal)) == claimed,
-              let whole = try? RecordVersion(key: version.key, vector: version.vector, body: version.bodyBytes, personal: personal) else { return signed }
-        return SignedVersion(whole, signature: signature)
+        guard Array(SHA256.hash(data: version.personalBytes)) != claimed else { return (signed, false) }
+        guard let personal = signer.open(signature, envelope: signed.claimedEnvelope) else { return (signed, false) }
+        guard Array(SHA256.hash(data: personal)) == claimed,
+              let whole = try? RecordVersion(key: version.key, vector: version.vector, body: version.bodyBytes, personal: personal) else { return (signed, true) }
+        return (SignedVersion(whole, signature: signature), false)
     }
 
     /// Every listed key, by agency then key id.

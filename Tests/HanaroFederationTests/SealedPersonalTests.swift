@@ -2,7 +2,7 @@ import Foundation
 import HanaroCore
 import HanaroFederation
 import HanaroFixtures
-import HanaroStore
+@testable import HanaroStore
 import HanaroTesting
 import Testing
 
@@ -70,6 +70,45 @@ struct SealedPersonalTests {
         #expect(Set(digests).count == 1, "the shareable state is the same everywhere")
         #expect(try await kodit.replica.quarantine().isEmpty)
         #expect(try await kamco.replica.quarantine().isEmpty)
+        for node in [semas, kodit, kamco] { await node.stop() }
+    }
+
+    @Test("a relay that swaps the part sealed to the target for one it sealed itself (another contact, bound to the same envelope): the version applies withheld, and the swap is audited as federation.seal-forged")
+    func forgedSeal() async throws {
+        let dir = TemporaryDirectory()
+        try DevelopmentPKI.createCA(in: dir.path)
+        for agency in [AgencyID.semas, .kodit, .kamco] { try DevelopmentPKI.issue(for: agency, in: dir.path) }
+        let semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
+        let kodit = try await TestNode(agency: .kodit, dir: dir, peers: [.semas, .kamco])
+        let kamco = try await TestNode(agency: .kamco, dir: dir, peers: [.kodit])
+        var data = SyntheticData(seed: 33)
+        var draft = data.referralDraft(origin: .semas, referralID: "R-FORGED")
+        draft.target = .kamco
+        draft.consent?.recipient = .kamco
+        let key = RecordKey(kind: .referral, owner: .semas, localID: "R-FORGED")
+        try await semas.replica.author(.createReferral(draft), key: key, by: .semas)
+        try await settle([kodit.link(to: semas)])
+        let frame = try #require(try await kodit.replica.feed(after: 0, limit: 100, for: .kamco).frames.compactMap { try? SignedVersion(frame: $0) }.first { $0.version.key == key })
+        // kodit seals a contact of its own making to kamco's published key, bound to the envelope.
+        var fakeDraft = draft
+        fakeDraft.personal = PersonalFields(ownerName: "가짜 이름", phone: "010-9999-0000")
+        let fake = try RecordVersion.authoring(.createReferral(fakeDraft), on: nil, key: key, by: .semas, clock: HLCTimestamp(millisecondsSince1970: 1_790_000_000_000))
+        let koditAuth = try testAuthentication(for: .kodit, in: dir)
+        var forged = frame
+        forged.signature?.sealed = try DevelopmentPKI.signingKey(for: .kodit, in: dir.path).seal(fake, envelope: frame.claimedEnvelope, to: koditAuth.sealingRecipients(of: .kamco))
+        #expect(forged.signature?.sealed.count == 1)
+        try await kodit.client.push([forged.frame], to: kamco.url)
+
+        let held = try #require(try await kamco.replica.record(key)?.referral)
+        #expect(held.personal.value.fields == nil, "the forged contact is not taken")
+        let audit = try await kamco.replica.audit().filter { $0.action == "federation.seal-forged" }
+        #expect(audit.count == 1 && audit.first?.actor == "peer:kodit" && audit.first?.target == key.description && audit.first?.outcome == "ignored", "\(audit)")
+        let detail = audit.first?.detail ?? ""
+        #expect(!detail.isEmpty && detail.range(of: "가짜") == nil && detail.range(of: "9999") == nil, "\(detail)")
+        // The genuine part, relayed unchanged, still opens; nothing more is audited.
+        try await settle([kamco.link(to: kodit)])
+        #expect(try await kamco.replica.record(key)?.referral?.personal.value.fields == draft.personal)
+        #expect(try await kamco.replica.audit().filter { $0.action == "federation.seal-forged" }.count == 1)
         for node in [semas, kodit, kamco] { await node.stop() }
     }
 
