@@ -12,6 +12,70 @@ import Testing
 /// by Python's own `http.server`. An outside acceptance review of issue 9 found each of them.
 @Suite("Hostile answers", .serialized)
 struct HostileAnswerTests {
+    /// `serve_hostile.py` with `arguments`, for the duration of `body` (given its URL and the process).
+    static func withHostileServer<T>(_ arguments: [String], _ body: (String, ChildProcess) async throws -> T) async throws -> T {
+        let dir = TemporaryDirectory("hostile")
+        let server = try ChildProcess(URL(fileURLWithPath: "/usr/bin/env"),
+                                      ["python3", RealFormatTests.fixtures.appendingPathComponent("serve_hostile.py").path, "--port", "0"] + arguments,
+                                      logPath: dir.file("server.log"))
+        guard let line = await server.line(where: { $0.hasPrefix("serving at") }),
+              let port = line.firstMatch(of: /127\.0\.0\.1:(\d+)/).map({ String($0.1) }) else {
+            server.signal(SIGKILL)
+            await server.waitForExit()
+            throw ProcessFailure("serve_hostile.py did not start: \(server.output)")
+        }
+        return try await RealFormatTests.serving(server, port: port) { url in try await body(url, server) }
+    }
+
+    /// A static answer: `bytes` for every request.
+    static func withStaticAnswer<T>(_ bytes: [UInt8], contentType: String = "application/json", _ body: (String) async throws -> T) async throws -> T {
+        let dir = TemporaryDirectory("hostile-body")
+        try Data(bytes).write(to: URL(fileURLWithPath: dir.file("body")))
+        return try await withHostileServer(["--mode", "static", "--file", dir.file("body"), "--content-type", contentType]) { url, _ in try await body(url) }
+    }
+
+    // MARK: The HTTP layer
+
+    @Test("an answer dripping one byte a second fails at adapter.timeout, saying how much had come, instead of holding the read for minutes")
+    func drip() async throws {
+        try await Self.withHostileServer(["--mode", "drip", "--size", "60"]) { url, _ in
+            try await RealFormatTests.Reader.with(.semas, url: url, pageSize: 10, configure: { $0.timeoutSeconds = 2 }) { (reader) async throws in
+                // When semas answers its 60 bytes one byte a second, with adapter.timeout 2 s
+                let clock = ContinuousClock(), start = clock.now
+                var thrown: AdapterError?
+                do { _ = try await reader.ingest.ingestPrograms() } catch let error as AdapterError { thrown = error }
+                let elapsed = clock.now - start
+                // Then the read fails within the timeout (and some slack for this machine), and says why
+                #expect(elapsed < .seconds(8), "took \(elapsed)")
+                #expect(thrown?.code == .unreachable, "\(String(describing: thrown))")
+                #expect(thrown?.message.contains("still arriving after 2 s") == true && thrown?.message.contains("of 60 bytes") == true,
+                        "\(thrown?.message ?? "")")
+            }
+        }
+    }
+
+    @Test("a redirect to another origin is not followed: the agency's credential header never reaches it, and the error names where it led")
+    func crossOriginRedirect() async throws {
+        // Given a server that would receive whatever is sent to it
+        let dir = TemporaryDirectory("hostile-elsewhere")
+        try Data("leaked\n".utf8).write(to: URL(fileURLWithPath: dir.file("body")))
+        try await Self.withHostileServer(["--mode", "static", "--file", dir.file("body"), "--content-type", "text/plain"]) { elsewhere, receiver in
+            // And kamco's export index answering 302 to it
+            try await Self.withHostileServer(["--mode", "redirect", "--location", elsewhere + "/exports/"]) { url, _ in
+                try await RealFormatTests.Reader.with(.kamco, url: url, pageSize: 10) { (reader) async throws in
+                    // When kamco is read
+                    var thrown: AdapterError?
+                    do { _ = try await reader.ingest.ingestPrograms() } catch let error as AdapterError { thrown = error }
+                    // Then the read fails, naming the other origin, and nothing reached it
+                    #expect(thrown?.message.contains("another origin") == true && thrown?.message.contains(AgencyHTTPTestSupport.port(of: elsewhere)) == true,
+                            "\(String(describing: thrown))")
+                    try await Task.sleep(for: .milliseconds(200))
+                    #expect(!receiver.output.contains("request "), "the other origin was contacted: \(receiver.output)")
+                }
+            }
+        }
+    }
+
     // MARK: The data.go.kr XML reader
 
     @Test("CDATA is text: 기업마당 wraps pblancNm in <![CDATA[…]]>, and a summary in CDATA keeps its HTML")
@@ -47,4 +111,11 @@ struct HostileAnswerTests {
         let envelope = try DataGoKrEnvelope.parse(Array(body.utf8), agency: .koreg)
         #expect(envelope.resultCode == "03" && envelope.items.isEmpty)
     }
+
+}
+
+/// Small helpers of these tests.
+enum AgencyHTTPTestSupport {
+    /// `:<port>` of a URL.
+    static func port(of url: String) -> String { ":" + (URL(string: url)?.port.map(String.init) ?? "") }
 }
