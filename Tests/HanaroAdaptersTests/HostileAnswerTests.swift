@@ -112,6 +112,50 @@ struct HostileAnswerTests {
         #expect(envelope.resultCode == "03" && envelope.items.isEmpty)
     }
 
+    // MARK: JSON with one unreadable item
+
+    @Test("one item with bytes that are not UTF-8 (semas) or a lone surrogate escape (ewpc) is quarantined under its id; the rest of the page is stored",
+          arguments: [AgencyID.semas, .ewpc])
+    func unreadableJSONItem(agency: AgencyID) async throws {
+        var bytes: [UInt8]
+        let badID: String
+        if agency == .semas {
+            bytes = Array(#"{"result":true,"data":{"default":{"total":3,"list":[{"pbancSn":1,"pbancNm":"소상공인 정책자금"},{"pbancSn":2,"pbancNm":"BAD"},{"pbancSn":3,"pbancNm":"희망리턴패키지"}]}}}"#.utf8)
+            let bad = Array("BAD".utf8)
+            let at = try #require(bytes.firstRange(of: bad))
+            bytes.replaceSubrange(at, with: Array("폐업".utf8) + [0xFF, 0xFE] + Array("지원".utf8))
+            badID = "2"
+        } else {
+            bytes = Array(#"{"scn_cnt":3,"pageNum":"1","pageSize":"10","srchList":[{"trprId":"A1","trprDegr":"1","title":"바리스타 실무"},{"trprId":"A2","trprDegr":"1","title":"요양\ud800보호사"},{"trprId":"A3","trprDegr":"2","title":"온라인 마케팅"}]}"#.utf8)
+            badID = "A2-1"
+        }
+        try await Self.withStaticAnswer(bytes) { url in
+            try await RealFormatTests.Reader.with(agency, url: url, pageSize: 10) { (reader) async throws in
+                // When the node reads the agency
+                try await reader.service.cycle(full: false)
+                // Then the two good items are stored and the bad one is held under its own id, saying why
+                #expect(try await reader.programs(agency).keys.count == 2)
+                let held = try await reader.replica.quarantine()
+                #expect(held.count == 1 && held.first?.recordKey == RecordKey(kind: .program, owner: agency, localID: badID).description, "\(held.map { "\($0.recordKey ?? "-") \($0.reason)" })")
+                #expect(held.first?.reason.contains("not UTF-8 or a lone UTF-16 surrogate") == true, "\(held.first?.reason ?? "")")
+            }
+        }
+    }
+
+    @Test("a JSON answer that cannot be read says what it is: whole but malformed, cut short, or not JSON — not always \"may have been cut short\"")
+    func jsonMessages() async throws {
+        let cases: [(body: String, says: String)] = [
+            (#"{"scn_cnt":1,"srchList":[{"trprId":"A1" "title":"x"}]}"#, "whole but not valid JSON"),
+            (#"{"scn_cnt":1,"srchList":[{"trprId":"A1","ti"#, "ends unfinished"),
+            ("<html><body>점검 중</body></html>", "is not JSON"),
+        ]
+        for (body, says) in cases {
+            #expect { try EWPCAdapter.mapProgramPage(Array(body.utf8)) } throws: { error in
+                (error as? AdapterError)?.message.contains(says) == true
+            }
+        }
+    }
+
 }
 
 /// Small helpers of these tests.
