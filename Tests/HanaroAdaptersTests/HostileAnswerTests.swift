@@ -156,6 +156,82 @@ struct HostileAnswerTests {
         }
     }
 
+    // MARK: kamco's exports
+
+    @Test("kamco: an export index that lists no files (a 200 maintenance page, an empty folder) is a failing read with the reason, not fresh",
+          arguments: ["<html><head><title>안내</title></head><body><h1>시스템 점검 중입니다</h1></body></html>", nil])
+    func kamcoEmptyIndex(page: String?) async throws {
+        let www = TemporaryDirectory("kamco-www")
+        let exports = try www.directory("exports")
+        if let page { try Data(page.utf8).write(to: URL(fileURLWithPath: exports + "/index.html")) }
+        try await RealFormatTests.withDirectoryServer(www.path) { url in
+            try await RealFormatTests.Reader.with(.kamco, url: url, pageSize: 10) { (reader) async throws in
+                await #expect(throws: AdapterError.self) { try await reader.service.cycle(full: false) }
+                #expect(await reader.board.state(.kamco, .inbound, staleAfterSeconds: 900) == .failing)
+                let error = await reader.board.entry(.kamco, .inbound)?.lastError ?? ""
+                #expect(error.contains("lists no files"), "\(error)")
+            }
+        }
+    }
+
+    @Test("kamco: an index listing files of which none matches adapter.file_pattern fails and names the pattern")
+    func kamcoNoMatchingFile() async throws {
+        let www = TemporaryDirectory("kamco-www")
+        let exports = try www.directory("exports")
+        try RealFormatTests.kamcoExport([("K-1", "새출발기금")]).write(to: URL(fileURLWithPath: exports + "/export_20261201.csv"))
+        try await RealFormatTests.withDirectoryServer(www.path) { url in
+            try await RealFormatTests.Reader.with(.kamco, url: url, pageSize: 10) { (reader) async throws in
+                await #expect { try await reader.ingest.ingestPrograms() } throws: { error in
+                    (error as? AdapterError)?.message.contains("none matches adapter.file_pattern") == true
+                }
+            }
+        }
+    }
+
+    @Test("kamco: a file whose last row has no line break is complete when its Content-Length is right (RFC 4180 §2.2)")
+    func kamcoNoFinalLineBreak() async throws {
+        let www = TemporaryDirectory("kamco-www")
+        let exports = try www.directory("exports")
+        let file = try RealFormatTests.kamcoExport([("K-1", "새출발기금 채무조정"), ("K-2", "재기지원 컨설팅")])
+        try file.dropLast(2).write(to: URL(fileURLWithPath: exports + "/" + RealFormatTests.kamcoFile(daysAgo: 1)))
+        try await RealFormatTests.withDirectoryServer(www.path) { url in
+            try await RealFormatTests.Reader.with(.kamco, url: url, pageSize: 10) { (reader) async throws in
+                try await reader.service.cycle(full: false)
+                #expect(try await reader.programs(.kamco).keys.sorted() == ["K-1", "K-2"])
+                #expect(await reader.board.state(.kamco, .inbound, staleAfterSeconds: 900) == .fresh)
+            }
+        }
+        // And a body whose length nothing vouched for must still end with a line break
+        #expect { try KAMCOAdapter.parseExport(Array(file.dropLast(2)), file: "programs.csv", columns: []) } throws: { error in
+            (error as? AdapterError)?.message.contains("may have been cut short") == true
+        }
+    }
+
+    @Test("kamco: one row with bytes that are not CP949 is quarantined under its id with its row number; the other rows are stored")
+    func kamcoBadCP949Row() async throws {
+        let www = TemporaryDirectory("kamco-www")
+        let exports = try www.directory("exports")
+        var file = Array(try RealFormatTests.kamcoExport([("K-1", "새출발기금 채무조정"), ("K-2", "BAD"), ("K-3", "자산매각 지원")]))
+        let at = try #require(file.firstRange(of: Array("BAD".utf8)))
+        // 가, then FE 80 (a lead byte and a byte no CP949 character ends with) as the outside review sent them, then 가
+        file.replaceSubrange(at, with: [0xB0, 0xA1, 0xFF, 0xFE, 0x80, 0xB0, 0xA1])
+        let name = RealFormatTests.kamcoFile(daysAgo: 1)
+        try Data(file).write(to: URL(fileURLWithPath: exports + "/" + name))
+        try await RealFormatTests.withDirectoryServer(www.path) { url in
+            try await RealFormatTests.Reader.with(.kamco, url: url, pageSize: 10) { (reader) async throws in
+                try await reader.service.cycle(full: false)
+                #expect(try await reader.programs(.kamco).keys.sorted() == ["K-1", "K-3"])
+                let held = try await reader.replica.quarantine()
+                #expect(held.count == 1 && held.first?.recordKey == RecordKey(kind: .program, owner: .kamco, localID: "K-2").description)
+                #expect(held.first?.reason.contains("row 2 of \(name) holds bytes that are not CP949") == true, "\(held.first?.reason ?? "")")
+            }
+        }
+        // A header that is not CP949 (a UTF-8 file) still refuses the file, and says what it is
+        let utf8 = Array("관리번호,사업명\r\nK-1,새출발기금\r\n".utf8)
+        #expect { try KAMCOAdapter.parseExport(utf8, file: "programs.csv", columns: []) } throws: { error in
+            (error as? AdapterError)?.message.contains("the file is UTF-8") == true
+        }
+    }
 }
 
 /// Small helpers of these tests.
