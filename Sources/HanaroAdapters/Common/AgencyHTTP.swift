@@ -4,6 +4,7 @@ public import HanaroCore
 import NIOCore
 public import NIOHTTP1
 public import NIOSSL
+import Synchronization
 
 /// The HTTPS transport of one agency's adapter: AsyncHTTPClient with the agency's trust roots,
 /// a per-request timeout, the agency's rate limit, and every failure turned into an
@@ -17,6 +18,10 @@ public final class AgencyHTTP: Sendable {
         public var body: [UInt8]
         public var date: AgencyTimestamp?
         public var url: String
+        /// Whether the protocol proved the body whole: a `Content-Length` it matched, chunked
+        /// encoding's last chunk, or HTTP/2's end of stream. An HTTP/1 body without either ends
+        /// where the connection closed, which a connection dropped early looks like too.
+        public var framed: Bool
     }
 
     let client: HTTPClient
@@ -38,6 +43,10 @@ public final class AgencyHTTP: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(Int64(settings.timeoutSeconds)))
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 4)
+        // Redirects are followed by `send` itself, only within the agency's origin: AsyncHTTPClient
+        // would follow them anywhere and strip only `Authorization` and `Cookie`, so an agency's
+        // own credential (`X-KAMCO-Key`, a `serviceKey`) would reach whatever host a redirect named.
+        configuration.redirectConfiguration = .disallow
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         limiter = RateLimiter(perSecond: settings.requestsPerSecond, clock: clock)
         self.agency = agency
@@ -46,42 +55,37 @@ public final class AgencyHTTP: Sendable {
 
     public func shutdown() async { try? await client.shutdown() }
 
-    /// Sends one request within the rate limit and reads the whole answer (at most 64 MiB).
-    /// HTTP 429 and 503 with `Retry-After`, 401/403, other 4xx/5xx become ``AdapterError``s;
-    /// 200 answers are returned for the format to judge (many agencies put errors in a 200 body).
+    /// Sends one request within the rate limit and reads the whole answer (at most 64 MiB), all
+    /// within `adapter.timeout`: the status, the headers and the last byte of the body (a body
+    /// dripping a byte a second fails at the deadline with what had arrived, rather than holding
+    /// the read for minutes). Redirects (301, 302, 303, 307, 308) are followed up to
+    /// ``maxRedirects`` times within the origin of `url` only (same scheme, host and port), as the
+    /// agency's credentials travel in its headers and query; a redirect to another origin fails
+    /// and names it. HTTP 429 and 503 with `Retry-After`, 401/403, other 4xx/5xx become
+    /// ``AdapterError``s; 200 answers are returned for the format to judge (many agencies put
+    /// errors in a 200 body).
     public func send(_ method: HTTPMethod, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil) async throws(AdapterError) -> Answer {
         await limiter.acquire()
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response: HTTPClientResponse
-        do {
-            response = try await client.execute(request, timeout: timeout)
-        } catch {
-            throw classify(error, url: url)
-        }
-        // The body is read chunk by chunk so that an answer cut short says how much arrived.
-        let expected = response.headers.first(name: "Content-Length").flatMap { Int($0) }
-        var buffer = ByteBuffer()
-        do {
-            for try await chunk in response.body {
-                guard buffer.readableBytes + chunk.readableBytes <= Self.maxBodyBytes else {
-                    throw AdapterError(.schema, agency: agency, "the agency's answer is larger than \(Self.maxBodyBytes >> 20) MiB; lower adapter.page_size")
+        let progress = Progress()
+        let deadline = NIODeadline.now() + timeout
+        let outcome: Result<Answer, AdapterError> = await withTaskGroup(of: Result<Answer, AdapterError>?.self) { group in
+            group.addTask {
+                do throws(AdapterError) {
+                    return .success(try await self.exchange(method, url, headers: headers, body: body, deadline: deadline, progress: progress))
+                } catch {
+                    return .failure(error)
                 }
-                buffer.writeImmutableBuffer(chunk)
             }
-        } catch let error as AdapterError {
-            throw error
-        } catch {
-            throw AdapterError(.schema, agency: agency, Self.truncated(received: buffer.readableBytes, expected: expected, path: Self.path(of: url)))
+            group.addTask {
+                // The whole answer's deadline: nil when it passed first.
+                try? await Task.sleep(for: .nanoseconds(self.timeout.nanoseconds))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failure(self.overdue(url: url, progress: progress))
         }
-        if let expected, buffer.readableBytes < expected {
-            throw AdapterError(.schema, agency: agency, Self.truncated(received: buffer.readableBytes, expected: expected, path: Self.path(of: url)))
-        }
-        let answer = Answer(status: Int(response.status.code), headers: response.headers,
-                            body: Array(buffer.readableBytesView), date: response.headers.first(name: "Date").flatMap(Self.parseHTTPDate),
-                            url: response.url?.absoluteString ?? url)
+        let answer = try outcome.get()
         let retryAfter = answer.headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         switch answer.status {
         case 200..<300:
@@ -97,6 +101,105 @@ public final class AgencyHTTP: Sendable {
             error.httpStatus = answer.status
             throw error
         }
+    }
+
+    /// The most redirects one request follows.
+    static let maxRedirects = 5
+
+    /// How far an answer had come, for the message of one that missed its deadline.
+    final class Progress: Sendable {
+        struct State {
+            var url: String?
+            var headersArrived = false
+            var received = 0
+            var expected: Int?
+        }
+        let state = Mutex(State())
+    }
+
+    /// The request and its redirects within the origin, and the whole body of the last answer.
+    private func exchange(_ method: HTTPMethod, _ url: String, headers: [(String, String)], body: [UInt8]?, deadline: NIODeadline,
+                          progress: Progress) async throws(AdapterError) -> Answer {
+        var current = url, method = method, body = body, headers = headers
+        var redirects = 0
+        while true {
+            progress.state.withLock { $0 = Progress.State(url: current) }
+            var request = HTTPClientRequest(url: current)
+            request.method = method
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+            let response: HTTPClientResponse
+            do {
+                response = try await client.execute(request, deadline: deadline)
+            } catch {
+                throw classify(error, url: current)
+            }
+            let expected = response.headers.first(name: "Content-Length").flatMap { Int($0) }
+            progress.state.withLock { $0.headersArrived = true; $0.expected = expected }
+            let status = Int(response.status.code)
+            if [301, 302, 303, 307, 308].contains(status), let location = response.headers.first(name: "Location") {
+                _ = try await readBody(response, url: current, expected: expected, progress: progress)
+                guard let target = URL(string: location, relativeTo: URL(string: current))?.absoluteURL.absoluteString, URL(string: target)?.host != nil else {
+                    throw AdapterError(.schema, agency: agency, "the agency answered \(Self.path(of: current)) with HTTP \(status) to a Location that is not a URL; check adapter.base_url and the path")
+                }
+                guard Self.origin(of: target) == Self.origin(of: current) else {
+                    var error = AdapterError(.envelope, agency: agency, "the agency answered \(Self.path(of: current)) with HTTP \(status) to another origin, \(Self.origin(of: target)); the agency's credentials are not sent there — if the agency moved, set adapter.base_url to its new address")
+                    error.httpStatus = status
+                    throw error
+                }
+                redirects += 1
+                guard redirects <= Self.maxRedirects else {
+                    throw AdapterError(.envelope, agency: agency, "the agency redirected \(Self.path(of: url)) more than \(Self.maxRedirects) times; check adapter.base_url and the path")
+                }
+                // As browsers do (and AsyncHTTPClient did): 303, and 301/302 after a POST, go on as a GET without the body.
+                if status == 303 || (method == .POST && (status == 301 || status == 302)), method != .HEAD {
+                    method = .GET
+                    body = nil
+                    headers.removeAll { ["content-type", "content-length"].contains($0.0.lowercased()) }
+                }
+                current = target
+                continue
+            }
+            let bytes = try await readBody(response, url: current, expected: expected, progress: progress)
+            let framed = expected != nil || response.version.major >= 2
+                || response.headers[canonicalForm: "Transfer-Encoding"].contains { $0.lowercased() == "chunked" }
+            return Answer(status: status, headers: response.headers, body: bytes,
+                          date: response.headers.first(name: "Date").flatMap(Self.parseHTTPDate), url: current, framed: framed)
+        }
+    }
+
+    /// The whole body of an answer, read chunk by chunk so that an answer cut short says how much arrived.
+    private func readBody(_ response: HTTPClientResponse, url: String, expected: Int?, progress: Progress) async throws(AdapterError) -> [UInt8] {
+        var buffer = ByteBuffer()
+        do {
+            for try await chunk in response.body {
+                guard buffer.readableBytes + chunk.readableBytes <= Self.maxBodyBytes else {
+                    throw AdapterError(.schema, agency: agency, "the agency's answer is larger than \(Self.maxBodyBytes >> 20) MiB; lower adapter.page_size")
+                }
+                buffer.writeImmutableBuffer(chunk)
+                let received = buffer.readableBytes
+                progress.state.withLock { $0.received = received }
+            }
+        } catch let error as AdapterError {
+            throw error
+        } catch {
+            throw AdapterError(.schema, agency: agency, Self.truncated(received: buffer.readableBytes, expected: expected, path: Self.path(of: url)))
+        }
+        if let expected, buffer.readableBytes < expected {
+            throw AdapterError(.schema, agency: agency, Self.truncated(received: buffer.readableBytes, expected: expected, path: Self.path(of: url)))
+        }
+        return Array(buffer.readableBytesView)
+    }
+
+    /// The error of an answer that did not end within `adapter.timeout`: how far it had come.
+    private func overdue(url: String, progress: Progress) -> AdapterError {
+        let state = progress.state.withLock { $0 }
+        let seconds = timeout.nanoseconds / 1_000_000_000
+        let path = Self.path(of: state.url ?? url)
+        guard state.headersArrived else {
+            return AdapterError(.unreachable, agency: agency, "the agency did not answer \(path) within \(seconds) s (adapter.timeout)")
+        }
+        return AdapterError(.unreachable, agency: agency, "the agency's answer to \(path) was still arriving after \(seconds) s (adapter.timeout): \(state.received) of \(state.expected.map(String.init) ?? "an unknown number of") bytes had come; retrying with backoff")
     }
 
     /// The most an answer may hold.
@@ -125,9 +228,13 @@ public final class AgencyHTTP: Sendable {
     }
 
     static func path(of url: String) -> String { URL(string: url)?.path ?? url }
+    /// The scheme, host and port of a URL (the port left out where it is the scheme's default),
+    /// lowercased: two URLs of one origin give the same text.
     static func origin(of url: String) -> String {
         guard let parsed = URL(string: url), let host = parsed.host else { return url }
-        return "\(parsed.scheme ?? "https")://\(host)\(parsed.port.map { ":\($0)" } ?? "")"
+        let scheme = (parsed.scheme ?? "https").lowercased()
+        let port = parsed.port.flatMap { port in (scheme == "https" && port == 443) || (scheme == "http" && port == 80) ? nil : port }
+        return "\(scheme)://\(host.lowercased())\(port.map { ":\($0)" } ?? "")"
     }
 
     /// What a body was, for error messages: its size and how it starts (`<`, `{`...), never its

@@ -70,8 +70,12 @@ public struct DataGoKrEnvelope: Sendable {
         let parser = XMLParser(data: Data(body))
         let collector = Collector()
         parser.delegate = collector
+        let parsed = parser.parse()
+        if collector.tooDeep {
+            throw AdapterError(.schema, agency: agency, "the answer nests elements deeper than \(Self.maxDepth) levels (\(AgencyHTTP.snippet(body))); a data.go.kr answer is 5 deep (response, body, items, item, field)")
+        }
         // libxml2 may report success for a document cut short: the root element must have closed.
-        guard parser.parse(), collector.closedRoot else {
+        guard parsed, collector.closedRoot else {
             throw AdapterError(.schema, agency: agency, "the answer is not complete XML (\(AgencyHTTP.snippet(body))); it may have been cut short")
         }
         if let reason = collector.header["returnReasonCode"] {
@@ -127,37 +131,66 @@ public struct DataGoKrEnvelope: Sendable {
         return Array((text + "</item>").utf8)
     }
 
+    /// The deepest nesting an answer may have. A data.go.kr answer is 5 deep; an answer nested
+    /// far deeper is not one, and is refused before it costs more than this many levels.
+    public static let maxDepth = 64
+
+    /// Reads the envelope as the parser goes, in constant time per event: the open elements are a
+    /// stack whose top two are looked at, and whether a header is open is a count, so an answer
+    /// of any shape costs time in proportion to its length (an outside review's answer nested
+    /// 100,000 deep took minutes when each end tag searched the whole path).
     private final class Collector: NSObject, XMLParserDelegate {
         var header: [String: String] = [:]
         var body: [String: String] = [:]
         var items: [[String: String]] = []
         var path: [String] = []
+        /// How many of the open elements are a `<header>` or `<cmmMsgHeader>`.
+        var openHeaders = 0
         var currentItem: [String: String]?
         var text = ""
         /// Whether the root element closed (the document is whole).
         var closedRoot = false
+        /// Whether the answer nested deeper than ``DataGoKrEnvelope/maxDepth`` (parsing stopped).
+        var tooDeep = false
+
+        static func isHeader(_ name: String) -> Bool { name == "header" || name == "cmmMsgHeader" }
 
         func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+            guard path.count < DataGoKrEnvelope.maxDepth else {
+                tooDeep = true
+                parser.abortParsing()
+                return
+            }
             path.append(name)
+            if Self.isHeader(name) { openHeaders += 1 }
             text = ""
-            if name == "item", path.dropLast().last == "items" { currentItem = [:] }
+            if name == "item", path.count >= 2, path[path.count - 2] == "items" { currentItem = [:] }
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
 
+        /// `<![CDATA[…]]>` is text too: 기업마당 wraps `pblancNm` in it. The body was checked to
+        /// be UTF-8 before parsing.
+        func parser(_ parser: XMLParser, foundCDATA block: Data) { text += String(decoding: block, as: UTF8.self) }
+
         func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-            defer { path.removeLast(); text = "" }
+            guard !tooDeep, !path.isEmpty else { return }
+            defer {
+                if Self.isHeader(path.removeLast()) { openHeaders -= 1 }
+                text = ""
+            }
             if path.count == 1 { closedRoot = true }
-            if name == "item", currentItem != nil, path.dropLast().last == "items" {
+            let parent = path.count >= 2 ? path[path.count - 2] : nil
+            if name == "item", currentItem != nil, parent == "items" {
                 items.append(currentItem!)
                 currentItem = nil
                 return
             }
-            if currentItem != nil, path.count >= 2, path[path.count - 2] == "item" {
+            if currentItem != nil, parent == "item" {
                 currentItem![name] = text
-            } else if path.contains("header") || path.contains("cmmMsgHeader") {
+            } else if openHeaders > 0 {
                 header[name] = text
-            } else if path.count >= 2, path[path.count - 2] == "body" {
+            } else if parent == "body" {
                 body[name] = text
             }
         }

@@ -6,12 +6,133 @@ public import HanaroCore
 /// is taken as text.
 enum JSONItems {
     /// Parses a JSON object.
-    /// - Throws: `.schema` when the body is not a JSON object (cut short, HTML error page...).
+    ///
+    /// An answer that Foundation refuses only because some string in it holds bytes that are not
+    /// UTF-8 or a lone UTF-16 surrogate escape (`\ud800`) is read again with U+FFFD in their
+    /// place, and every object holding such a string — the item, and the objects around it — is
+    /// marked with ``unreadableKey``: the adapter quarantines that item and reads the rest of the
+    /// page, where one bad item used to fail the whole read.
+    /// - Throws: `.schema` when the body is not a JSON object, saying what it is instead (empty,
+    ///   HTML, unfinished, not UTF-8, invalid).
     static func object(_ body: [UInt8], agency: AgencyID) throws(AdapterError) -> [String: Any] {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] else {
-            throw AdapterError(.schema, agency: agency, "the answer is not a complete JSON object (\(AgencyHTTP.snippet(body))); it may have been cut short")
+        if let object = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] { return object }
+        if let repaired = repaired(body),
+           let object = (try? JSONSerialization.jsonObject(with: Data(repaired))) as? [String: Any] {
+            return marked(object).value as? [String: Any] ?? object
         }
-        return object
+        throw AdapterError(.schema, agency: agency, failure(body))
+    }
+
+    /// The key that marks an object holding text that was not readable as sent; its value says why.
+    static let unreadableKey = "_hanaro_unreadable"
+    static let unreadableReason = "the item holds bytes that are not UTF-8 or a lone UTF-16 surrogate escape (read as U+FFFD); the rest of the page was read"
+
+    /// Why a body is not a JSON object, as it is: the message used to say "it may have been cut
+    /// short" of every body, whole ones included.
+    static func failure(_ body: [UInt8]) -> String {
+        let snippet = AgencyHTTP.snippet(body)
+        guard let first = body.first(where: { $0 > 0x20 }) else { return "the answer is empty; expected a JSON object" }
+        guard first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else { return "the answer is not JSON (\(snippet)); expected a JSON object — is adapter.base_url the agency's API?" }
+        var depth = 0, inString = false, escaped = false
+        for byte in body {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") {
+                depth += 1
+            } else if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") {
+                depth -= 1
+            }
+        }
+        if depth > 0 || inString {
+            return "the answer's JSON ends unfinished (\(snippet)): it was cut short by the agency or a proxy"
+        }
+        if let offset = invalidUTF8Offset(body) {
+            return "the answer is not valid UTF-8 (the first bad byte at offset \(offset) of \(body.count)), and it cannot be read around it; the agency's JSON must be UTF-8"
+        }
+        if first == UInt8(ascii: "[") { return "the answer is a JSON array (\(snippet)); expected a JSON object" }
+        return "the answer is whole but not valid JSON (\(snippet)); the agency sent malformed JSON"
+    }
+
+    /// The byte offset of the first byte that is not part of valid UTF-8, or nil.
+    static func invalidUTF8Offset(_ body: [UInt8]) -> Int? {
+        var iterator = body.makeIterator(), decoder = UTF8(), offset = 0
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): offset += UTF8.width(scalar)
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
+    }
+
+    /// The body with invalid UTF-8 and lone surrogate escapes replaced by U+FFFD, or nil when it
+    /// holds neither (nothing to repair: it is broken some other way).
+    static func repaired(_ body: [UInt8]) -> [UInt8]? {
+        var changed = invalidUTF8Offset(body) != nil
+        let bytes = changed ? Array(String(decoding: body, as: UTF8.self).utf8) : body
+        func hex(_ at: Int) -> Int? {
+            guard at + 4 <= bytes.count else { return nil }
+            return Int(String(decoding: bytes[at..<(at + 4)], as: UTF8.self), radix: 16)
+        }
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\"), u = UInt8(ascii: "u")
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = 0, inString = false
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == quote {
+                inString.toggle()
+            } else if inString, byte == backslash, index + 1 < bytes.count {
+                if bytes[index + 1] == u, let unit = hex(index + 2), (0xD800...0xDFFF).contains(unit) {
+                    if unit <= 0xDBFF, index + 7 < bytes.count, bytes[index + 6] == backslash, bytes[index + 7] == u,
+                       let low = hex(index + 8), (0xDC00...0xDFFF).contains(low) {
+                        out += bytes[index..<(index + 12)]
+                        index += 12
+                    } else {
+                        out += Array("\\ufffd".utf8)
+                        index += 6
+                        changed = true
+                    }
+                    continue
+                }
+                out += bytes[index..<(index + 2)]
+                index += 2
+                continue
+            }
+            out.append(byte)
+            index += 1
+        }
+        return changed ? out : nil
+    }
+
+    /// A parsed value with every object that holds U+FFFD text, directly or below, marked.
+    private static func marked(_ value: Any) -> (value: Any, unreadable: Bool) {
+        switch value {
+        case let string as String:
+            return (string, string.contains("\u{FFFD}"))
+        case let array as [Any]:
+            var any = false
+            let elements = array.map { element in
+                let (value, unreadable) = marked(element)
+                any = any || unreadable
+                return value
+            }
+            return (elements, any)
+        case let object as [String: Any]:
+            var any = false
+            var out: [String: Any] = [:]
+            for (key, element) in object {
+                let (value, unreadable) = marked(element)
+                any = any || unreadable || key.contains("\u{FFFD}")
+                out[key] = value
+            }
+            if any { out[unreadableKey] = unreadableReason }
+            return (out, any)
+        default:
+            return (value, false)
+        }
     }
 
     /// A field as text: strings as they are, numbers in decimal, null and absent as nil.

@@ -33,6 +33,8 @@ protocol PagedAgencyAPI: AgencyAdapter {
     func eventFields(_ item: Item) -> [String: String]
     /// The item as native bytes in a canonical form, for quarantine.
     func raw(_ item: Item) -> [UInt8]
+    /// Why the item cannot be mapped as the agency sent it (its text was not readable), or nil.
+    func unreadable(_ item: Item) -> String?
     /// A quarantined item's raw bytes read back.
     func item(fromQuarantined raw: [UInt8]) throws(ValidationError) -> Item
 }
@@ -68,11 +70,25 @@ extension PagedAgencyAPI {
     }
 
     public func remapProgram(_ raw: [UInt8]) throws(ValidationError) -> ProgramRecord {
-        try program(try item(fromQuarantined: raw))
+        try checkedProgram(try item(fromQuarantined: raw))
+    }
+
+    /// The item's record, refused when its text was not readable as sent.
+    func checkedProgram(_ item: Item) throws(ValidationError) -> ProgramRecord {
+        if let reason = unreadable(item) { throw ValidationError(.malformed, reason) }
+        return try program(item)
+    }
+
+    /// The item's id, unless it is itself unreadable text (then the item has none to be filed under).
+    func readableID(_ id: String?, of item: Item) -> String? {
+        guard let id, unreadable(item) != nil else { return id }
+        return id.contains("\u{FFFD}") ? nil : id
     }
 
     public func remapReferralEvent(_ raw: [UInt8]) throws(ValidationError) -> ReferralEvent {
-        try ReferralCodec.event(eventFields(try item(fromQuarantined: raw)), agency: agency)
+        let item = try item(fromQuarantined: raw)
+        if let reason = unreadable(item) { throw ValidationError(.malformed, reason) }
+        return try ReferralCodec.event(eventFields(item), agency: agency)
     }
 
     /// One cheap request; returns the agency's clock.
@@ -89,8 +105,8 @@ extension PagedAgencyAPI {
     public func readPrograms(after cursor: AdapterCursor, pageSize: Int, deliver: (AdapterPage<ProgramRecord>) async throws(AdapterError) -> Void) async throws(AdapterError) -> AdapterReadSummary {
         let path = programsPath
         let map: (Item) -> NativeItem<ProgramRecord> = { item in
-            NativeItem(id: programID(item), stamp: Self.programsHaveStamps ? programStamp(item) : .none,
-                       raw: { raw(item) }, map: { () throws(ValidationError) in try program(item) })
+            NativeItem(id: readableID(programID(item), of: item), stamp: Self.programsHaveStamps ? programStamp(item) : .none,
+                       raw: { raw(item) }, map: { () throws(ValidationError) in try checkedProgram(item) })
         }
         guard Self.programsHaveStamps else {
             // A snapshot: no signpost to fix first; the first page's Date says when it was taken.
@@ -136,9 +152,12 @@ extension PagedAgencyAPI {
                                           pageSize: pageSize, keepingRaw: true, cursorReset: reset, fetch: { (request) async throws(AdapterError) -> NativePage<ReferralEvent> in
             let page = try await page(path, since: request.since, until: request.until, offset: request.offset, limit: request.limit)
             return NativePage(items: page.items.map { item in
-                let fields = eventFields(item)
-                return NativeItem(id: NativeCleaning.present(fields["evntId"]), stamp: ReferralCodec.stamp(fields), raw: { raw(item) },
-                                  map: { () throws(ValidationError) in try ReferralCodec.event(fields, agency: agency) })
+                let fields = eventFields(item), unreadable = unreadable(item)
+                return NativeItem(id: readableID(NativeCleaning.present(fields["evntId"]), of: item), stamp: ReferralCodec.stamp(fields), raw: { raw(item) },
+                                  map: { () throws(ValidationError) in
+                    if let unreadable { throw ValidationError(.malformed, unreadable) }
+                    return try ReferralCodec.event(fields, agency: agency)
+                })
             }, total: page.total, date: page.date)
         }, deliver: deliver)
     }
@@ -149,6 +168,7 @@ extension PagedAgencyAPI {
 extension PagedAgencyAPI where Item == [String: Any] {
     func eventFields(_ item: Item) -> [String: String] { item.compactMapValues { $0 is NSNull ? nil : "\($0)" } }
     func raw(_ item: Item) -> [UInt8] { JSONItems.canonical(item) }
+    func unreadable(_ item: Item) -> String? { item[JSONItems.unreadableKey] as? String }
 
     func item(fromQuarantined raw: [UInt8]) throws(ValidationError) -> [String: Any] {
         guard let item = (try? JSONSerialization.jsonObject(with: Data(raw))) as? [String: Any] else {
@@ -162,6 +182,8 @@ extension PagedAgencyAPI where Item == [String: Any] {
 extension PagedAgencyAPI where Item == [String: String] {
     func eventFields(_ item: Item) -> [String: String] { item }
     func raw(_ item: Item) -> [UInt8] { DataGoKrEnvelope.raw(item) }
+    /// An XML answer is valid UTF-8 as a whole or refused (``DataGoKrEnvelope/parse(_:agency:expectingItems:)``).
+    func unreadable(_ item: Item) -> String? { nil }
 
     func item(fromQuarantined raw: [UInt8]) throws(ValidationError) -> [String: String] {
         try DataGoKrEnvelope.quarantinedItem(raw, agency: agency)

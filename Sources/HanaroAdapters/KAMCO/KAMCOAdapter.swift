@@ -44,7 +44,14 @@ public struct KAMCOAdapter: AgencyAdapter {
 
     public func readPrograms(after cursor: AdapterCursor, pageSize: Int, deliver: (AdapterPage<ProgramRecord>) async throws(AdapterError) -> Void) async throws(AdapterError) -> AdapterReadSummary {
         let (files, signpost) = try await index()
-        let dated = Self.dated(files, pattern: settings.filePattern).filter { $0.day <= signpost.date }
+        let matching = Self.dated(files, pattern: settings.filePattern)
+        // An index that lists files but none of the program files is kamco's folder changed, or
+        // adapter.file_pattern wrong: reading nothing and saying fresh would hide either.
+        guard !matching.isEmpty else {
+            let shown = files.prefix(3).map(\.name).joined(separator: ", ") + (files.count > 3 ? ", …" : "")
+            throw AdapterError(.schema, agency: agency, "the export index \(exportsPath) lists \(files.count) files (\(shown)) but none matches adapter.file_pattern \"\(settings.filePattern)\"; nothing was read — check adapter.file_pattern")
+        }
+        let dated = matching.filter { $0.day <= signpost.date }
         let snapshot = settings.export == .snapshot
         let (start, reset) = PagedReader.start(after: cursor, signpost: signpost)
         let firstDay = start == .beginning ? nil : start.updatedAt.date
@@ -72,6 +79,14 @@ public struct KAMCOAdapter: AgencyAdapter {
                     if let id = KAMCOMapping.id(row.fields, columns: columns) { seen.insert(id) }
                     entries.append(Entry(row: index, id: KAMCOMapping.id(row.fields, columns: columns),
                                          refusal: ValidationError(.malformed, field: "row", "the row has \(mismatch) columns (an unquoted comma?)")))
+                    continue
+                }
+                if let encoding = row.encodingError {
+                    quarantined += 1
+                    // Under its id when the id itself was readable; listed all the same.
+                    let id = KAMCOMapping.id(row.fields, columns: columns).flatMap { $0.contains(Self.replacement) ? nil : $0 }
+                    if let id { seen.insert(id) }
+                    entries.append(Entry(row: index, id: id, refusal: ValidationError(.malformed, field: "row", encoding)))
                     continue
                 }
                 guard let id = KAMCOMapping.id(row.fields, columns: columns) else {
@@ -120,7 +135,8 @@ public struct KAMCOAdapter: AgencyAdapter {
         var read = ListRead(.incremental(after: start, signpost: signpost), pageSize: Int.max)
         var items = 0
         for file in days {
-            let rows = try Self.parseExport(try await download(file.file.url).body, file: file.name, columns: ["evntId"])
+            let answer = try await download(file.file.url)
+            let rows = try Self.parseExport(answer.body, file: file.name, columns: ["evntId"], framed: answer.framed)
             let decisions = read.decideAll(rows.map { ListRead.Served(id: NativeCleaning.present($0.fields["evntId"]), stamp: ReferralCodec.stamp($0.fields)) })
             var out: [AdapterItem<ReferralEvent>] = []
             for (index, (row, decision)) in zip(rows, decisions).enumerated() {
@@ -133,7 +149,10 @@ public struct KAMCOAdapter: AgencyAdapter {
                                            mapped: .failure(ValidationError(.malformed, field: "updtDt", reason))))
                 case .take:
                     out.append(AdapterItem(nativeID: row.fields["evntId"], location: location, raw: raw,
-                                           mapped: Result(mapping: { () throws(ValidationError) in try ReferralCodec.event(row.fields, agency: .kamco) })))
+                                           mapped: Result(mapping: { () throws(ValidationError) in
+                        if let encoding = row.encodingError { throw ValidationError(.malformed, field: "row", encoding) }
+                        return try ReferralCodec.event(row.fields, agency: .kamco)
+                    })))
                 }
             }
             for chunkStart in stride(from: 0, to: out.count, by: max(1, pageSize)) {
@@ -205,7 +224,13 @@ public struct KAMCOAdapter: AgencyAdapter {
         guard let date = answer.date else {
             throw AdapterError(.schema, agency: agency, "the export index carries no Date header, so no signpost can be fixed on the agency's clock")
         }
-        return (Self.files(inIndex: answer.body, at: answer.url), date)
+        let files = Self.files(inIndex: answer.body, at: answer.url)
+        // A maintenance page (`시스템 점검 중`) answered with 200, or a redirect to some other
+        // document, lists nothing: that is not an agency that published no files.
+        guard !files.isEmpty else {
+            throw AdapterError(.schema, agency: agency, "the export index \(exportsPath) lists no files (\(AgencyHTTP.snippet(answer.body)) from \(AgencyHTTP.path(of: answer.url))): not a directory index or list of the exports — a maintenance page, or adapter.programs_path pointing elsewhere? Nothing was read; retrying with backoff")
+        }
+        return (files, date)
     }
 
     /// A file the export index lists: its path below the index's directory (what
@@ -238,6 +263,9 @@ public struct KAMCOAdapter: AgencyAdapter {
         let references: [String]
         if text.range(of: "<a ", options: .caseInsensitive) != nil || text.range(of: "<html", options: .caseInsensitive) != nil {
             references = text.matches(of: /(?i)href\s*=\s*"([^"]+)"/).map { NativeCleaning.decodingEntities(String($0.1)) }
+        } else if text.first(where: { !$0.isWhitespace }) == "<" {
+            // Markup that is not an HTML page (an XML document a redirect led to): no list of names.
+            references = []
         } else {
             // A plain list names files as they are: encode what a URL cannot hold as such.
             references = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -303,7 +331,7 @@ public struct KAMCOAdapter: AgencyAdapter {
         } catch where !required && error.httpStatus == 404 {
             return nil
         }
-        let rows = try Self.parseExport(answer.body, file: file.name, columns: [])
+        let rows = try Self.parseExport(answer.body, file: file.name, columns: [], framed: answer.framed)
         let header = rows.first.map { Array($0.header) } ?? []
         if rows.isEmpty { return ([], [:]) }
         return (rows, try KAMCOMapping.resolve(header: header, configured: settings.columns, file: file.name))
@@ -317,6 +345,9 @@ public struct KAMCOAdapter: AgencyAdapter {
         /// Set when the row has another number of values than the header (an unquoted comma):
         /// its fields would be shifted, so it goes to quarantine.
         public var columnMismatch: String?
+        /// Set when the row held bytes that are not CP949 (read as U+FFFD): it goes to quarantine
+        /// with this reason, and the rest of the file is read.
+        public var encodingError: String?
     }
 
     /// A row as CSV text (a referral event's raw payload).
@@ -327,38 +358,89 @@ public struct KAMCOAdapter: AgencyAdapter {
 
     /// Parses one export file: decoded from CP949, parsed with CSV.swift (RFC 4180 quoting and
     /// embedded newlines).
-    /// - Throws: ``AdapterError`` `.schema` for a body that is not CP949, is cut short, or lacks a
-    ///   required column.
-    public static func parseExport(_ body: [UInt8], file: String, columns: [String]) throws(AdapterError) -> [Row] {
+    ///
+    /// A row holding bytes that are not CP949 is kept with ``Row/encodingError`` set (the bytes
+    /// read as U+FFFD), so that one bad row is quarantined under its row number and not the whole
+    /// file refused. The last line may lack its line break (RFC 4180 §2.2) when the protocol
+    /// proved the body whole (`framed`: a `Content-Length` it matched, chunked encoding, HTTP/2);
+    /// a body that ended where the connection closed must end with one, or it may have been cut
+    /// at any byte.
+    /// - Throws: ``AdapterError`` `.schema` for a header that is not CP949, a body that may have
+    ///   been cut short, one that is not CSV, or one that lacks a required column.
+    public static func parseExport(_ body: [UInt8], file: String, columns: [String], framed: Bool = false) throws(AdapterError) -> [Row] {
         let agency = AgencyID.kamco
-        guard let text = String(data: Data(body), encoding: Self.cp949) else {
-            throw AdapterError(.schema, agency: agency, "\(file) is not CP949 text")
+        guard framed || body.isEmpty || body.last == UInt8(ascii: "\n") else {
+            throw AdapterError(.schema, agency: agency, "\(file) ends in the middle of a line, and its length was not given (no Content-Length or chunked encoding): the download may have been cut short; retrying with backoff")
         }
-        // Every export ends with a line break: a file that does not was cut short.
-        guard body.isEmpty || body.last == UInt8(ascii: "\n") else {
-            throw AdapterError(.schema, agency: agency, "\(file) ends in the middle of a line: the download was cut short")
-        }
+        let (text, lossy) = decodeCP949(body)
         let reader: CSVReader
         do {
             reader = try CSVReader(string: text, hasHeaderRow: true)
         } catch {
             throw AdapterError(.schema, agency: agency, "\(file) is not CSV (\(error))")
         }
-        guard let header = reader.headerRow?.map({ $0.trimmingCharacters(in: .whitespaces) }), columns.allSatisfy(header.contains) else {
-            throw AdapterError(.schema, agency: agency, "\(file) lacks the columns \(columns.filter { !(reader.headerRow ?? []).contains($0) }.joined(separator: ", "))")
+        guard let header = reader.headerRow?.map({ $0.trimmingCharacters(in: .whitespaces) }) else {
+            throw AdapterError(.schema, agency: agency, "\(file) is not CSV: it has no header row")
+        }
+        if lossy, header.contains(where: { $0.contains(replacement) }) {
+            let utf8 = String(validating: body, as: UTF8.self) != nil
+            throw AdapterError(.schema, agency: agency, "\(file) is not CP949 text: its header holds bytes that are not CP949\(utf8 ? " (the file is UTF-8; kamco exports CP949)" : "")")
+        }
+        guard columns.allSatisfy(header.contains) else {
+            throw AdapterError(.schema, agency: agency, "\(file) lacks the columns \(columns.filter { !header.contains($0) }.joined(separator: ", "))")
         }
         var rows: [Row] = []
         while let values = reader.next() {
             if values.count == 1, values[0].trimmingCharacters(in: .whitespaces).isEmpty { continue }
             var fields: [String: String] = [:]
             for (name, value) in zip(header, values) { fields[name] = value }
+            let undecodable = lossy && values.contains { $0.contains(replacement) }
             rows.append(Row(header: header, values: values, fields: fields,
-                            columnMismatch: values.count == header.count ? nil : "\(values.count) of \(header.count)"))
+                            columnMismatch: values.count == header.count ? nil : "\(values.count) of \(header.count)",
+                            encodingError: undecodable ? "row \(rows.count + 1) of \(file) holds bytes that are not CP949 text (read as U+FFFD); the rest of the file was read" : nil))
         }
         if let error = reader.error {
             throw AdapterError(.schema, agency: agency, "\(file) could not be parsed as CSV (\(error))")
         }
         return rows
+    }
+
+    /// U+FFFD, what a byte that is not CP949 is read as.
+    static let replacement = "\u{FFFD}"
+
+    /// A body's text from CP949, and whether some bytes were not CP949 (then read as U+FFFD, line
+    /// by line: a line break is never part of a CP949 character, so a bad byte spoils only its line).
+    static func decodeCP949(_ body: [UInt8]) -> (text: String, lossy: Bool) {
+        if let text = String(data: Data(body), encoding: cp949) { return (text, false) }
+        var text = ""
+        var lineStart = 0
+        while lineStart < body.count {
+            let lineEnd = body[lineStart...].firstIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? body.count
+            let line = body[lineStart..<lineEnd]
+            text += String(data: Data(line), encoding: cp949) ?? lossyCP949(line)
+            lineStart = lineEnd
+        }
+        return (text, true)
+    }
+
+    /// One line of CP949 with every byte that does not begin a CP949 character read as U+FFFD.
+    private static func lossyCP949(_ line: ArraySlice<UInt8>) -> String {
+        var text = "", index = line.startIndex
+        while index < line.endIndex {
+            let byte = line[index]
+            if byte < 0x80 {
+                text.unicodeScalars.append(Unicode.Scalar(byte))
+                index += 1
+            } else if (0x81...0xFE).contains(byte), index + 1 < line.endIndex,
+                      let pair = String(data: Data([byte, line[index + 1]]), encoding: cp949), pair.count == 1 {
+                text += pair
+                index += 2
+            } else {
+                text += replacement
+                index += 1
+            }
+        }
+        return text
     }
 }
 
@@ -370,7 +452,7 @@ extension KAMCOAdapter: AgencyFormat {
     }
 
     public static func mapProgramPage(_ body: [UInt8]) throws(AdapterError) -> [Result<ProgramRecord, ValidationError>] {
-        let rows = try parseExport(body, file: "programs.csv", columns: [])
+        let rows = try parseExport(body, file: "programs.csv", columns: [], framed: true)
         guard let header = rows.first?.header else { return [] }
         let columns = try KAMCOMapping.resolve(header: header, configured: [:], file: "programs.csv")
         return rows.map { row in Result { () throws(ValidationError) in try KAMCOMapping.program(row.fields, columns: columns) } }
