@@ -85,6 +85,20 @@ public actor FreshnessBoard {
         entries[agency, default: [:]][.inbound] = entry
     }
 
+    /// A complete inbound read that served nothing to judge (a quiet incremental read): `fresh`
+    /// as ``succeeded(_:_:asOf:usable:refused:)`` — unless the agency is `degraded`: nothing
+    /// usable was stored since the read that made it so, so it stays degraded (with its counts
+    /// and reason, its lag counted from the degraded read) until a read stores something usable.
+    public func quiet(_ agency: AgencyID, asOf: Date) {
+        guard var entry = entries[agency]?[.inbound], entry.degraded else {
+            succeeded(agency, .inbound, asOf: asOf, usable: 0, refused: 0)
+            return
+        }
+        entry.consecutiveFailures = 0
+        entry.lastAttemptFailed = false
+        entries[agency, default: [:]][.inbound] = entry
+    }
+
     /// A failed attempt, with its kind and a reason an operator can act on (never personal data).
     public func failed(_ agency: AgencyID, _ direction: Direction, kind: FailureKind, reason: String) {
         var entry = entries[agency]?[direction] ?? Entry()
