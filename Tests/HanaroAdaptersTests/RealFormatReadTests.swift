@@ -210,6 +210,18 @@ extension RealFormatTests {
                 #expect(await board.state(.kodit, .inbound, staleAfterSeconds: 900) == .degraded, "\(String(describing: entry))")
                 #expect(entry?.usableItems == 0 && entry?.refusedItems == 6)
             }
+            // When one poll fails in between, Then the quiet poll after it shows the agency
+            // degraded again, with why
+            var burst = SimulatorFaults()
+            burst.errorBurst = 1
+            await sim.simulator.setFaults(burst)
+            await #expect(throws: AdapterError.self) { try await service.cycle(full: false) }
+            #expect(await board.state(.kodit, .inbound, staleAfterSeconds: 900) == .failing)
+            sim.letSecondPass()
+            try await service.cycle(full: false)
+            let afterFailure = await board.entry(.kodit, .inbound)
+            #expect(await board.state(.kodit, .inbound, staleAfterSeconds: 900) == .degraded)
+            #expect(afterFailure?.lastError?.contains("6 of 6 items") == true, "\(afterFailure?.lastError ?? "")")
             // When the agency fixes them, Then they are stored and the agency is fresh
             await sim.simulator.repairMalformed()
             sim.letSecondPass()

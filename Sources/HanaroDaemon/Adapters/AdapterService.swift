@@ -97,7 +97,7 @@ public final class AdapterService: Service, Sendable {
         if counted > 0, programs.usable == 0 || Double(programs.refused) / Double(counted) > degradedAfter {
             // A read that completed but could use nothing, or too little, of what it got.
             await board.degraded(agency, asOf: started, usable: programs.usable, refused: programs.refused,
-                                 reason: "\(programs.refused) of \(counted) items of the last complete read were quarantined (\(programs.usable) usable); `hanaro quarantine list` shows why")
+                                 reason: FreshnessBoard.degradedReason(usable: programs.usable, refused: programs.refused))
             logger.warning("adapter degraded", metadata: ["agency": "\(agency.rawValue)", "usable": "\(programs.usable)", "quarantined": "\(programs.refused)"])
         } else if counted == 0 {
             // A quiet read (nothing new): fresh, unless the agency is degraded — nothing usable

@@ -94,9 +94,19 @@ public actor FreshnessBoard {
             succeeded(agency, .inbound, asOf: asOf, usable: 0, refused: 0)
             return
         }
+        if entry.lastAttemptFailed, let usable = entry.usableItems, let refused = entry.refusedItems {
+            // A failure in between replaced the reason: say again why it is degraded.
+            entry.lastError = Self.degradedReason(usable: usable, refused: refused)
+            entry.lastErrorKind = .schema
+        }
         entry.consecutiveFailures = 0
         entry.lastAttemptFailed = false
         entries[agency, default: [:]][.inbound] = entry
+    }
+
+    /// The reason a degraded agency shows: how many of the read's items were refused.
+    public nonisolated static func degradedReason(usable: Int, refused: Int) -> String {
+        "\(refused) of \(usable + refused) items of the last complete read were quarantined (\(usable) usable); `hanaro quarantine list` shows why"
     }
 
     /// A failed attempt, with its kind and a reason an operator can act on (never personal data).
