@@ -124,6 +124,59 @@ struct ListReadTests {
         #expect(zero.isFinished && zero.isComplete)
     }
 
+    @Test("a NODATA or empty page while the reported total says more ends the read incomplete, with the page and the total; once the items read reach the total it ends complete")
+    func noDataBeforeTheTotal() {
+        // Given page 1 with 3 of 7 items, then NODATA (no total), or an empty page still saying 7
+        for secondTotal in [nil, 7] as [Int?] {
+            var read = ListRead(.incremental(after: .beginning, signpost: Self.stamp(100)), pageSize: 3)
+            _ = read.receive(Self.items(3).map { ListRead.Served(id: $0.id, stamp: $0.stamp) }, total: 7)
+            _ = read.receive([], total: secondTotal)
+            // Then it is finished, incomplete, moves no cursor, and says why
+            #expect(read.isFinished && !read.isComplete && read.finalCursor == nil)
+            #expect(read.incompleteReason?.contains("no data on page 2 while its totalCount was 7 (3 items read)") == true, "\(read.incompleteReason ?? "")")
+        }
+        // Given an agency that reports no total: an empty page after full ones is the end
+        var whole = ListRead(.snapshot, pageSize: 3)
+        _ = whole.receive([ListRead.Served(id: "a", stamp: .none), ListRead.Served(id: nil, stamp: .none), ListRead.Served(id: "c", stamp: .none)], total: nil)
+        _ = whole.receive([], total: nil)
+        #expect(whole.isFinished && whole.isComplete && whole.pages == 2)
+        // And a first page of NODATA (nothing expected) or a total of 0 is a complete, empty read
+        var none = ListRead(.snapshot, pageSize: 3)
+        _ = none.receive([], total: nil)
+        #expect(none.isComplete && none.incompleteReason == nil)
+        // And an empty page whose total moved (the list shrank while it was read) goes through again
+        var shrunk = ListRead(.snapshot, pageSize: 3)
+        _ = shrunk.receive(Self.items(3).map { ListRead.Served(id: $0.id, stamp: .none) }, total: 7)
+        _ = shrunk.receive([], total: 3)
+        #expect(!shrunk.isFinished && shrunk.restarts == 1 && shrunk.nextRequest?.offset == 0)
+    }
+
+    @Test("where the store decides by content: an item without a readable stamp is taken and the cursor stays at the beginning; one stamped after the signpost is taken; both once per read")
+    func storeDecides() {
+        let signpost = Self.stamp(10)
+        var items = Self.items(6).map { ListRead.Served(id: $0.id, stamp: $0.stamp) }
+        items.append(ListRead.Served(id: "NOSTAMP", stamp: .unreadable))
+        items.append(ListRead.Served(id: "FUTURE", stamp: .at(Self.stamp(1_000_000))))
+        var read = ListRead(.incremental(after: .beginning, signpost: signpost), pageSize: 10, storeDecides: true)
+        let decisions = read.receive(items + items.suffix(2), total: 10)
+        // Then every item is taken once (the two served again are skipped), none quarantined
+        #expect(decisions.filter { $0 == .take }.count == 8 && decisions.suffix(2) == [.skip, .skip])
+        #expect(read.quarantined == 0 && read.unstamped == ["NOSTAMP"] && read.afterSignpost == ["FUTURE"])
+        // And the complete read stores the beginning: the next read goes through the whole list
+        #expect(read.isComplete && read.finalCursor == .beginning)
+        // Given the same list with every stamp readable, Then the cursor is the signpost again,
+        // never the future item's stamp
+        var stamped = ListRead(.incremental(after: .beginning, signpost: signpost), pageSize: 10, storeDecides: true)
+        _ = stamped.receive(items.filter { $0.id != "NOSTAMP" }, total: 7)
+        #expect(stamped.finalCursor == AdapterCursor(updatedAt: signpost, id: ""))
+        // And a read that does not let the store decide (referral events) keeps the old rules
+        var events = ListRead(.incremental(after: .beginning, signpost: signpost), pageSize: 10)
+        let eventDecisions = events.receive(items, total: 8)
+        #expect(events.quarantined == 1 && eventDecisions.last == .skip)
+        // And the beginning round-trips its stored text
+        #expect(try! AdapterCursor(text: AdapterCursor.beginning.text) == .beginning)
+    }
+
     @Test("a record that leaves the window while paging: the read goes through again and loses nothing")
     func recordLeavesWindow() {
         var agency = Agency(items: Self.items(30))
@@ -186,14 +239,15 @@ struct ListReadTests {
         let items = Self.items(6) + [Item(id: nil, stamp: .at(Self.stamp(0))), Item(id: "PBLN_BAD", stamp: .unreadable)]
         var read = ListRead(.incremental(after: .beginning, signpost: Self.stamp(100)), pageSize: 4)
         var quarantined = 0
-        var total = items.count, moves = 0
+        var total = items.count + 2, moves = 0
         while let request = read.nextRequest, read.pages < 100 {
             let page = Array(items.dropFirst(request.offset).prefix(request.limit))
                 .map { ListRead.Served(id: $0.id, stamp: $0.stamp, content: $0.id == nil ? Array("{\"title\":\"no id\"}".utf8) : nil) }
-            // The reported total moves at the second page of the first two passes: the read goes
-            // through the list three times, each time serving the bad items (on that page).
+            // The reported total moves at the second page of the first two passes (down to the
+            // list's own size): the read goes through the list three times, each time serving the
+            // bad items (on that page).
             if request.offset > 0 && moves < 2 {
-                total += 1
+                total -= 1
                 moves += 1
             }
             quarantined += read.receive(page, total: page.isEmpty ? nil : total).filter { if case .quarantine = $0 { true } else { false } }.count

@@ -133,8 +133,10 @@ extension PagedAgencyAPI {
         }
         let signpost = try await check()
         let (start, reset) = PagedReader.start(after: cursor, signpost: signpost)
+        // The store decides programs by content: an item without a readable stamp is read as in
+        // a snapshot (and keeps the cursor at the beginning), one stamped ahead is taken now.
         return try await PagedReader.read(agency: agency, kind: .incremental(after: start, signpost: signpost), start: cursor, signpost: signpost,
-                                          pageSize: pageSize, cursorReset: reset, fetch: { (request) async throws(AdapterError) -> NativePage<ProgramRecord> in
+                                          pageSize: pageSize, storeDecides: true, cursorReset: reset, fetch: { (request) async throws(AdapterError) -> NativePage<ProgramRecord> in
             let page = try await page(path, since: request.since, until: request.until, offset: request.offset, limit: request.limit)
             return NativePage(items: page.items.map(map), total: page.total, date: page.date)
         }, deliver: deliver)

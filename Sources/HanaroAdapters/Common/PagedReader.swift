@@ -34,15 +34,20 @@ enum PagedReader {
     ///   - keepingRaw: keep every taken item's raw payload (referral events: a well-formed event
     ///     can still be refused by the store — a status for a referral not here yet — and is then
     ///     quarantined with it, to be retried); otherwise only refused items keep theirs.
+    ///   - storeDecides: the store recognises what it holds by content (program lists): items
+    ///     without a readable stamp, or stamped after the signpost, are taken (``ListRead``).
     static func read<Record: Sendable>(
         agency: AgencyID, kind: ListRead.Kind, start: AdapterCursor, signpost: AgencyTimestamp, pageSize: Int, keepingRaw: Bool = false,
+        storeDecides: Bool = false,
         cursorReset: String? = nil,
         memo: SnapshotPageMemo? = nil,
         fetch: (ListRead.Request) async throws(AdapterError) -> NativePage<Record>,
         deliver: (AdapterPage<Record>) async throws(AdapterError) -> Void
     ) async throws(AdapterError) -> AdapterReadSummary {
-        var state = ListRead(kind, pageSize: pageSize)
+        var state = ListRead(kind, pageSize: pageSize, storeDecides: storeDecides)
         var items = 0
+        var ahead: Set<String> = []
+        var aheadExample: String?
         var unchangedPages = 0, unchangedItems = 0
         var taken: AgencyTimestamp?
         while let request = state.nextRequest {
@@ -66,6 +71,8 @@ enum PagedReader {
                 continue
             }
             var out: [AdapterItem<Record>] = []
+            // Later than this is stamped in the agency's future (as its clock read when it answered).
+            let horizon = page.date.map { AgencyTimestamp(secondsSince1970: $0.secondsSince1970 + Self.aheadTolerance) }
             for (index, (item, decision)) in zip(page.items, decisions).enumerated() {
                 let location = "page \(state.pages), item \(index + 1)"
                 switch decision {
@@ -75,6 +82,9 @@ enum PagedReader {
                     out.append(AdapterItem(nativeID: item.id, location: location, raw: item.raw(),
                                            mapped: .failure(ValidationError(.malformed, field: item.id == nil ? "id" : "updated_at", reason))))
                 case .take:
+                    if let horizon, case .at(let stamp) = item.stamp, stamp > horizon, let id = item.id, ahead.insert(id).inserted, let now = page.date {
+                        aheadExample = aheadExample ?? "\(id) stamped \(stamp.dashed), the agency's clock \(now.dashed)"
+                    }
                     let result = Result<Record, ValidationError>(mapping: item.map)
                     let raw: [UInt8] = if keepingRaw { item.raw() } else if case .failure = result { item.raw() } else { [] }
                     out.append(AdapterItem(nativeID: item.id, location: location, raw: raw, mapped: result))
@@ -101,8 +111,19 @@ enum PagedReader {
         summary.unchangedPages = unchangedPages
         summary.unchangedItems = unchangedItems
         summary.alreadyRead = state.alreadyRead
+        summary.alreadyReadIDs = state.alreadyReadIDs
+        summary.incompleteReason = state.incompleteReason
+        summary.unstamped = state.unstamped.count
+        summary.unstampedExample = state.unstamped.min()
+        summary.aheadOfClock = ahead.count
+        summary.aheadOfClockExample = aheadExample
         return summary
     }
+
+    /// How far an item's stamp may run ahead of the agency's clock (its `Date`) before it is
+    /// counted as stamped in the future: the agency's database and its web server may keep
+    /// slightly different time.
+    static let aheadTolerance: Int64 = 300
 
     /// Where an incremental read starts: the stored cursor, or the beginning when the cursor lies
     /// after the agency's clock (its data or clock went back), said in the summary.

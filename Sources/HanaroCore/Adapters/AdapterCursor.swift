@@ -22,6 +22,12 @@ public struct AdapterCursor: Hashable, Sendable, Comparable, CustomStringConvert
     /// - Throws: `.malformed` naming the cursor when the text is not a cursor (a corrupt checkpoint).
     public init(text: String) throws(ValidationError) {
         let parts = text.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+        // The beginning, stored by a read that took items without a readable stamp (the next
+        // read goes through the whole list again).
+        if parts.count == 2, parts[0] == Substring(AgencyTimestamp.distantPast.digits), parts[1].isEmpty {
+            self = .beginning
+            return
+        }
         guard parts.count == 2, parts[0].count == 14, let stamp = AgencyTimestamp(parsing: String(parts[0])) else {
             throw ValidationError(.malformed, field: "cursor", "stored adapter cursor \"\(text.prefix(40))\" is not `<yyyyMMddHHmmss> <id>`")
         }

@@ -75,6 +75,19 @@ public struct AdapterReadSummary: Sendable, Hashable {
     /// Items an incremental read skipped because an earlier read took them (``ListRead/alreadyRead``):
     /// a server that ignores the filter sends them again. Not in `items`; held already.
     public var alreadyRead = 0
+    /// Their ids: the caller tells those it holds from those it quarantined (an earlier read that
+    /// refused an item does not make it usable when a server sends it again).
+    public var alreadyReadIDs: Set<String> = []
+    /// Why an incomplete read stopped (``ListRead/incompleteReason``).
+    public var incompleteReason: String?
+    /// Items taken without a readable update stamp (read as in a snapshot: the store decides by
+    /// content; the cursor stays at the beginning while there are any), and items stamped ahead
+    /// of the agency's clock as it answered (taken; they move no cursor), with one id of each as
+    /// an example for the log.
+    public var unstamped = 0
+    public var aheadOfClock = 0
+    public var unstampedExample: String?
+    public var aheadOfClockExample: String?
 
     public init(cursor: AdapterCursor, signpost: AgencyTimestamp, isSnapshot: Bool, isComplete: Bool, served: Int, items: Int,
                 quarantined: Int, pages: Int, restarts: Int, listed: Set<String> = [], cursorReset: String? = nil) {

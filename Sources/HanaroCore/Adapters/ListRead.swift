@@ -17,7 +17,14 @@
 ///   the paging arithmetic like every other served item, so one bad item never shifts a page;
 ///   once per read — served again in a later pass (by its id, or its payload when it has none),
 ///   it is skipped;
-/// - an empty page, a data.go.kr `NODATA` answer, or a total of 0: the end of the list;
+/// - an empty page or a data.go.kr `NODATA` answer: the end of the list when nothing more is
+///   expected (a total of 0, none reported, or the items served in this pass reach it); while the
+///   reported total says more, the read ends **incomplete** (``incompleteReason``): an agency that
+///   answers "no data" in the middle of its list has not shown the rest of it;
+/// - where the store decides by content (``init(_:pageSize:storeDecides:)``, program lists): an item
+///   whose stamp cannot be read, or that is stamped at or after the signpost (in the agency's
+///   future), is taken; an unstamped item makes the read's cursor the beginning, so the reads after
+///   it go through the whole list until every item carries a stamp;
 /// - a server that ignores the filter parameters (sends everything again) or its sort order: items
 ///   at or before the cursor are skipped — counted ``alreadyRead``: an earlier read took them, and
 ///   what it made of them stands —, items at or after the signpost wait, and an item already taken
@@ -87,6 +94,11 @@ public struct ListRead: Sendable {
     public static let maxRestarts = 5
 
     public let kind: Kind
+    /// Whether the store recognises what it holds by content (program lists): then an item needs
+    /// no readable stamp to be taken, and one stamped after the signpost is taken now (and again,
+    /// unchanged, by the next read) rather than left waiting. Referral events keep their order by
+    /// their stamps, so theirs must be readable.
+    public let storeDecides: Bool
     /// Items per page; lowered to what the agency serves when it caps the page size.
     public private(set) var pageSize: Int
     public private(set) var pages = 0
@@ -98,10 +110,20 @@ public struct ListRead: Sendable {
     /// the cursor, sent again by a server that ignores the filter. They are part of what the
     /// agency served, already held, so a read's verdict counts them (a bad item served again
     /// beside them is not all of the list).
-    public var alreadyRead: Int { readBefore.subtracting(taken).count }
+    public var alreadyRead: Int { alreadyReadIDs.count }
+    /// The ids counted in ``alreadyRead``.
+    public var alreadyReadIDs: Set<String> { readBefore.subtracting(taken) }
     public private(set) var isFinished = false
     /// Whether the read went through the whole list (it did not give up on a shifting one).
     public private(set) var isComplete = false
+    /// Why a finished read is incomplete: the list kept moving, or the agency answered no data on
+    /// a page while its reported total said more.
+    public private(set) var incompleteReason: String?
+    /// Ids taken although their stamp could not be read (``storeDecides``): while there are any,
+    /// the read's cursor is the beginning (the whole list is read again next time).
+    public private(set) var unstamped: Set<String> = []
+    /// Ids taken although stamped at or after the signpost (``storeDecides``).
+    public private(set) var afterSignpost: Set<String> = []
     /// Ids taken in this read (for a snapshot: every listed id it could read).
     public private(set) var taken: Set<String> = []
     /// Ids the agency served in this read, taken or not (a snapshot's membership).
@@ -117,17 +139,21 @@ public struct ListRead: Sendable {
     private var refusedIDs: Set<String> = []
     private var refusedContent: Set<[UInt8]> = []
 
-    public init(_ kind: Kind, pageSize: Int) {
+    public init(_ kind: Kind, pageSize: Int, storeDecides: Bool = false) {
         self.kind = kind
         self.pageSize = max(1, pageSize)
+        self.storeDecides = storeDecides
     }
 
     /// The cursor to store once the read is finished: the signpost of a complete incremental read
     /// (everything before it was taken), or nil — keep the stored one (a snapshot, or an
-    /// incomplete read, which the next read repeats; the store recognises what it holds).
+    /// incomplete read, which the next read repeats; the store recognises what it holds). A
+    /// complete read that took items without a readable stamp stores the beginning: those items
+    /// cannot be placed after any cursor, and a filtered read might never serve them again, so
+    /// the next read goes through the whole list (the store decides by content what changed).
     public var finalCursor: AdapterCursor? {
         guard isFinished, isComplete, case .incremental(_, let signpost) = kind else { return nil }
-        return AdapterCursor(updatedAt: signpost, id: "")
+        return unstamped.isEmpty ? AdapterCursor(updatedAt: signpost, id: "") : .beginning
     }
 
     /// The next page to fetch, or nil when the read is finished.
@@ -158,9 +184,16 @@ public struct ListRead: Sendable {
             if let id = item.id { seenThisPass.insert(id) }
             decisions.append(decision)
         }
-        // Nothing more: an empty page (NODATA, an empty list) or the end of the reported total.
-        if items.isEmpty || newTotal == 0 {
-            return finish(complete: true, decisions)
+        // Nothing more, as the agency says: a total of 0.
+        if newTotal == 0 { return finish(complete: true, decisions) }
+        if items.isEmpty {
+            // An empty page (NODATA, an empty list) ends the list when nothing more is expected:
+            // no total reported, or the items served in this pass reach it. A total that moved
+            // (the list shrank while it was read) means positions shifted: go through again.
+            if let total, let newTotal, total != newTotal { return restart(decisions) }
+            guard let expected = newTotal ?? total, offset < expected else { return finish(complete: true, decisions) }
+            return finish(complete: false, decisions,
+                          reason: "the agency answered no data on page \(offset / pageSize + 1) while its totalCount was \(expected) (\(offset) items read); what was read is stored, the cursor did not move, nothing was closed, and the next read goes through the list again")
         }
         if let newTotal { total = newTotal }
         offset += items.count
@@ -200,10 +233,25 @@ public struct ListRead: Sendable {
         listed.insert(id)
         if case .incremental(let after, let signpost) = kind {
             guard case .at(let stamp) = item.stamp else {
+                if storeDecides {
+                    // Read as a snapshot item: the store decides by content what changed.
+                    guard taken.insert(id).inserted else { return .skip }
+                    unstamped.insert(id)
+                    return .take
+                }
                 guard refusedIDs.insert(id).inserted else { return .skip }
                 return .quarantine("the item's updated-at stamp cannot be read, so it cannot be placed after the cursor")
             }
-            if stamp >= signpost { return .skip }
+            if stamp >= signpost {
+                // Changed while the read pages, or stamped in the agency's future. The next read
+                // takes it (its stamp is after the cursor this read stores); where the store
+                // decides by content it is taken now too, so that an item stamped months ahead
+                // is not held back until then.
+                guard storeDecides else { return .skip }
+                guard taken.insert(id).inserted else { return .skip }
+                afterSignpost.insert(id)
+                return .take
+            }
             if !(after < AdapterCursor(updatedAt: stamp, id: id)) {
                 readBefore.insert(id)
                 return .skip
@@ -215,16 +263,19 @@ public struct ListRead: Sendable {
 
     private mutating func restart(_ decisions: [Decision], counting: Bool = true) -> [Decision] {
         if counting { restarts += 1 }
-        if restarts > Self.maxRestarts { return finish(complete: false, decisions) }
+        if restarts > Self.maxRestarts {
+            return finish(complete: false, decisions, reason: "the agency's list kept moving or repeating pages while it was read (\(restarts) passes); what was read is stored, nothing was closed, and the next read goes through it again")
+        }
         offset = 0
         total = nil
         seenThisPass = []
         return decisions
     }
 
-    private mutating func finish(complete: Bool, _ decisions: [Decision]) -> [Decision] {
+    private mutating func finish(complete: Bool, _ decisions: [Decision], reason: String? = nil) -> [Decision] {
         isFinished = true
         isComplete = complete
+        incompleteReason = complete ? nil : reason
         return decisions
     }
 }

@@ -43,11 +43,17 @@ public struct AdapterIngest: Sendable {
         /// Items an incremental read skipped as taken by an earlier read (a server that ignores
         /// the filter sends them again): held already, not stored again.
         public var alreadyRead = 0
+        /// Of the items skipped as read before, those an earlier read quarantined and that are
+        /// still held there: the agency sent them again, and they are no more usable than then.
+        public var alreadyRefused = 0
 
         /// Items the read could use: applied, already held as they are, or taken by an earlier
-        /// read. A repeated bad item beside the agency's good ones is then judged against the
-        /// whole of what it served, whether or not its server honours the filter.
+        /// read and not held in quarantine. A repeated bad item beside the agency's good ones is
+        /// then judged against the whole of what it served, whether or not its server honours
+        /// the filter — and a list of bad items sent again is as unusable as the first time.
         public var usable: Int { applied + unchanged + alreadyRead }
+        /// Items the read could not use: quarantined now, or by an earlier read and sent again.
+        public var refused: Int { quarantined + alreadyRefused }
     }
 
     /// Reads the agency's programs — those changed since the stored cursor, or its whole list
@@ -84,7 +90,7 @@ public struct AdapterIngest: Sendable {
         }
         if summary.cursorReset == nil { summary.cursorReset = corrupt }
         counts.unchanged += summary.unchangedItems
-        counts.alreadyRead = summary.alreadyRead
+        (counts.alreadyRead, counts.alreadyRefused) = try await splitAlreadyRead(summary.alreadyReadIDs)
         counts.summary = summary
         if summary.isSnapshot, summary.isComplete {
             do {
@@ -259,6 +265,20 @@ public struct AdapterIngest: Sendable {
             business: referral.business.value, needs: referral.needs.value, program: referral.program.value, consent: referral.consent.value,
             personal: referral.mayHoldPersonalFields(agency) ? referral.personal.value.fields : nil, status: referral.status,
             notes: referral.notes.elements.sorted { $0.dot < $1.dot }.map(\.text))
+    }
+
+    /// Splits the items a read skipped as taken by an earlier read into those the replica could
+    /// use and those still held in quarantine under this agency's source (an earlier read refused
+    /// them; a server that ignores the filter sent them again).
+    private func splitAlreadyRead(_ ids: Set<String>) async throws(AdapterError) -> (usable: Int, refused: Int) {
+        guard !ids.isEmpty else { return (0, 0) }
+        let held: [QuarantineEntry]
+        do { held = try await replica.quarantine(state: .held, source: .adapter(agency), limit: 1_000_000) } catch {
+            throw AdapterError(.store, agency: agency, "cannot read the quarantine: \(error)")
+        }
+        let keys = Set(ids.map { RecordKey(kind: .program, owner: agency, localID: $0).description })
+        let refused = Set(held.compactMap(\.recordKey)).intersection(keys).count
+        return (ids.count - refused, refused)
     }
 
     private func programsToken() async throws(AdapterError) -> String {

@@ -80,7 +80,8 @@ public final class AdapterService: Service, Sendable {
             if ingest.readsReferralEvents { events = try await ingest.ingestReferralEvents(full: full, progress: progress) }
             programs = try await ingest.ingestPrograms(full: full, progress: progress)
             guard programs.summary.isComplete else {
-                throw AdapterError(.envelope, agency: agency, "the agency's list kept moving or repeating pages while it was read (\(programs.summary.restarts) passes); what was read is stored, nothing was closed, and the next read goes through it again")
+                throw AdapterError(.envelope, agency: agency, programs.summary.incompleteReason
+                    ?? "the agency's list kept moving or repeating pages while it was read (\(programs.summary.restarts) passes); what was read is stored, nothing was closed, and the next read goes through it again")
             }
         } catch {
             await board.failed(agency, .inbound, kind: .init(error.code), reason: error.message)
@@ -90,14 +91,28 @@ public final class AdapterService: Service, Sendable {
         metrics?.countRecords(agency, kind: "program", programs.summary.items)
         metrics?.countRecords(agency, kind: "referral", events?.summary.items ?? 0)
         metrics?.countQuarantined(agency, programs.quarantined + (events?.quarantined ?? 0))
-        let counted = programs.usable + programs.quarantined
-        if counted > 0, programs.usable == 0 || Double(programs.quarantined) / Double(counted) > degradedAfter {
+        // Refused: quarantined by this read, or by an earlier one and sent again (a server that
+        // ignores the filter): a bad item is as unusable the second time.
+        let counted = programs.usable + programs.refused
+        if counted > 0, programs.usable == 0 || Double(programs.refused) / Double(counted) > degradedAfter {
             // A read that completed but could use nothing, or too little, of what it got.
-            await board.degraded(agency, asOf: started, usable: programs.usable, refused: programs.quarantined,
-                                 reason: "\(programs.quarantined) of \(counted) items of the last complete read were quarantined (\(programs.usable) usable); `hanaro quarantine list` shows why")
-            logger.warning("adapter degraded", metadata: ["agency": "\(agency.rawValue)", "usable": "\(programs.usable)", "quarantined": "\(programs.quarantined)"])
+            await board.degraded(agency, asOf: started, usable: programs.usable, refused: programs.refused,
+                                 reason: FreshnessBoard.degradedReason(usable: programs.usable, refused: programs.refused))
+            logger.warning("adapter degraded", metadata: ["agency": "\(agency.rawValue)", "usable": "\(programs.usable)", "quarantined": "\(programs.refused)"])
+        } else if counted == 0 {
+            // A quiet read (nothing new): fresh, unless the agency is degraded — nothing usable
+            // was stored since, so it stays so until a read stores something usable.
+            await board.quiet(agency, asOf: started)
         } else {
-            await board.succeeded(agency, .inbound, asOf: started, usable: programs.usable, refused: programs.quarantined)
+            await board.succeeded(agency, .inbound, asOf: started, usable: programs.usable, refused: programs.refused)
+        }
+        if programs.summary.unstamped > 0 {
+            logger.notice("items without a readable update stamp: reading the whole list until they have one", metadata: [
+                "agency": "\(agency.rawValue)", "items": "\(programs.summary.unstamped)", "example": "\(programs.summary.unstampedExample ?? "-")"])
+        }
+        if programs.summary.aheadOfClock > 0 {
+            logger.warning("items stamped ahead of the agency's clock: stored; the cursor stays at the read's signpost", metadata: [
+                "agency": "\(agency.rawValue)", "items": "\(programs.summary.aheadOfClock)", "example": "\(programs.summary.aheadOfClockExample ?? "-")"])
         }
         if programs.closed > 0 {
             logger.notice("programs closed: absent from two complete snapshots", metadata: ["agency": "\(agency.rawValue)", "closed": "\(programs.closed)"])

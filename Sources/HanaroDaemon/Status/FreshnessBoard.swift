@@ -85,6 +85,30 @@ public actor FreshnessBoard {
         entries[agency, default: [:]][.inbound] = entry
     }
 
+    /// A complete inbound read that served nothing to judge (a quiet incremental read): `fresh`
+    /// as ``succeeded(_:_:asOf:usable:refused:)`` — unless the agency is `degraded`: nothing
+    /// usable was stored since the read that made it so, so it stays degraded (with its counts
+    /// and reason, its lag counted from the degraded read) until a read stores something usable.
+    public func quiet(_ agency: AgencyID, asOf: Date) {
+        guard var entry = entries[agency]?[.inbound], entry.degraded else {
+            succeeded(agency, .inbound, asOf: asOf, usable: 0, refused: 0)
+            return
+        }
+        if entry.lastAttemptFailed, let usable = entry.usableItems, let refused = entry.refusedItems {
+            // A failure in between replaced the reason: say again why it is degraded.
+            entry.lastError = Self.degradedReason(usable: usable, refused: refused)
+            entry.lastErrorKind = .schema
+        }
+        entry.consecutiveFailures = 0
+        entry.lastAttemptFailed = false
+        entries[agency, default: [:]][.inbound] = entry
+    }
+
+    /// The reason a degraded agency shows: how many of the read's items were refused.
+    public nonisolated static func degradedReason(usable: Int, refused: Int) -> String {
+        "\(refused) of \(usable + refused) items of the last complete read were quarantined (\(usable) usable); `hanaro quarantine list` shows why"
+    }
+
     /// A failed attempt, with its kind and a reason an operator can act on (never personal data).
     public func failed(_ agency: AgencyID, _ direction: Direction, kind: FailureKind, reason: String) {
         var entry = entries[agency]?[direction] ?? Entry()
