@@ -77,8 +77,9 @@ public final class AgencyHTTP: Sendable {
                 }
             }
             group.addTask {
-                // The whole answer's deadline: nil when it passed first.
-                try? await Task.sleep(for: .nanoseconds(self.timeout.nanoseconds))
+                // The whole answer's deadline: nil when it passed first. A moment after the
+                // client's own deadline, so that a connection it could not make reports why.
+                try? await Task.sleep(for: .nanoseconds(self.timeout.nanoseconds) + .milliseconds(250))
                 return nil
             }
             let first = await group.next() ?? nil
@@ -197,7 +198,7 @@ public final class AgencyHTTP: Sendable {
         let seconds = timeout.nanoseconds / 1_000_000_000
         let path = Self.path(of: state.url ?? url)
         guard state.headersArrived else {
-            return AdapterError(.unreachable, agency: agency, "the agency did not answer \(path) within \(seconds) s (adapter.timeout)")
+            return AdapterError(.unreachable, agency: agency, "the agency did not answer \(path) within \(seconds) s (adapter.timeout); check adapter.base_url and the network if it persists")
         }
         return AdapterError(.unreachable, agency: agency, "the agency's answer to \(path) was still arriving after \(seconds) s (adapter.timeout): \(state.received) of \(state.expected.map(String.init) ?? "an unknown number of") bytes had come; retrying with backoff")
     }
