@@ -406,6 +406,7 @@ struct AgencyAPITests {
         #expect(try http("GET", semas + "/v1/referrals/semas%3A" + escaped, headers: auth).0 == 200)
         #expect(try http("PATCH", semas + "/v1/referrals/" + escaped, headers: auth, body: #"{"note":"경로 확인"}"#).0 == 200)
         #expect(try http("GET", semas + "/v1/referrals/semas%3A%ZZ", headers: auth).0 == 400)
+        #expect(try http("GET", semas + "/v1/referrals/semas%3AR-1%00zz", headers: auth).0 == 400)
         // The id the API answered with, sent back, names the same referral; ids that cannot live in a path are refused.
         let (resent, resentBody) = try http("POST", semas + "/v1/referrals", headers: auth, body: create.replacingOccurrences(of: "\"R-1\"", with: "\"semas:R-1\""))
         #expect(resent == 200 && Self.json(resentBody)["id"] as? String == "semas:R-1", "\(resentBody)")

@@ -77,7 +77,7 @@ struct WebhookURLTests {
     @Test("the host as the resolver reads it: hex, decimal, IPv4-mapped and NAT64 forms of 169.254.169.254, AWS's IPv6 and Alibaba's metadata addresses are forbidden; loopback, private and public ones are not", arguments: [
         ("0xa9fea9fe", "169.254.169.254"), ("2852039166", "169.254.169.254"), ("0251.0376.0251.0376", "169.254.169.254"), ("169.254.43518", "169.254.169.254"),
         ("[::ffff:a9fe:a9fe]", "0:0:0:0:0:ffff:a9fe:a9fe"), ("::ffff:169.254.169.254", "0:0:0:0:0:ffff:a9fe:a9fe"), ("64:ff9b::a9fe:a9fe", "64:ff9b:0:0:0:0:a9fe:a9fe"),
-        ("[fd00:ec2::254]", "fd00:ec2:0:0:0:0:0:254"), ("100.100.100.200", "100.100.100.200"), ("0", "0.0.0.0"), ("[fe80::1]", "fe80:0:0:0:0:0:0:1"),
+        ("[fd00:ec2::254]", "fd00:ec2:0:0:0:0:0:254"), ("169.254.169.254.", "169.254.169.254"), ("[2002:a9fe:a9fe::1]", "2002:a9fe:a9fe:0:0:0:0:1"), ("100.100.100.200", "100.100.100.200"), ("0", "0.0.0.0"), ("[fe80::1]", "fe80:0:0:0:0:0:0:1"),
         ("127.0.0.1", nil), ("2130706433", nil), ("[::1]", nil), ("10.0.0.1", nil), ("192.168.0.10", nil), ("100.100.100.201", nil), ("[2001:db8::1]", nil), ("169.255.0.1", nil),
     ] as [(String, String?)])
     func resolvedForms(host: String, forbidden: String?) async {

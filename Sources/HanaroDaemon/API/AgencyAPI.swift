@@ -296,6 +296,10 @@ extension AgencyAPI {
         guard let text, let decoded = text.removingPercentEncoding else {
             throw Problem.badRequest("the path holds a malformed % escape", field: "path")
         }
+        // No id holds a control character (`%00` cut an id short in C strings downstream).
+        guard !decoded.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+            throw Problem.badRequest("the path holds a control character", field: "path")
+        }
         return decoded
     }
 }

@@ -16,6 +16,8 @@ enum WebhookAddress {
     static func addressesBlocking(_ host: String) -> [[UInt8]]? {
         var name = host
         if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
+        // A fully qualified name's final dot (`169.254.169.254.`) is the same host.
+        if name.hasSuffix("."), name.count > 1 { name.removeLast() }
         guard !name.isEmpty, name.utf8.count < 256 else { return nil }
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -55,7 +57,7 @@ enum WebhookAddress {
     /// Whether a webhook must never reach `address` (4 or 16 bytes): link-local (169.254.0.0/16,
     /// fe80::/10, where cloud metadata services answer), unspecified (0.0.0.0/8, ::), or a known
     /// metadata address (AWS's fd00:ec2::254, Alibaba's 100.100.100.200); IPv4 inside IPv6
-    /// (mapped, compatible, NAT64 64:ff9b::/96) is judged as IPv4. Private networks stay allowed:
+    /// (mapped, compatible, NAT64 64:ff9b::/96, 6to4 2002::/16) is judged as IPv4. Private networks stay allowed:
     /// agencies' receivers live there.
     static func isForbidden(_ address: [UInt8]) -> Bool {
         if address.count == 4 {
@@ -69,6 +71,8 @@ enum WebhookAddress {
         if address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xFF && address[11] == 0xFF { return isForbidden(embedded) }
         if address[0..<12].allSatisfy({ $0 == 0 }) && embedded != [0, 0, 0, 1] { return isForbidden(embedded) }
         if address[0..<12] == [0x00, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0] { return isForbidden(embedded) }
+        // 6to4 (2002::/16) carries an IPv4 address in its next four bytes.
+        if address[0] == 0x20 && address[1] == 0x02 { return isForbidden(Array(address[2..<6])) }
         return false
     }
 
