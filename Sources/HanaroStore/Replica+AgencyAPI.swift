@@ -249,10 +249,7 @@ extension Replica {
             // window is ranked exactly. One pass reads a window's ids and scores, newest first
             // (FTS5 walks its doclist backwards, no sort); the page is ordered here.
             // bm25's N and avgdl: the cursor's, else read now (in this read, as the counts are).
-            if window.stats == nil {
-                window.stats = try String.fetchOne(db, sql: "SELECT \(SearchRank.statsFunctionName)(program_fts) FROM program_fts WHERE program_fts MATCH ? LIMIT 1",
-                                                   arguments: [match])
-            }
+            if window.stats == nil { window.stats = try SearchRank.statistics(db) }
             let rank = "\(SearchRank.functionName)(program_fts, 3.0, 1.0\(String(repeating: ", ?", count: window.hits.count + (window.stats == nil ? 0 : 1))))"
             let rankArguments = window.hits.map(\.databaseValue) + (window.stats.map { [$0.databaseValue] } ?? [])
             var items: [ProgramHit] = []

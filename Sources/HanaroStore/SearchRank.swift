@@ -25,8 +25,9 @@ enum SearchRank {
     static let openFunctionName = "hanaro_open"
 
     /// `hanaro_stats(program_fts)`: the index's row count and its text columns' total size in
-    /// tokens, as `"rows tokens"` — bm25's `N` and `avgdl`, read once for a search's first page
-    /// and carried by its cursor, so that programs indexed while a client pages (which move both)
+    /// tokens, as `"rows tokens"` — bm25's `N` and `avgdl` as FTS5 itself gives them (the search
+    /// reads the same from the averages record, ``statistics(_:)``, once for a first page) and
+    /// carried by its cursor, so that programs indexed while a client pages (which move both)
     /// do not reorder the matches of the window being paged (outside review, session 16: pages
     /// repeated and skipped programs).
     static let statsFunctionName = "hanaro_stats"
@@ -70,6 +71,37 @@ enum SearchRank {
         let periods = Unmanaged<RowPeriods>.fromOpaque(userData).takeUnretainedValue()
         let day = sqlite3_value_int64(value)
         sqlite3_result_int(result, periods.isOpen(api.xRowid(context), on: day) ? 1 : 0)
+    }
+
+    /// bm25's N and token total as `"rows tokens"` (the text columns': title and summary), read
+    /// from FTS5's averages record (`program_fts_data` row 1: the row count, then each column's
+    /// total size, as SQLite varints — what `xRowCount` and `xColumnTotalSize` read): one indexed
+    /// row, where asking ``statsFunctionName`` needs a MATCH whose first row a prefix query pays
+    /// for by merging every doclist it names. `SearchIndexTests` checks the two agree.
+    static func statistics(_ db: Database) throws -> String? {
+        guard let record = try Data.fetchOne(db.cachedStatement(sql: "SELECT block FROM program_fts_data WHERE id = 1")) else { return nil }
+        let bytes = Array(record)
+        var position = 0
+        var values: [Int64] = []
+        while position < bytes.count, values.count < 3, let (value, length) = varint(bytes, at: position) {
+            values.append(value)
+            position += length
+        }
+        guard values.count >= 3, values[0] >= 1 else { return nil }
+        return "\(values[0]) \(values[1] + values[2])"
+    }
+
+    /// A SQLite varint at `start` (big-endian 7-bit groups, a ninth byte of 8 bits) and its length.
+    static func varint(_ bytes: [UInt8], at start: Int) -> (Int64, Int)? {
+        var value: UInt64 = 0
+        for index in 0..<9 {
+            guard start + index < bytes.count else { return nil }
+            let byte = bytes[start + index]
+            if index == 8 { return (Int64(bitPattern: value << 8 | UInt64(byte)), 9) }
+            value = value << 7 | UInt64(byte & 0x7F)
+            if byte & 0x80 == 0 { return (Int64(bitPattern: value), index + 1) }
+        }
+        return nil
     }
 
     static let stats: fts5_extension_function = { api, context, result, _, _ in

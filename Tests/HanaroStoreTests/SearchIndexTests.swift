@@ -378,6 +378,12 @@ struct SearchIndexTests {
             seen += page.items.map(\.program.nativeID)
         }
         #expect(seen.count == 24 && Set(seen) == Set(originals.map(\.nativeID)), "\(seen.count) seen, \(seen.count - Set(seen).count) repeated: \(seen)")
+        // The statistics the search reads from FTS5's averages record are FTS5's own.
+        let (ours, fts5) = try await replica.read("statistics") { db in
+            (try SearchRank.statistics(db), try String.fetchOne(db, sql: "SELECT hanaro_stats(program_fts) FROM program_fts WHERE program_fts MATCH '창업' LIMIT 1"))
+        }
+        #expect(ours != nil && ours == fts5, "\(ours ?? "nil") vs \(fts5 ?? "nil")")
+        #expect(ours?.hasPrefix("324 ") == true, "\(ours ?? "nil")")
     }
 
     /// The live matcher a replica keeps changes in place: subscriptions added and removed in any
