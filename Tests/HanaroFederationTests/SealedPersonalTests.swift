@@ -11,14 +11,18 @@ import Testing
 /// files, real mutual-TLS servers.
 @Suite("Personal fields sealed to the target")
 struct SealedPersonalTests {
+    /// semas, kodit and kamco with their certificates: semas and kamco know only kodit, the relay.
+    static func relayChain(in dir: TemporaryDirectory) async throws -> (semas: TestNode, kodit: TestNode, kamco: TestNode) {
+        try makePKI(in: dir, for: [.semas, .kodit, .kamco])
+        return (try await TestNode(agency: .semas, dir: dir, peers: [.kodit]),
+                try await TestNode(agency: .kodit, dir: dir, peers: [.semas, .kamco]),
+                try await TestNode(agency: .kamco, dir: dir, peers: [.kodit]))
+    }
+
     @Test("semas → kodit → kamco: kamco reads the owner's contact, kodit holds it withheld and cannot open it; kamco's status change comes back to semas sealed the same way; every replica converges")
     func throughARelay() async throws {
         let dir = TemporaryDirectory()
-        try DevelopmentPKI.createCA(in: dir.path)
-        for agency in [AgencyID.semas, .kodit, .kamco] { try DevelopmentPKI.issue(for: agency, in: dir.path) }
-        let semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
-        let kodit = try await TestNode(agency: .kodit, dir: dir, peers: [.semas, .kamco])
-        let kamco = try await TestNode(agency: .kamco, dir: dir, peers: [.kodit])
+        let (semas, kodit, kamco) = try await Self.relayChain(in: dir)
         // kodit pulls from both; semas and kamco only from kodit.
         let links = [kodit.link(to: semas), kamco.link(to: kodit), kodit.link(to: kamco), semas.link(to: kodit)]
 
@@ -76,11 +80,7 @@ struct SealedPersonalTests {
     @Test("a relay that swaps the part sealed to the target for one it sealed itself (another contact, bound to the same envelope): the version applies withheld, and the swap is audited as federation.seal-forged")
     func forgedSeal() async throws {
         let dir = TemporaryDirectory()
-        try DevelopmentPKI.createCA(in: dir.path)
-        for agency in [AgencyID.semas, .kodit, .kamco] { try DevelopmentPKI.issue(for: agency, in: dir.path) }
-        let semas = try await TestNode(agency: .semas, dir: dir, peers: [.kodit])
-        let kodit = try await TestNode(agency: .kodit, dir: dir, peers: [.semas, .kamco])
-        let kamco = try await TestNode(agency: .kamco, dir: dir, peers: [.kodit])
+        let (semas, kodit, kamco) = try await Self.relayChain(in: dir)
         var data = SyntheticData(seed: 33)
         var draft = data.referralDraft(origin: .semas, referralID: "R-FORGED")
         draft.target = .kamco

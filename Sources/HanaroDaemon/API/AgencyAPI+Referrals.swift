@@ -201,7 +201,8 @@ extension AgencyAPI {
             }
             // The current status again is a no-op (200) for either party, whoever set it (the
             // origin closing what the target closed answered 409 before).
-            if current?.status != status || current?.role(of: agency).map({ status.allowedRoles.contains($0) }) == false {
+            let mayRepeat = current?.role(of: agency).map { status.allowedRoles.contains($0) } ?? false
+            if !(current?.status == status && mayRepeat) {
                 _ = try await replica.author(.setStatus(status), key: key, by: agency)
             }
         }
